@@ -1,0 +1,65 @@
+//! Protocol versions.
+
+/// A protocol version this implementation speaks.
+///
+/// On the wire a version is a plain `u16`, so a peer may offer versions we
+/// do not know without breaking the handshake's decoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum ProtocolVersion {
+    /// The first version: handshake, control, peer exchange.
+    V1,
+}
+
+impl ProtocolVersion {
+    /// Every version this implementation speaks, oldest first.
+    pub const ALL: &'static [ProtocolVersion] = &[ProtocolVersion::V1];
+
+    /// The newest version.
+    pub const LATEST: ProtocolVersion = ProtocolVersion::V1;
+
+    /// The wire number.
+    pub fn as_u16(self) -> u16 {
+        match self {
+            ProtocolVersion::V1 => 1,
+        }
+    }
+
+    /// Maps a wire number to a version we speak.
+    pub fn from_u16(n: u16) -> Option<Self> {
+        Self::ALL.iter().copied().find(|v| v.as_u16() == n)
+    }
+
+    /// The newest version in both `ours` and the peer's `offered` list.
+    pub fn negotiate(offered: &[u16]) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .rev()
+            .copied()
+            .find(|v| offered.contains(&v.as_u16()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ProtocolVersion;
+
+    #[test]
+    fn version_list_is_complete() {
+        // Adding a variant without listing it in ALL fails to compile here
+        // (exhaustive match) or fails the assertions below.
+        fn listed(v: ProtocolVersion) -> bool {
+            match v {
+                ProtocolVersion::V1 => ProtocolVersion::ALL.contains(&v),
+            }
+        }
+        for n in 0..=u16::MAX {
+            if let Some(v) = ProtocolVersion::from_u16(n) {
+                assert!(listed(v));
+                assert_eq!(v.as_u16(), n);
+            }
+        }
+        assert!(ProtocolVersion::ALL.windows(2).all(|w| w[0] < w[1]), "ALL is oldest first");
+        assert_eq!(ProtocolVersion::ALL.last(), Some(&ProtocolVersion::LATEST));
+    }
+}

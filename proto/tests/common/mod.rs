@@ -1,0 +1,53 @@
+//! Fixtures shared by the proto tests.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+
+use warren_proto::record::{IpAddress, MAX_HINTS};
+use warren_proto::{
+    Difficulty, Keypair, NodeRecord, RecordPolicy, Role, Services, SignedNodeRecord, TransportHint,
+};
+
+/// Fixed clock for tests: 2026-11-21T00:00:00Z.
+pub const NOW: u64 = 1_795_219_200;
+/// Difficulty used by fixtures (cheap to mine).
+pub const BITS: u8 = 8;
+
+pub fn keypair(n: u8) -> Keypair {
+    Keypair::from_seed(&[n; 32])
+}
+
+pub fn policy() -> RecordPolicy {
+    RecordPolicy {
+        difficulty: Difficulty::new(BITS).unwrap(),
+        max_validity: 7 * 86_400,
+        max_clock_skew: 600,
+    }
+}
+
+pub fn mine(kp: &Keypair, bits: u8) -> u64 {
+    warren_proto::pow::mine(&kp.id(), Difficulty::new(bits).unwrap(), 0, 1, u64::MAX).unwrap()
+}
+
+pub fn hints() -> heapless::Vec<TransportHint, MAX_HINTS> {
+    heapless::Vec::from_iter([
+        TransportHint::Onion { port: 7447 },
+        TransportHint::Tcp { ip: IpAddress::V4([127, 0, 0, 1]), port: 4000 },
+    ])
+}
+
+pub fn record_at(kp: &Keypair, issued_at: u64, validity: u64) -> SignedNodeRecord {
+    NodeRecord {
+        id: kp.id(),
+        role: Role::Member,
+        services: Services::PEER_EXCHANGE,
+        hints: hints(),
+        issued_at,
+        expires_at: issued_at + validity,
+        pow_nonce: mine(kp, BITS),
+    }
+    .sign(kp)
+    .unwrap()
+}
+
+pub fn record(kp: &Keypair) -> SignedNodeRecord {
+    record_at(kp, NOW - 60, 86_400)
+}

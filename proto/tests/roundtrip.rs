@@ -1,0 +1,160 @@
+//! Property tests: everything round-trips, and no input makes a decoder panic.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use proptest::prelude::*;
+use warren_proto::frame::{Channel, Priority, decode_frame, encode_frame};
+use warren_proto::handshake::{self, HandshakeMsg, Hello, MAGIC};
+use warren_proto::msg::{CloseReason, ControlMsg, Message, PeerMsg};
+use warren_proto::record::{IpAddress, MAX_HINTS};
+use warren_proto::{NodeRecord, PeerAddr, Role, Services, SignedNodeRecord, TransportHint, decode_exact, encode};
+
+fn hint() -> impl Strategy<Value = TransportHint> {
+    prop_oneof![
+        any::<u16>().prop_map(|port| TransportHint::Onion { port }),
+        (any::<[u8; 4]>(), any::<u16>()).prop_map(|(ip, port)| TransportHint::Tcp { ip: IpAddress::V4(ip), port }),
+        (any::<[u8; 16]>(), any::<u16>()).prop_map(|(ip, port)| TransportHint::Tcp { ip: IpAddress::V6(ip), port }),
+        any::<u32>().prop_map(|port| TransportHint::Memory { port }),
+    ]
+}
+
+fn signed_record() -> impl Strategy<Value = SignedNodeRecord> {
+    (1u8..=255, any::<bool>(), any::<u32>(), prop::collection::vec(hint(), 0..=MAX_HINTS), any::<u64>(), any::<u64>(), any::<u64>())
+        .prop_map(|(seed, boxed, services, hints, issued_at, expires_at, pow_nonce)| {
+            let kp = common::keypair(seed);
+            NodeRecord {
+                id: kp.id(),
+                role: if boxed { Role::Box } else { Role::Member },
+                services: Services(services),
+                hints: heapless::Vec::from_iter(hints),
+                issued_at,
+                expires_at,
+                pow_nonce,
+            }
+            .sign(&kp)
+            .unwrap()
+        })
+}
+
+fn close_reason() -> impl Strategy<Value = CloseReason> {
+    prop_oneof![
+        Just(CloseReason::Normal),
+        Just(CloseReason::Shutdown),
+        Just(CloseReason::Busy),
+        Just(CloseReason::ProtocolViolation),
+        Just(CloseReason::RateLimited),
+        Just(CloseReason::Duplicate),
+        Just(CloseReason::IdleTimeout),
+        Just(CloseReason::Misbehaving),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn records_round_trip(r in signed_record()) {
+        let bytes = r.encode();
+        prop_assert_eq!(SignedNodeRecord::decode(&bytes).unwrap(), r);
+    }
+
+    #[test]
+    fn control_round_trips(n in any::<u64>(), reason in close_reason()) {
+        for m in [ControlMsg::Ping { nonce: n }, ControlMsg::Pong { nonce: n }, ControlMsg::Close { reason }] {
+            let msg = Message::Control(m);
+            prop_assert_eq!(Message::decode(msg.channel(), &msg.encode()).unwrap(), msg);
+        }
+    }
+
+    #[test]
+    fn peer_messages_round_trip(records in prop::collection::vec(signed_record(), 0..=4), max in any::<u8>()) {
+        for m in [PeerMsg::GetPeers { max }, PeerMsg::Peers { records: warren_proto::BoundedVec::truncating(records.clone()) }] {
+            let msg = Message::Peers(m);
+            let payload = msg.encode();
+            prop_assert!(payload.len() as u32 <= Channel::Peers.max_payload());
+            prop_assert_eq!(Message::decode(Channel::Peers, &payload).unwrap(), msg);
+        }
+    }
+
+    #[test]
+    fn hello_round_trips(versions in prop::collection::vec(any::<u16>(), 0..=8), nonce in any::<[u8; 32]>()) {
+        let m = HandshakeMsg::Hello(Hello { magic: MAGIC, versions: heapless::Vec::from_iter(versions), nonce });
+        prop_assert_eq!(handshake::decode(&encode(&m)).unwrap(), m);
+    }
+
+    #[test]
+    fn frames_round_trip(payload in prop::collection::vec(any::<u8>(), 0..=256), prio in 0u8..3) {
+        let mut buf = Vec::new();
+        let priority = Priority::from_u8(prio).unwrap();
+        encode_frame(Channel::Control, priority, &payload, &mut buf).unwrap();
+        let (h, p, used) = decode_frame(&buf).unwrap().unwrap();
+        prop_assert_eq!((h.channel, h.priority, p, used), (Channel::Control, priority, &payload[..], buf.len()));
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
+        let _ = decode_frame(&bytes);
+        let _ = handshake::decode(&bytes);
+        for c in Channel::ALL {
+            let _ = Message::decode(c, &bytes);
+        }
+        let _ = SignedNodeRecord::decode(&bytes);
+        if let Ok(s) = std::str::from_utf8(&bytes) {
+            let _ = s.parse::<PeerAddr>();
+        }
+    }
+
+    #[test]
+    fn whatever_decodes_re_encodes_identically(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        // Decoding is canonical for control messages: no two byte strings
+        // decode to the same message.
+        if let Ok(m) = decode_exact::<ControlMsg>(&bytes) {
+            prop_assert_eq!(encode(&m), bytes);
+        }
+    }
+}
+
+#[test]
+fn a_full_peers_message_fits_its_channel() {
+    let hints = heapless::Vec::from_iter(
+        [TransportHint::Tcp { ip: IpAddress::V6([0xff; 16]), port: u16::MAX }; MAX_HINTS],
+    );
+    let kp = common::keypair(1);
+    let big = NodeRecord {
+        id: kp.id(),
+        role: Role::Box,
+        services: Services(u32::MAX),
+        hints,
+        issued_at: u64::MAX,
+        expires_at: u64::MAX,
+        pow_nonce: u64::MAX,
+    }
+    .sign(&kp)
+    .unwrap();
+    let records = warren_proto::BoundedVec::truncating(std::iter::repeat_n(big, warren_proto::msg::MAX_PEERS_PER_MESSAGE));
+    let payload = Message::Peers(PeerMsg::Peers { records }).encode();
+    assert!(payload.len() as u32 <= Channel::Peers.max_payload(), "{} bytes", payload.len());
+}
+
+#[test]
+fn too_many_records_do_not_decode() {
+    // A Peers message claiming 33 records is refused before any is decoded.
+    let mut payload = vec![1u8, 33];
+    payload.extend(std::iter::repeat_n(0u8, 100));
+    assert!(Message::decode(Channel::Peers, &payload).is_err());
+}
+
+#[test]
+fn bounded_vec_refuses_more_than_its_bound() {
+    use warren_proto::BoundedVec;
+    let five: Vec<u8> = vec![1, 2, 3, 4, 5];
+    let bytes = encode(&five);
+    assert!(decode_exact::<BoundedVec<u8, 4>>(&bytes).is_err());
+    assert_eq!(decode_exact::<BoundedVec<u8, 5>>(&bytes).unwrap().as_slice(), &five[..]);
+    let mut v = BoundedVec::<u8, 1>::new();
+    assert_eq!(v.push(1), Ok(()));
+    assert_eq!(v.push(2), Err(2));
+    assert_eq!(BoundedVec::<u8, 2>::truncating(five).len(), 2);
+}
