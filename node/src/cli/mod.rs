@@ -1,0 +1,142 @@
+//! The command line. Its shape is a contract that docs, tests and scripts
+//! rely on: add to it, do not change what is there.
+
+mod offline;
+mod print;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use warren_node::Error;
+use warren_node::control::{self, Request};
+
+/// Exit status when no node is running in the data directory.
+const EXIT_NOT_RUNNING: u8 = 3;
+
+/// Warren: a private community node reachable only as an onion service.
+#[derive(Debug, Parser)]
+#[command(name = "warren", version, about, long_about = None)]
+pub(crate) struct Cli {
+    /// Data directory: identity, store, config (warren.toml), control socket.
+    /// Default: $WARREN_DATA_DIR, else $XDG_DATA_HOME/warren, else ~/.local/share/warren.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Create the data directory and the node's identity; print its address.
+    Init {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the node in the foreground until Ctrl-C or SIGTERM.
+    Run(run::RunArgs),
+    /// Show the running node's state.
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the nodes this node knows.
+    Peers {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage trusted nodes.
+    Trust {
+        #[command(subcommand)]
+        action: TrustAction,
+    },
+    /// Ask the running node to stop.
+    Stop,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TrustAction {
+    /// Trust a node by its peer address (as `warren status` prints it).
+    Add {
+        /// The node's peer address.
+        address: String,
+    },
+    /// Stop trusting a node (onion address or peer address).
+    Remove {
+        /// The node's onion address.
+        id: String,
+    },
+    /// List trusted nodes.
+    List {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The default data directory.
+fn default_data_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("WARREN_DATA_DIR") {
+        return PathBuf::from(d);
+    }
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME") {
+        return PathBuf::from(d).join("warren");
+    }
+    match std::env::var_os("HOME") {
+        Some(h) => PathBuf::from(h).join(".local/share/warren"),
+        None => PathBuf::from("warren-data"),
+    }
+}
+
+pub(crate) fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let data_dir = cli.data_dir.clone().unwrap_or_else(default_data_dir);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command, data_dir)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e @ Error::NotRunning(_)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_NOT_RUNNING)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                eprintln!("  caused by: {s}");
+                source = s.source();
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(command: Command, dir: PathBuf) -> warren_node::Result<()> {
+    match command {
+        Command::Init { json } => offline::init(&dir, json).await,
+        Command::Run(args) => run::run(&dir, args).await,
+        Command::Status { json } => {
+            let v = control::request(&dir, &Request::Status).await?;
+            print::status(&v, json)
+        }
+        Command::Peers { json } => {
+            let v = control::request(&dir, &Request::Peers).await?;
+            print::peers(&v, json)
+        }
+        Command::Trust { action } => offline::trust(&dir, action).await,
+        Command::Stop => {
+            control::request(&dir, &Request::Shutdown).await?;
+            println!("node stopping");
+            Ok(())
+        }
+    }
+}

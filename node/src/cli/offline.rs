@@ -1,0 +1,125 @@
+//! Commands that work whether or not the node is running: `init`, `trust`.
+
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::Path;
+
+use warren_node::clock::{Clock, SystemClock};
+use warren_node::config::Config;
+use warren_node::control::{self, Request};
+use warren_node::identity::Identity;
+use warren_node::node::trust;
+use warren_node::store::Db;
+use warren_node::{Error, Result};
+use warren_proto::{NodeId, PeerAddr, TransportHint};
+
+use super::TrustAction;
+use super::print;
+
+/// The config file inside the data directory.
+pub(crate) const CONFIG_NAME: &str = "warren.toml";
+/// The redb file inside the data directory.
+pub(crate) const STORE_NAME: &str = "warren.redb";
+
+/// Creates the data directory (mode 0700) if needed.
+pub(crate) fn open_data_dir(dir: &Path) -> Result<()> {
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(Error::io(format!("creating {}", dir.display())))?;
+    } else if !dir.is_dir() {
+        return Err(Error::Io {
+            what: format!("{} is not a directory", dir.display()),
+            source: std::io::ErrorKind::NotADirectory.into(),
+        });
+    }
+    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    Ok(())
+}
+
+pub(crate) async fn init(dir: &Path, json: bool) -> Result<()> {
+    open_data_dir(dir)?;
+    let config = Config::load(&dir.join(CONFIG_NAME))?;
+    let difficulty = config.community.policy()?.difficulty;
+    let db = Db::open(&dir.join(STORE_NAME))?;
+    if !json && Identity::load(&db)?.is_none() {
+        eprintln!("creating identity: mining {} bits of proof of work…", difficulty.bits());
+    }
+    let (identity, created) = tokio::task::spawn_blocking(move || Identity::load_or_create(&db, difficulty))
+        .await
+        .map_err(|e| Error::Store(format!("identity task failed: {e}")))??;
+    let id = identity.keypair.id();
+    // With a fixed TCP port the full address is known now; with port 0 only
+    // once the node runs.
+    let address = match config.node.listen.port() {
+        0 => None,
+        port => Some(PeerAddr::new(id, TransportHint::Tcp { ip: config.node.listen.ip().into(), port }).to_string()),
+    };
+    if json {
+        let v = serde_json::json!({ "id": id.to_string(), "address": address, "created": created, "data_dir": dir });
+        println!("{v}");
+    } else {
+        println!("{} {}", if created { "created" } else { "existing" }, dir.display());
+        println!("id       {id}");
+        match address {
+            Some(a) => println!("address  {a}"),
+            None => println!("address  shown by `warren status` once the node runs (listen port 0)"),
+        }
+    }
+    Ok(())
+}
+
+fn parse_id(s: &str) -> Result<NodeId> {
+    match s.parse::<PeerAddr>() {
+        Ok(a) => Ok(a.id),
+        Err(_) => Ok(NodeId::from_onion(s.trim())?),
+    }
+}
+
+/// `trust add|remove|list`: through the running node if there is one,
+/// else straight into the store (taking effect at the next start).
+pub(crate) async fn trust(dir: &Path, action: TrustAction) -> Result<()> {
+    let req = match &action {
+        TrustAction::Add { address } => {
+            address.parse::<PeerAddr>()?;
+            Request::TrustAdd { address: address.clone() }
+        }
+        TrustAction::Remove { id } => {
+            parse_id(id)?;
+            Request::TrustRemove { id: id.clone() }
+        }
+        TrustAction::List { .. } => Request::TrustList,
+    };
+    match control::request(dir, &req).await {
+        Ok(v) => print::trust(&action, &v, true),
+        Err(Error::NotRunning(_)) => {
+            let v = trust_offline(dir, &action)?;
+            print::trust(&action, &v, false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn trust_offline(dir: &Path, action: &TrustAction) -> Result<serde_json::Value> {
+    if !dir.join(STORE_NAME).exists() {
+        return Err(Error::NoIdentity(dir.to_path_buf()));
+    }
+    let config = Config::load(&dir.join(CONFIG_NAME))?;
+    let db = Db::open(&dir.join(STORE_NAME))?;
+    let own = Identity::load(&db)?.ok_or_else(|| Error::NoIdentity(dir.to_path_buf()))?.keypair.id();
+    let value = match action {
+        TrustAction::Add { address } => serde_json::to_value(trust::add_offline(
+            &db,
+            own,
+            address.parse()?,
+            SystemClock.unix_now(),
+            config.limits.max_trusted,
+        )?),
+        TrustAction::Remove { id } => {
+            serde_json::to_value(serde_json::json!({ "removed": trust::remove_offline(&db, parse_id(id)?)? }))
+        }
+        TrustAction::List { .. } => serde_json::to_value(trust::list_offline(&db)?),
+    };
+    value.map_err(|e| Error::Remote(e.to_string()))
+}

@@ -1,0 +1,109 @@
+//! Printing answers for people (or as JSON for scripts).
+
+use warren_node::node::{PeerInfo, Status, TrustInfo};
+use warren_node::{Error, Result};
+
+use super::TrustAction;
+
+fn parse<T: serde::de::DeserializeOwned>(v: &serde_json::Value) -> Result<T> {
+    serde_json::from_value(v.clone()).map_err(|e| Error::Remote(format!("unexpected answer: {e}")))
+}
+
+fn json(v: &serde_json::Value) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v).map_err(|e| Error::Remote(e.to_string()))?);
+    Ok(())
+}
+
+fn duration(secs: u64) -> String {
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m {}s", s / 60, s % 60),
+        s if s < 86_400 => format!("{}h {}m", s / 3600, (s % 3600) / 60),
+        s => format!("{}d {}h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
+pub(crate) fn status(v: &serde_json::Value, as_json: bool) -> Result<()> {
+    if as_json {
+        return json(v);
+    }
+    let s: Status = parse(v)?;
+    println!("id         {}", s.id);
+    println!("address    {}", s.address);
+    println!("transport  {}", s.transport);
+    println!("role       {}", s.role);
+    println!("uptime     {}", duration(s.uptime_secs));
+    println!(
+        "peers      {} connected ({} in, {} out), {} known, {} trusted",
+        s.connected_peers, s.inbound, s.outbound, s.known_peers, s.trusted_peers
+    );
+    for b in &s.bootstrap {
+        let state = if b.connected {
+            "connected".to_string()
+        } else if b.failures > 0 {
+            format!(
+                "not reachable ({} tries, last: {}), retry in {}",
+                b.failures,
+                b.last_error.as_deref().unwrap_or("?"),
+                duration(b.retry_in_secs)
+            )
+        } else {
+            "connecting".to_string()
+        };
+        println!("bootstrap  {}  {state}", b.address);
+    }
+    let m = &s.metrics;
+    println!("traffic    {} frames in, {} frames out", m.frames_in, m.frames_out);
+    if !m.rejected.is_empty() {
+        let r: Vec<String> = m.rejected.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        println!("refused    {}", r.join(", "));
+    }
+    Ok(())
+}
+
+pub(crate) fn peers(v: &serde_json::Value, as_json: bool) -> Result<()> {
+    if as_json {
+        return json(v);
+    }
+    let peers: Vec<PeerInfo> = parse(v)?;
+    if peers.is_empty() {
+        println!("no known peers");
+    }
+    for p in peers {
+        let state = match p.connected {
+            Some(d) => format!("connected ({})", serde_json::to_value(d).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()),
+            None if p.failures > 0 => format!("unreachable ×{}", p.failures),
+            None => "known".into(),
+        };
+        let trusted = if p.trusted { " trusted" } else { "" };
+        println!("{}  {}{}  {}", p.id, p.role.as_deref().unwrap_or("?"), trusted, state);
+    }
+    Ok(())
+}
+
+pub(crate) fn trust(action: &TrustAction, v: &serde_json::Value, running: bool) -> Result<()> {
+    let later = if running { "" } else { " (takes effect when the node starts)" };
+    match action {
+        TrustAction::Add { .. } => {
+            let t: TrustInfo = parse(v)?;
+            println!("trusted {}{later}", t.address);
+        }
+        TrustAction::Remove { id } => {
+            let removed = v.get("removed").and_then(|r| r.as_bool()).unwrap_or(false);
+            println!("{}{later}", if removed { format!("no longer trusted: {id}") } else { format!("was not trusted: {id}") });
+        }
+        TrustAction::List { json: as_json } => {
+            if *as_json {
+                return json(v);
+            }
+            let list: Vec<TrustInfo> = parse(v)?;
+            if list.is_empty() {
+                println!("no trusted nodes");
+            }
+            for t in list {
+                println!("{}", t.address);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,405 @@
+//! Configuration: typed, with documented defaults.
+//!
+//! A node reads `DIR/warren.toml` when present. Every key is optional; a
+//! missing key takes its default, and the `[limits]` defaults come from the
+//! memory profile named by `limits.profile`. `warren.example.toml` beside
+//! this crate lists every key with its default and is checked by a test.
+//! Unknown keys are refused, so a typo is an error, not a silent default.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use warren_proto::{Difficulty, PeerAddr, RecordPolicy, Role};
+
+use crate::{Error, Result};
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Identity, transport, where to start.
+    pub node: NodeConfig,
+    /// Rules every member of the community must follow.
+    pub community: CommunityConfig,
+    /// How peers are found and kept.
+    pub discovery: DiscoveryConfig,
+    /// Capacities of every queue and table.
+    pub limits: Limits,
+    /// Persistence.
+    pub store: StoreConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// Which transport carries peer connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportKind {
+    /// Plain TCP: development and tests only; it hides nothing.
+    Tcp,
+}
+
+impl TransportKind {
+    /// The name used in config, flags and `status`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TransportKind::Tcp => "tcp",
+        }
+    }
+}
+
+/// `[node]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeConfig {
+    /// `"member"` (comes and goes) or `"box"` (always on).
+    pub role: RoleName,
+    /// Transport for peer connections.
+    pub transport: TransportKind,
+    /// Address the TCP transport listens on; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Nodes to contact first (peer addresses, as `status` prints them).
+    pub bootstrap: Vec<String>,
+}
+
+/// A node role, as written in config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RoleName {
+    /// A member's node.
+    Member,
+    /// An always-on box.
+    Box,
+}
+
+impl From<RoleName> for Role {
+    fn from(r: RoleName) -> Role {
+        match r {
+            RoleName::Member => Role::Member,
+            RoleName::Box => Role::Box,
+        }
+    }
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            role: RoleName::Member,
+            transport: TransportKind::Tcp,
+            listen: SocketAddr::from(([127, 0, 0, 1], 7447)),
+            bootstrap: Vec::new(),
+        }
+    }
+}
+
+/// `[community]`: must be the same on every node of a community.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CommunityConfig {
+    /// Proof of work every identity must carry, in leading zero bits.
+    pub pow_difficulty: u8,
+    /// How long this node's own record is valid, seconds.
+    pub record_validity_secs: u64,
+    /// Longest validity accepted in others' records, seconds.
+    pub max_record_validity_secs: u64,
+    /// How far in the future a record's issue time may be, seconds.
+    pub max_clock_skew_secs: u64,
+}
+
+impl Default for CommunityConfig {
+    fn default() -> Self {
+        CommunityConfig {
+            pow_difficulty: 20,
+            record_validity_secs: 24 * 3600,
+            max_record_validity_secs: 7 * 24 * 3600,
+            max_clock_skew_secs: 600,
+        }
+    }
+}
+
+impl CommunityConfig {
+    /// The record policy these settings describe.
+    pub fn policy(&self) -> Result<RecordPolicy> {
+        Ok(RecordPolicy {
+            difficulty: Difficulty::new(self.pow_difficulty)
+                .map_err(|e| Error::ConfigValue(format!("community.pow_difficulty: {e}")))?,
+            max_validity: self.max_record_validity_secs,
+            max_clock_skew: self.max_clock_skew_secs,
+        })
+    }
+}
+
+/// `[discovery]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiscoveryConfig {
+    /// Outbound connections the node tries to keep.
+    pub target_outbound: usize,
+    /// Seconds between peer-exchange requests to each connected peer.
+    pub pex_interval_secs: u64,
+    /// First reconnect delay after a failure, seconds (doubles per failure).
+    pub reconnect_base_secs: u64,
+    /// Longest reconnect delay, seconds.
+    pub reconnect_max_secs: u64,
+    /// Seconds a handshake may take.
+    pub handshake_timeout_secs: u64,
+    /// Seconds a dial may take before the handshake starts.
+    pub dial_timeout_secs: u64,
+    /// Seconds of silence before a keepalive ping.
+    pub ping_interval_secs: u64,
+    /// Seconds of silence before the connection is closed.
+    pub idle_timeout_secs: u64,
+}
+
+impl Default for DiscoveryConfig {
+    fn default() -> Self {
+        DiscoveryConfig {
+            target_outbound: 8,
+            pex_interval_secs: 60,
+            reconnect_base_secs: 2,
+            reconnect_max_secs: 300,
+            handshake_timeout_secs: 30,
+            dial_timeout_secs: 60,
+            ping_interval_secs: 30,
+            idle_timeout_secs: 120,
+        }
+    }
+}
+
+impl DiscoveryConfig {
+    fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+    /// `pex_interval_secs`.
+    pub fn pex_interval(&self) -> Duration {
+        Self::secs(self.pex_interval_secs)
+    }
+    /// `handshake_timeout_secs`.
+    pub fn handshake_timeout(&self) -> Duration {
+        Self::secs(self.handshake_timeout_secs)
+    }
+    /// `dial_timeout_secs`.
+    pub fn dial_timeout(&self) -> Duration {
+        Self::secs(self.dial_timeout_secs)
+    }
+    /// `ping_interval_secs`.
+    pub fn ping_interval(&self) -> Duration {
+        Self::secs(self.ping_interval_secs)
+    }
+    /// `idle_timeout_secs`.
+    pub fn idle_timeout(&self) -> Duration {
+        Self::secs(self.idle_timeout_secs)
+    }
+}
+
+/// A memory profile: the defaults for `[limits]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Profile {
+    /// A desktop, laptop or Pi 4-class box (≥ 2 GB).
+    Desktop,
+    /// A Pi Zero 2 W or Pi 3-class box (512 MB – 1 GB).
+    Small,
+}
+
+/// `[limits]`: the capacity of every queue, table and rate in the node.
+///
+/// For each queue the comment says what happens when it is full.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Memory profile whose values fill in the keys not given.
+    pub profile: Profile,
+    /// Inbound peer connections at once. Beyond: a busy redirect or a drop.
+    pub max_inbound: usize,
+    /// Handshakes in progress at once (inbound). Beyond: the stream is dropped.
+    pub max_pending_handshakes: usize,
+    /// Busy redirects in progress at once. Beyond: the stream is dropped.
+    pub max_busy_redirects: usize,
+    /// Outbound dials in progress at once. Beyond: dials wait their turn.
+    pub max_concurrent_dials: usize,
+    /// Records held in the peer table. Beyond: the least useful is evicted.
+    pub max_known_peers: usize,
+    /// Trusted nodes. Beyond: `trust add` is refused.
+    pub max_trusted: usize,
+    /// Banned identities remembered. Beyond: the oldest ban is forgotten.
+    pub max_bans: usize,
+    /// Control frames queued per peer. Full: dropped and counted.
+    pub outbox_control: usize,
+    /// Service frames queued per peer. Full: dropped and counted.
+    pub outbox_normal: usize,
+    /// Events queued for the node task. Full: lifecycle events wait, data drops.
+    pub node_inbox: usize,
+    /// Writes queued for the store task. Full: the writer waits.
+    pub store_queue: usize,
+    /// Distinct keys held before a commit is forced.
+    pub store_max_pending: usize,
+    /// Control-socket clients served at once. Beyond: they wait.
+    pub control_clients: usize,
+    /// Frames per second a peer may send (token bucket rate).
+    pub peer_frames_per_sec: u32,
+    /// Frames a peer may send in a burst (token bucket depth).
+    pub peer_frame_burst: u32,
+    /// Seconds between `GetPeers` a peer may send; more are ignored.
+    pub get_peers_min_interval_secs: u64,
+    /// Invalid records a peer may send before it is dropped and banned.
+    pub misbehavior_limit: u32,
+    /// How long a ban lasts, seconds.
+    pub ban_secs: u64,
+}
+
+impl Limits {
+    /// The values of a memory profile.
+    pub fn for_profile(profile: Profile) -> Limits {
+        let small = profile == Profile::Small;
+        let pick = |desktop: usize, small_v: usize| if small { small_v } else { desktop };
+        Limits {
+            profile,
+            max_inbound: pick(32, 16),
+            max_pending_handshakes: pick(16, 8),
+            max_busy_redirects: pick(4, 2),
+            max_concurrent_dials: pick(4, 2),
+            max_known_peers: pick(1024, 256),
+            max_trusted: pick(256, 64),
+            max_bans: pick(1024, 256),
+            outbox_control: pick(32, 16),
+            outbox_normal: pick(64, 32),
+            node_inbox: pick(1024, 256),
+            store_queue: pick(256, 128),
+            store_max_pending: pick(1024, 256),
+            control_clients: pick(8, 4),
+            peer_frames_per_sec: 200,
+            peer_frame_burst: 400,
+            get_peers_min_interval_secs: 5,
+            misbehavior_limit: 32,
+            ban_secs: 3600,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::for_profile(Profile::Desktop)
+    }
+}
+
+/// `[store]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// Seconds between commits of pending writes (when there are any).
+    pub commit_interval_secs: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig { commit_interval_secs: 30 }
+    }
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `error`, `warn`, `info`, `debug` or `trace`, or a tracing filter
+    /// such as `warren_node=debug`. `RUST_LOG` overrides it.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { level: "info".into() }
+    }
+}
+
+impl Config {
+    /// Parses TOML text; `origin` names it in errors.
+    pub fn from_toml(text: &str, origin: &Path) -> Result<Config> {
+        let err = |reason: String| Error::Config { path: origin.to_path_buf(), reason };
+        let mut given: toml::Table = text.parse().map_err(|e: toml::de::Error| err(e.to_string()))?;
+        // Fill [limits] from its profile, then let the given keys win.
+        let profile = match given.get("limits").and_then(|l| l.get("profile")) {
+            Some(p) => Profile::deserialize(p.clone()).map_err(|e| err(format!("limits.profile: {e}")))?,
+            None => Profile::Desktop,
+        };
+        let defaults = toml::Table::try_from(Limits::for_profile(profile)).map_err(|e| err(e.to_string()))?;
+        let limits = given.entry("limits").or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let toml::Value::Table(limits) = limits else {
+            return Err(err("limits must be a table".into()));
+        };
+        for (k, v) in defaults {
+            limits.entry(k).or_insert(v);
+        }
+        let config: Config = toml::Value::Table(given).try_into().map_err(|e: toml::de::Error| err(e.to_string()))?;
+        config.validate().map_err(|e| err(e.to_string()))?;
+        Ok(config)
+    }
+
+    /// Reads `path`; a missing file gives the defaults.
+    pub fn load(path: &Path) -> Result<Config> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Config::from_toml(&text, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(e) => Err(Error::Config { path: path.to_path_buf(), reason: e.to_string() }),
+        }
+    }
+
+    /// Checks values that parse but make no sense.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |what: &str| Err(Error::ConfigValue(what.to_string()));
+        self.community.policy()?;
+        for b in &self.node.bootstrap {
+            b.parse::<PeerAddr>()
+                .map_err(|e| Error::ConfigValue(format!("node.bootstrap {b:?}: {e}")))?;
+        }
+        let c = &self.community;
+        if c.record_validity_secs < 60 || c.record_validity_secs > c.max_record_validity_secs {
+            return bad("community.record_validity_secs must be 60..=max_record_validity_secs");
+        }
+        let d = &self.discovery;
+        if d.pex_interval_secs == 0 || d.ping_interval_secs == 0 || d.reconnect_base_secs == 0 {
+            return bad("discovery intervals must be at least 1 second");
+        }
+        if d.idle_timeout_secs <= d.ping_interval_secs {
+            return bad("discovery.idle_timeout_secs must exceed ping_interval_secs");
+        }
+        if d.reconnect_max_secs < d.reconnect_base_secs {
+            return bad("discovery.reconnect_max_secs must be at least reconnect_base_secs");
+        }
+        let l = &self.limits;
+        let capacities = [
+            ("max_inbound", l.max_inbound),
+            ("max_pending_handshakes", l.max_pending_handshakes),
+            ("max_busy_redirects", l.max_busy_redirects),
+            ("max_concurrent_dials", l.max_concurrent_dials),
+            ("max_known_peers", l.max_known_peers),
+            ("max_trusted", l.max_trusted),
+            ("max_bans", l.max_bans),
+            ("outbox_control", l.outbox_control),
+            ("outbox_normal", l.outbox_normal),
+            ("node_inbox", l.node_inbox),
+            ("store_queue", l.store_queue),
+            ("store_max_pending", l.store_max_pending),
+            ("control_clients", l.control_clients),
+        ];
+        for (name, v) in capacities {
+            if v == 0 || v > 1_000_000 {
+                return Err(Error::ConfigValue(format!("limits.{name} must be 1..=1000000")));
+            }
+        }
+        if l.peer_frames_per_sec == 0 || l.peer_frame_burst == 0 {
+            return bad("limits.peer_frames_per_sec and peer_frame_burst must be at least 1");
+        }
+        if self.store.commit_interval_secs == 0 {
+            return bad("store.commit_interval_secs must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The bootstrap addresses, parsed (validated on load).
+    pub fn bootstrap_addrs(&self) -> Result<Vec<PeerAddr>> {
+        self.node.bootstrap.iter().map(|b| Ok(b.parse::<PeerAddr>()?)).collect()
+    }
+}

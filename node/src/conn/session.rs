@@ -1,0 +1,196 @@
+//! One connection's life: dial or accept, handshake, admission, run, report.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use futures::SinkExt;
+use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot, watch};
+use tokio::time::timeout;
+use tokio_util::codec::Framed;
+use tokio_util::sync::CancellationToken;
+use warren_proto::frame::{Channel, Priority};
+use warren_proto::msg::{CloseReason, ControlMsg, Message, PeerMsg};
+use warren_proto::{BoundedVec, Keypair, PeerAddr, RecordPolicy, SignedNodeRecord};
+
+use super::codec::{FrameCodec, Outgoing};
+use super::handle::{ConnHandle, Direction};
+use super::handshake::{self, FramedStream};
+use super::run::run_connection;
+use super::{ConnError, Ended};
+use crate::clock::SharedClock;
+use crate::config::{DiscoveryConfig, Limits};
+use crate::metrics::Metrics;
+use crate::node::event::{Admission, NodeEvent};
+use crate::transport::{BoxStream, Transport};
+
+/// What every connection task shares.
+pub(crate) struct ConnCtx {
+    pub(crate) keypair: Arc<Keypair>,
+    /// The node's current record (re-issued from time to time).
+    pub(crate) own_record: watch::Receiver<SignedNodeRecord>,
+    /// Records to hand to a node we turn away (refreshed by the node).
+    pub(crate) busy_sample: watch::Receiver<Arc<Vec<SignedNodeRecord>>>,
+    pub(crate) policy: RecordPolicy,
+    pub(crate) clock: SharedClock,
+    pub(crate) metrics: Arc<Metrics>,
+    /// To the node task. Lifecycle events wait; data events drop when full.
+    pub(crate) events: mpsc::Sender<NodeEvent>,
+    pub(crate) transport: Arc<dyn Transport>,
+    pub(crate) discovery: DiscoveryConfig,
+    pub(crate) limits: Limits,
+    pub(crate) shutdown: CancellationToken,
+    pub(crate) next_conn_id: AtomicU64,
+}
+
+impl ConnCtx {
+    fn conn_id(&self) -> u64 {
+        self.next_conn_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn handshake_failed(&self, e: &ConnError) {
+        Metrics::inc(&self.metrics.handshakes_failed);
+        self.metrics.reject(e.label());
+    }
+}
+
+/// Serves one inbound stream: handshake, admission, connection.
+///
+/// `handshake_slot` is held until the handshake is over.
+pub(crate) async fn serve_inbound(stream: BoxStream, ctx: Arc<ConnCtx>, handshake_slot: OwnedSemaphorePermit) {
+    let mut framed = Framed::new(stream, FrameCodec);
+    let hs = tokio::select! {
+        r = timeout(ctx.discovery.handshake_timeout(), handshake::accept(&mut framed, &ctx)) => r,
+        () = ctx.shutdown.cancelled() => return,
+    };
+    drop(handshake_slot);
+    match hs {
+        Ok(Ok(est)) => {
+            Metrics::inc(&ctx.metrics.handshakes_ok);
+            run_admitted(framed, est.peer, Direction::Inbound, ctx).await;
+        }
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "inbound handshake failed");
+            ctx.handshake_failed(&e);
+        }
+        Err(_) => ctx.handshake_failed(&ConnError::Timeout),
+    }
+}
+
+/// Dials `addr` and runs the connection; reports failure to the node.
+pub(crate) async fn dial_outbound(addr: PeerAddr, ctx: Arc<ConnCtx>) {
+    let result = tokio::select! {
+        r = dial_and_handshake(&addr, &ctx) => r,
+        () = ctx.shutdown.cancelled() => return,
+    };
+    match result {
+        Ok((framed, est)) => {
+            Metrics::inc(&ctx.metrics.handshakes_ok);
+            run_admitted(framed, est.peer, Direction::Outbound, ctx).await;
+        }
+        Err(error) => {
+            tracing::debug!(peer = %addr, %error, "dial failed");
+            let _ = ctx.events.send(NodeEvent::DialFailed { target: addr.id, error: error.to_string() }).await;
+        }
+    }
+}
+
+async fn dial_and_handshake(
+    addr: &PeerAddr,
+    ctx: &ConnCtx,
+) -> Result<(FramedStream, warren_proto::handshake::Established), crate::Error> {
+    let stream = match timeout(ctx.discovery.dial_timeout(), ctx.transport.dial(addr)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            Metrics::inc(&ctx.metrics.dials_failed);
+            return Err(e.into());
+        }
+        Err(_) => {
+            Metrics::inc(&ctx.metrics.dials_failed);
+            return Err(crate::Error::Remote("dial timed out".into()));
+        }
+    };
+    let mut framed = Framed::new(stream, FrameCodec);
+    match timeout(ctx.discovery.handshake_timeout(), handshake::dial(&mut framed, addr.id, ctx)).await {
+        Ok(Ok(est)) => Ok((framed, est)),
+        Ok(Err(e)) => {
+            ctx.handshake_failed(&e);
+            Err(crate::Error::Remote(format!("handshake: {e}")))
+        }
+        Err(_) => {
+            ctx.handshake_failed(&ConnError::Timeout);
+            Err(crate::Error::Remote("handshake timed out".into()))
+        }
+    }
+}
+
+/// Asks the node to admit the peer, then runs the connection until it ends.
+async fn run_admitted(
+    mut framed: FramedStream,
+    peer: warren_proto::Verified,
+    direction: Direction,
+    ctx: Arc<ConnCtx>,
+) {
+    let (handle, outboxes) = ConnHandle::new(
+        ctx.conn_id(),
+        peer.id(),
+        direction,
+        ctx.limits.outbox_control,
+        ctx.limits.outbox_normal,
+    );
+    let (reply, admission) = oneshot::channel();
+    let connected = NodeEvent::Connected { handle: handle.clone(), record: Box::new(peer), reply };
+    if ctx.events.send(connected).await.is_err() {
+        return;
+    }
+    match admission.await {
+        Ok(Admission::Admit) => {}
+        Ok(Admission::Refuse(reason)) => {
+            send_close(&mut framed, reason).await;
+            return;
+        }
+        Err(_) => return,
+    }
+    let ended = run_connection(framed, handle.clone(), outboxes, &ctx).await;
+    tracing::debug!(peer = %handle.peer.short(), ?ended, "connection ended");
+    let _ = ctx
+        .events
+        .send(NodeEvent::Disconnected { conn_id: handle.conn_id, peer: handle.peer, ended })
+        .await;
+}
+
+async fn send_close(framed: &mut FramedStream, reason: CloseReason) {
+    let msg = Message::Control(ControlMsg::Close { reason });
+    let out = Outgoing { channel: Channel::Control, priority: Priority::Control, payload: msg.encode() };
+    let _ = timeout(std::time::Duration::from_secs(2), async {
+        framed.send(out).await?;
+        framed.close().await
+    })
+    .await;
+}
+
+/// Turns a node away politely: handshake, some peers to try instead, `Busy`.
+pub(crate) async fn busy_redirect(stream: BoxStream, ctx: Arc<ConnCtx>) {
+    let mut framed = Framed::new(stream, FrameCodec);
+    let hs = timeout(ctx.discovery.handshake_timeout(), handshake::accept(&mut framed, &ctx));
+    let hs = tokio::select! {
+        r = hs => r,
+        () = ctx.shutdown.cancelled() => return,
+    };
+    let est = match hs {
+        Ok(Ok(est)) => est,
+        Ok(Err(e)) => return ctx.handshake_failed(&e),
+        Err(_) => return ctx.handshake_failed(&ConnError::Timeout),
+    };
+    Metrics::inc(&ctx.metrics.busy_redirects);
+    let sample = ctx.busy_sample.borrow().clone();
+    let records = BoundedVec::truncating(sample.iter().filter(|r| r.id() != est.peer.id()).cloned());
+    let msg = Message::Peers(PeerMsg::Peers { records });
+    let out = Outgoing { channel: Channel::Peers, priority: Priority::Normal, payload: msg.encode() };
+    let _ = timeout(std::time::Duration::from_secs(5), framed.send(out)).await;
+    send_close(&mut framed, CloseReason::Busy).await;
+}
+
+/// Why a connection counts as a failure for reconnect backoff.
+pub(crate) fn is_failure(ended: &Ended) -> bool {
+    !matches!(ended, Ended::Local(CloseReason::Shutdown | CloseReason::Duplicate | CloseReason::Normal))
+}

@@ -1,0 +1,138 @@
+//! Serving the control socket.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use warren_proto::{NodeId, PeerAddr};
+
+use super::{MAX_REQUEST, Request, Response};
+use crate::node::NodeHandle;
+use crate::{Error, Result};
+
+/// A bound control socket.
+pub struct ControlServer {
+    listener: UnixListener,
+    path: PathBuf,
+}
+
+impl ControlServer {
+    /// Binds `path`, replacing a stale socket; refuses if a node answers there.
+    pub async fn bind(path: &Path) -> Result<ControlServer> {
+        if path.exists() {
+            if UnixStream::connect(path).await.is_ok() {
+                return Err(Error::DataDirInUse(path.parent().unwrap_or(path).to_path_buf()));
+            }
+            std::fs::remove_file(path).map_err(Error::io(format!("removing stale {}", path.display())))?;
+        }
+        let listener = UnixListener::bind(path).map_err(Error::io(format!("binding {}", path.display())))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(Error::io(format!("securing {}", path.display())))?;
+        Ok(ControlServer { listener, path: path.to_path_buf() })
+    }
+
+    /// Serves clients until `shutdown`; at most `max_clients` at once (the
+    /// rest wait in the socket's backlog). Removes the socket file at the end.
+    pub async fn serve(self, node: NodeHandle, max_clients: usize, shutdown: CancellationToken) {
+        let slots = Arc::new(Semaphore::new(max_clients));
+        let tasks = TaskTracker::new();
+        loop {
+            let permit = tokio::select! {
+                () = shutdown.cancelled() => break,
+                p = slots.clone().acquire_owned() => p,
+            };
+            let Ok(permit) = permit else { break };
+            let accepted = tokio::select! {
+                () = shutdown.cancelled() => break,
+                a = self.listener.accept() => a,
+            };
+            match accepted {
+                Ok((stream, _)) => {
+                    let node = node.clone();
+                    tasks.spawn(async move {
+                        let _permit = permit;
+                        if let Err(e) = serve_client(stream, &node).await {
+                            tracing::debug!(error = %e, "control client");
+                        }
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "control socket accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+        tasks.close();
+        let _ = tokio::time::timeout(Duration::from_secs(2), tasks.wait()).await;
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+async fn serve_client(stream: UnixStream, node: &NodeHandle) -> std::io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read.take(MAX_REQUEST));
+    let mut line = String::new();
+    let n = tokio::time::timeout(Duration::from_secs(10), reader.read_line(&mut line))
+        .await
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+    let response = if n == 0 {
+        return Ok(());
+    } else if !line.ends_with('\n') {
+        failure(format!("request longer than {MAX_REQUEST} bytes or not newline-terminated"))
+    } else {
+        match serde_json::from_str::<Request>(&line) {
+            Ok(req) => handle(req, node).await,
+            Err(e) => failure(format!("bad request: {e}")),
+        }
+    };
+    let mut out = serde_json::to_vec(&response).unwrap_or_default();
+    out.push(b'\n');
+    write.write_all(&out).await?;
+    write.shutdown().await
+}
+
+fn failure(error: String) -> Response {
+    Response { ok: false, result: None, error: Some(error) }
+}
+
+fn success<T: serde::Serialize>(value: T) -> Response {
+    match serde_json::to_value(value) {
+        Ok(v) => Response { ok: true, result: Some(v), error: None },
+        Err(e) => failure(e.to_string()),
+    }
+}
+
+/// Accepts an onion address or a full peer address.
+fn parse_id(s: &str) -> Result<NodeId> {
+    match s.parse::<PeerAddr>() {
+        Ok(a) => Ok(a.id),
+        Err(_) => Ok(NodeId::from_onion(s.trim())?),
+    }
+}
+
+async fn handle(req: Request, node: &NodeHandle) -> Response {
+    let result = match req {
+        Request::Status => node.status().await.map(success),
+        Request::Peers => node.peers().await.map(success),
+        Request::TrustList => node.trust_list().await.map(success),
+        Request::TrustAdd { address } => match address.parse::<PeerAddr>() {
+            Ok(addr) => node.trust_add(addr).await.map(success),
+            Err(e) => Err(e.into()),
+        },
+        Request::TrustRemove { id } => match parse_id(&id) {
+            Ok(id) => node.trust_remove(id).await.map(|was| success(serde_json::json!({ "removed": was }))),
+            Err(e) => Err(e),
+        },
+        Request::Shutdown => {
+            node.request_shutdown();
+            Ok(success(serde_json::json!({ "stopping": true })))
+        }
+    };
+    result.unwrap_or_else(|e| failure(e.to_string()))
+}

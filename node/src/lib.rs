@@ -1,0 +1,16 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod config;
+pub mod conn;
+pub mod control;
+mod error;
+pub mod identity;
+pub mod logging;
+pub mod metrics;
+pub mod node;
+pub mod store;
+pub mod transport;
+
+pub use error::{Error, Result};

@@ -1,0 +1,145 @@
+//! Requests from the control socket (and the CLI), served by the node task.
+
+use tokio::sync::oneshot;
+use warren_proto::{NodeId, PeerAddr, ProtocolVersion, Role};
+
+use super::actor::Actor;
+use super::persist::TrustEntry;
+use super::trust;
+use super::status::{PeerInfo, SeedStatus, Status, TrustInfo};
+use crate::conn::Direction;
+use crate::store::Table;
+
+/// A request for the node task; each carries where to send the answer.
+#[derive(Debug)]
+pub(crate) enum NodeCmd {
+    Status(oneshot::Sender<Status>),
+    Peers(oneshot::Sender<Vec<PeerInfo>>),
+    TrustAdd(PeerAddr, oneshot::Sender<Result<TrustInfo, String>>),
+    TrustRemove(NodeId, oneshot::Sender<Result<bool, String>>),
+    TrustList(oneshot::Sender<Vec<TrustInfo>>),
+}
+
+fn role_name(r: Role) -> String {
+    match r {
+        Role::Member => "member".into(),
+        Role::Box => "box".into(),
+    }
+}
+
+impl Actor {
+    pub(crate) async fn on_cmd(&mut self, cmd: NodeCmd) {
+        match cmd {
+            NodeCmd::Status(reply) => {
+                let _ = reply.send(self.status());
+            }
+            NodeCmd::Peers(reply) => {
+                let _ = reply.send(self.peer_list());
+            }
+            NodeCmd::TrustAdd(addr, reply) => {
+                let r = self.trust_add(addr).await;
+                let _ = reply.send(r);
+            }
+            NodeCmd::TrustRemove(id, reply) => {
+                let r = self.trust_remove(id).await;
+                let _ = reply.send(r);
+            }
+            NodeCmd::TrustList(reply) => {
+                let _ = reply.send(self.trust_list());
+            }
+        }
+    }
+
+    async fn trust_add(&mut self, addr: PeerAddr) -> Result<TrustInfo, String> {
+        trust::check_add(self.own_id(), &addr, &self.trust, self.cfg.limits.max_trusted)?;
+        let entry = TrustEntry { addr, added_at: self.now_unix() };
+        self.trust.insert(addr.id, entry);
+        self.dial_state.remove(&addr.id);
+        self.store.put(Table::Trust, addr.id.as_bytes().to_vec(), entry.encode()).await;
+        self.store.flush().await.map_err(|e| e.to_string())?;
+        tracing::info!(peer = %addr, "trusted");
+        Ok(trust::info(&entry))
+    }
+
+    async fn trust_remove(&mut self, id: NodeId) -> Result<bool, String> {
+        let was = self.trust.remove(&id).is_some();
+        if was {
+            self.store.delete(Table::Trust, id.as_bytes().to_vec()).await;
+            self.store.flush().await.map_err(|e| e.to_string())?;
+        }
+        Ok(was)
+    }
+
+    fn trust_list(&self) -> Vec<TrustInfo> {
+        trust::sorted(&self.trust)
+    }
+
+    fn status(&self) -> Status {
+        let own = self.own_tx.borrow().clone();
+        let addresses: Vec<String> =
+            own.record.hints.iter().map(|h| PeerAddr::new(own.id(), *h).to_string()).collect();
+        let listen = own.record.hints.iter().find_map(|h| match h {
+            warren_proto::TransportHint::Tcp { ip, port } => {
+                Some(std::net::SocketAddr::new((*ip).into(), *port).to_string())
+            }
+            _ => None,
+        });
+        let inbound = self.conns.values().filter(|c| c.handle.direction == Direction::Inbound).count();
+        let now = tokio::time::Instant::now();
+        let seed_status = |addr: &PeerAddr| {
+            let state = self.dial_state.get(&addr.id);
+            SeedStatus {
+                address: addr.to_string(),
+                connected: self.conns.contains_key(&addr.id),
+                failures: state.map_or(0, |s| s.failures),
+                last_error: state.and_then(|s| s.last_error.clone()),
+                retry_in_secs: state.map_or(0, |s| s.next_attempt.saturating_duration_since(now).as_secs()),
+            }
+        };
+        Status {
+            id: own.id().to_string(),
+            address: addresses.first().cloned().unwrap_or_else(|| own.id().to_string()),
+            addresses,
+            transport: self.ctx.transport.name().to_string(),
+            listen,
+            role: role_name(self.role),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            protocol_version: ProtocolVersion::LATEST.as_u16(),
+            uptime_secs: self.started.elapsed().as_secs(),
+            connected_peers: self.conns.len(),
+            known_peers: self.peers.len(),
+            trusted_peers: self.trust.len(),
+            inbound,
+            outbound: self.conns.len() - inbound,
+            dialing: self.dialing.len(),
+            pow_difficulty: self.cfg.community.pow_difficulty,
+            bootstrap: self.seeds.iter().map(seed_status).collect(),
+            metrics: self.ctx.metrics.snapshot(),
+        }
+    }
+
+    fn peer_list(&self) -> Vec<PeerInfo> {
+        let mut ids: Vec<NodeId> = self.peers.iter().map(|(id, _)| *id).collect();
+        ids.extend(self.trust.keys().filter(|id| self.peers.get(id).is_none()));
+        ids.sort();
+        ids.into_iter()
+            .map(|id| {
+                let entry = self.peers.get(&id);
+                let given = self.trust.get(&id).map(|t| t.addr);
+                let state = self.dial_state.get(&id);
+                PeerInfo {
+                    id: id.to_string(),
+                    address: self.dial_addr(&id, given).map(|a| a.to_string()),
+                    role: entry.map(|e| role_name(e.record.get().record.role)),
+                    connected: self.conns.get(&id).map(|c| c.handle.direction),
+                    trusted: given.is_some(),
+                    last_connected: entry.and_then(|e| e.last_connected),
+                    record_issued_at: entry.map(|e| e.record.get().record.issued_at),
+                    record_expires_at: entry.map(|e| e.record.get().record.expires_at),
+                    failures: state.map_or(0, |s| s.failures),
+                    last_error: state.and_then(|s| s.last_error.clone()),
+                }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,223 @@
+//! The node: starts every task, and the handle to talk to it.
+//!
+//! | task | owns | talks to |
+//! |---|---|---|
+//! | node (`actor`) | peer table, connections, trust, bans, dial state | everyone, never waits on a connection |
+//! | accept loop | the listener, three semaphores | spawns connection tasks |
+//! | connection (one per peer) | stream, rate limiter, misbehaviour score | node (events), peer (frames) |
+//! | dial (one per attempt) | the dial and handshake | becomes a connection task |
+//! | store writer | the pending batch | redb |
+//! | control socket | client connections | node (commands) |
+
+mod accept;
+mod actor;
+mod commands;
+mod dial;
+pub(crate) mod event;
+mod maintain;
+mod peers;
+mod persist;
+mod status;
+pub mod trust;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use warren_proto::{NodeId, PeerAddr, Role, Services};
+
+pub use status::{PeerInfo, SeedStatus, Status, TrustInfo};
+
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::conn::ConnCtx;
+use crate::identity::Identity;
+use crate::metrics::Metrics;
+use crate::store::{Db, spawn_writer};
+use crate::transport::Transport;
+use crate::{Error, Result};
+use actor::Actor;
+use commands::NodeCmd;
+
+/// Control commands queued for the node task. Full: the caller waits.
+const COMMAND_QUEUE: usize = 16;
+
+/// Everything a node needs to start.
+pub struct NodeOptions {
+    /// Configuration (bootstrap addresses included).
+    pub config: Config,
+    /// The node's key and proof of work.
+    pub identity: Identity,
+    /// The database.
+    pub db: Db,
+    /// How to reach peers.
+    pub transport: Arc<dyn Transport>,
+    /// Wall time.
+    pub clock: SharedClock,
+}
+
+/// A running node.
+pub struct Node {
+    handle: NodeHandle,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+    actor: JoinHandle<()>,
+    store: JoinHandle<()>,
+}
+
+/// A cheap, cloneable handle for asking a running node things.
+#[derive(Clone, Debug)]
+pub struct NodeHandle {
+    id: NodeId,
+    cmds: mpsc::Sender<NodeCmd>,
+    shutdown: CancellationToken,
+}
+
+impl Node {
+    /// Starts listening and every task; returns once the node is up.
+    pub async fn start(opts: NodeOptions) -> Result<Node> {
+        let NodeOptions { config, identity, db, transport, clock } = opts;
+        config.validate()?;
+        let policy = config.community.policy()?;
+        let metrics = Arc::new(Metrics::default());
+        let (listener, hints) = transport.listen().await?;
+        let role: Role = config.node.role.into();
+        let mut services = Services::PEER_EXCHANGE;
+        if role == Role::Box {
+            services = services.with(Services::MAILBOX).with(Services::SEED);
+        }
+        let now = clock.unix_now();
+        let own = identity.record(role, services, &hints, now, config.community.record_validity_secs)?;
+        let (own_tx, own_rx) = watch::channel(own);
+        let (busy_tx, busy_rx) = watch::channel(Arc::new(Vec::new()));
+        let (ev_tx, ev_rx) = mpsc::channel(config.limits.node_inbox);
+        let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE);
+        let (store, store_task) = spawn_writer(
+            db.clone(),
+            config.limits.store_queue,
+            Duration::from_secs(config.store.commit_interval_secs),
+            config.limits.store_max_pending,
+            metrics.clone(),
+        );
+
+        let (peers, stale) = persist::load_peers(&db, now, &policy, config.limits.max_known_peers)?;
+        for key in stale {
+            store.delete(crate::store::Table::Peers, key).await;
+        }
+        let trust = persist::load_trust(&db)?;
+        let shutdown = CancellationToken::new();
+        let tasks = TaskTracker::new();
+        let ctx = Arc::new(ConnCtx {
+            keypair: identity.keypair.clone(),
+            own_record: own_rx,
+            busy_sample: busy_rx,
+            policy,
+            clock,
+            metrics,
+            events: ev_tx,
+            transport,
+            discovery: config.discovery.clone(),
+            limits: config.limits.clone(),
+            shutdown: shutdown.clone(),
+            next_conn_id: AtomicU64::new(1),
+        });
+        let id = identity.keypair.id();
+        let seeds: Vec<PeerAddr> = config.bootstrap_addrs()?.into_iter().filter(|a| a.id != id).collect();
+        tracing::info!(id = %id, addresses = ?hints, known = peers.len(), trusted = trust.len(), "node starting");
+        let actor = Actor {
+            ctx: ctx.clone(),
+            cfg: config,
+            identity,
+            role,
+            hints,
+            own_tx,
+            busy_tx,
+            peers,
+            conns: HashMap::new(),
+            dialing: HashSet::new(),
+            dial_state: HashMap::new(),
+            seeds,
+            trust,
+            bans: HashMap::new(),
+            push: Vec::new(),
+            store,
+            tasks: tasks.clone(),
+            started: tokio::time::Instant::now(),
+        };
+        tasks.spawn(accept::accept_loop(listener, ctx, tasks.clone()));
+        let actor = tokio::spawn(actor.run(cmd_rx, ev_rx));
+        let handle = NodeHandle { id, cmds: cmd_tx, shutdown: shutdown.clone() };
+        Ok(Node { handle, shutdown, tasks, actor, store: store_task })
+    }
+
+    /// A handle to this node.
+    pub fn handle(&self) -> NodeHandle {
+        self.handle.clone()
+    }
+
+    /// Resolves when something asked the node to stop.
+    pub async fn stopped(&self) {
+        self.shutdown.cancelled().await
+    }
+
+    /// Stops the node: closes every connection (telling peers why), waits for
+    /// tasks to end (at most 5 s), and commits what the store holds.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        let _ = self.actor.await;
+        self.tasks.close();
+        if tokio::time::timeout(Duration::from_secs(5), self.tasks.wait()).await.is_err() {
+            tracing::warn!("some connection tasks did not end within 5 s");
+        }
+        let _ = self.store.await;
+        tracing::info!("node stopped");
+    }
+}
+
+impl NodeHandle {
+    /// The node's identity.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> NodeCmd) -> Result<T> {
+        let (tx, rx) = oneshot::channel();
+        self.cmds.send(make(tx)).await.map_err(|_| Error::ShuttingDown)?;
+        rx.await.map_err(|_| Error::ShuttingDown)
+    }
+
+    /// The node at a glance.
+    pub async fn status(&self) -> Result<Status> {
+        self.ask(NodeCmd::Status).await
+    }
+
+    /// Every known node.
+    pub async fn peers(&self) -> Result<Vec<PeerInfo>> {
+        self.ask(NodeCmd::Peers).await
+    }
+
+    /// Trusts `addr`: keeps it, dials it, never evicts it.
+    pub async fn trust_add(&self, addr: PeerAddr) -> Result<TrustInfo> {
+        self.ask(|tx| NodeCmd::TrustAdd(addr, tx)).await?.map_err(Error::Remote)
+    }
+
+    /// Stops trusting `id`; whether it was trusted.
+    pub async fn trust_remove(&self, id: NodeId) -> Result<bool> {
+        self.ask(|tx| NodeCmd::TrustRemove(id, tx)).await?.map_err(Error::Remote)
+    }
+
+    /// The trusted nodes.
+    pub async fn trust_list(&self) -> Result<Vec<TrustInfo>> {
+        self.ask(NodeCmd::TrustList).await
+    }
+
+    /// Asks the node to stop (the owner of [`Node`] completes the shutdown).
+    pub fn request_shutdown(&self) {
+        self.shutdown.cancel();
+    }
+}

@@ -1,0 +1,100 @@
+//! What `status`, `peers` and `trust` report. Serialized as the JSON the
+//! CLI prints and the control socket returns.
+
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::MetricsSnapshot;
+
+/// The node at a glance (`warren status --json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Status {
+    /// The node's identity: its onion address.
+    pub id: String,
+    /// The peer address others use to reach this node; what `--bootstrap`
+    /// and `trust add` accept.
+    pub address: String,
+    /// Every advertised address, preferred first.
+    pub addresses: Vec<String>,
+    /// Transport name (`tcp`, `memory`).
+    pub transport: String,
+    /// The socket address the TCP transport listens on (the real port when
+    /// `--listen` asked for port 0).
+    pub listen: Option<String>,
+    /// `member` or `box`.
+    pub role: String,
+    /// Software version.
+    pub version: String,
+    /// Protocol version spoken.
+    pub protocol_version: u16,
+    /// Seconds since the node started.
+    pub uptime_secs: u64,
+    /// Peers with a live connection.
+    pub connected_peers: usize,
+    /// Peers with a checked record in the table.
+    pub known_peers: usize,
+    /// Nodes added by hand as trusted.
+    pub trusted_peers: usize,
+    /// Connections the peer opened.
+    pub inbound: usize,
+    /// Connections we opened.
+    pub outbound: usize,
+    /// Dials in progress.
+    pub dialing: usize,
+    /// Proof of work the community requires (bits).
+    pub pow_difficulty: u8,
+    /// Bootstrap addresses and how reaching them goes.
+    pub bootstrap: Vec<SeedStatus>,
+    /// Counters.
+    pub metrics: MetricsSnapshot,
+}
+
+/// A bootstrap or trusted address and its dial state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SeedStatus {
+    /// The address as given.
+    pub address: String,
+    /// Whether a connection to it is up.
+    pub connected: bool,
+    /// Failed attempts in a row.
+    pub failures: u32,
+    /// The last failure, in words.
+    pub last_error: Option<String>,
+    /// Seconds until the next attempt (0 when due or connected).
+    pub retry_in_secs: u64,
+}
+
+/// One known node (`warren peers --json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PeerInfo {
+    /// Its onion address.
+    pub id: String,
+    /// The address we would dial.
+    pub address: Option<String>,
+    /// `member` or `box`.
+    pub role: Option<String>,
+    /// Whether a connection is up, and who opened it.
+    pub connected: Option<crate::conn::Direction>,
+    /// Added by hand as trusted.
+    pub trusted: bool,
+    /// Last completed handshake (unix seconds).
+    pub last_connected: Option<u64>,
+    /// When its record was issued and when it expires (unix seconds).
+    pub record_issued_at: Option<u64>,
+    /// Record expiry.
+    pub record_expires_at: Option<u64>,
+    /// Failed attempts in a row.
+    pub failures: u32,
+    /// The last failure.
+    pub last_error: Option<String>,
+}
+
+/// A trusted node (`warren trust list --json`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TrustInfo {
+    /// Its onion address.
+    pub id: String,
+    /// The address given when it was trusted.
+    pub address: String,
+    /// When it was trusted (unix seconds).
+    pub added_at: u64,
+}

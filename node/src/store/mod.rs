@@ -1,0 +1,129 @@
+//! Persistence in `redb`: identity, peers, trust, settings.
+//!
+//! [`Db`] is the database, for reads and for the rare writes that must be
+//! durable before the caller goes on (creating an identity). Everything else
+//! goes through a [`StoreWriter`]: writes are queued, coalesced by key and
+//! committed in one transaction per `store.commit_interval_secs`, so an idle
+//! node writes nothing and a busy one writes little.
+
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+
+use crate::{Error, Result};
+
+pub use writer::{StoreWriter, spawn_writer};
+
+/// The tables, all `bytes → bytes`; values are postcard encodings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Table {
+    /// `"seed"` → 32-byte secret; `"pow_nonce"` → u64 LE.
+    Identity,
+    /// Node id (32 bytes) → [`crate::node::StoredPeer`].
+    Peers,
+    /// Node id (32 bytes) → [`crate::node::StoredTrust`].
+    Trust,
+    /// Setting name → value.
+    Settings,
+}
+
+impl Table {
+    const ALL: [Table; 4] = [Table::Identity, Table::Peers, Table::Trust, Table::Settings];
+
+    fn def(self) -> TableDefinition<'static, &'static [u8], &'static [u8]> {
+        TableDefinition::new(match self {
+            Table::Identity => "identity",
+            Table::Peers => "peers",
+            Table::Trust => "trust",
+            Table::Settings => "settings",
+        })
+    }
+}
+
+/// One change to a table: a value to put, or `None` to delete.
+pub type Change = (Table, Vec<u8>, Option<Vec<u8>>);
+
+/// The database. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Database>,
+    path: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Db({:?})", self.path)
+    }
+}
+
+impl Db {
+    /// Opens (or creates) the database file at `path`.
+    pub fn open(path: &Path) -> Result<Db> {
+        let db = match Database::create(path) {
+            Ok(db) => db,
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+                return Err(Error::DataDirInUse(path.parent().unwrap_or(path).to_path_buf()));
+            }
+            Err(e) => return Err(Error::Store(format!("{}: {e}", path.display()))),
+        };
+        Db::init(db, Some(path.to_path_buf()))
+    }
+
+    /// A database in memory, for simulations and tests.
+    pub fn in_memory() -> Result<Db> {
+        let db = Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?;
+        Db::init(db, None)
+    }
+
+    fn init(db: Database, path: Option<PathBuf>) -> Result<Db> {
+        let txn = db.begin_write()?;
+        for t in Table::ALL {
+            txn.open_table(t.def())?;
+        }
+        txn.commit()?;
+        Ok(Db { inner: Arc::new(db), path })
+    }
+
+    /// The value under `key`, if any.
+    pub fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let txn = self.inner.begin_read()?;
+        let t = txn.open_table(table.def())?;
+        Ok(t.get(key)?.map(|v| v.value().to_vec()))
+    }
+
+    /// Every entry of `table`, in key order.
+    pub fn scan(&self, table: Table) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let txn = self.inner.begin_read()?;
+        let t = txn.open_table(table.def())?;
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            let (k, v) = row?;
+            out.push((k.value().to_vec(), v.value().to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Applies `changes` in one durable transaction. Blocking: async code
+    /// calls it through the writer or `spawn_blocking`.
+    pub fn apply(&self, changes: &[Change]) -> Result<()> {
+        let txn = self.inner.begin_write()?;
+        for table in Table::ALL {
+            let mut t = txn.open_table(table.def())?;
+            for (_, key, value) in changes.iter().filter(|c| c.0 == table) {
+                match value {
+                    Some(v) => {
+                        t.insert(key.as_slice(), v.as_slice())?;
+                    }
+                    None => {
+                        t.remove(key.as_slice())?;
+                    }
+                }
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,79 @@
+//! Transports: how bytes get between nodes.
+//!
+//! A [`Transport`] listens (yielding inbound streams and the hints that tell
+//! peers how to reach us) and dials [`PeerAddr`]s. Everything above it —
+//! handshake, framing, connections, discovery — is the same whatever carries
+//! the bytes; the handshake proves the peer's key on every transport.
+
+mod memory;
+mod tcp;
+
+use std::fmt;
+
+use async_trait::async_trait;
+use tokio::io::{AsyncRead, AsyncWrite};
+use warren_proto::{PeerAddr, TransportHint};
+
+pub use memory::{MemoryTransport, Switchboard};
+pub use tcp::TcpTransport;
+
+/// A bidirectional byte stream to a peer.
+pub trait Stream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Stream for T {}
+
+/// A boxed [`Stream`].
+pub type BoxStream = Box<dyn Stream>;
+
+/// Why a transport operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// This transport cannot reach that kind of address.
+    #[error("this transport cannot reach {0}")]
+    Unreachable(String),
+    /// Nothing answered at the address.
+    #[error("connection refused by {0}")]
+    Refused(String),
+    /// Binding the listening socket failed.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// Where.
+        addr: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An I/O error while dialing or accepting.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A source of inbound streams.
+#[async_trait]
+pub trait Listener: Send + 'static {
+    /// Waits for the next inbound stream; the string describes its origin
+    /// for logs (the transport may know nothing useful).
+    async fn accept(&mut self) -> Result<(BoxStream, String), TransportError>;
+}
+
+/// A way to carry peer connections.
+#[async_trait]
+pub trait Transport: Send + Sync + 'static {
+    /// The name shown in `status`.
+    fn name(&self) -> &'static str;
+
+    /// Starts listening; returns the listener and the hints to advertise.
+    async fn listen(&self) -> Result<(Box<dyn Listener>, Vec<TransportHint>), TransportError>;
+
+    /// Whether `hint` is something this transport can dial.
+    fn can_dial(&self, hint: &TransportHint) -> bool;
+
+    /// Opens a stream to `addr`.
+    async fn dial(&self, addr: &PeerAddr) -> Result<BoxStream, TransportError>;
+}
+
+impl fmt::Debug for dyn Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Transport({})", self.name())
+    }
+}

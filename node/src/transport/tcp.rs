@@ -1,0 +1,71 @@
+//! Plain TCP, for development and tests. It hides nothing about where a
+//! node is; the onion transports are the ones for real use.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use async_trait::async_trait;
+use tokio::net::{TcpListener, TcpStream};
+use warren_proto::record::IpAddress;
+use warren_proto::{PeerAddr, TransportHint};
+
+use super::{BoxStream, Listener, Transport, TransportError};
+
+/// TCP transport listening on one socket address.
+#[derive(Debug, Clone)]
+pub struct TcpTransport {
+    listen: SocketAddr,
+}
+
+impl TcpTransport {
+    /// A transport that will listen on `listen` (port 0 picks one).
+    pub fn new(listen: SocketAddr) -> Self {
+        TcpTransport { listen }
+    }
+}
+
+struct TcpIncoming(TcpListener);
+
+#[async_trait]
+impl Listener for TcpIncoming {
+    async fn accept(&mut self) -> Result<(BoxStream, String), TransportError> {
+        let (stream, from) = self.0.accept().await?;
+        stream.set_nodelay(true)?;
+        Ok((Box::new(stream), from.to_string()))
+    }
+}
+
+#[async_trait]
+impl Transport for TcpTransport {
+    fn name(&self) -> &'static str {
+        "tcp"
+    }
+
+    async fn listen(&self) -> Result<(Box<dyn Listener>, Vec<TransportHint>), TransportError> {
+        let listener = TcpListener::bind(self.listen)
+            .await
+            .map_err(|source| TransportError::Listen { addr: self.listen.to_string(), source })?;
+        let local = listener.local_addr()?;
+        // A wildcard bind is advertised as loopback: TCP is for local
+        // development, and advertising a LAN address would be a leak.
+        let ip = if local.ip().is_unspecified() { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { local.ip() };
+        let hint = TransportHint::Tcp { ip: IpAddress::from(ip), port: local.port() };
+        Ok((Box::new(TcpIncoming(listener)), vec![hint]))
+    }
+
+    fn can_dial(&self, hint: &TransportHint) -> bool {
+        matches!(hint, TransportHint::Tcp { .. })
+    }
+
+    async fn dial(&self, addr: &PeerAddr) -> Result<BoxStream, TransportError> {
+        let TransportHint::Tcp { ip, port } = addr.hint else {
+            return Err(TransportError::Unreachable(addr.to_string()));
+        };
+        let sa = SocketAddr::new(IpAddr::from(ip), port);
+        let stream = TcpStream::connect(sa).await.map_err(|e| match e.kind() {
+            std::io::ErrorKind::ConnectionRefused => TransportError::Refused(sa.to_string()),
+            _ => TransportError::Io(e),
+        })?;
+        stream.set_nodelay(true)?;
+        Ok(Box::new(stream))
+    }
+}
