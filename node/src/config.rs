@@ -214,7 +214,7 @@ pub struct Limits {
     pub profile: Profile,
     /// Inbound peer connections at once. Beyond: a busy redirect or a drop.
     pub max_inbound: usize,
-    /// Handshakes in progress at once (inbound). Beyond: the stream is dropped.
+    /// Handshakes in progress at once (inbound). Beyond: the oldest is cut off.
     pub max_pending_handshakes: usize,
     /// Busy redirects in progress at once. Beyond: the stream is dropped.
     pub max_busy_redirects: usize,
@@ -258,7 +258,7 @@ impl Limits {
         Limits {
             profile,
             max_inbound: pick(32, 16),
-            max_pending_handshakes: pick(16, 8),
+            max_pending_handshakes: pick(64, 32),
             max_busy_redirects: pick(4, 2),
             max_concurrent_dials: pick(4, 2),
             max_known_peers: pick(1024, 256),
@@ -333,7 +333,10 @@ impl Config {
             limits.entry(k).or_insert(v);
         }
         let config: Config = toml::Value::Table(given).try_into().map_err(|e: toml::de::Error| err(e.to_string()))?;
-        config.validate().map_err(|e| err(e.to_string()))?;
+        config.validate().map_err(|e| match e {
+            Error::ConfigValue(reason) => err(reason),
+            other => err(other.to_string()),
+        })?;
         Ok(config)
     }
 

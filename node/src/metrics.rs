@@ -47,6 +47,8 @@ counters! {
     streams_dropped_overload,
     /// Inbound handshakes answered with peers and `Busy`.
     busy_redirects,
+    /// Pending handshakes cut off to make room for newer dialers.
+    handshakes_evicted,
     /// Handshakes completed.
     handshakes_ok,
     /// Handshakes that failed (bad bytes, bad proof, timeout).

@@ -21,7 +21,7 @@ mod session;
 pub use codec::{CodecError, FrameCodec, Outgoing};
 pub use handle::{ConnHandle, Direction, Dropped, Outboxes};
 pub use ratelimit::TokenBucket;
-pub(crate) use session::{ConnCtx, busy_redirect, dial_outbound, is_failure, serve_inbound};
+pub(crate) use session::{ConnCtx, dial_outbound, is_failure, serve_inbound};
 
 use warren_proto::msg::CloseReason;
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::SinkExt;
-use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::timeout;
 use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
@@ -20,6 +20,7 @@ use super::{ConnError, Ended};
 use crate::clock::SharedClock;
 use crate::config::{DiscoveryConfig, Limits};
 use crate::metrics::Metrics;
+use crate::node::accept::{HandshakeSlot, InboundSlots};
 use crate::node::event::{Admission, NodeEvent};
 use crate::transport::{BoxStream, Transport};
 
@@ -53,26 +54,48 @@ impl ConnCtx {
     }
 }
 
-/// Serves one inbound stream: handshake, admission, connection.
+/// Serves one inbound stream: handshake, then a connection slot (or a busy
+/// redirect when there is none), admission, connection.
 ///
-/// `handshake_slot` is held until the handshake is over.
-pub(crate) async fn serve_inbound(stream: BoxStream, ctx: Arc<ConnCtx>, handshake_slot: OwnedSemaphorePermit) {
+/// `slot` is held until the handshake is over; if it is taken back (the
+/// node needs room for newer dialers) the handshake is abandoned.
+pub(crate) async fn serve_inbound(stream: BoxStream, ctx: Arc<ConnCtx>, slot: HandshakeSlot, caps: InboundSlots) {
     let mut framed = Framed::new(stream, FrameCodec);
-    let hs = tokio::select! {
-        r = timeout(ctx.discovery.handshake_timeout(), handshake::accept(&mut framed, &ctx)) => r,
-        () = ctx.shutdown.cancelled() => return,
-    };
-    drop(handshake_slot);
-    match hs {
-        Ok(Ok(est)) => {
-            Metrics::inc(&ctx.metrics.handshakes_ok);
-            run_admitted(framed, est.peer, Direction::Inbound, ctx).await;
-        }
+    let Some(hs) = accept_in_slot(&mut framed, &ctx, &slot).await else { return };
+    drop(slot);
+    let est = match hs {
+        Ok(Ok(est)) => est,
         Ok(Err(e)) => {
             tracing::debug!(error = %e, "inbound handshake failed");
-            ctx.handshake_failed(&e);
+            return ctx.handshake_failed(&e);
         }
-        Err(_) => ctx.handshake_failed(&ConnError::Timeout),
+        Err(_) => return ctx.handshake_failed(&ConnError::Timeout),
+    };
+    Metrics::inc(&ctx.metrics.handshakes_ok);
+    if let Ok(conn_slot) = caps.conns.try_acquire_owned() {
+        run_admitted(framed, est.peer, Direction::Inbound, ctx).await;
+        drop(conn_slot);
+    } else if let Ok(busy) = caps.busy.try_acquire_owned() {
+        busy_redirect(framed, est.peer.id(), &ctx).await;
+        drop(busy);
+    } else {
+        Metrics::inc(&ctx.metrics.streams_dropped_overload);
+    }
+}
+
+/// The listener's handshake, bounded by the timeout, shutdown and eviction.
+async fn accept_in_slot(
+    framed: &mut FramedStream,
+    ctx: &ConnCtx,
+    slot: &HandshakeSlot,
+) -> Option<Result<Result<warren_proto::handshake::Established, ConnError>, tokio::time::error::Elapsed>> {
+    tokio::select! {
+        r = timeout(ctx.discovery.handshake_timeout(), handshake::accept(framed, ctx)) => Some(r),
+        () = ctx.shutdown.cancelled() => None,
+        () = slot.evicted.cancelled() => {
+            ctx.handshake_failed(&ConnError::Timeout);
+            None
+        }
     }
 }
 
@@ -168,22 +191,11 @@ async fn send_close(framed: &mut FramedStream, reason: CloseReason) {
     .await;
 }
 
-/// Turns a node away politely: handshake, some peers to try instead, `Busy`.
-pub(crate) async fn busy_redirect(stream: BoxStream, ctx: Arc<ConnCtx>) {
-    let mut framed = Framed::new(stream, FrameCodec);
-    let hs = timeout(ctx.discovery.handshake_timeout(), handshake::accept(&mut framed, &ctx));
-    let hs = tokio::select! {
-        r = hs => r,
-        () = ctx.shutdown.cancelled() => return,
-    };
-    let est = match hs {
-        Ok(Ok(est)) => est,
-        Ok(Err(e)) => return ctx.handshake_failed(&e),
-        Err(_) => return ctx.handshake_failed(&ConnError::Timeout),
-    };
+/// Turns a node away politely: some peers to try instead, then `Busy`.
+async fn busy_redirect(mut framed: FramedStream, peer: warren_proto::NodeId, ctx: &ConnCtx) {
     Metrics::inc(&ctx.metrics.busy_redirects);
     let sample = ctx.busy_sample.borrow().clone();
-    let records = BoundedVec::truncating(sample.iter().filter(|r| r.id() != est.peer.id()).cloned());
+    let records = BoundedVec::truncating(sample.iter().filter(|r| r.id() != peer).cloned());
     let msg = Message::Peers(PeerMsg::Peers { records });
     let out = Outgoing { channel: Channel::Peers, priority: Priority::Normal, payload: msg.encode() };
     let _ = timeout(std::time::Duration::from_secs(5), framed.send(out)).await;

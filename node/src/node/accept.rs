@@ -1,28 +1,79 @@
-//! The accept loop: inbound streams, capped by semaphores.
+//! The accept loop: inbound streams, under caps that a flood cannot wedge.
 //!
-//! Three caps, all non-blocking (`try_acquire`), so the loop never stalls:
-//! * `max_inbound` connections (held for the connection's life);
-//! * `max_pending_handshakes` (held only during the handshake), so slow or
-//!   silent dialers cannot tie up more than that;
-//! * `max_busy_redirects`: when inbound slots are full, this many dialers at
-//!   once get a handshake, some peer records and `Busy`. Beyond that a stream
-//!   is dropped at once and counted.
+//! * `max_pending_handshakes` handshakes in progress. When all are taken the
+//!   *oldest* pending handshake is cut off to make room, so connections that
+//!   open and then say nothing can delay honest dialers but never lock them
+//!   out (an honest handshake takes well under a second);
+//! * `max_inbound` connections at once: a slot is taken only once the
+//!   handshake has proven who is dialing, and held for the connection's life;
+//! * `max_busy_redirects`: when inbound slots are full, this many proven
+//!   dialers at once get some peer records and `Busy`; beyond that the
+//!   stream is closed and counted.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::conn::{ConnCtx, busy_redirect, serve_inbound};
+use crate::conn::{ConnCtx, serve_inbound};
 use crate::metrics::Metrics;
 use crate::transport::Listener;
 
+/// A place among the pending handshakes. Dropping it frees the place.
+#[derive(Debug)]
+pub(crate) struct HandshakeSlot {
+    /// Fires when the slot is taken back to make room for a newer one.
+    pub(crate) evicted: CancellationToken,
+    done: Arc<AtomicBool>,
+}
+
+impl Drop for HandshakeSlot {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The pending handshakes, oldest first; at most `cap`.
+struct Pending {
+    queue: VecDeque<(CancellationToken, Arc<AtomicBool>)>,
+    cap: usize,
+}
+
+impl Pending {
+    fn take(&mut self, metrics: &Metrics) -> HandshakeSlot {
+        self.queue.retain(|(_, done)| !done.load(Ordering::Relaxed));
+        if self.queue.len() >= self.cap {
+            if let Some((oldest, _)) = self.queue.pop_front() {
+                oldest.cancel();
+                Metrics::inc(&metrics.handshakes_evicted);
+            }
+        }
+        let slot = HandshakeSlot { evicted: CancellationToken::new(), done: Arc::new(AtomicBool::new(false)) };
+        self.queue.push_back((slot.evicted.clone(), slot.done.clone()));
+        slot
+    }
+}
+
+/// The inbound caps, shared by every inbound task.
+#[derive(Debug, Clone)]
+pub(crate) struct InboundSlots {
+    /// Admitted inbound connections.
+    pub(crate) conns: Arc<Semaphore>,
+    /// Busy redirects in progress.
+    pub(crate) busy: Arc<Semaphore>,
+}
+
 pub(crate) async fn accept_loop(mut listener: Box<dyn Listener>, ctx: Arc<ConnCtx>, tasks: TaskTracker) {
     let l = &ctx.limits;
-    let inbound = Arc::new(Semaphore::new(l.max_inbound));
-    let handshakes = Arc::new(Semaphore::new(l.max_pending_handshakes));
-    let busy = Arc::new(Semaphore::new(l.max_busy_redirects));
+    let slots = InboundSlots {
+        conns: Arc::new(Semaphore::new(l.max_inbound)),
+        busy: Arc::new(Semaphore::new(l.max_busy_redirects)),
+    };
+    let mut pending = Pending { queue: VecDeque::with_capacity(l.max_pending_handshakes), cap: l.max_pending_handshakes };
     let mut pause = Duration::from_millis(10);
     loop {
         let accepted = tokio::select! {
@@ -43,26 +94,7 @@ pub(crate) async fn accept_loop(mut listener: Box<dyn Listener>, ctx: Arc<ConnCt
             }
         };
         Metrics::inc(&ctx.metrics.streams_accepted);
-        let hs = handshakes.clone().try_acquire_owned();
-        match (inbound.clone().try_acquire_owned(), hs) {
-            (Ok(slot), Ok(hs)) => {
-                let ctx = ctx.clone();
-                tasks.spawn(async move {
-                    let _slot = slot;
-                    serve_inbound(stream, ctx, hs).await;
-                });
-            }
-            (Err(_), Ok(hs)) => match busy.clone().try_acquire_owned() {
-                Ok(b) => {
-                    let ctx = ctx.clone();
-                    tasks.spawn(async move {
-                        let (_b, _hs) = (b, hs);
-                        busy_redirect(stream, ctx).await;
-                    });
-                }
-                Err(_) => Metrics::inc(&ctx.metrics.streams_dropped_overload),
-            },
-            _ => Metrics::inc(&ctx.metrics.streams_dropped_overload),
-        }
+        let hs = pending.take(&ctx.metrics);
+        tasks.spawn(serve_inbound(stream, ctx.clone(), hs, slots.clone()));
     }
 }

@@ -9,7 +9,7 @@
 //! | store writer | the pending batch | redb |
 //! | control socket | client connections | node (commands) |
 
-mod accept;
+pub(crate) mod accept;
 mod actor;
 mod commands;
 mod dial;
