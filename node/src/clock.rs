@@ -24,7 +24,10 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     #[allow(clippy::disallowed_methods)] // the one place wall time is read
     fn unix_now(&self) -> u64 {
-        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
     }
 }
 
@@ -40,7 +43,10 @@ pub struct TokioClock {
 impl TokioClock {
     /// A clock reading `start_unix` now.
     pub fn starting_at(start_unix: u64) -> Self {
-        TokioClock { start_unix, start: tokio::time::Instant::now() }
+        TokioClock {
+            start_unix,
+            start: tokio::time::Instant::now(),
+        }
     }
 }
 

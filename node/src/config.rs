@@ -295,7 +295,9 @@ pub struct StoreConfig {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { commit_interval_secs: 30 }
+        StoreConfig {
+            commit_interval_secs: 30,
+        }
     }
 }
 
@@ -310,29 +312,43 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig { level: "info".into() }
+        LogConfig {
+            level: "info".into(),
+        }
     }
 }
 
 impl Config {
     /// Parses TOML text; `origin` names it in errors.
     pub fn from_toml(text: &str, origin: &Path) -> Result<Config> {
-        let err = |reason: String| Error::Config { path: origin.to_path_buf(), reason };
-        let mut given: toml::Table = text.parse().map_err(|e: toml::de::Error| err(e.to_string()))?;
+        let err = |reason: String| Error::Config {
+            path: origin.to_path_buf(),
+            reason,
+        };
+        let mut given: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| err(e.to_string()))?;
         // Fill [limits] from its profile, then let the given keys win.
         let profile = match given.get("limits").and_then(|l| l.get("profile")) {
-            Some(p) => Profile::deserialize(p.clone()).map_err(|e| err(format!("limits.profile: {e}")))?,
+            Some(p) => {
+                Profile::deserialize(p.clone()).map_err(|e| err(format!("limits.profile: {e}")))?
+            }
             None => Profile::Desktop,
         };
-        let defaults = toml::Table::try_from(Limits::for_profile(profile)).map_err(|e| err(e.to_string()))?;
-        let limits = given.entry("limits").or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let defaults =
+            toml::Table::try_from(Limits::for_profile(profile)).map_err(|e| err(e.to_string()))?;
+        let limits = given
+            .entry("limits")
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
         let toml::Value::Table(limits) = limits else {
             return Err(err("limits must be a table".into()));
         };
         for (k, v) in defaults {
             limits.entry(k).or_insert(v);
         }
-        let config: Config = toml::Value::Table(given).try_into().map_err(|e: toml::de::Error| err(e.to_string()))?;
+        let config: Config = toml::Value::Table(given)
+            .try_into()
+            .map_err(|e: toml::de::Error| err(e.to_string()))?;
         config.validate().map_err(|e| match e {
             Error::ConfigValue(reason) => err(reason),
             other => err(other.to_string()),
@@ -345,7 +361,10 @@ impl Config {
         match std::fs::read_to_string(path) {
             Ok(text) => Config::from_toml(&text, path),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
-            Err(e) => Err(Error::Config { path: path.to_path_buf(), reason: e.to_string() }),
+            Err(e) => Err(Error::Config {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            }),
         }
     }
 
@@ -389,7 +408,9 @@ impl Config {
         ];
         for (name, v) in capacities {
             if v == 0 || v > 1_000_000 {
-                return Err(Error::ConfigValue(format!("limits.{name} must be 1..=1000000")));
+                return Err(Error::ConfigValue(format!(
+                    "limits.{name} must be 1..=1000000"
+                )));
             }
         }
         if l.peer_frames_per_sec == 0 || l.peer_frame_burst == 0 {
@@ -403,6 +424,10 @@ impl Config {
 
     /// The bootstrap addresses, parsed (validated on load).
     pub fn bootstrap_addrs(&self) -> Result<Vec<PeerAddr>> {
-        self.node.bootstrap.iter().map(|b| Ok(b.parse::<PeerAddr>()?)).collect()
+        self.node
+            .bootstrap
+            .iter()
+            .map(|b| Ok(b.parse::<PeerAddr>()?))
+            .collect()
     }
 }

@@ -8,7 +8,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use warren_proto::{Difficulty, Keypair, NodeRecord, Role, Services, SignedNodeRecord, TransportHint, pow};
+use warren_proto::{
+    Difficulty, Keypair, NodeRecord, Role, Services, SignedNodeRecord, TransportHint, pow,
+};
 
 use crate::store::{Db, Table};
 use crate::{Error, Result};
@@ -46,14 +48,25 @@ impl Identity {
             .map_err(|_| Error::Store("stored identity seed is not 32 bytes".into()))?;
         let nonce = db.get(Table::Identity, NONCE_KEY)?.unwrap_or_default();
         let nonce: [u8; 8] = nonce.try_into().unwrap_or([0; 8]);
-        Ok(Some(Identity { keypair: Arc::new(Keypair::from_seed(&seed)), pow_nonce: u64::from_le_bytes(nonce) }))
+        Ok(Some(Identity {
+            keypair: Arc::new(Keypair::from_seed(&seed)),
+            pow_nonce: u64::from_le_bytes(nonce),
+        }))
     }
 
     /// Writes the identity to `db`, durably.
     pub fn save(&self, db: &Db) -> Result<()> {
         db.apply(&[
-            (Table::Identity, SEED_KEY.to_vec(), Some(self.keypair.seed().to_vec())),
-            (Table::Identity, NONCE_KEY.to_vec(), Some(self.pow_nonce.to_le_bytes().to_vec())),
+            (
+                Table::Identity,
+                SEED_KEY.to_vec(),
+                Some(self.keypair.seed().to_vec()),
+            ),
+            (
+                Table::Identity,
+                NONCE_KEY.to_vec(),
+                Some(self.pow_nonce.to_le_bytes().to_vec()),
+            ),
         ])
     }
 
@@ -62,7 +75,9 @@ impl Identity {
     /// take seconds); the flag says whether anything was created or mined.
     pub fn load_or_create(db: &Db, difficulty: Difficulty) -> Result<(Identity, bool)> {
         match Identity::load(db)? {
-            Some(id) if pow::verify(&id.keypair.id(), id.pow_nonce, difficulty).is_ok() => Ok((id, false)),
+            Some(id) if pow::verify(&id.keypair.id(), id.pow_nonce, difficulty).is_ok() => {
+                Ok((id, false))
+            }
             Some(mut id) => {
                 id.pow_nonce = mine(&id.keypair, difficulty);
                 id.save(db)?;
@@ -89,7 +104,11 @@ impl Identity {
             id: self.keypair.id(),
             role,
             services,
-            hints: hints.iter().copied().take(warren_proto::record::MAX_HINTS).collect(),
+            hints: hints
+                .iter()
+                .copied()
+                .take(warren_proto::record::MAX_HINTS)
+                .collect(),
             issued_at: now,
             expires_at: now + validity_secs,
             pow_nonce: self.pow_nonce,
@@ -100,7 +119,9 @@ impl Identity {
 
 /// Mines a nonce for `keypair` at `difficulty` on every core. Blocking.
 pub fn mine(keypair: &Keypair, difficulty: Difficulty) -> u64 {
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as u64;
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1) as u64;
     mine_with_threads(keypair, difficulty, threads)
 }
 
@@ -128,6 +149,9 @@ pub fn mine_with_threads(keypair: &Keypair, difficulty: Difficulty, threads: u64
             })
             .collect();
         // Every thread stops once one finds a nonce; any found nonce will do.
-        handles.into_iter().find_map(|h| h.join().ok().flatten()).unwrap_or(0)
+        handles
+            .into_iter()
+            .find_map(|h| h.join().ok().flatten())
+            .unwrap_or(0)
     })
 }

@@ -16,12 +16,14 @@ fn init_prints_the_address_and_keeps_the_identity() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("node");
     write_config(&dir, "");
-    let first: serde_json::Value = serde_json::from_str(&warren_ok(&dir, &["init", "--json"])).unwrap();
+    let first: serde_json::Value =
+        serde_json::from_str(&warren_ok(&dir, &["init", "--json"])).unwrap();
     assert_eq!(first["created"], true);
     let id = first["id"].as_str().unwrap();
     let addr: PeerAddr = first["address"].as_str().unwrap().parse().unwrap();
     assert_eq!(addr.id.to_string(), id);
-    let again: serde_json::Value = serde_json::from_str(&warren_ok(&dir, &["init", "--json"])).unwrap();
+    let again: serde_json::Value =
+        serde_json::from_str(&warren_ok(&dir, &["init", "--json"])).unwrap();
     assert_eq!(again["created"], false);
     assert_eq!(again["id"], first["id"]);
     // The data directory is private.
@@ -38,7 +40,13 @@ fn status_reports_the_real_port_and_the_contract_fields() {
     write_config(tmp.path(), "");
     let node = NodeProc::start(tmp.path(), &[]);
     let s = node.status();
-    for field in ["id", "address", "transport", "connected_peers", "known_peers"] {
+    for field in [
+        "id",
+        "address",
+        "transport",
+        "connected_peers",
+        "known_peers",
+    ] {
         assert!(s.get(field).is_some(), "status lacks {field}: {s}");
     }
     assert_eq!(s["transport"], "tcp");
@@ -47,10 +55,16 @@ fn status_reports_the_real_port_and_the_contract_fields() {
     assert_ne!(listen.port(), 0);
     let addr: PeerAddr = s["address"].as_str().unwrap().parse().unwrap();
     assert_eq!(addr.to_string(), s["address"].as_str().unwrap());
-    assert!(s["address"].as_str().unwrap().ends_with(&listen.to_string()));
+    assert!(
+        s["address"]
+            .as_str()
+            .unwrap()
+            .ends_with(&listen.to_string())
+    );
     // Something is listening there.
     TcpStream::connect(listen).unwrap();
-    let peers: serde_json::Value = serde_json::from_str(&warren_ok(tmp.path(), &["peers", "--json"])).unwrap();
+    let peers: serde_json::Value =
+        serde_json::from_str(&warren_ok(tmp.path(), &["peers", "--json"])).unwrap();
     assert_eq!(peers, serde_json::json!([]));
 }
 
@@ -67,20 +81,39 @@ fn five_nodes_find_each_other_from_one_bootstrap_address() {
     for d in &dirs[1..] {
         nodes.push(NodeProc::start(d, &[boot.as_str()]));
     }
-    wait_for(Duration::from_secs(60), "five nodes to know and reach each other", || {
-        nodes.iter().all(|n| {
-            let s = n.status();
-            s["known_peers"] == 4 && s["connected_peers"].as_u64().unwrap() >= 1
-        })
-        .then_some(())
-    });
+    wait_for(
+        Duration::from_secs(60),
+        "five nodes to know and reach each other",
+        || {
+            nodes
+                .iter()
+                .all(|n| {
+                    let s = n.status();
+                    s["known_peers"] == 4 && s["connected_peers"].as_u64().unwrap() >= 1
+                })
+                .then_some(())
+        },
+    );
     // Every node lists every other by its onion address.
-    let ids: Vec<String> = nodes.iter().map(|n| n.status()["id"].as_str().unwrap().to_string()).collect();
+    let ids: Vec<String> = nodes
+        .iter()
+        .map(|n| n.status()["id"].as_str().unwrap().to_string())
+        .collect();
     for (i, n) in nodes.iter().enumerate() {
-        let peers: serde_json::Value = serde_json::from_str(&warren_ok(&n.dir, &["peers", "--json"])).unwrap();
-        let listed: Vec<&str> = peers.as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+        let peers: serde_json::Value =
+            serde_json::from_str(&warren_ok(&n.dir, &["peers", "--json"])).unwrap();
+        let listed: Vec<&str> = peers
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap())
+            .collect();
         for (j, id) in ids.iter().enumerate() {
-            assert_eq!(listed.contains(&id.as_str()), i != j, "node {i} and node {j}");
+            assert_eq!(
+                listed.contains(&id.as_str()),
+                i != j,
+                "node {i} and node {j}"
+            );
         }
     }
 }
@@ -96,9 +129,9 @@ fn garbage_on_the_port_does_not_stop_the_node() {
     let junk: Vec<Vec<u8>> = vec![
         b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
         vec![0xff; 4096],
-        vec![0, 0, 0, 10, 0, 0, 0, 0, 1, 2, 3],             // truncated handshake frame
-        vec![0, 0, 0, 0, 0, 0, 0, 0],                       // empty handshake payload
-        vec![0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0],           // absurd length
+        vec![0, 0, 0, 10, 0, 0, 0, 0, 1, 2, 3], // truncated handshake frame
+        vec![0, 0, 0, 0, 0, 0, 0, 0],           // empty handshake payload
+        vec![0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0], // absurd length
         (0..=255u8).cycle().take(65_536).collect(),
     ];
     for bytes in &junk {
@@ -115,13 +148,21 @@ fn garbage_on_the_port_does_not_stop_the_node() {
     let silent: Vec<TcpStream> = (0..200).map(|_| TcpStream::connect(at).unwrap()).collect();
     assert!(node.alive());
     let s = node.status();
-    assert!(s["metrics"]["handshakes_failed"].as_u64().unwrap() >= junk.len() as u64 - 1, "{s}");
+    assert!(
+        s["metrics"]["handshakes_failed"].as_u64().unwrap() >= junk.len() as u64 - 1,
+        "{s}"
+    );
     // A real node still gets in.
     let other = NodeProc::start(&b, &[node.address().as_str()]);
     wait_for(Duration::from_secs(10), "an honest node to connect", || {
         (other.status()["connected_peers"] == 1).then_some(())
     });
-    assert!(node.status()["metrics"]["handshakes_evicted"].as_u64().unwrap() > 0);
+    assert!(
+        node.status()["metrics"]["handshakes_evicted"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
     drop(silent);
     assert!(node.stop().success());
 }
@@ -152,19 +193,30 @@ fn trust_works_with_and_without_a_running_node() {
     assert!(out.contains("takes effect when the node starts"), "{out}");
     let bad = warren(&a, &["trust", "add", "not-an-address"]);
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid"), "{bad:?}");
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("invalid"),
+        "{bad:?}"
+    );
 
     let node = NodeProc::start(&a, &[]);
     let own = node.address();
-    wait_for(Duration::from_secs(30), "the trusted node to be dialed", || {
-        let s = node.status();
-        (s["trusted_peers"] == 1 && s["connected_peers"] == 1).then_some(())
-    });
-    let list: serde_json::Value = serde_json::from_str(&warren_ok(&a, &["trust", "list", "--json"])).unwrap();
+    wait_for(
+        Duration::from_secs(30),
+        "the trusted node to be dialed",
+        || {
+            let s = node.status();
+            (s["trusted_peers"] == 1 && s["connected_peers"] == 1).then_some(())
+        },
+    );
+    let list: serde_json::Value =
+        serde_json::from_str(&warren_ok(&a, &["trust", "list", "--json"])).unwrap();
     assert_eq!(list[0]["address"], b_addr.as_str());
     // Online: through the control socket.
     let refuse = warren(&a, &["trust", "add", &own]);
-    assert!(String::from_utf8_lossy(&refuse.stderr).contains("own address"), "{refuse:?}");
+    assert!(
+        String::from_utf8_lossy(&refuse.stderr).contains("own address"),
+        "{refuse:?}"
+    );
     let b_id = b_addr.split('@').next().unwrap();
     let out = warren_ok(&a, &["trust", "remove", b_id]);
     assert!(out.contains("no longer trusted"), "{out}");
@@ -179,30 +231,48 @@ fn a_restarted_node_keeps_its_identity_and_its_peers() {
     write_config(&b, "");
     let hub = NodeProc::start(&a, &[]);
     let mut leaf = NodeProc::start(&b, &[hub.address().as_str()]);
-    wait_for(Duration::from_secs(30), "connection", || (leaf.status()["connected_peers"] == 1).then_some(()));
+    wait_for(Duration::from_secs(30), "connection", || {
+        (leaf.status()["connected_peers"] == 1).then_some(())
+    });
     let id = leaf.status()["id"].clone();
     assert!(leaf.stop().success(), "clean exit on SIGTERM");
     // No --bootstrap this time: the stored peer table is enough.
     let leaf = NodeProc::start(&b, &[]);
     assert_eq!(leaf.status()["id"], id);
-    wait_for(Duration::from_secs(30), "reconnection from the stored peers", || {
-        (leaf.status()["connected_peers"] == 1).then_some(())
-    });
+    wait_for(
+        Duration::from_secs(30),
+        "reconnection from the stored peers",
+        || (leaf.status()["connected_peers"] == 1).then_some(()),
+    );
 }
 
 #[test]
 fn a_bad_config_is_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(tmp.path().join("warren.toml"), "[node]\nlisten_on = \"x\"\n").unwrap();
+    std::fs::write(
+        tmp.path().join("warren.toml"),
+        "[node]\nlisten_on = \"x\"\n",
+    )
+    .unwrap();
     let out = warren(tmp.path(), &["run"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("warren.toml") && err.contains("listen_on"), "{err}");
-    std::fs::write(tmp.path().join("warren.toml"), "[community]\npow_difficulty = 99\n").unwrap();
+    assert!(
+        err.contains("warren.toml") && err.contains("listen_on"),
+        "{err}"
+    );
+    std::fs::write(
+        tmp.path().join("warren.toml"),
+        "[community]\npow_difficulty = 99\n",
+    )
+    .unwrap();
     let err = String::from_utf8_lossy(&warren(tmp.path(), &["init"]).stderr).to_string();
     assert!(err.contains("pow_difficulty"), "{err}");
     std::fs::remove_file(tmp.path().join("warren.toml")).unwrap();
     let out = warren(tmp.path(), &["run", "--bootstrap", "nonsense"]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("bootstrap") && err.contains("nonsense"), "{err}");
+    assert!(
+        err.contains("bootstrap") && err.contains("nonsense"),
+        "{err}"
+    );
 }

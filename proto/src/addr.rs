@@ -57,7 +57,10 @@ impl FromStr for PeerAddr {
             None => (s, DEFAULT_ONION_PORT),
         };
         let id = NodeId::from_onion(onion)?;
-        Ok(PeerAddr { id, hint: TransportHint::Onion { port } })
+        Ok(PeerAddr {
+            id,
+            hint: TransportHint::Onion { port },
+        })
     }
 }
 
@@ -81,7 +84,10 @@ fn parse_location(s: &str) -> Result<TransportHint> {
     if sa.port() == 0 {
         return Err(Error::PeerAddress("port must be 1..=65535"));
     }
-    Ok(TransportHint::Tcp { ip: IpAddress::from(sa.ip()), port: sa.port() })
+    Ok(TransportHint::Tcp {
+        ip: IpAddress::from(sa.ip()),
+        port: sa.port(),
+    })
 }
 
 impl fmt::Display for PeerAddr {

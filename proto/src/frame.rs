@@ -106,7 +106,11 @@ impl Header {
         if len > max {
             return Err(Error::FrameTooLarge { len, max });
         }
-        Ok(Header { len, channel, priority })
+        Ok(Header {
+            len,
+            channel,
+            priority,
+        })
     }
 
     /// The header's 8 bytes.
@@ -131,7 +135,14 @@ pub fn encode_frame(
     if len > max {
         return Err(Error::FrameTooLarge { len, max });
     }
-    out.extend_from_slice(&Header { len, channel, priority }.encode());
+    out.extend_from_slice(
+        &Header {
+            len,
+            channel,
+            priority,
+        }
+        .encode(),
+    );
     out.extend_from_slice(payload);
     Ok(())
 }

@@ -127,7 +127,11 @@ fn auth_transcript(t_accept: &[u8; 32], sig_l: &Bytes64, record: &[u8]) -> [u8; 
 }
 
 fn supported() -> heapless::Vec<u16, MAX_OFFERED_VERSIONS> {
-    ProtocolVersion::ALL.iter().map(|v| v.as_u16()).take(MAX_OFFERED_VERSIONS).collect()
+    ProtocolVersion::ALL
+        .iter()
+        .map(|v| v.as_u16())
+        .take(MAX_OFFERED_VERSIONS)
+        .collect()
 }
 
 /// The dialer's side, waiting for `Accept`.
@@ -145,8 +149,19 @@ impl Dialer {
         if own == expected {
             return Err(Error::SelfConnection);
         }
-        let hello = encode(&HandshakeMsg::Hello(Hello { magic: MAGIC, versions: supported(), nonce }));
-        Ok((Dialer { expected, own, hello: hello.clone() }, hello))
+        let hello = encode(&HandshakeMsg::Hello(Hello {
+            magic: MAGIC,
+            versions: supported(),
+            nonce,
+        }));
+        Ok((
+            Dialer {
+                expected,
+                own,
+                hello: hello.clone(),
+            },
+            hello,
+        ))
     }
 
     /// Handles the listener's answer; returns the Auth payload to send and
@@ -168,7 +183,10 @@ impl Dialer {
             .ok_or_else(|| Error::UnsupportedVersion(heapless::Vec::from_iter([accept.version])))?;
         let actual = accept.record.id();
         if actual != self.expected {
-            return Err(Error::WrongPeer { expected: self.expected, actual });
+            return Err(Error::WrongPeer {
+                expected: self.expected,
+                actual,
+            });
         }
         let record_l = encode(&accept.record);
         let t_accept = accept_transcript(&self.hello, accept.version, &accept.nonce, &record_l);
@@ -179,8 +197,14 @@ impl Dialer {
             return Err(Error::Unexpected("own record is not ours"));
         }
         let t_auth = auth_transcript(&t_accept, &accept.signature, &encode(own_record));
-        let auth = Auth { record: own_record.clone(), signature: keypair.sign(&t_auth) };
-        Ok((encode(&HandshakeMsg::Auth(auth)), Established { peer, version }))
+        let auth = Auth {
+            record: own_record.clone(),
+            signature: keypair.sign(&t_auth),
+        };
+        Ok((
+            encode(&HandshakeMsg::Auth(auth)),
+            Established { peer, version },
+        ))
     }
 }
 
@@ -218,8 +242,13 @@ impl Listener {
             return Err(Error::BadMagic);
         }
         let Some(version) = ProtocolVersion::negotiate(&hello.versions) else {
-            let reject = HandshakeMsg::Reject(RejectReason::UnsupportedVersion { supported: supported() });
-            return Ok(ListenerStep::Reject(encode(&reject), Error::UnsupportedVersion(hello.versions)));
+            let reject = HandshakeMsg::Reject(RejectReason::UnsupportedVersion {
+                supported: supported(),
+            });
+            return Ok(ListenerStep::Reject(
+                encode(&reject),
+                Error::UnsupportedVersion(hello.versions),
+            ));
         };
         if own_record.id() != keypair.id() {
             return Err(Error::Unexpected("own record is not ours"));
@@ -227,9 +256,22 @@ impl Listener {
         let record_l = encode(own_record);
         let t_accept = accept_transcript(payload, version.as_u16(), &nonce, &record_l);
         let sig_l = keypair.sign(&t_accept);
-        let accept = Accept { version: version.as_u16(), nonce, record: own_record.clone(), signature: sig_l };
-        let state = Listener { own: keypair.id(), version, t_accept, sig_l };
-        Ok(ListenerStep::Continue(state, encode(&HandshakeMsg::Accept(accept))))
+        let accept = Accept {
+            version: version.as_u16(),
+            nonce,
+            record: own_record.clone(),
+            signature: sig_l,
+        };
+        let state = Listener {
+            own: keypair.id(),
+            version,
+            t_accept,
+            sig_l,
+        };
+        Ok(ListenerStep::Continue(
+            state,
+            encode(&HandshakeMsg::Accept(accept)),
+        ))
     }
 
     /// Handles the dialer's Auth; returns what was established.
@@ -245,6 +287,9 @@ impl Listener {
         let t_auth = auth_transcript(&self.t_accept, &self.sig_l, &encode(&auth.record));
         peer_id.verify(&t_auth, &auth.signature)?;
         let peer = auth.record.verify(now, policy)?;
-        Ok(Established { peer, version: self.version })
+        Ok(Established {
+            peer,
+            version: self.version,
+        })
     }
 }

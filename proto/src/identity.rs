@@ -46,7 +46,9 @@ impl NodeId {
         raw[..32].copy_from_slice(&self.0);
         raw[32..34].copy_from_slice(&onion_checksum(&self.0));
         raw[34] = ONION_VERSION;
-        data_encoding::BASE32_NOPAD.encode(&raw).to_ascii_lowercase()
+        data_encoding::BASE32_NOPAD
+            .encode(&raw)
+            .to_ascii_lowercase()
     }
 
     /// A short prefix of the onion name, for logs.
@@ -87,7 +89,8 @@ impl NodeId {
     pub fn verify(&self, message: &[u8], signature: &Bytes64) -> Result<()> {
         let key = VerifyingKey::from_bytes(&self.0).map_err(|_| Error::InvalidKey)?;
         let sig = ed25519_dalek::Signature::from_bytes(&signature.0);
-        key.verify_strict(message, &sig).map_err(|_| Error::BadSignature)
+        key.verify_strict(message, &sig)
+            .map_err(|_| Error::BadSignature)
     }
 }
 

@@ -20,5 +20,7 @@ pub use codec::{decode_exact, encode};
 pub use error::{Error, Result};
 pub use identity::{Keypair, NodeId};
 pub use pow::Difficulty;
-pub use record::{NodeRecord, RecordPolicy, Role, Services, SignedNodeRecord, TransportHint, Verified};
+pub use record::{
+    NodeRecord, RecordPolicy, Role, Services, SignedNodeRecord, TransportHint, Verified,
+};
 pub use version::ProtocolVersion;

@@ -77,7 +77,10 @@ pub fn work_of(id: &NodeId, nonce: u64) -> u8 {
 pub fn verify(id: &NodeId, nonce: u64, difficulty: Difficulty) -> Result<()> {
     let actual = work_of(id, nonce);
     if actual < difficulty.0 {
-        return Err(Error::InsufficientWork { required: difficulty.0, actual });
+        return Err(Error::InsufficientWork {
+            required: difficulty.0,
+            actual,
+        });
     }
     Ok(())
 }

@@ -132,7 +132,10 @@ impl NodeRecord {
             return Err(Error::Unexpected("record id is not the signing key"));
         }
         let signature = keypair.sign(&self.signing_bytes());
-        Ok(SignedNodeRecord { record: self, signature })
+        Ok(SignedNodeRecord {
+            record: self,
+            signature,
+        })
     }
 
     fn signing_bytes(&self) -> Vec<u8> {
@@ -183,13 +186,22 @@ impl SignedNodeRecord {
         let r = &self.record;
         let secs = r.expires_at.saturating_sub(r.issued_at);
         if secs == 0 || secs > policy.max_validity {
-            return Err(Error::BadValidity { secs, max: policy.max_validity });
+            return Err(Error::BadValidity {
+                secs,
+                max: policy.max_validity,
+            });
         }
         if r.issued_at > now.saturating_add(policy.max_clock_skew) {
-            return Err(Error::FutureDated { issued_at: r.issued_at, now });
+            return Err(Error::FutureDated {
+                issued_at: r.issued_at,
+                now,
+            });
         }
         if r.expires_at <= now {
-            return Err(Error::Expired { expires_at: r.expires_at, now });
+            return Err(Error::Expired {
+                expires_at: r.expires_at,
+                now,
+            });
         }
         pow::verify(&r.id, r.pow_nonce, policy.difficulty)?;
         r.id.verify(&r.signing_bytes(), &self.signature)?;
@@ -231,7 +243,10 @@ impl Verified {
     pub fn newer_than(&self, held: &Verified) -> Result<()> {
         let (a, b) = (self.0.record.issued_at, held.0.record.issued_at);
         if a <= b {
-            return Err(Error::Stale { issued_at: a, held: b });
+            return Err(Error::Stale {
+                issued_at: a,
+                held: b,
+            });
         }
         Ok(())
     }

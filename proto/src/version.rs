@@ -59,7 +59,10 @@ mod tests {
                 assert_eq!(v.as_u16(), n);
             }
         }
-        assert!(ProtocolVersion::ALL.windows(2).all(|w| w[0] < w[1]), "ALL is oldest first");
+        assert!(
+            ProtocolVersion::ALL.windows(2).all(|w| w[0] < w[1]),
+            "ALL is oldest first"
+        );
         assert_eq!(ProtocolVersion::ALL.last(), Some(&ProtocolVersion::LATEST));
     }
 }

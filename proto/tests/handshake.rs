@@ -22,7 +22,9 @@ fn both_sides_learn_the_verified_peer() {
     let (d, l) = (keypair(1), keypair(2));
     let (dialer, hello) = Dialer::start(d.id(), l.id(), [1; 32]).unwrap();
     let (listener, accept) = listener_accept(2, &hello, [2; 32]);
-    let (auth, at_dialer) = dialer.on_answer(&accept, &d, &record(&d), NOW, &policy()).unwrap();
+    let (auth, at_dialer) = dialer
+        .on_answer(&accept, &d, &record(&d), NOW, &policy())
+        .unwrap();
     let at_listener = listener.on_auth(&auth, NOW, &policy()).unwrap();
     assert_eq!(at_dialer.peer.id(), l.id());
     assert_eq!(at_listener.peer.id(), d.id());
@@ -36,8 +38,16 @@ fn dialer_refuses_a_different_key_than_dialed() {
     let (dialer, hello) = Dialer::start(d.id(), keypair(2).id(), [1; 32]).unwrap();
     // Node 3 answers where node 2 was expected.
     let (_, accept) = listener_accept(3, &hello, [2; 32]);
-    let err = dialer.on_answer(&accept, &d, &record(&d), NOW, &policy()).unwrap_err();
-    assert_eq!(err, Error::WrongPeer { expected: keypair(2).id(), actual: keypair(3).id() });
+    let err = dialer
+        .on_answer(&accept, &d, &record(&d), NOW, &policy())
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::WrongPeer {
+            expected: keypair(2).id(),
+            actual: keypair(3).id()
+        }
+    );
 }
 
 #[test]
@@ -47,7 +57,9 @@ fn accept_from_another_session_is_refused() {
     let (_, old_hello) = Dialer::start(d.id(), keypair(2).id(), [9; 32]).unwrap();
     let (_, old_accept) = listener_accept(2, &old_hello, [2; 32]);
     let (dialer, _) = Dialer::start(d.id(), keypair(2).id(), [1; 32]).unwrap();
-    let err = dialer.on_answer(&old_accept, &d, &record(&d), NOW, &policy()).unwrap_err();
+    let err = dialer
+        .on_answer(&old_accept, &d, &record(&d), NOW, &policy())
+        .unwrap_err();
     assert_eq!(err, Error::BadSignature);
 }
 
@@ -56,10 +68,15 @@ fn auth_from_another_session_is_refused() {
     let (d, l) = (keypair(1), keypair(2));
     let (dialer, hello) = Dialer::start(d.id(), l.id(), [1; 32]).unwrap();
     let (_, accept) = listener_accept(2, &hello, [2; 32]);
-    let (auth, _) = dialer.on_answer(&accept, &d, &record(&d), NOW, &policy()).unwrap();
+    let (auth, _) = dialer
+        .on_answer(&accept, &d, &record(&d), NOW, &policy())
+        .unwrap();
     // Same Hello replayed to the listener, which picks a fresh nonce.
     let (listener2, _) = listener_accept(2, &hello, [3; 32]);
-    assert_eq!(listener2.on_auth(&auth, NOW, &policy()).unwrap_err(), Error::BadSignature);
+    assert_eq!(
+        listener2.on_auth(&auth, NOW, &policy()).unwrap_err(),
+        Error::BadSignature
+    );
 }
 
 #[test]
@@ -68,12 +85,17 @@ fn auth_signed_by_someone_else_is_refused() {
     let (dialer, hello) = Dialer::start(mallory.id(), l.id(), [1; 32]).unwrap();
     let (listener, accept) = listener_accept(2, &hello, [2; 32]);
     // Mallory signs with her key but presents node 1's record.
-    let (auth, _) = dialer.on_answer(&accept, &mallory, &record(&mallory), NOW, &policy()).unwrap_or_else(|e| panic!("{e}"));
+    let (auth, _) = dialer
+        .on_answer(&accept, &mallory, &record(&mallory), NOW, &policy())
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut msg = handshake::decode(&auth).unwrap();
     if let HandshakeMsg::Auth(a) = &mut msg {
         a.record = record(&d);
     }
-    assert_eq!(listener.on_auth(&encode(&msg), NOW, &policy()).unwrap_err(), Error::BadSignature);
+    assert_eq!(
+        listener.on_auth(&encode(&msg), NOW, &policy()).unwrap_err(),
+        Error::BadSignature
+    );
 }
 
 #[test]
@@ -81,11 +103,21 @@ fn records_in_the_handshake_are_checked() {
     let (d, l) = (keypair(1), keypair(2));
     let (dialer, hello) = Dialer::start(d.id(), l.id(), [1; 32]).unwrap();
     let stale = record_at(&l, NOW - 1000, 100);
-    let ListenerStep::Continue(_, accept) = Listener::on_hello(&hello, &l, &stale, [2; 32]).unwrap() else {
+    let ListenerStep::Continue(_, accept) =
+        Listener::on_hello(&hello, &l, &stale, [2; 32]).unwrap()
+    else {
         panic!()
     };
-    let err = dialer.on_answer(&accept, &d, &record(&d), NOW, &policy()).unwrap_err();
-    assert_eq!(err, Error::Expired { expires_at: NOW - 900, now: NOW });
+    let err = dialer
+        .on_answer(&accept, &d, &record(&d), NOW, &policy())
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::Expired {
+            expires_at: NOW - 900,
+            now: NOW
+        }
+    );
 }
 
 #[test]
@@ -96,19 +128,31 @@ fn unknown_versions_get_a_reject() {
         nonce: [1; 32],
     }));
     let step = Listener::on_hello(&hello, &keypair(2), &record(&keypair(2)), [2; 32]).unwrap();
-    let ListenerStep::Reject(payload, err) = step else { panic!("expected a reject") };
-    assert_eq!(err, Error::UnsupportedVersion(heapless::Vec::from_iter([7, 9])));
-    let (dialer, _) = Dialer::start(keypair(1).id(), keypair(2).id(), [1; 32]).unwrap();
-    let err = dialer.on_answer(&payload, &keypair(1), &record(&keypair(1)), NOW, &policy()).unwrap_err();
+    let ListenerStep::Reject(payload, err) = step else {
+        panic!("expected a reject")
+    };
     assert_eq!(
         err,
-        Error::Rejected(RejectReason::UnsupportedVersion { supported: heapless::Vec::from_iter([1]) })
+        Error::UnsupportedVersion(heapless::Vec::from_iter([7, 9]))
+    );
+    let (dialer, _) = Dialer::start(keypair(1).id(), keypair(2).id(), [1; 32]).unwrap();
+    let err = dialer
+        .on_answer(&payload, &keypair(1), &record(&keypair(1)), NOW, &policy())
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::Rejected(RejectReason::UnsupportedVersion {
+            supported: heapless::Vec::from_iter([1])
+        })
     );
 }
 
 #[test]
 fn newest_common_version_is_chosen() {
-    assert_eq!(ProtocolVersion::negotiate(&[5, 1, 3]), Some(ProtocolVersion::V1));
+    assert_eq!(
+        ProtocolVersion::negotiate(&[5, 1, 3]),
+        Some(ProtocolVersion::V1)
+    );
     assert_eq!(ProtocolVersion::negotiate(&[]), None);
 }
 
@@ -120,21 +164,39 @@ fn bad_magic_and_wrong_order_are_refused() {
         nonce: [1; 32],
     }));
     let kp = keypair(2);
-    assert_eq!(Listener::on_hello(&hello, &kp, &record(&kp), [0; 32]).unwrap_err(), Error::BadMagic);
+    assert_eq!(
+        Listener::on_hello(&hello, &kp, &record(&kp), [0; 32]).unwrap_err(),
+        Error::BadMagic
+    );
     let auth_first = encode(&HandshakeMsg::Reject(RejectReason::UnsupportedVersion {
         supported: heapless::Vec::new(),
     }));
-    assert!(matches!(Listener::on_hello(&auth_first, &kp, &record(&kp), [0; 32]), Err(Error::Unexpected(_))));
-    assert!(matches!(Listener::on_hello(b"GET / HTTP/1.1\r\n", &kp, &record(&kp), [0; 32]), Err(Error::Decode(_))));
+    assert!(matches!(
+        Listener::on_hello(&auth_first, &kp, &record(&kp), [0; 32]),
+        Err(Error::Unexpected(_))
+    ));
+    assert!(matches!(
+        Listener::on_hello(b"GET / HTTP/1.1\r\n", &kp, &record(&kp), [0; 32]),
+        Err(Error::Decode(_))
+    ));
 }
 
 #[test]
 fn dialing_yourself_is_refused() {
     let kp = keypair(1);
-    assert_eq!(Dialer::start(kp.id(), kp.id(), [0; 32]).unwrap_err(), Error::SelfConnection);
+    assert_eq!(
+        Dialer::start(kp.id(), kp.id(), [0; 32]).unwrap_err(),
+        Error::SelfConnection
+    );
     // A listener that is reached by a node presenting the listener's own key.
     let (_, hello) = Dialer::start(keypair(3).id(), kp.id(), [0; 32]).unwrap();
     let (listener, _) = listener_accept(1, &hello, [2; 32]);
-    let auth = encode(&HandshakeMsg::Auth(handshake::Auth { record: record(&kp), signature: kp.sign(b"x") }));
-    assert_eq!(listener.on_auth(&auth, NOW, &policy()).unwrap_err(), Error::SelfConnection);
+    let auth = encode(&HandshakeMsg::Auth(handshake::Auth {
+        record: record(&kp),
+        signature: kp.sign(b"x"),
+    }));
+    assert_eq!(
+        listener.on_auth(&auth, NOW, &policy()).unwrap_err(),
+        Error::SelfConnection
+    );
 }

@@ -30,7 +30,10 @@ fn signature_matches_rfc8032() {
     let sig = rfc_keypair().sign(b"");
     assert_eq!(hex::encode(sig.0), RFC8032_SIG_EMPTY);
     rfc_keypair().id().verify(b"", &sig).unwrap();
-    assert_eq!(rfc_keypair().id().verify(b"x", &sig), Err(Error::BadSignature));
+    assert_eq!(
+        rfc_keypair().id().verify(b"x", &sig),
+        Err(Error::BadSignature)
+    );
 }
 
 #[test]
@@ -41,7 +44,10 @@ fn parses_real_world_addresses() {
         "FACEBOOKWKHPILNEMXJ7ASANIU7VNJJBILTXJQHYE3MHBSHG7KX5TFYD.onion",
     ] {
         let id: NodeId = a.parse().unwrap();
-        assert_eq!(id.to_string(), format!("{}.onion", a.trim_end_matches(".onion").to_lowercase()));
+        assert_eq!(
+            id.to_string(),
+            format!("{}.onion", a.trim_end_matches(".onion").to_lowercase())
+        );
     }
 }
 
@@ -54,17 +60,30 @@ fn rejects_bad_addresses() {
         ("", "expected 56 base32 characters"),
         ("short.onion", "expected 56 base32 characters"),
         (&bad_sum[..], "checksum mismatch"),
-        ("0000000000000000000000000000000000000000000000000000000z", "not base32"),
-        ("www.duckduckgogg42xjoc72x3sjasowoarfbgcmvfimaftt6twagswzczad.onion", "expected 56 base32 characters"),
+        (
+            "0000000000000000000000000000000000000000000000000000000z",
+            "not base32",
+        ),
+        (
+            "www.duckduckgogg42xjoc72x3sjasowoarfbgcmvfimaftt6twagswzczad.onion",
+            "expected 56 base32 characters",
+        ),
     ];
     for (input, why) in cases {
-        assert_eq!(NodeId::from_onion(input), Err(Error::OnionAddress(why)), "{input}");
+        assert_eq!(
+            NodeId::from_onion(input),
+            Err(Error::OnionAddress(why)),
+            "{input}"
+        );
     }
     // Version byte 0x02 with a correct-looking layout is refused.
     let mut raw = [0u8; 35];
     raw[34] = 2;
     let v2 = data_encoding_lower(&raw);
-    assert_eq!(NodeId::from_onion(&v2), Err(Error::OnionAddress("not a version 3 address")));
+    assert_eq!(
+        NodeId::from_onion(&v2),
+        Err(Error::OnionAddress("not a version 3 address"))
+    );
 }
 
 fn data_encoding_lower(raw: &[u8]) -> String {

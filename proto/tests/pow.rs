@@ -30,7 +30,13 @@ fn mined_nonce_verifies_and_is_bound_to_the_key() {
     // The same nonce almost surely proves nothing for another key.
     let other = work_of(&b, n);
     if other < 12 {
-        assert_eq!(verify(&b, n, d), Err(Error::InsufficientWork { required: 12, actual: other }));
+        assert_eq!(
+            verify(&b, n, d),
+            Err(Error::InsufficientWork {
+                required: 12,
+                actual: other
+            })
+        );
     }
 }
 
@@ -40,7 +46,10 @@ fn parallel_strides_cover_the_nonce_space() {
     let d = Difficulty::new(10).unwrap();
     let single = mine(&id, d, 0, 1, 1 << 20).unwrap();
     let found: Vec<u64> = (0..4).filter_map(|t| mine(&id, d, t, 4, 1 << 18)).collect();
-    assert!(found.contains(&single), "the lowest nonce is found by the thread owning it");
+    assert!(
+        found.contains(&single),
+        "the lowest nonce is found by the thread owning it"
+    );
 }
 
 #[test]

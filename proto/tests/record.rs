@@ -18,20 +18,43 @@ fn a_good_record_verifies() {
 fn expired_future_and_overlong_records_are_refused() {
     let kp = keypair(1);
     let expired = record_at(&kp, NOW - 100, 50);
-    assert_eq!(expired.verify(NOW, &policy()), Err(Error::Expired { expires_at: NOW - 50, now: NOW }));
+    assert_eq!(
+        expired.verify(NOW, &policy()),
+        Err(Error::Expired {
+            expires_at: NOW - 50,
+            now: NOW
+        })
+    );
 
     let future = record_at(&kp, NOW + 601, 100);
-    assert_eq!(future.verify(NOW, &policy()), Err(Error::FutureDated { issued_at: NOW + 601, now: NOW }));
+    assert_eq!(
+        future.verify(NOW, &policy()),
+        Err(Error::FutureDated {
+            issued_at: NOW + 601,
+            now: NOW
+        })
+    );
     // Within the allowed skew it is fine.
-    record_at(&kp, NOW + 600, 100).verify(NOW, &policy()).unwrap();
+    record_at(&kp, NOW + 600, 100)
+        .verify(NOW, &policy())
+        .unwrap();
 
     let overlong = record_at(&kp, NOW, 8 * 86_400);
     assert_eq!(
         overlong.verify(NOW, &policy()),
-        Err(Error::BadValidity { secs: 8 * 86_400, max: 7 * 86_400 })
+        Err(Error::BadValidity {
+            secs: 8 * 86_400,
+            max: 7 * 86_400
+        })
     );
     let empty = record_at(&kp, NOW, 0);
-    assert_eq!(empty.verify(NOW, &policy()), Err(Error::BadValidity { secs: 0, max: 7 * 86_400 }));
+    assert_eq!(
+        empty.verify(NOW, &policy()),
+        Err(Error::BadValidity {
+            secs: 0,
+            max: 7 * 86_400
+        })
+    );
 }
 
 #[test]
@@ -57,10 +80,16 @@ fn under_worked_records_are_refused() {
     let kp = keypair(1);
     let r = record(&kp);
     let actual = warren_proto::pow::work_of(&kp.id(), r.record.pow_nonce);
-    let strict = RecordPolicy { difficulty: Difficulty::new(actual + 1).unwrap(), ..policy() };
+    let strict = RecordPolicy {
+        difficulty: Difficulty::new(actual + 1).unwrap(),
+        ..policy()
+    };
     assert_eq!(
         r.verify(NOW, &strict),
-        Err(Error::InsufficientWork { required: actual + 1, actual })
+        Err(Error::InsufficientWork {
+            required: actual + 1,
+            actual
+        })
     );
 }
 
@@ -81,11 +110,27 @@ fn only_the_owner_can_sign_its_record() {
 #[test]
 fn only_newer_records_replace_held_ones() {
     let kp = keypair(1);
-    let old = record_at(&kp, NOW - 100, 1000).verify(NOW, &policy()).unwrap();
-    let new = record_at(&kp, NOW - 10, 1000).verify(NOW, &policy()).unwrap();
+    let old = record_at(&kp, NOW - 100, 1000)
+        .verify(NOW, &policy())
+        .unwrap();
+    let new = record_at(&kp, NOW - 10, 1000)
+        .verify(NOW, &policy())
+        .unwrap();
     new.newer_than(&old).unwrap();
-    assert_eq!(old.newer_than(&new), Err(Error::Stale { issued_at: NOW - 100, held: NOW - 10 }));
-    assert_eq!(old.newer_than(&old), Err(Error::Stale { issued_at: NOW - 100, held: NOW - 100 }));
+    assert_eq!(
+        old.newer_than(&new),
+        Err(Error::Stale {
+            issued_at: NOW - 100,
+            held: NOW - 10
+        })
+    );
+    assert_eq!(
+        old.newer_than(&old),
+        Err(Error::Stale {
+            issued_at: NOW - 100,
+            held: NOW - 100
+        })
+    );
 }
 
 #[test]
@@ -96,5 +141,8 @@ fn services_bits() {
     // Unknown bits survive a round trip.
     let unknown = Services(1 << 30);
     let bytes = warren_proto::encode(&unknown);
-    assert_eq!(warren_proto::decode_exact::<Services>(&bytes).unwrap(), unknown);
+    assert_eq!(
+        warren_proto::decode_exact::<Services>(&bytes).unwrap(),
+        unknown
+    );
 }

@@ -9,33 +9,51 @@ use warren_proto::frame::{Channel, Priority, decode_frame, encode_frame};
 use warren_proto::handshake::{self, HandshakeMsg, Hello, MAGIC};
 use warren_proto::msg::{CloseReason, ControlMsg, Message, PeerMsg};
 use warren_proto::record::{IpAddress, MAX_HINTS};
-use warren_proto::{NodeRecord, PeerAddr, Role, Services, SignedNodeRecord, TransportHint, decode_exact, encode};
+use warren_proto::{
+    NodeRecord, PeerAddr, Role, Services, SignedNodeRecord, TransportHint, decode_exact, encode,
+};
 
 fn hint() -> impl Strategy<Value = TransportHint> {
     prop_oneof![
         any::<u16>().prop_map(|port| TransportHint::Onion { port }),
-        (any::<[u8; 4]>(), any::<u16>()).prop_map(|(ip, port)| TransportHint::Tcp { ip: IpAddress::V4(ip), port }),
-        (any::<[u8; 16]>(), any::<u16>()).prop_map(|(ip, port)| TransportHint::Tcp { ip: IpAddress::V6(ip), port }),
+        (any::<[u8; 4]>(), any::<u16>()).prop_map(|(ip, port)| TransportHint::Tcp {
+            ip: IpAddress::V4(ip),
+            port
+        }),
+        (any::<[u8; 16]>(), any::<u16>()).prop_map(|(ip, port)| TransportHint::Tcp {
+            ip: IpAddress::V6(ip),
+            port
+        }),
         any::<u32>().prop_map(|port| TransportHint::Memory { port }),
     ]
 }
 
 fn signed_record() -> impl Strategy<Value = SignedNodeRecord> {
-    (1u8..=255, any::<bool>(), any::<u32>(), prop::collection::vec(hint(), 0..=MAX_HINTS), any::<u64>(), any::<u64>(), any::<u64>())
-        .prop_map(|(seed, boxed, services, hints, issued_at, expires_at, pow_nonce)| {
-            let kp = common::keypair(seed);
-            NodeRecord {
-                id: kp.id(),
-                role: if boxed { Role::Box } else { Role::Member },
-                services: Services(services),
-                hints: heapless::Vec::from_iter(hints),
-                issued_at,
-                expires_at,
-                pow_nonce,
-            }
-            .sign(&kp)
-            .unwrap()
-        })
+    (
+        1u8..=255,
+        any::<bool>(),
+        any::<u32>(),
+        prop::collection::vec(hint(), 0..=MAX_HINTS),
+        any::<u64>(),
+        any::<u64>(),
+        any::<u64>(),
+    )
+        .prop_map(
+            |(seed, boxed, services, hints, issued_at, expires_at, pow_nonce)| {
+                let kp = common::keypair(seed);
+                NodeRecord {
+                    id: kp.id(),
+                    role: if boxed { Role::Box } else { Role::Member },
+                    services: Services(services),
+                    hints: heapless::Vec::from_iter(hints),
+                    issued_at,
+                    expires_at,
+                    pow_nonce,
+                }
+                .sign(&kp)
+                .unwrap()
+            },
+        )
 }
 
 fn close_reason() -> impl Strategy<Value = CloseReason> {
@@ -119,7 +137,10 @@ proptest! {
 #[test]
 fn a_full_peers_message_fits_its_channel() {
     let hints = heapless::Vec::from_iter(
-        [TransportHint::Tcp { ip: IpAddress::V6([0xff; 16]), port: u16::MAX }; MAX_HINTS],
+        [TransportHint::Tcp {
+            ip: IpAddress::V6([0xff; 16]),
+            port: u16::MAX,
+        }; MAX_HINTS],
     );
     let kp = common::keypair(1);
     let big = NodeRecord {
@@ -133,9 +154,16 @@ fn a_full_peers_message_fits_its_channel() {
     }
     .sign(&kp)
     .unwrap();
-    let records = warren_proto::BoundedVec::truncating(std::iter::repeat_n(big, warren_proto::msg::MAX_PEERS_PER_MESSAGE));
+    let records = warren_proto::BoundedVec::truncating(std::iter::repeat_n(
+        big,
+        warren_proto::msg::MAX_PEERS_PER_MESSAGE,
+    ));
     let payload = Message::Peers(PeerMsg::Peers { records }).encode();
-    assert!(payload.len() as u32 <= Channel::Peers.max_payload(), "{} bytes", payload.len());
+    assert!(
+        payload.len() as u32 <= Channel::Peers.max_payload(),
+        "{} bytes",
+        payload.len()
+    );
 }
 
 #[test]
@@ -152,7 +180,12 @@ fn bounded_vec_refuses_more_than_its_bound() {
     let five: Vec<u8> = vec![1, 2, 3, 4, 5];
     let bytes = encode(&five);
     assert!(decode_exact::<BoundedVec<u8, 4>>(&bytes).is_err());
-    assert_eq!(decode_exact::<BoundedVec<u8, 5>>(&bytes).unwrap().as_slice(), &five[..]);
+    assert_eq!(
+        decode_exact::<BoundedVec<u8, 5>>(&bytes)
+            .unwrap()
+            .as_slice(),
+        &five[..]
+    );
     let mut v = BoundedVec::<u8, 1>::new();
     assert_eq!(v.push(1), Ok(()));
     assert_eq!(v.push(2), Err(2));

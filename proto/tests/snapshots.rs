@@ -17,7 +17,9 @@ use warren_proto::frame::{Channel, Header, Priority};
 use warren_proto::handshake::{Accept, Auth, HandshakeMsg, Hello, MAGIC, RejectReason};
 use warren_proto::msg::{CloseReason, ControlMsg, PeerMsg};
 use warren_proto::record::IpAddress;
-use warren_proto::{NodeRecord, Role, Services, SignedNodeRecord, TransportHint, decode_exact, encode};
+use warren_proto::{
+    NodeRecord, Role, Services, SignedNodeRecord, TransportHint, decode_exact, encode,
+};
 
 fn vectors() -> BTreeMap<String, Vec<u8>> {
     include_str!("vectors/v1.txt")
@@ -37,9 +39,16 @@ where
     let bytes = encode(value);
     let vectors = vectors();
     let Some(expected) = vectors.get(name) else {
-        panic!("no vector named {name}; its bytes are:\n{name} {}", hex::encode(&bytes));
+        panic!(
+            "no vector named {name}; its bytes are:\n{name} {}",
+            hex::encode(&bytes)
+        );
     };
-    assert_eq!(hex::encode(&bytes), hex::encode(expected), "encoding of {name} changed");
+    assert_eq!(
+        hex::encode(&bytes),
+        hex::encode(expected),
+        "encoding of {name} changed"
+    );
     let decoded: T = decode_exact(expected).unwrap();
     assert_eq!(&decoded, value, "decoding of {name}");
 }
@@ -52,7 +61,10 @@ fn fixed_record() -> SignedNodeRecord {
         services: Services::PEER_EXCHANGE.with(Services::SEED),
         hints: heapless::Vec::from_iter([
             TransportHint::Onion { port: 7447 },
-            TransportHint::Tcp { ip: IpAddress::V4([127, 0, 0, 1]), port: 4000 },
+            TransportHint::Tcp {
+                ip: IpAddress::V4([127, 0, 0, 1]),
+                port: 4000,
+            },
             TransportHint::Memory { port: 3 },
         ]),
         issued_at: NOW,
@@ -65,10 +77,17 @@ fn fixed_record() -> SignedNodeRecord {
 
 #[test]
 fn frame_header() {
-    let h = Header { len: 0x0102, channel: Channel::Peers, priority: Priority::Bulk };
+    let h = Header {
+        len: 0x0102,
+        channel: Channel::Peers,
+        priority: Priority::Bulk,
+    };
     let v = vectors();
     assert_eq!(hex::encode(h.encode()), hex::encode(&v["frame_header"]));
-    assert_eq!(Header::decode(v["frame_header"].first_chunk().unwrap()).unwrap(), h);
+    assert_eq!(
+        Header::decode(v["frame_header"].first_chunk().unwrap()).unwrap(),
+        h
+    );
 }
 
 #[test]
@@ -80,7 +99,13 @@ fn node_record() {
 #[test]
 fn transport_hints() {
     check("hint_onion", &TransportHint::Onion { port: 7447 });
-    check("hint_tcp_v6", &TransportHint::Tcp { ip: IpAddress::V6([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]), port: 443 });
+    check(
+        "hint_tcp_v6",
+        &TransportHint::Tcp {
+            ip: IpAddress::V6([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
+            port: 443,
+        },
+    );
     check("hint_memory", &TransportHint::Memory { port: 70000 });
 }
 
@@ -88,8 +113,18 @@ fn transport_hints() {
 fn control_messages() {
     check("ping", &ControlMsg::Ping { nonce: 1 });
     check("pong", &ControlMsg::Pong { nonce: u64::MAX });
-    check("close_busy", &ControlMsg::Close { reason: CloseReason::Busy });
-    check("close_misbehaving", &ControlMsg::Close { reason: CloseReason::Misbehaving });
+    check(
+        "close_busy",
+        &ControlMsg::Close {
+            reason: CloseReason::Busy,
+        },
+    );
+    check(
+        "close_misbehaving",
+        &ControlMsg::Close {
+            reason: CloseReason::Misbehaving,
+        },
+    );
 }
 
 #[test]
@@ -97,24 +132,46 @@ fn peer_messages() {
     check("get_peers", &PeerMsg::GetPeers { max: 32 });
     let records = warren_proto::BoundedVec::truncating([fixed_record()]);
     check("peers_one", &PeerMsg::Peers { records });
-    check("peers_empty", &PeerMsg::Peers { records: warren_proto::BoundedVec::new() });
+    check(
+        "peers_empty",
+        &PeerMsg::Peers {
+            records: warren_proto::BoundedVec::new(),
+        },
+    );
 }
 
 #[test]
 fn handshake_messages() {
     check(
         "hello",
-        &HandshakeMsg::Hello(Hello { magic: MAGIC, versions: heapless::Vec::from_iter([1]), nonce: [0xaa; 32] }),
+        &HandshakeMsg::Hello(Hello {
+            magic: MAGIC,
+            versions: heapless::Vec::from_iter([1]),
+            nonce: [0xaa; 32],
+        }),
     );
     let kp = keypair(1);
     check(
         "accept",
-        &HandshakeMsg::Accept(Accept { version: 1, nonce: [0xbb; 32], record: fixed_record(), signature: kp.sign(b"t") }),
+        &HandshakeMsg::Accept(Accept {
+            version: 1,
+            nonce: [0xbb; 32],
+            record: fixed_record(),
+            signature: kp.sign(b"t"),
+        }),
     );
-    check("auth", &HandshakeMsg::Auth(Auth { record: fixed_record(), signature: kp.sign(b"u") }));
+    check(
+        "auth",
+        &HandshakeMsg::Auth(Auth {
+            record: fixed_record(),
+            signature: kp.sign(b"u"),
+        }),
+    );
     check(
         "reject",
-        &HandshakeMsg::Reject(RejectReason::UnsupportedVersion { supported: heapless::Vec::from_iter([1]) }),
+        &HandshakeMsg::Reject(RejectReason::UnsupportedVersion {
+            supported: heapless::Vec::from_iter([1]),
+        }),
     );
 }
 

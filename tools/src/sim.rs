@@ -63,7 +63,10 @@ pub fn sim_config() -> Config {
 impl Sim {
     /// Starts `n` nodes. `config(i, addrs)` gives node `i` its config; `addrs`
     /// holds the addresses of nodes `0..i` (already started).
-    pub async fn start(n: usize, config: impl Fn(usize, &[PeerAddr]) -> Config) -> Result<Sim, SimError> {
+    pub async fn start(
+        n: usize,
+        config: impl Fn(usize, &[PeerAddr]) -> Config,
+    ) -> Result<Sim, SimError> {
         let switchboard = Switchboard::new();
         let mut nodes: Vec<SimNode> = Vec::with_capacity(n);
         for i in 0..n {
@@ -76,7 +79,8 @@ impl Sim {
     }
 
     async fn spawn(switchboard: &Switchboard, config: Config) -> Result<SimNode, SimError> {
-        let bits = Difficulty::new(config.community.pow_difficulty).map_err(warren_node::Error::from)?;
+        let bits =
+            Difficulty::new(config.community.pow_difficulty).map_err(warren_node::Error::from)?;
         let identity = Identity::generate(bits)?;
         let transport = switchboard.transport();
         let port = transport.port();
@@ -84,10 +88,24 @@ impl Sim {
         let db = Db::in_memory()?;
         let node = Self::boot(&identity, &db, &config, &transport).await?;
         let handle = node.handle();
-        Ok(SimNode { node: Some(node), handle, addr, port, identity, db, config, transport })
+        Ok(SimNode {
+            node: Some(node),
+            handle,
+            addr,
+            port,
+            identity,
+            db,
+            config,
+            transport,
+        })
     }
 
-    async fn boot(identity: &Identity, db: &Db, config: &Config, transport: &MemoryTransport) -> Result<Node, SimError> {
+    async fn boot(
+        identity: &Identity,
+        db: &Db,
+        config: &Config,
+        transport: &MemoryTransport,
+    ) -> Result<Node, SimError> {
         Ok(Node::start(NodeOptions {
             config: config.clone(),
             identity: identity.clone(),
@@ -164,7 +182,10 @@ impl Sim {
 /// The fraction of the other nodes that each node knows, lowest first.
 pub fn knowledge(statuses: &[Status]) -> Vec<f64> {
     let others = statuses.len().saturating_sub(1).max(1) as f64;
-    let mut k: Vec<f64> = statuses.iter().map(|s| s.known_peers as f64 / others).collect();
+    let mut k: Vec<f64> = statuses
+        .iter()
+        .map(|s| s.known_peers as f64 / others)
+        .collect();
     k.sort_by(f64::total_cmp);
     k
 }

@@ -44,27 +44,46 @@ pub(crate) async fn init(dir: &Path, json: bool) -> Result<()> {
     let difficulty = config.community.policy()?.difficulty;
     let db = Db::open(&dir.join(STORE_NAME))?;
     if !json && Identity::load(&db)?.is_none() {
-        eprintln!("creating identity: mining {} bits of proof of work…", difficulty.bits());
+        eprintln!(
+            "creating identity: mining {} bits of proof of work…",
+            difficulty.bits()
+        );
     }
-    let (identity, created) = tokio::task::spawn_blocking(move || Identity::load_or_create(&db, difficulty))
-        .await
-        .map_err(|e| Error::Store(format!("identity task failed: {e}")))??;
+    let (identity, created) =
+        tokio::task::spawn_blocking(move || Identity::load_or_create(&db, difficulty))
+            .await
+            .map_err(|e| Error::Store(format!("identity task failed: {e}")))??;
     let id = identity.keypair.id();
     // With a fixed TCP port the full address is known now; with port 0 only
     // once the node runs.
     let address = match config.node.listen.port() {
         0 => None,
-        port => Some(PeerAddr::new(id, TransportHint::Tcp { ip: config.node.listen.ip().into(), port }).to_string()),
+        port => Some(
+            PeerAddr::new(
+                id,
+                TransportHint::Tcp {
+                    ip: config.node.listen.ip().into(),
+                    port,
+                },
+            )
+            .to_string(),
+        ),
     };
     if json {
         let v = serde_json::json!({ "id": id.to_string(), "address": address, "created": created, "data_dir": dir });
         println!("{v}");
     } else {
-        println!("{} {}", if created { "created" } else { "existing" }, dir.display());
+        println!(
+            "{} {}",
+            if created { "created" } else { "existing" },
+            dir.display()
+        );
         println!("id       {id}");
         match address {
             Some(a) => println!("address  {a}"),
-            None => println!("address  shown by `warren status` once the node runs (listen port 0)"),
+            None => {
+                println!("address  shown by `warren status` once the node runs (listen port 0)")
+            }
         }
     }
     Ok(())
@@ -83,7 +102,9 @@ pub(crate) async fn trust(dir: &Path, action: TrustAction) -> Result<()> {
     let req = match &action {
         TrustAction::Add { address } => {
             address.parse::<PeerAddr>()?;
-            Request::TrustAdd { address: address.clone() }
+            Request::TrustAdd {
+                address: address.clone(),
+            }
         }
         TrustAction::Remove { id } => {
             parse_id(id)?;
@@ -107,7 +128,10 @@ fn trust_offline(dir: &Path, action: &TrustAction) -> Result<serde_json::Value> 
     }
     let config = Config::load(&dir.join(CONFIG_NAME))?;
     let db = Db::open(&dir.join(STORE_NAME))?;
-    let own = Identity::load(&db)?.ok_or_else(|| Error::NoIdentity(dir.to_path_buf()))?.keypair.id();
+    let own = Identity::load(&db)?
+        .ok_or_else(|| Error::NoIdentity(dir.to_path_buf()))?
+        .keypair
+        .id();
     let value = match action {
         TrustAction::Add { address } => serde_json::to_value(trust::add_offline(
             &db,
@@ -116,9 +140,9 @@ fn trust_offline(dir: &Path, action: &TrustAction) -> Result<serde_json::Value> 
             SystemClock.unix_now(),
             config.limits.max_trusted,
         )?),
-        TrustAction::Remove { id } => {
-            serde_json::to_value(serde_json::json!({ "removed": trust::remove_offline(&db, parse_id(id)?)? }))
-        }
+        TrustAction::Remove { id } => serde_json::to_value(
+            serde_json::json!({ "removed": trust::remove_offline(&db, parse_id(id)?)? }),
+        ),
         TrustAction::List { .. } => serde_json::to_value(trust::list_offline(&db)?),
     };
     value.map_err(|e| Error::Remote(e.to_string()))

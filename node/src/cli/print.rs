@@ -10,7 +10,10 @@ fn parse<T: serde::de::DeserializeOwned>(v: &serde_json::Value) -> Result<T> {
 }
 
 fn json(v: &serde_json::Value) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(v).map_err(|e| Error::Remote(e.to_string()))?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).map_err(|e| Error::Remote(e.to_string()))?
+    );
     Ok(())
 }
 
@@ -53,7 +56,10 @@ pub(crate) fn status(v: &serde_json::Value, as_json: bool) -> Result<()> {
         println!("bootstrap  {}  {state}", b.address);
     }
     let m = &s.metrics;
-    println!("traffic    {} frames in, {} frames out", m.frames_in, m.frames_out);
+    println!(
+        "traffic    {} frames in, {} frames out",
+        m.frames_in, m.frames_out
+    );
     if !m.rejected.is_empty() {
         let r: Vec<String> = m.rejected.iter().map(|(k, v)| format!("{k} {v}")).collect();
         println!("refused    {}", r.join(", "));
@@ -71,18 +77,34 @@ pub(crate) fn peers(v: &serde_json::Value, as_json: bool) -> Result<()> {
     }
     for p in peers {
         let state = match p.connected {
-            Some(d) => format!("connected ({})", serde_json::to_value(d).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()),
+            Some(d) => format!(
+                "connected ({})",
+                serde_json::to_value(d)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default()
+            ),
             None if p.failures > 0 => format!("unreachable ×{}", p.failures),
             None => "known".into(),
         };
         let trusted = if p.trusted { " trusted" } else { "" };
-        println!("{}  {}{}  {}", p.id, p.role.as_deref().unwrap_or("?"), trusted, state);
+        println!(
+            "{}  {}{}  {}",
+            p.id,
+            p.role.as_deref().unwrap_or("?"),
+            trusted,
+            state
+        );
     }
     Ok(())
 }
 
 pub(crate) fn trust(action: &TrustAction, v: &serde_json::Value, running: bool) -> Result<()> {
-    let later = if running { "" } else { " (takes effect when the node starts)" };
+    let later = if running {
+        ""
+    } else {
+        " (takes effect when the node starts)"
+    };
     match action {
         TrustAction::Add { .. } => {
             let t: TrustInfo = parse(v)?;
@@ -90,7 +112,14 @@ pub(crate) fn trust(action: &TrustAction, v: &serde_json::Value, running: bool) 
         }
         TrustAction::Remove { id } => {
             let removed = v.get("removed").and_then(|r| r.as_bool()).unwrap_or(false);
-            println!("{}{later}", if removed { format!("no longer trusted: {id}") } else { format!("was not trusted: {id}") });
+            println!(
+                "{}{later}",
+                if removed {
+                    format!("no longer trusted: {id}")
+                } else {
+                    format!("was not trusted: {id}")
+                }
+            );
         }
         TrustAction::List { json: as_json } => {
             if *as_json {

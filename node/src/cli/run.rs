@@ -15,7 +15,7 @@ use warren_node::store::Db;
 use warren_node::transport::{TcpTransport, Transport};
 use warren_node::{Error, Result};
 
-use super::offline::{open_data_dir, CONFIG_NAME, STORE_NAME};
+use super::offline::{CONFIG_NAME, STORE_NAME, open_data_dir};
 
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
@@ -56,7 +56,10 @@ pub(crate) async fn run(dir: &Path, args: RunArgs) -> Result<()> {
     let db2 = db.clone();
     let (identity, created) = tokio::task::spawn_blocking(move || {
         if Identity::load(&db2)?.is_none() {
-            tracing::info!(bits = difficulty.bits(), "creating identity: mining proof of work");
+            tracing::info!(
+                bits = difficulty.bits(),
+                "creating identity: mining proof of work"
+            );
         }
         Identity::load_or_create(&db2, difficulty)
     })
@@ -83,7 +86,8 @@ pub(crate) async fn run(dir: &Path, args: RunArgs) -> Result<()> {
     let status = handle.status().await?;
     tracing::info!(address = %status.address, "node running");
     let control_stop = CancellationToken::new();
-    let control_task = tokio::spawn(control.serve(handle.clone(), max_clients, control_stop.clone()));
+    let control_task =
+        tokio::spawn(control.serve(handle.clone(), max_clients, control_stop.clone()));
 
     tokio::select! {
         () = signal() => tracing::info!("signal received, stopping"),

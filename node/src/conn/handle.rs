@@ -72,14 +72,24 @@ impl ConnHandle {
             cancel: CancellationToken::new(),
             close_reason: Arc::new(Mutex::new(None)),
         };
-        (handle, Outboxes { control: crx, normal: nrx })
+        (
+            handle,
+            Outboxes {
+                control: crx,
+                normal: nrx,
+            },
+        )
     }
 
     /// Queues a control message.
     pub fn send_control(&self, msg: ControlMsg) -> Result<(), Dropped> {
         let m = Message::Control(msg);
         self.control
-            .try_send(Outgoing { channel: Channel::Control, priority: Priority::Control, payload: m.encode() })
+            .try_send(Outgoing {
+                channel: Channel::Control,
+                priority: Priority::Control,
+                payload: m.encode(),
+            })
             .map_err(|_| Dropped)
     }
 
@@ -87,7 +97,11 @@ impl ConnHandle {
     pub fn send_peers(&self, msg: PeerMsg) -> Result<(), Dropped> {
         let m = Message::Peers(msg);
         self.normal
-            .try_send(Outgoing { channel: Channel::Peers, priority: Priority::Normal, payload: m.encode() })
+            .try_send(Outgoing {
+                channel: Channel::Peers,
+                priority: Priority::Normal,
+                payload: m.encode(),
+            })
             .map_err(|_| Dropped)
     }
 

@@ -6,9 +6,9 @@ use warren_proto::frame::{Channel, Priority};
 use warren_proto::handshake::{Dialer, Established, Listener, ListenerStep};
 use warren_proto::{Error as ProtoError, NodeId};
 
+use super::ConnError;
 use super::codec::{FrameCodec, Outgoing};
 use super::session::ConnCtx;
-use super::ConnError;
 use crate::transport::BoxStream;
 
 /// A framed stream.
@@ -21,7 +21,13 @@ fn nonce() -> Result<[u8; 32], ConnError> {
 }
 
 async fn send(framed: &mut FramedStream, payload: Vec<u8>) -> Result<(), ConnError> {
-    framed.send(Outgoing { channel: Channel::Handshake, priority: Priority::Control, payload }).await?;
+    framed
+        .send(Outgoing {
+            channel: Channel::Handshake,
+            priority: Priority::Control,
+            payload,
+        })
+        .await?;
     Ok(())
 }
 
@@ -35,18 +41,31 @@ async fn recv(framed: &mut FramedStream) -> Result<bytes::Bytes, ConnError> {
 }
 
 /// Runs the dialer's side against a node that must be `expected`.
-pub(crate) async fn dial(framed: &mut FramedStream, expected: NodeId, ctx: &ConnCtx) -> Result<Established, ConnError> {
+pub(crate) async fn dial(
+    framed: &mut FramedStream,
+    expected: NodeId,
+    ctx: &ConnCtx,
+) -> Result<Established, ConnError> {
     let (dialer, hello) = Dialer::start(ctx.keypair.id(), expected, nonce()?)?;
     send(framed, hello).await?;
     let answer = recv(framed).await?;
     let own = ctx.own_record.borrow().clone();
-    let (auth, est) = dialer.on_answer(&answer, &ctx.keypair, &own, ctx.clock.unix_now(), &ctx.policy)?;
+    let (auth, est) = dialer.on_answer(
+        &answer,
+        &ctx.keypair,
+        &own,
+        ctx.clock.unix_now(),
+        &ctx.policy,
+    )?;
     send(framed, auth).await?;
     Ok(est)
 }
 
 /// Runs the listener's side; learns who dialed.
-pub(crate) async fn accept(framed: &mut FramedStream, ctx: &ConnCtx) -> Result<Established, ConnError> {
+pub(crate) async fn accept(
+    framed: &mut FramedStream,
+    ctx: &ConnCtx,
+) -> Result<Established, ConnError> {
     let hello = recv(framed).await?;
     let own = ctx.own_record.borrow().clone();
     match Listener::on_hello(&hello, &ctx.keypair, &own, nonce()?)? {

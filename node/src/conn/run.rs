@@ -37,7 +37,7 @@ pub(crate) async fn run_connection(
         ended
     };
     let writer = async {
-        if let Err(e) = write_loop(sink, outboxes, &handle, ctx).await {
+        if let Err(e) = write_loop(sink, outboxes, &handle, &ctx.metrics).await {
             tracing::debug!(peer = %handle.peer.short(), error = %e, "write failed");
             handle.close_silently();
         }
@@ -50,7 +50,7 @@ async fn write_loop(
     mut sink: SplitSink<FramedStream, Outgoing>,
     mut out: Outboxes,
     handle: &ConnHandle,
-    ctx: &ConnCtx,
+    metrics: &Metrics,
 ) -> Result<(), ConnError> {
     loop {
         let first = tokio::select! {
@@ -63,16 +63,24 @@ async fn write_loop(
         let mut next = Some(first);
         // Write everything ready, control first, then flush once.
         while let Some(m) = next {
-            Metrics::inc(&ctx.metrics.frames_out);
-            Metrics::add(&ctx.metrics.bytes_out, m.payload.len() as u64);
+            Metrics::inc(&metrics.frames_out);
+            Metrics::add(&metrics.bytes_out, m.payload.len() as u64);
             sink.feed(m).await?;
-            next = out.control.try_recv().or_else(|_| out.normal.try_recv()).ok();
+            next = out
+                .control
+                .try_recv()
+                .or_else(|_| out.normal.try_recv())
+                .ok();
         }
         sink.flush().await?;
     }
     if let Some(reason) = handle.close_reason() {
         let msg = Message::Control(ControlMsg::Close { reason });
-        let close = Outgoing { channel: Channel::Control, priority: Priority::Control, payload: msg.encode() };
+        let close = Outgoing {
+            channel: Channel::Control,
+            priority: Priority::Control,
+            payload: msg.encode(),
+        };
         let _ = timeout(Duration::from_secs(2), sink.send(close)).await;
     }
     let _ = timeout(Duration::from_secs(2), sink.close()).await;
@@ -167,7 +175,11 @@ impl<'a> Reader<'a> {
         let m = &self.ctx.metrics;
         match msg {
             Message::Control(ControlMsg::Ping { nonce }) => {
-                if self.handle.send_control(ControlMsg::Pong { nonce }).is_err() {
+                if self
+                    .handle
+                    .send_control(ControlMsg::Pong { nonce })
+                    .is_err()
+                {
                     Metrics::inc(&m.outbox_drops);
                 }
             }
@@ -181,7 +193,10 @@ impl<'a> Reader<'a> {
                     return None;
                 }
                 self.last_get_peers = Some(now);
-                let ev = NodeEvent::GetPeers { conn: self.handle.clone(), max };
+                let ev = NodeEvent::GetPeers {
+                    conn: self.handle.clone(),
+                    max,
+                };
                 if self.ctx.events.try_send(ev).is_err() {
                     Metrics::inc(&m.inbox_drops);
                 }
@@ -209,23 +224,82 @@ impl<'a> Reader<'a> {
                     m.reject(e.label());
                     // Honest nodes may pass on records that expired or are
                     // dated ahead of our clock; forgeries are another matter.
-                    if matches!(e, ProtoError::BadSignature | ProtoError::InsufficientWork { .. } | ProtoError::BadValidity { .. }) {
+                    if matches!(
+                        e,
+                        ProtoError::BadSignature
+                            | ProtoError::InsufficientWork { .. }
+                            | ProtoError::BadValidity { .. }
+                    ) {
                         self.invalid_records += 1;
                     }
                 }
             }
         }
         if !good.is_empty() {
-            let ev = NodeEvent::Records { from: self.handle.peer, records: good };
+            let ev = NodeEvent::Records {
+                from: self.handle.peer,
+                records: good,
+            };
             if self.ctx.events.try_send(ev).is_err() {
                 Metrics::inc(&m.inbox_drops);
             }
         }
         if self.invalid_records > self.ctx.limits.misbehavior_limit {
             Metrics::inc(&m.peers_banned);
-            let _ = self.ctx.events.try_send(NodeEvent::Misbehaved { peer: self.handle.peer });
+            let _ = self.ctx.events.try_send(NodeEvent::Misbehaved {
+                peer: self.handle.peer,
+            });
             return Some(Ended::Local(CloseReason::Misbehaving));
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::StreamExt;
+    use tokio_util::codec::{Framed, FramedRead};
+    use warren_proto::Keypair;
+    use warren_proto::frame::Channel;
+    use warren_proto::msg::{ControlMsg, PeerMsg};
+
+    use super::write_loop;
+    use crate::conn::{ConnHandle, Direction, FrameCodec};
+    use crate::metrics::Metrics;
+    use crate::transport::BoxStream;
+
+    #[tokio::test]
+    async fn control_frames_overtake_queued_service_frames() {
+        let (ours, theirs) = tokio::io::duplex(1 << 20);
+        let (sink, _stream) = Framed::new(Box::new(ours) as BoxStream, FrameCodec).split();
+        let peer = Keypair::from_seed(&[1; 32]).id();
+        let (handle, outboxes) = ConnHandle::new(1, peer, Direction::Outbound, 4, 64);
+        for i in 0..50 {
+            handle.send_peers(PeerMsg::GetPeers { max: i }).unwrap();
+        }
+        handle.send_control(ControlMsg::Ping { nonce: 7 }).unwrap();
+        // A full outbox drops instead of waiting.
+        for _ in 0..14 {
+            handle.send_peers(PeerMsg::GetPeers { max: 0 }).unwrap();
+        }
+        assert!(handle.send_peers(PeerMsg::GetPeers { max: 0 }).is_err());
+        let metrics = Metrics::default();
+        let writer = tokio::spawn({
+            let handle = handle.clone();
+            async move { write_loop(sink, outboxes, &handle, &metrics).await.unwrap() }
+        });
+        let mut frames = FramedRead::new(theirs, FrameCodec);
+        let (first, _) = frames.next().await.unwrap().unwrap();
+        assert_eq!(
+            first.channel,
+            Channel::Control,
+            "the ping was queued last but goes first"
+        );
+        for _ in 0..64 {
+            let (h, _) = frames.next().await.unwrap().unwrap();
+            assert_eq!(h.channel, Channel::Peers);
+        }
+        handle.close_silently();
+        writer.await.unwrap();
     }
 }

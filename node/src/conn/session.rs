@@ -59,9 +59,16 @@ impl ConnCtx {
 ///
 /// `slot` is held until the handshake is over; if it is taken back (the
 /// node needs room for newer dialers) the handshake is abandoned.
-pub(crate) async fn serve_inbound(stream: BoxStream, ctx: Arc<ConnCtx>, slot: HandshakeSlot, caps: InboundSlots) {
+pub(crate) async fn serve_inbound(
+    stream: BoxStream,
+    ctx: Arc<ConnCtx>,
+    slot: HandshakeSlot,
+    caps: InboundSlots,
+) {
     let mut framed = Framed::new(stream, FrameCodec);
-    let Some(hs) = accept_in_slot(&mut framed, &ctx, &slot).await else { return };
+    let Some(hs) = accept_in_slot(&mut framed, &ctx, &slot).await else {
+        return;
+    };
     drop(slot);
     let est = match hs {
         Ok(Ok(est)) => est,
@@ -88,7 +95,9 @@ async fn accept_in_slot(
     framed: &mut FramedStream,
     ctx: &ConnCtx,
     slot: &HandshakeSlot,
-) -> Option<Result<Result<warren_proto::handshake::Established, ConnError>, tokio::time::error::Elapsed>> {
+) -> Option<
+    Result<Result<warren_proto::handshake::Established, ConnError>, tokio::time::error::Elapsed>,
+> {
     tokio::select! {
         r = timeout(ctx.discovery.handshake_timeout(), handshake::accept(framed, ctx)) => Some(r),
         () = ctx.shutdown.cancelled() => None,
@@ -112,7 +121,13 @@ pub(crate) async fn dial_outbound(addr: PeerAddr, ctx: Arc<ConnCtx>) {
         }
         Err(error) => {
             tracing::debug!(peer = %addr, %error, "dial failed");
-            let _ = ctx.events.send(NodeEvent::DialFailed { target: addr.id, error: error.to_string() }).await;
+            let _ = ctx
+                .events
+                .send(NodeEvent::DialFailed {
+                    target: addr.id,
+                    error: error.to_string(),
+                })
+                .await;
         }
     }
 }
@@ -133,7 +148,12 @@ async fn dial_and_handshake(
         }
     };
     let mut framed = Framed::new(stream, FrameCodec);
-    match timeout(ctx.discovery.handshake_timeout(), handshake::dial(&mut framed, addr.id, ctx)).await {
+    match timeout(
+        ctx.discovery.handshake_timeout(),
+        handshake::dial(&mut framed, addr.id, ctx),
+    )
+    .await
+    {
         Ok(Ok(est)) => Ok((framed, est)),
         Ok(Err(e)) => {
             ctx.handshake_failed(&e);
@@ -161,7 +181,11 @@ async fn run_admitted(
         ctx.limits.outbox_normal,
     );
     let (reply, admission) = oneshot::channel();
-    let connected = NodeEvent::Connected { handle: handle.clone(), record: Box::new(peer), reply };
+    let connected = NodeEvent::Connected {
+        handle: handle.clone(),
+        record: Box::new(peer),
+        reply,
+    };
     if ctx.events.send(connected).await.is_err() {
         return;
     }
@@ -177,13 +201,21 @@ async fn run_admitted(
     tracing::debug!(peer = %handle.peer.short(), ?ended, "connection ended");
     let _ = ctx
         .events
-        .send(NodeEvent::Disconnected { conn_id: handle.conn_id, peer: handle.peer, ended })
+        .send(NodeEvent::Disconnected {
+            conn_id: handle.conn_id,
+            peer: handle.peer,
+            ended,
+        })
         .await;
 }
 
 async fn send_close(framed: &mut FramedStream, reason: CloseReason) {
     let msg = Message::Control(ControlMsg::Close { reason });
-    let out = Outgoing { channel: Channel::Control, priority: Priority::Control, payload: msg.encode() };
+    let out = Outgoing {
+        channel: Channel::Control,
+        priority: Priority::Control,
+        payload: msg.encode(),
+    };
     let _ = timeout(std::time::Duration::from_secs(2), async {
         framed.send(out).await?;
         framed.close().await
@@ -197,12 +229,19 @@ async fn busy_redirect(mut framed: FramedStream, peer: warren_proto::NodeId, ctx
     let sample = ctx.busy_sample.borrow().clone();
     let records = BoundedVec::truncating(sample.iter().filter(|r| r.id() != peer).cloned());
     let msg = Message::Peers(PeerMsg::Peers { records });
-    let out = Outgoing { channel: Channel::Peers, priority: Priority::Normal, payload: msg.encode() };
+    let out = Outgoing {
+        channel: Channel::Peers,
+        priority: Priority::Normal,
+        payload: msg.encode(),
+    };
     let _ = timeout(std::time::Duration::from_secs(5), framed.send(out)).await;
     send_close(&mut framed, CloseReason::Busy).await;
 }
 
 /// Why a connection counts as a failure for reconnect backoff.
 pub(crate) fn is_failure(ended: &Ended) -> bool {
-    !matches!(ended, Ended::Local(CloseReason::Shutdown | CloseReason::Duplicate | CloseReason::Normal))
+    !matches!(
+        ended,
+        Ended::Local(CloseReason::Shutdown | CloseReason::Duplicate | CloseReason::Normal)
+    )
 }

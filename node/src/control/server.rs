@@ -27,14 +27,21 @@ impl ControlServer {
     pub async fn bind(path: &Path) -> Result<ControlServer> {
         if path.exists() {
             if UnixStream::connect(path).await.is_ok() {
-                return Err(Error::DataDirInUse(path.parent().unwrap_or(path).to_path_buf()));
+                return Err(Error::DataDirInUse(
+                    path.parent().unwrap_or(path).to_path_buf(),
+                ));
             }
-            std::fs::remove_file(path).map_err(Error::io(format!("removing stale {}", path.display())))?;
+            std::fs::remove_file(path)
+                .map_err(Error::io(format!("removing stale {}", path.display())))?;
         }
-        let listener = UnixListener::bind(path).map_err(Error::io(format!("binding {}", path.display())))?;
+        let listener =
+            UnixListener::bind(path).map_err(Error::io(format!("binding {}", path.display())))?;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
             .map_err(Error::io(format!("securing {}", path.display())))?;
-        Ok(ControlServer { listener, path: path.to_path_buf() })
+        Ok(ControlServer {
+            listener,
+            path: path.to_path_buf(),
+        })
     }
 
     /// Serves clients until `shutdown`; at most `max_clients` at once (the
@@ -84,7 +91,9 @@ async fn serve_client(stream: UnixStream, node: &NodeHandle) -> std::io::Result<
     let response = if n == 0 {
         return Ok(());
     } else if !line.ends_with('\n') {
-        failure(format!("request longer than {MAX_REQUEST} bytes or not newline-terminated"))
+        failure(format!(
+            "request longer than {MAX_REQUEST} bytes or not newline-terminated"
+        ))
     } else {
         match serde_json::from_str::<Request>(&line) {
             Ok(req) => handle(req, node).await,
@@ -98,12 +107,20 @@ async fn serve_client(stream: UnixStream, node: &NodeHandle) -> std::io::Result<
 }
 
 fn failure(error: String) -> Response {
-    Response { ok: false, result: None, error: Some(error) }
+    Response {
+        ok: false,
+        result: None,
+        error: Some(error),
+    }
 }
 
 fn success<T: serde::Serialize>(value: T) -> Response {
     match serde_json::to_value(value) {
-        Ok(v) => Response { ok: true, result: Some(v), error: None },
+        Ok(v) => Response {
+            ok: true,
+            result: Some(v),
+            error: None,
+        },
         Err(e) => failure(e.to_string()),
     }
 }
@@ -126,7 +143,10 @@ async fn handle(req: Request, node: &NodeHandle) -> Response {
             Err(e) => Err(e.into()),
         },
         Request::TrustRemove { id } => match parse_id(&id) {
-            Ok(id) => node.trust_remove(id).await.map(|was| success(serde_json::json!({ "removed": was }))),
+            Ok(id) => node
+                .trust_remove(id)
+                .await
+                .map(|was| success(serde_json::json!({ "removed": was }))),
             Err(e) => Err(e),
         },
         Request::Shutdown => {

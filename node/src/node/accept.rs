@@ -52,8 +52,12 @@ impl Pending {
                 Metrics::inc(&metrics.handshakes_evicted);
             }
         }
-        let slot = HandshakeSlot { evicted: CancellationToken::new(), done: Arc::new(AtomicBool::new(false)) };
-        self.queue.push_back((slot.evicted.clone(), slot.done.clone()));
+        let slot = HandshakeSlot {
+            evicted: CancellationToken::new(),
+            done: Arc::new(AtomicBool::new(false)),
+        };
+        self.queue
+            .push_back((slot.evicted.clone(), slot.done.clone()));
         slot
     }
 }
@@ -67,13 +71,20 @@ pub(crate) struct InboundSlots {
     pub(crate) busy: Arc<Semaphore>,
 }
 
-pub(crate) async fn accept_loop(mut listener: Box<dyn Listener>, ctx: Arc<ConnCtx>, tasks: TaskTracker) {
+pub(crate) async fn accept_loop(
+    mut listener: Box<dyn Listener>,
+    ctx: Arc<ConnCtx>,
+    tasks: TaskTracker,
+) {
     let l = &ctx.limits;
     let slots = InboundSlots {
         conns: Arc::new(Semaphore::new(l.max_inbound)),
         busy: Arc::new(Semaphore::new(l.max_busy_redirects)),
     };
-    let mut pending = Pending { queue: VecDeque::with_capacity(l.max_pending_handshakes), cap: l.max_pending_handshakes };
+    let mut pending = Pending {
+        queue: VecDeque::with_capacity(l.max_pending_handshakes),
+        cap: l.max_pending_handshakes,
+    };
     let mut pause = Duration::from_millis(10);
     loop {
         let accepted = tokio::select! {

@@ -61,12 +61,18 @@ impl Actor {
     }
 
     pub(crate) fn banned(&self, id: &NodeId) -> bool {
-        self.bans.get(id).is_some_and(|until| *until > Instant::now())
+        self.bans
+            .get(id)
+            .is_some_and(|until| *until > Instant::now())
     }
 
     /// Runs until shutdown. Control commands and the maintenance tick are
     /// served before peer events, so a flood of events cannot starve them.
-    pub(crate) async fn run(mut self, mut cmds: mpsc::Receiver<NodeCmd>, mut events: mpsc::Receiver<NodeEvent>) {
+    pub(crate) async fn run(
+        mut self,
+        mut cmds: mpsc::Receiver<NodeCmd>,
+        mut events: mpsc::Receiver<NodeEvent>,
+    ) {
         let mut tick = interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut ticks: u64 = 0;
@@ -91,12 +97,24 @@ impl Actor {
 
     async fn on_event(&mut self, ev: NodeEvent) {
         match ev {
-            NodeEvent::Connected { handle, record, reply } => {
+            NodeEvent::Connected {
+                handle,
+                record,
+                reply,
+            } => {
                 let answer = self.admit(handle, *record).await;
                 let _ = reply.send(answer);
             }
-            NodeEvent::Disconnected { conn_id, peer, ended } => {
-                if self.conns.get(&peer).is_some_and(|c| c.handle.conn_id == conn_id) {
+            NodeEvent::Disconnected {
+                conn_id,
+                peer,
+                ended,
+            } => {
+                if self
+                    .conns
+                    .get(&peer)
+                    .is_some_and(|c| c.handle.conn_id == conn_id)
+                {
                     self.conns.remove(&peer);
                     tracing::info!(peer = %peer.short(), ?ended, "peer disconnected");
                     if crate::conn::is_failure(&ended) {
@@ -118,7 +136,9 @@ impl Actor {
             NodeEvent::GetPeers { conn, max } => {
                 let max = usize::from(max).min(MAX_PEERS_PER_MESSAGE);
                 let sample = self.peers.sample(max, Some(conn.peer), self.now_unix());
-                let msg = PeerMsg::Peers { records: BoundedVec::truncating(sample) };
+                let msg = PeerMsg::Peers {
+                    records: BoundedVec::truncating(sample),
+                };
                 if conn.send_peers(msg).is_err() {
                     Metrics::inc(&self.ctx.metrics.outbox_drops);
                 }
@@ -139,18 +159,35 @@ impl Actor {
         if let Some(existing) = self.conns.get(&peer) {
             // Two connections to one peer: both sides keep the one dialed
             // by the smaller id, so they agree without talking.
-            if self.preferred(peer, handle.direction) && !self.preferred(peer, existing.handle.direction) {
+            if self.preferred(peer, handle.direction)
+                && !self.preferred(peer, existing.handle.direction)
+            {
                 existing.handle.close(CloseReason::Duplicate);
             } else {
                 return Admission::Refuse(CloseReason::Duplicate);
             }
         }
         tracing::info!(peer = %peer.short(), direction = ?handle.direction, "peer connected");
-        if handle.send_peers(PeerMsg::GetPeers { max: MAX_PEERS_PER_MESSAGE as u8 }).is_err() {
+        if handle
+            .send_peers(PeerMsg::GetPeers {
+                max: MAX_PEERS_PER_MESSAGE as u8,
+            })
+            .is_err()
+        {
             Metrics::inc(&self.ctx.metrics.outbox_drops);
         }
-        let pex = self.cfg.discovery.pex_interval().mul_f64(0.75 + fastrand::f64() / 2.0);
-        self.conns.insert(peer, Conn { handle, next_pex: Instant::now() + pex });
+        let pex = self
+            .cfg
+            .discovery
+            .pex_interval()
+            .mul_f64(0.75 + fastrand::f64() / 2.0);
+        self.conns.insert(
+            peer,
+            Conn {
+                handle,
+                next_pex: Instant::now() + pex,
+            },
+        );
         self.dial_state.remove(&peer);
         self.learn(record, Some(peer)).await;
         if let Some(e) = self.peers.get_mut(&peer) {
@@ -164,7 +201,11 @@ impl Actor {
     /// keep: the one dialed by the smaller id.
     fn preferred(&self, peer: NodeId, direction: Direction) -> bool {
         let own = self.own_id();
-        let dialer = if direction == Direction::Outbound { own } else { peer };
+        let dialer = if direction == Direction::Outbound {
+            own
+        } else {
+            peer
+        };
         dialer == own.min(peer)
     }
 }

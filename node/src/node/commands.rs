@@ -5,8 +5,8 @@ use warren_proto::{NodeId, PeerAddr, ProtocolVersion, Role};
 
 use super::actor::Actor;
 use super::persist::TrustEntry;
-use super::trust;
 use super::status::{PeerInfo, SeedStatus, Status, TrustInfo};
+use super::trust;
 use crate::conn::Direction;
 use crate::store::Table;
 
@@ -51,11 +51,21 @@ impl Actor {
     }
 
     async fn trust_add(&mut self, addr: PeerAddr) -> Result<TrustInfo, String> {
-        trust::check_add(self.own_id(), &addr, &self.trust, self.cfg.limits.max_trusted)?;
-        let entry = TrustEntry { addr, added_at: self.now_unix() };
+        trust::check_add(
+            self.own_id(),
+            &addr,
+            &self.trust,
+            self.cfg.limits.max_trusted,
+        )?;
+        let entry = TrustEntry {
+            addr,
+            added_at: self.now_unix(),
+        };
         self.trust.insert(addr.id, entry);
         self.dial_state.remove(&addr.id);
-        self.store.put(Table::Trust, addr.id.as_bytes().to_vec(), entry.encode()).await;
+        self.store
+            .put(Table::Trust, addr.id.as_bytes().to_vec(), entry.encode())
+            .await;
         self.store.flush().await.map_err(|e| e.to_string())?;
         tracing::info!(peer = %addr, "trusted");
         Ok(trust::info(&entry))
@@ -64,7 +74,9 @@ impl Actor {
     async fn trust_remove(&mut self, id: NodeId) -> Result<bool, String> {
         let was = self.trust.remove(&id).is_some();
         if was {
-            self.store.delete(Table::Trust, id.as_bytes().to_vec()).await;
+            self.store
+                .delete(Table::Trust, id.as_bytes().to_vec())
+                .await;
             self.store.flush().await.map_err(|e| e.to_string())?;
         }
         Ok(was)
@@ -76,15 +88,23 @@ impl Actor {
 
     fn status(&self) -> Status {
         let own = self.own_tx.borrow().clone();
-        let addresses: Vec<String> =
-            own.record.hints.iter().map(|h| PeerAddr::new(own.id(), *h).to_string()).collect();
+        let addresses: Vec<String> = own
+            .record
+            .hints
+            .iter()
+            .map(|h| PeerAddr::new(own.id(), *h).to_string())
+            .collect();
         let listen = own.record.hints.iter().find_map(|h| match h {
             warren_proto::TransportHint::Tcp { ip, port } => {
                 Some(std::net::SocketAddr::new((*ip).into(), *port).to_string())
             }
             _ => None,
         });
-        let inbound = self.conns.values().filter(|c| c.handle.direction == Direction::Inbound).count();
+        let inbound = self
+            .conns
+            .values()
+            .filter(|c| c.handle.direction == Direction::Inbound)
+            .count();
         let now = tokio::time::Instant::now();
         let seed_status = |addr: &PeerAddr| {
             let state = self.dial_state.get(&addr.id);
@@ -93,12 +113,17 @@ impl Actor {
                 connected: self.conns.contains_key(&addr.id),
                 failures: state.map_or(0, |s| s.failures),
                 last_error: state.and_then(|s| s.last_error.clone()),
-                retry_in_secs: state.map_or(0, |s| s.next_attempt.saturating_duration_since(now).as_secs()),
+                retry_in_secs: state.map_or(0, |s| {
+                    s.next_attempt.saturating_duration_since(now).as_secs()
+                }),
             }
         };
         Status {
             id: own.id().to_string(),
-            address: addresses.first().cloned().unwrap_or_else(|| own.id().to_string()),
+            address: addresses
+                .first()
+                .cloned()
+                .unwrap_or_else(|| own.id().to_string()),
             addresses,
             transport: self.ctx.transport.name().to_string(),
             listen,

@@ -29,7 +29,10 @@ impl Actor {
             && !self.conns.contains_key(id)
             && !self.dialing.contains(id)
             && !self.banned(id)
-            && self.dial_state.get(id).is_none_or(|s| s.next_attempt <= now)
+            && self
+                .dial_state
+                .get(id)
+                .is_none_or(|s| s.next_attempt <= now)
     }
 
     /// The address to dial `id` at: as given (trust, bootstrap) if our
@@ -40,7 +43,13 @@ impl Actor {
             return Some(a);
         }
         let entry = self.peers.get(id)?;
-        let hint = entry.record.get().record.hints.iter().find(|h| t.can_dial(h))?;
+        let hint = entry
+            .record
+            .get()
+            .record
+            .hints
+            .iter()
+            .find(|h| t.can_dial(h))?;
         Some(PeerAddr::new(*id, *hint))
     }
 
@@ -50,7 +59,11 @@ impl Actor {
     pub(crate) fn schedule_dials(&mut self) {
         let now = Instant::now();
         let limit = self.cfg.limits.max_concurrent_dials;
-        let outbound = self.conns.values().filter(|c| c.handle.direction == Direction::Outbound).count();
+        let outbound = self
+            .conns
+            .values()
+            .filter(|c| c.handle.direction == Direction::Outbound)
+            .count();
         let target = self.cfg.discovery.target_outbound;
 
         let mut picks: Vec<PeerAddr> = Vec::new();
@@ -116,7 +129,10 @@ impl Actor {
     /// Records a failure to reach `id` and schedules the next attempt.
     pub(crate) fn dial_failed(&mut self, id: NodeId, error: String) {
         let d = &self.cfg.discovery;
-        let (base, max) = (Duration::from_secs(d.reconnect_base_secs), Duration::from_secs(d.reconnect_max_secs));
+        let (base, max) = (
+            Duration::from_secs(d.reconnect_base_secs),
+            Duration::from_secs(d.reconnect_max_secs),
+        );
         let s = self.dial_state.entry(id).or_insert(DialState {
             failures: 0,
             next_attempt: Instant::now(),
@@ -130,12 +146,26 @@ impl Actor {
     /// After a clean close: wait the base delay before dialing again.
     pub(crate) fn dial_rest(&mut self, id: NodeId) {
         let base = Duration::from_secs(self.cfg.discovery.reconnect_base_secs);
-        self.dial_state.insert(id, DialState { failures: 0, next_attempt: Instant::now() + base, last_error: None });
+        self.dial_state.insert(
+            id,
+            DialState {
+                failures: 0,
+                next_attempt: Instant::now() + base,
+                last_error: None,
+            },
+        );
     }
 
     /// Forgets reconnect state for nodes we no longer know.
     pub(crate) fn prune_dial_state(&mut self) {
-        let Actor { dial_state, peers, trust, seeds, conns, .. } = self;
+        let Actor {
+            dial_state,
+            peers,
+            trust,
+            seeds,
+            conns,
+            ..
+        } = self;
         dial_state.retain(|id, _| {
             peers.get(id).is_some()
                 || trust.contains_key(id)

@@ -16,13 +16,24 @@ use warren_proto::msg::CloseReason;
 #[derive(Debug)]
 pub(crate) enum NodeEvent {
     /// A handshake completed; the node answers whether to keep the connection.
-    Connected { handle: ConnHandle, record: Box<Verified>, reply: oneshot::Sender<Admission> },
+    Connected {
+        handle: ConnHandle,
+        record: Box<Verified>,
+        reply: oneshot::Sender<Admission>,
+    },
     /// An admitted connection ended.
-    Disconnected { conn_id: u64, peer: NodeId, ended: Ended },
+    Disconnected {
+        conn_id: u64,
+        peer: NodeId,
+        ended: Ended,
+    },
     /// A dial or its handshake failed.
     DialFailed { target: NodeId, error: String },
     /// Checked records a peer sent.
-    Records { from: NodeId, records: Vec<Verified> },
+    Records {
+        from: NodeId,
+        records: Vec<Verified>,
+    },
     /// A peer asked for records.
     GetPeers { conn: ConnHandle, max: u8 },
     /// A peer sent too many invalid records; ban it.

@@ -30,12 +30,16 @@ impl Actor {
         let signed = record.get().clone();
         let trust = &self.trust;
         let conns = &self.conns;
-        let outcome = self.peers.upsert(record, |i| trust.contains_key(i) || conns.contains_key(i));
+        let outcome = self
+            .peers
+            .upsert(record, |i| trust.contains_key(i) || conns.contains_key(i));
         match outcome {
             Upsert::New { evicted } => {
                 Metrics::inc(&m.records_accepted);
                 if let Some(gone) = evicted {
-                    self.store.delete(Table::Peers, gone.as_bytes().to_vec()).await;
+                    self.store
+                        .delete(Table::Peers, gone.as_bytes().to_vec())
+                        .await;
                 }
             }
             Upsert::Updated => Metrics::inc(&m.records_accepted),
@@ -55,8 +59,17 @@ impl Actor {
             }
         }
         let last_connected = self.peers.get(&id).and_then(|e| e.last_connected);
-        let stored = StoredPeer { record: signed.clone(), last_connected };
-        self.store.put(Table::Peers, id.as_bytes().to_vec(), warren_proto::encode(&stored)).await;
+        let stored = StoredPeer {
+            record: signed.clone(),
+            last_connected,
+        };
+        self.store
+            .put(
+                Table::Peers,
+                id.as_bytes().to_vec(),
+                warren_proto::encode(&stored),
+            )
+            .await;
         if self.push.len() < PUSH_QUEUE {
             self.push.push((signed, from.unwrap_or(id)));
         } else {
@@ -79,7 +92,9 @@ impl Actor {
             c.handle.close(CloseReason::Misbehaving);
         }
         if !self.trust.contains_key(&peer) && self.peers.remove(&peer).is_some() {
-            self.store.delete(Table::Peers, peer.as_bytes().to_vec()).await;
+            self.store
+                .delete(Table::Peers, peer.as_bytes().to_vec())
+                .await;
         }
     }
 
@@ -90,10 +105,13 @@ impl Actor {
         if n % 10 == 0 {
             let gone = {
                 let (trust, conns) = (&self.trust, &self.conns);
-                self.peers.remove_expired(now, |i| trust.contains_key(i) || conns.contains_key(i))
+                self.peers
+                    .remove_expired(now, |i| trust.contains_key(i) || conns.contains_key(i))
             };
             for id in gone {
-                self.store.delete(Table::Peers, id.as_bytes().to_vec()).await;
+                self.store
+                    .delete(Table::Peers, id.as_bytes().to_vec())
+                    .await;
             }
             let t = Instant::now();
             self.bans.retain(|_, until| *until > t);
@@ -114,7 +132,10 @@ impl Actor {
             return;
         }
         let validity = self.cfg.community.record_validity_secs;
-        match self.identity.record(self.role, current.services, &self.hints, now, validity) {
+        match self
+            .identity
+            .record(self.role, current.services, &self.hints, now, validity)
+        {
             Ok(fresh) => {
                 tracing::debug!("own record re-issued");
                 self.own_tx.send_replace(fresh.clone());
@@ -136,7 +157,12 @@ impl Actor {
         for (peer, c) in self.conns.iter_mut() {
             if c.next_pex <= now {
                 c.next_pex = now + every.mul_f64(0.75 + fastrand::f64() / 2.0);
-                if c.handle.send_peers(PeerMsg::GetPeers { max: MAX_PEERS_PER_MESSAGE as u8 }).is_err() {
+                if c.handle
+                    .send_peers(PeerMsg::GetPeers {
+                        max: MAX_PEERS_PER_MESSAGE as u8,
+                    })
+                    .is_err()
+                {
                     Metrics::inc(&m.outbox_drops);
                 }
             }
@@ -144,7 +170,10 @@ impl Actor {
                 continue;
             }
             let records = BoundedVec::truncating(
-                pushes.iter().filter(|(r, from)| from != peer && r.id() != *peer).map(|(r, _)| r.clone()),
+                pushes
+                    .iter()
+                    .filter(|(r, from)| from != peer && r.id() != *peer)
+                    .map(|(r, _)| r.clone()),
             );
             if !records.is_empty() && c.handle.send_peers(PeerMsg::Peers { records }).is_err() {
                 Metrics::inc(&m.outbox_drops);
@@ -154,14 +183,27 @@ impl Actor {
 
     /// Writes `last_connected` for `peer` if the stored value is old.
     pub(crate) async fn persist_connected(&mut self, peer: NodeId) {
-        let Some(e) = self.peers.get_mut(&peer) else { return };
-        let (Some(t), old) = (e.last_connected, e.persisted_connected) else { return };
+        let Some(e) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        let (Some(t), old) = (e.last_connected, e.persisted_connected) else {
+            return;
+        };
         if old.is_some_and(|o| t < o + PERSIST_CONNECTED_EVERY) {
             return;
         }
         e.persisted_connected = Some(t);
-        let stored = StoredPeer { record: e.record.get().clone(), last_connected: Some(t) };
-        self.store.put(Table::Peers, peer.as_bytes().to_vec(), warren_proto::encode(&stored)).await;
+        let stored = StoredPeer {
+            record: e.record.get().clone(),
+            last_connected: Some(t),
+        };
+        self.store
+            .put(
+                Table::Peers,
+                peer.as_bytes().to_vec(),
+                warren_proto::encode(&stored),
+            )
+            .await;
     }
 
     /// On shutdown: write every `last_connected` that changed.
@@ -169,14 +211,25 @@ impl Actor {
         let changed: Vec<NodeId> = self
             .peers
             .iter()
-            .filter(|(_, e)| e.last_connected.is_some() && e.last_connected != e.persisted_connected)
+            .filter(|(_, e)| {
+                e.last_connected.is_some() && e.last_connected != e.persisted_connected
+            })
             .map(|(id, _)| *id)
             .collect();
         for id in changed {
             if let Some(e) = self.peers.get_mut(&id) {
                 e.persisted_connected = e.last_connected;
-                let stored = StoredPeer { record: e.record.get().clone(), last_connected: e.last_connected };
-                self.store.put(Table::Peers, id.as_bytes().to_vec(), warren_proto::encode(&stored)).await;
+                let stored = StoredPeer {
+                    record: e.record.get().clone(),
+                    last_connected: e.last_connected,
+                };
+                self.store
+                    .put(
+                        Table::Peers,
+                        id.as_bytes().to_vec(),
+                        warren_proto::encode(&stored),
+                    )
+                    .await;
             }
         }
     }

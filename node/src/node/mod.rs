@@ -81,7 +81,13 @@ pub struct NodeHandle {
 impl Node {
     /// Starts listening and every task; returns once the node is up.
     pub async fn start(opts: NodeOptions) -> Result<Node> {
-        let NodeOptions { config, identity, db, transport, clock } = opts;
+        let NodeOptions {
+            config,
+            identity,
+            db,
+            transport,
+            clock,
+        } = opts;
         config.validate()?;
         let policy = config.community.policy()?;
         let metrics = Arc::new(Metrics::default());
@@ -92,7 +98,13 @@ impl Node {
             services = services.with(Services::MAILBOX).with(Services::SEED);
         }
         let now = clock.unix_now();
-        let own = identity.record(role, services, &hints, now, config.community.record_validity_secs)?;
+        let own = identity.record(
+            role,
+            services,
+            &hints,
+            now,
+            config.community.record_validity_secs,
+        )?;
         let (own_tx, own_rx) = watch::channel(own);
         let (busy_tx, busy_rx) = watch::channel(Arc::new(Vec::new()));
         let (ev_tx, ev_rx) = mpsc::channel(config.limits.node_inbox);
@@ -127,7 +139,11 @@ impl Node {
             next_conn_id: AtomicU64::new(1),
         });
         let id = identity.keypair.id();
-        let seeds: Vec<PeerAddr> = config.bootstrap_addrs()?.into_iter().filter(|a| a.id != id).collect();
+        let seeds: Vec<PeerAddr> = config
+            .bootstrap_addrs()?
+            .into_iter()
+            .filter(|a| a.id != id)
+            .collect();
         tracing::info!(id = %id, addresses = ?hints, known = peers.len(), trusted = trust.len(), "node starting");
         let actor = Actor {
             ctx: ctx.clone(),
@@ -151,8 +167,18 @@ impl Node {
         };
         tasks.spawn(accept::accept_loop(listener, ctx, tasks.clone()));
         let actor = tokio::spawn(actor.run(cmd_rx, ev_rx));
-        let handle = NodeHandle { id, cmds: cmd_tx, shutdown: shutdown.clone() };
-        Ok(Node { handle, shutdown, tasks, actor, store: store_task })
+        let handle = NodeHandle {
+            id,
+            cmds: cmd_tx,
+            shutdown: shutdown.clone(),
+        };
+        Ok(Node {
+            handle,
+            shutdown,
+            tasks,
+            actor,
+            store: store_task,
+        })
     }
 
     /// A handle to this node.
@@ -171,7 +197,10 @@ impl Node {
         self.shutdown.cancel();
         let _ = self.actor.await;
         self.tasks.close();
-        if tokio::time::timeout(Duration::from_secs(5), self.tasks.wait()).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(5), self.tasks.wait())
+            .await
+            .is_err()
+        {
             tracing::warn!("some connection tasks did not end within 5 s");
         }
         let _ = self.store.await;
@@ -187,7 +216,10 @@ impl NodeHandle {
 
     async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> NodeCmd) -> Result<T> {
         let (tx, rx) = oneshot::channel();
-        self.cmds.send(make(tx)).await.map_err(|_| Error::ShuttingDown)?;
+        self.cmds
+            .send(make(tx))
+            .await
+            .map_err(|_| Error::ShuttingDown)?;
         rx.await.map_err(|_| Error::ShuttingDown)
     }
 
@@ -203,12 +235,16 @@ impl NodeHandle {
 
     /// Trusts `addr`: keeps it, dials it, never evicts it.
     pub async fn trust_add(&self, addr: PeerAddr) -> Result<TrustInfo> {
-        self.ask(|tx| NodeCmd::TrustAdd(addr, tx)).await?.map_err(Error::Remote)
+        self.ask(|tx| NodeCmd::TrustAdd(addr, tx))
+            .await?
+            .map_err(Error::Remote)
     }
 
     /// Stops trusting `id`; whether it was trusted.
     pub async fn trust_remove(&self, id: NodeId) -> Result<bool> {
-        self.ask(|tx| NodeCmd::TrustRemove(id, tx)).await?.map_err(Error::Remote)
+        self.ask(|tx| NodeCmd::TrustRemove(id, tx))
+            .await?
+            .map_err(Error::Remote)
     }
 
     /// The trusted nodes.

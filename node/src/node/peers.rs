@@ -45,7 +45,10 @@ pub(crate) struct PeerTable {
 
 impl PeerTable {
     pub(crate) fn new(cap: usize) -> Self {
-        PeerTable { entries: HashMap::with_capacity(cap.min(4096)), cap }
+        PeerTable {
+            entries: HashMap::with_capacity(cap.min(4096)),
+            cap,
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -70,7 +73,11 @@ impl PeerTable {
 
     /// Adds or refreshes a record. `protected` says which ids may not be
     /// evicted (trusted or connected nodes).
-    pub(crate) fn upsert(&mut self, record: Verified, protected: impl Fn(&NodeId) -> bool) -> Upsert {
+    pub(crate) fn upsert(
+        &mut self,
+        record: Verified,
+        protected: impl Fn(&NodeId) -> bool,
+    ) -> Upsert {
         let id = record.id();
         if let Some(e) = self.entries.get_mut(&id) {
             if record == e.record {
@@ -99,7 +106,14 @@ impl PeerTable {
                 None => return Upsert::Full,
             }
         }
-        self.entries.insert(id, PeerEntry { record, last_connected: None, persisted_connected: None });
+        self.entries.insert(
+            id,
+            PeerEntry {
+                record,
+                last_connected: None,
+                persisted_connected: None,
+            },
+        );
         Upsert::New { evicted }
     }
 
@@ -108,13 +122,21 @@ impl PeerTable {
         if self.entries.len() >= self.cap {
             return false;
         }
-        let e = PeerEntry { record, last_connected, persisted_connected: last_connected };
+        let e = PeerEntry {
+            record,
+            last_connected,
+            persisted_connected: last_connected,
+        };
         self.entries.insert(e.record.id(), e);
         true
     }
 
     /// Drops records expired at `now`, except protected ones; returns their ids.
-    pub(crate) fn remove_expired(&mut self, now: u64, protected: impl Fn(&NodeId) -> bool) -> Vec<NodeId> {
+    pub(crate) fn remove_expired(
+        &mut self,
+        now: u64,
+        protected: impl Fn(&NodeId) -> bool,
+    ) -> Vec<NodeId> {
         let gone: Vec<NodeId> = self
             .entries
             .iter()
@@ -128,14 +150,22 @@ impl PeerTable {
     }
 
     /// Up to `max` live records chosen at random, without `exclude`.
-    pub(crate) fn sample(&self, max: usize, exclude: Option<NodeId>, now: u64) -> Vec<SignedNodeRecord> {
+    pub(crate) fn sample(
+        &self,
+        max: usize,
+        exclude: Option<NodeId>,
+        now: u64,
+    ) -> Vec<SignedNodeRecord> {
         let mut live: Vec<&PeerEntry> = self
             .entries
             .values()
             .filter(|e| e.record.is_live(now) && Some(e.record.id()) != exclude)
             .collect();
         fastrand::shuffle(&mut live);
-        live.into_iter().take(max).map(|e| e.record.get().clone()).collect()
+        live.into_iter()
+            .take(max)
+            .map(|e| e.record.get().clone())
+            .collect()
     }
 }
 
@@ -157,18 +187,36 @@ mod tests {
         }
         .sign(&kp)
         .unwrap()
-        .verify(issued_at, &RecordPolicy { difficulty: Difficulty::new(0).unwrap(), max_validity: 5000, max_clock_skew: 0 })
+        .verify(
+            issued_at,
+            &RecordPolicy {
+                difficulty: Difficulty::new(0).unwrap(),
+                max_validity: 5000,
+                max_clock_skew: 0,
+            },
+        )
         .unwrap()
     }
 
     #[test]
     fn full_table_evicts_only_unproven_entries() {
         let mut t = PeerTable::new(2);
-        assert_eq!(t.upsert(rec(1, 100), |_| false), Upsert::New { evicted: None });
-        assert_eq!(t.upsert(rec(2, 200), |_| false), Upsert::New { evicted: None });
+        assert_eq!(
+            t.upsert(rec(1, 100), |_| false),
+            Upsert::New { evicted: None }
+        );
+        assert_eq!(
+            t.upsert(rec(2, 200), |_| false),
+            Upsert::New { evicted: None }
+        );
         // Node 1 has been reached; node 2 not: node 2 goes.
         t.get_mut(&rec(1, 0).id()).unwrap().last_connected = Some(5);
-        assert_eq!(t.upsert(rec(3, 300), |_| false), Upsert::New { evicted: Some(rec(2, 0).id()) });
+        assert_eq!(
+            t.upsert(rec(3, 300), |_| false),
+            Upsert::New {
+                evicted: Some(rec(2, 0).id())
+            }
+        );
         // Now 1 is proven and 3 is protected: nothing may go.
         let three = rec(3, 0).id();
         assert_eq!(t.upsert(rec(4, 400), |id| *id == three), Upsert::Full);
@@ -193,6 +241,10 @@ mod tests {
         let gone = t.remove_expired(5000, |id| *id == one);
         assert_eq!(gone, vec![rec(2, 0).id()]);
         assert_eq!(t.len(), 1);
-        assert_eq!(t.sample(10, None, 5000).len(), 0, "expired records are never handed out");
+        assert_eq!(
+            t.sample(10, None, 5000).len(),
+            0,
+            "expired records are never handed out"
+        );
     }
 }

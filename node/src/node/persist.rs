@@ -35,12 +35,18 @@ struct StoredTrust {
 
 impl TrustEntry {
     pub(crate) fn encode(&self) -> Vec<u8> {
-        encode(&StoredTrust { addr: self.addr.to_string(), added_at: self.added_at })
+        encode(&StoredTrust {
+            addr: self.addr.to_string(),
+            added_at: self.added_at,
+        })
     }
 
     fn decode(bytes: &[u8]) -> Result<Self> {
         let s: StoredTrust = decode_exact(bytes)?;
-        Ok(TrustEntry { addr: s.addr.parse()?, added_at: s.added_at })
+        Ok(TrustEntry {
+            addr: s.addr.parse()?,
+            added_at: s.added_at,
+        })
     }
 }
 
@@ -52,7 +58,9 @@ pub(crate) fn load_trust(db: &Db) -> Result<HashMap<NodeId, TrustEntry>> {
             Ok(t) => {
                 out.insert(t.addr.id, t);
             }
-            Err(e) => tracing::warn!(key = %hex(&key), error = %e, "unreadable trust entry skipped"),
+            Err(e) => {
+                tracing::warn!(key = %hex(&key), error = %e, "unreadable trust entry skipped")
+            }
         }
     }
     Ok(out)
@@ -60,7 +68,12 @@ pub(crate) fn load_trust(db: &Db) -> Result<HashMap<NodeId, TrustEntry>> {
 
 /// Reads the peer table, checking every record again at `now`. Returns the
 /// table and the keys of entries that are no longer valid (to delete).
-pub(crate) fn load_peers(db: &Db, now: u64, policy: &RecordPolicy, cap: usize) -> Result<(PeerTable, Vec<Vec<u8>>)> {
+pub(crate) fn load_peers(
+    db: &Db,
+    now: u64,
+    policy: &RecordPolicy,
+    cap: usize,
+) -> Result<(PeerTable, Vec<Vec<u8>>)> {
     let mut table = PeerTable::new(cap);
     let mut stale = Vec::new();
     for (key, value) in db.scan(Table::Peers)? {

@@ -10,18 +10,29 @@ use crate::store::{Db, Table};
 use crate::{Error, Result};
 
 /// Checks that `addr` may be added to `trust` (not ourselves, room left).
-pub(crate) fn check_add(own: NodeId, addr: &PeerAddr, trust: &HashMap<NodeId, TrustEntry>, max: usize) -> Result<(), String> {
+pub(crate) fn check_add(
+    own: NodeId,
+    addr: &PeerAddr,
+    trust: &HashMap<NodeId, TrustEntry>,
+    max: usize,
+) -> Result<(), String> {
     if addr.id == own {
         return Err("that is this node's own address".into());
     }
     if !trust.contains_key(&addr.id) && trust.len() >= max {
-        return Err(format!("the trust list is full (limits.max_trusted = {max})"));
+        return Err(format!(
+            "the trust list is full (limits.max_trusted = {max})"
+        ));
     }
     Ok(())
 }
 
 pub(crate) fn info(t: &TrustEntry) -> TrustInfo {
-    TrustInfo { id: t.addr.id.to_string(), address: t.addr.to_string(), added_at: t.added_at }
+    TrustInfo {
+        id: t.addr.id.to_string(),
+        address: t.addr.to_string(),
+        added_at: t.added_at,
+    }
 }
 
 pub(crate) fn sorted(trust: &HashMap<NodeId, TrustEntry>) -> Vec<TrustInfo> {
@@ -31,11 +42,24 @@ pub(crate) fn sorted(trust: &HashMap<NodeId, TrustEntry>) -> Vec<TrustInfo> {
 }
 
 /// Trusts `addr` in a store no node is running on (takes effect at start).
-pub fn add_offline(db: &Db, own: NodeId, addr: PeerAddr, now: u64, max: usize) -> Result<TrustInfo> {
+pub fn add_offline(
+    db: &Db,
+    own: NodeId,
+    addr: PeerAddr,
+    now: u64,
+    max: usize,
+) -> Result<TrustInfo> {
     let trust = persist::load_trust(db)?;
     check_add(own, &addr, &trust, max).map_err(Error::Remote)?;
-    let entry = TrustEntry { addr, added_at: now };
-    db.apply(&[(Table::Trust, addr.id.as_bytes().to_vec(), Some(entry.encode()))])?;
+    let entry = TrustEntry {
+        addr,
+        added_at: now,
+    };
+    db.apply(&[(
+        Table::Trust,
+        addr.id.as_bytes().to_vec(),
+        Some(entry.encode()),
+    )])?;
     Ok(info(&entry))
 }
 

@@ -22,9 +22,9 @@ pub use writer::{StoreWriter, spawn_writer};
 pub enum Table {
     /// `"seed"` → 32-byte secret; `"pow_nonce"` → u64 LE.
     Identity,
-    /// Node id (32 bytes) → [`crate::node::StoredPeer`].
+    /// Node id (32 bytes) → postcard `{ record: SignedNodeRecord, last_connected: Option<u64> }`.
     Peers,
-    /// Node id (32 bytes) → [`crate::node::StoredTrust`].
+    /// Node id (32 bytes) → postcard `{ addr: String (peer address), added_at: u64 }`.
     Trust,
     /// Setting name → value.
     Settings,
@@ -65,7 +65,9 @@ impl Db {
         let db = match Database::create(path) {
             Ok(db) => db,
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
-                return Err(Error::DataDirInUse(path.parent().unwrap_or(path).to_path_buf()));
+                return Err(Error::DataDirInUse(
+                    path.parent().unwrap_or(path).to_path_buf(),
+                ));
             }
             Err(e) => return Err(Error::Store(format!("{}: {e}", path.display()))),
         };
@@ -84,7 +86,10 @@ impl Db {
             txn.open_table(t.def())?;
         }
         txn.commit()?;
-        Ok(Db { inner: Arc::new(db), path })
+        Ok(Db {
+            inner: Arc::new(db),
+            path,
+        })
     }
 
     /// The value under `key`, if any.

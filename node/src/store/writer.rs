@@ -40,7 +40,10 @@ impl StoreWriter {
     /// Commits everything queued so far and waits until it is durable.
     pub async fn flush(&self) -> Result<()> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send(Cmd::Flush(tx)).await.map_err(|_| Error::ShuttingDown)?;
+        self.tx
+            .send(Cmd::Flush(tx))
+            .await
+            .map_err(|_| Error::ShuttingDown)?;
         rx.await.map_err(|_| Error::ShuttingDown)?
     }
 }
@@ -113,7 +116,10 @@ async fn commit(
     if pending.is_empty() {
         return Ok(());
     }
-    let changes: Vec<Change> = std::mem::take(pending).into_iter().map(|((t, k), v)| (t, k, v)).collect();
+    let changes: Vec<Change> = std::mem::take(pending)
+        .into_iter()
+        .map(|((t, k), v)| (t, k, v))
+        .collect();
     let n = changes.len() as u64;
     let db = db.clone();
     let result = tokio::task::spawn_blocking(move || db.apply(&changes))

@@ -41,7 +41,10 @@ impl Switchboard {
             }
             Err(_) => 0,
         };
-        MemoryTransport { board: self.clone(), port }
+        MemoryTransport {
+            board: self.clone(),
+            port,
+        }
     }
 
     /// Takes `port` off the board, as if its node lost its network.
@@ -92,7 +95,10 @@ impl Transport for MemoryTransport {
             }
             Err(_) => return Err(TransportError::Io(std::io::ErrorKind::Other.into())),
         }
-        Ok((Box::new(MemoryIncoming(rx)), vec![TransportHint::Memory { port: self.port }]))
+        Ok((
+            Box::new(MemoryIncoming(rx)),
+            vec![TransportHint::Memory { port: self.port }],
+        ))
     }
 
     fn can_dial(&self, hint: &TransportHint) -> bool {
@@ -103,12 +109,18 @@ impl Transport for MemoryTransport {
         let TransportHint::Memory { port } = addr.hint else {
             return Err(TransportError::Unreachable(addr.to_string()));
         };
-        let tx = self.board.0.lock().ok().and_then(|b| b.listeners.get(&port).cloned());
+        let tx = self
+            .board
+            .0
+            .lock()
+            .ok()
+            .and_then(|b| b.listeners.get(&port).cloned());
         let Some(tx) = tx else {
             return Err(TransportError::Refused(format!("memory:{port}")));
         };
         let (ours, theirs) = tokio::io::duplex(PIPE_BUFFER);
-        tx.try_send(Box::new(theirs)).map_err(|_| TransportError::Refused(format!("memory:{port}")))?;
+        tx.try_send(Box::new(theirs))
+            .map_err(|_| TransportError::Refused(format!("memory:{port}")))?;
         Ok(Box::new(ours))
     }
 }

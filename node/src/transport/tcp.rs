@@ -41,14 +41,25 @@ impl Transport for TcpTransport {
     }
 
     async fn listen(&self) -> Result<(Box<dyn Listener>, Vec<TransportHint>), TransportError> {
-        let listener = TcpListener::bind(self.listen)
-            .await
-            .map_err(|source| TransportError::Listen { addr: self.listen.to_string(), source })?;
+        let listener =
+            TcpListener::bind(self.listen)
+                .await
+                .map_err(|source| TransportError::Listen {
+                    addr: self.listen.to_string(),
+                    source,
+                })?;
         let local = listener.local_addr()?;
         // A wildcard bind is advertised as loopback: TCP is for local
         // development, and advertising a LAN address would be a leak.
-        let ip = if local.ip().is_unspecified() { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { local.ip() };
-        let hint = TransportHint::Tcp { ip: IpAddress::from(ip), port: local.port() };
+        let ip = if local.ip().is_unspecified() {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        } else {
+            local.ip()
+        };
+        let hint = TransportHint::Tcp {
+            ip: IpAddress::from(ip),
+            port: local.port(),
+        };
         Ok((Box::new(TcpIncoming(listener)), vec![hint]))
     }
 

@@ -20,7 +20,12 @@ pub fn warren_bin() -> &'static str {
 
 /// Runs `warren --data-dir DIR ARGS…` to completion.
 pub fn warren(dir: &Path, args: &[&str]) -> Output {
-    Command::new(warren_bin()).arg("--data-dir").arg(dir).args(args).output().unwrap()
+    Command::new(warren_bin())
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 /// Runs a warren command that must succeed; returns stdout.
@@ -42,7 +47,10 @@ pub fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<
         if let Some(v) = f() {
             return v;
         }
-        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -67,13 +75,27 @@ impl NodeProc {
     /// in `dir` and waits until its control socket answers.
     pub fn start(dir: &Path, bootstrap: &[&str]) -> NodeProc {
         let mut cmd = Command::new(warren_bin());
-        cmd.arg("--data-dir").arg(dir).args(["run", "--listen", "127.0.0.1:0", "--transport", "tcp"]);
+        cmd.arg("--data-dir").arg(dir).args([
+            "run",
+            "--listen",
+            "127.0.0.1:0",
+            "--transport",
+            "tcp",
+        ]);
         for b in bootstrap {
             cmd.args(["--bootstrap", b]);
         }
         let log = std::fs::File::create(dir.join("node.log")).unwrap();
-        let child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log).spawn().unwrap();
-        let mut p = NodeProc { dir: dir.to_path_buf(), child: Some(child) };
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut p = NodeProc {
+            dir: dir.to_path_buf(),
+            child: Some(child),
+        };
         wait_for(Duration::from_secs(60), "the control socket", || {
             if let Some(status) = p.child.as_mut().unwrap().try_wait().unwrap() {
                 panic!("warren run exited with {status}:\n{}", p.log());
@@ -84,7 +106,8 @@ impl NodeProc {
     }
 
     pub fn status(&self) -> Value {
-        try_status(&self.dir).unwrap_or_else(|| panic!("no status from {}:\n{}", self.dir.display(), self.log()))
+        try_status(&self.dir)
+            .unwrap_or_else(|| panic!("no status from {}:\n{}", self.dir.display(), self.log()))
     }
 
     pub fn address(&self) -> String {
@@ -102,7 +125,8 @@ impl NodeProc {
     /// Sends SIGTERM and waits for the exit status.
     pub fn stop(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().unwrap();
-        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
         let start = Instant::now();
         loop {
             if let Some(s) = child.try_wait().unwrap() {
@@ -118,7 +142,9 @@ impl NodeProc {
 
     /// Still running?
     pub fn alive(&mut self) -> bool {
-        self.child.as_mut().is_some_and(|c| c.try_wait().unwrap().is_none())
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().unwrap().is_none())
     }
 
     /// Resident memory (VmRSS) and its peak (VmHWM), in KiB.

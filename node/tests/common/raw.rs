@@ -13,8 +13,8 @@ use warren_proto::handshake::Dialer;
 use warren_proto::msg::{Message, PeerMsg};
 use warren_proto::record::IpAddress;
 use warren_proto::{
-    BoundedVec, Difficulty, Keypair, NodeId, NodeRecord, RecordPolicy, Role, Services, SignedNodeRecord,
-    TransportHint, pow,
+    BoundedVec, Difficulty, Keypair, NodeId, NodeRecord, RecordPolicy, Role, Services,
+    SignedNodeRecord, TransportHint, pow,
 };
 
 pub struct RawPeer {
@@ -41,7 +41,10 @@ pub fn record(kp: &Keypair, bits: u8, issued_at: u64, expires_at: u64) -> Signed
         role: Role::Member,
         services: Services::PEER_EXCHANGE,
         // Nobody listens here: dialing it fails at once.
-        hints: heapless::Vec::from_iter([TransportHint::Tcp { ip: IpAddress::V4([127, 0, 0, 1]), port: 9 }]),
+        hints: heapless::Vec::from_iter([TransportHint::Tcp {
+            ip: IpAddress::V4([127, 0, 0, 1]),
+            port: 9,
+        }]),
         issued_at,
         expires_at,
         pow_nonce,
@@ -51,7 +54,11 @@ pub fn record(kp: &Keypair, bits: u8, issued_at: u64, expires_at: u64) -> Signed
 }
 
 pub fn policy(bits: u8) -> RecordPolicy {
-    RecordPolicy { difficulty: Difficulty::new(bits).unwrap(), max_validity: 7 * 86_400, max_clock_skew: 600 }
+    RecordPolicy {
+        difficulty: Difficulty::new(bits).unwrap(),
+        max_validity: 7 * 86_400,
+        max_clock_skew: 600,
+    }
 }
 
 impl RawPeer {
@@ -65,17 +72,25 @@ impl RawPeer {
         let (dialer, hello) = Dialer::start(keypair.id(), target, nonce).unwrap();
         framed.send(out(Channel::Handshake, hello)).await.unwrap();
         let (_, answer) = framed.next().await.unwrap().unwrap();
-        let (auth, _) = dialer.on_answer(&answer, &keypair, &own, now(), &policy(bits)).unwrap();
+        let (auth, _) = dialer
+            .on_answer(&answer, &keypair, &own, now(), &policy(bits))
+            .unwrap();
         framed.send(out(Channel::Handshake, auth)).await.unwrap();
         RawPeer { framed, keypair }
     }
 
     pub async fn send(&mut self, msg: Message) -> std::io::Result<()> {
-        self.framed.send(out(msg.channel(), msg.encode())).await.map_err(|e| std::io::Error::other(e.to_string()))
+        self.framed
+            .send(out(msg.channel(), msg.encode()))
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))
     }
 
     pub async fn send_records(&mut self, records: Vec<SignedNodeRecord>) -> std::io::Result<()> {
-        self.send(Message::Peers(PeerMsg::Peers { records: BoundedVec::truncating(records) })).await
+        self.send(Message::Peers(PeerMsg::Peers {
+            records: BoundedVec::truncating(records),
+        }))
+        .await
     }
 
     /// The next frame, or `None` when the node closed the stream.
@@ -88,6 +103,14 @@ impl RawPeer {
 }
 
 pub fn out(channel: Channel, payload: Vec<u8>) -> Outgoing {
-    let priority = if channel == Channel::Peers { Priority::Normal } else { Priority::Control };
-    Outgoing { channel, priority, payload }
+    let priority = if channel == Channel::Peers {
+        Priority::Normal
+    } else {
+        Priority::Control
+    };
+    Outgoing {
+        channel,
+        priority,
+        payload,
+    }
 }

@@ -30,7 +30,10 @@ pub fn mine(kp: &Keypair, bits: u8) -> u64 {
 pub fn hints() -> heapless::Vec<TransportHint, MAX_HINTS> {
     heapless::Vec::from_iter([
         TransportHint::Onion { port: 7447 },
-        TransportHint::Tcp { ip: IpAddress::V4([127, 0, 0, 1]), port: 4000 },
+        TransportHint::Tcp {
+            ip: IpAddress::V4([127, 0, 0, 1]),
+            port: 4000,
+        },
     ])
 }
 

@@ -1,2 +1,53 @@
-//! Prints Warren's figures. Placeholder filled in below.
-fn main() {}
+//! Prints Warren's figures: handshakes per second, frame throughput,
+//! proof-of-work mining times and discovery convergence.
+//!
+//! `cargo run --release -p warren-tools --bin warren-bench -- all`
+//! (or `proto`, `pow`, `discovery`). Figures, not pass/fail: run it on the
+//! machine you care about.
+
+// A benchmark measures real elapsed time.
+#![allow(clippy::disallowed_methods, clippy::unwrap_used)]
+
+mod bench;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "Print Warren's performance figures")]
+struct Args {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(Subcommand, Clone, Copy, PartialEq, Eq)]
+enum What {
+    /// Handshakes per second and frame encode/decode throughput.
+    Proto,
+    /// Proof-of-work mining time at 16, 20 and 24 bits.
+    Pow,
+    /// Rounds and seconds until 50 simulated nodes know each other.
+    Discovery,
+    /// Everything above.
+    All,
+}
+
+fn main() {
+    let args = Args::parse();
+    let w = args.what;
+    println!(
+        "warren-bench {} on {} cores",
+        env!("CARGO_PKG_VERSION"),
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+    if matches!(w, What::Proto | What::All) {
+        bench::proto::run();
+    }
+    if matches!(w, What::Pow | What::All) {
+        bench::pow::run();
+    }
+    if matches!(w, What::Discovery | What::All) {
+        bench::discovery::run();
+    }
+}

@@ -1,0 +1,135 @@
+//! Configuration: the example file, old files, profiles, validation.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use warren_node::config::{Config, Limits, Profile, RoleName};
+
+fn keys(prefix: &str, v: &toml::Value, out: &mut BTreeSet<String>) {
+    if let toml::Value::Table(t) = v {
+        for (k, v) in t {
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            if v.is_table() {
+                keys(&path, v, out);
+            } else {
+                out.insert(path);
+            }
+        }
+    }
+}
+
+fn example() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("warren.example.toml"))
+        .unwrap()
+}
+
+#[test]
+fn the_example_lists_every_option_with_its_default() {
+    let text = example();
+    let mut in_example = BTreeSet::new();
+    keys(
+        "",
+        &toml::Value::Table(text.parse::<toml::Table>().unwrap()),
+        &mut in_example,
+    );
+    let mut in_code = BTreeSet::new();
+    keys(
+        "",
+        &toml::Value::try_from(Config::default()).unwrap(),
+        &mut in_code,
+    );
+    let missing: Vec<_> = in_code.difference(&in_example).collect();
+    let unknown: Vec<_> = in_example.difference(&in_code).collect();
+    assert!(
+        missing.is_empty(),
+        "options missing from warren.example.toml: {missing:?}"
+    );
+    assert!(
+        unknown.is_empty(),
+        "warren.example.toml lists unknown options: {unknown:?}"
+    );
+    // And the values given there are the defaults.
+    assert_eq!(
+        Config::from_toml(&text, Path::new("example")).unwrap(),
+        Config::default()
+    );
+}
+
+#[test]
+fn every_option_in_the_example_has_a_comment() {
+    let text = example();
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, l) in lines.iter().enumerate() {
+        if l.contains(" = ") && !l.starts_with('#') {
+            assert!(
+                i > 0 && lines[i - 1].starts_with('#'),
+                "undocumented option: {l}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_oldest_supported_config_still_loads() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/v0.1.toml");
+    let c = Config::load(&path).unwrap();
+    assert_eq!(c.node.role, RoleName::Box);
+    assert_eq!(c.community.pow_difficulty, 22);
+    assert_eq!(c.discovery.target_outbound, 4);
+    // The profile fills in what the file leaves out; the file wins where it speaks.
+    let small = Limits::for_profile(Profile::Small);
+    assert_eq!(c.limits.max_known_peers, 300);
+    assert_eq!(c.limits.max_inbound, small.max_inbound);
+    assert_eq!(c.limits.node_inbox, small.node_inbox);
+    assert_eq!(c.bootstrap_addrs().unwrap().len(), 1);
+}
+
+#[test]
+fn an_empty_file_and_no_file_give_the_defaults() {
+    assert_eq!(
+        Config::from_toml("", Path::new("x")).unwrap(),
+        Config::default()
+    );
+    assert_eq!(
+        Config::load(Path::new("/nonexistent/warren.toml")).unwrap(),
+        Config::default()
+    );
+}
+
+#[test]
+fn mistakes_are_refused_with_the_key_named() {
+    let cases = [
+        ("[node]\nlisten_addr = \"1.2.3.4:5\"\n", "listen_addr"),
+        ("[node]\nrole = \"server\"\n", "role"),
+        ("[limits]\nprofile = \"huge\"\n", "profile"),
+        ("[limits]\nmax_inbound = 0\n", "max_inbound"),
+        ("[community]\npow_difficulty = 65\n", "pow_difficulty"),
+        (
+            "[discovery]\nidle_timeout_secs = 10\nping_interval_secs = 30\n",
+            "idle_timeout_secs",
+        ),
+        ("[node]\nbootstrap = [\"x.onion\"]\n", "bootstrap"),
+        (
+            "[community]\nrecord_validity_secs = 10\n",
+            "record_validity_secs",
+        ),
+        (
+            "[store]\ncommit_interval_secs = 0\n",
+            "commit_interval_secs",
+        ),
+        ("limits = 3\n", "limits"),
+    ];
+    for (text, key) in cases {
+        let err = Config::from_toml(text, Path::new("warren.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(key), "{text:?} gave {err:?}");
+        assert!(err.contains("warren.toml"), "{err}");
+    }
+}

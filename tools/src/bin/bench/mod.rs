@@ -1,0 +1,14 @@
+//! The benchmarks, one module each.
+
+pub(crate) mod discovery;
+pub(crate) mod pow;
+pub(crate) mod proto;
+pub(crate) mod proto_net;
+
+use std::time::Duration;
+
+/// The median of `v` (sorted in place).
+pub(crate) fn median(v: &mut [Duration]) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Runs every Warren test, installing whatever is missing first.
+#
+#   tools/test-all.sh
+#
+# On a fresh Debian 12 machine with a Rust toolchain: installs the Debian
+# packages and cargo tools the tests need, then runs formatting and lint
+# checks, docs, every test (nextest), and a short run of each fuzz target.
+# Environment: WARREN_FUZZ_SECONDS (default 15) per fuzz target.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+fuzz_seconds=${WARREN_FUZZ_SECONDS:-15}
+step() { printf '\n==> %s\n' "$*"; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+        echo "need root to run: $*" >&2; exit 1
+    fi
+}
+
+# --- Debian packages ---------------------------------------------------------
+apt_missing=()
+command -v cc >/dev/null || apt_missing+=(gcc libc6-dev)
+command -v c++ >/dev/null || apt_missing+=(g++)   # libFuzzer is C++
+command -v git >/dev/null || apt_missing+=(git)
+if ! command -v cargo >/dev/null; then
+    # No rustup toolchain: Debian's newer Rust (bookworm's rustc-web).
+    apt_missing+=(rustc-web cargo-web)
+fi
+if [ ${#apt_missing[@]} -gt 0 ]; then
+    step "installing Debian packages: ${apt_missing[*]}"
+    as_root apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${apt_missing[@]}"
+fi
+
+# --- cargo tools ---------------------------------------------------------------
+if ! cargo nextest --version >/dev/null 2>&1; then
+    step "installing cargo-nextest"
+    cargo install --locked cargo-nextest
+fi
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    step "installing cargo-fuzz"
+    cargo install --locked cargo-fuzz
+fi
+for component in rustfmt clippy; do
+    if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1 && command -v rustup >/dev/null; then
+        rustup component add "$component"
+    fi
+done
+
+# --- checks ----------------------------------------------------------------------
+step "format"
+cargo fmt --all --check
+cargo fmt --manifest-path proto/fuzz/Cargo.toml --check
+
+step "clippy (warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "docs (warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+
+step "tests"
+cargo nextest run --workspace --locked --config-file tools/nextest.toml --profile ci
+cargo test --workspace --doc --locked
+
+step "fuzz targets, ${fuzz_seconds}s each"
+(
+    cd proto
+    # cargo-fuzz passes -Z sanitizer flags; this lets the stable toolchain
+    # accept them for the fuzz build only.
+    export RUSTC_BOOTSTRAP=1
+    cargo fuzz build
+    log=$(mktemp)
+    for target in $(cargo fuzz list); do
+        mkdir -p "fuzz/corpus/$target"
+        if ! cargo fuzz run "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
+            -max_total_time="$fuzz_seconds" >"$log" 2>&1; then
+            tail -n 60 "$log"
+            echo "fuzz target $target failed" >&2
+            exit 1
+        fi
+        printf '%-10s %s\n' "$target" "$(grep -E '^Done' "$log" || echo 'no summary')"
+    done
+    rm -f "$log"
+)
+
+step "all tests passed"
