@@ -30,6 +30,13 @@ fn init_prints_the_address_and_keeps_the_identity() {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o700);
+    // The store holds the secret key.
+    let mode = std::fs::metadata(dir.join("warren.redb"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
     let text = warren_ok(&dir, &["init"]);
     assert!(text.contains(id), "{text}");
 }

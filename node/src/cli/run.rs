@@ -85,6 +85,12 @@ pub(crate) async fn run(dir: &Path, args: RunArgs) -> Result<()> {
     let handle = node.handle();
     let status = handle.status().await?;
     tracing::info!(address = %status.address, "node running");
+    println!(
+        "warren node running\n  id       {}\n  address  {}\n  data     {}",
+        status.id,
+        status.address,
+        dir.display()
+    );
     let control_stop = CancellationToken::new();
     let control_task =
         tokio::spawn(control.serve(handle.clone(), max_clients, control_stop.clone()));

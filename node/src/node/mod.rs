@@ -144,7 +144,11 @@ impl Node {
             .into_iter()
             .filter(|a| a.id != id)
             .collect();
-        tracing::info!(id = %id, addresses = ?hints, known = peers.len(), trusted = trust.len(), "node starting");
+        let shown: Vec<String> = hints
+            .iter()
+            .map(|h| PeerAddr::new(id, *h).to_string())
+            .collect();
+        tracing::info!(id = %id, addresses = ?shown, known = peers.len(), trusted = trust.len(), "node starting");
         let actor = Actor {
             ctx: ctx.clone(),
             cfg: config,

@@ -8,6 +8,7 @@
 
 mod writer;
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -71,6 +72,9 @@ impl Db {
             }
             Err(e) => return Err(Error::Store(format!("{}: {e}", path.display()))),
         };
+        // The identity's secret key lives in this file: owner only.
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(Error::io(format!("securing {}", path.display())))?;
         Db::init(db, Some(path.to_path_buf()))
     }
 
