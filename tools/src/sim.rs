@@ -60,6 +60,19 @@ pub fn sim_config() -> Config {
     c
 }
 
+/// A star: every node but the first bootstraps from the first, starting
+/// from [`sim_config`]; `tweak(i, config)` adjusts node `i`.
+pub fn star(tweak: impl Fn(usize, &mut Config)) -> impl Fn(usize, &[PeerAddr]) -> Config {
+    move |i, addrs| {
+        let mut c = sim_config();
+        if i > 0 {
+            c.node.bootstrap = vec![addrs[0].to_string()];
+        }
+        tweak(i, &mut c);
+        c
+    }
+}
+
 impl Sim {
     /// Starts `n` nodes. `config(i, addrs)` gives node `i` its config; `addrs`
     /// holds the addresses of nodes `0..i` (already started).

@@ -3,22 +3,7 @@
 
 use std::time::Duration;
 
-use warren_tools::sim::{Sim, knowledge, sim_config};
-
-use warren_node::config::Config;
-use warren_proto::PeerAddr;
-
-/// Every node but the first bootstraps from the first; `tweak` adjusts each.
-fn star(tweak: impl Fn(usize, &mut Config)) -> impl Fn(usize, &[PeerAddr]) -> Config {
-    move |i, addrs| {
-        let mut c = sim_config();
-        if i > 0 {
-            c.node.bootstrap = vec![addrs[0].to_string()];
-        }
-        tweak(i, &mut c);
-        c
-    }
-}
+use warren_tools::sim::{Sim, knowledge, sim_config, star};
 
 #[tokio::test(start_paused = true)]
 async fn two_nodes_dialing_each_other_keep_one_connection() {

@@ -2,19 +2,11 @@
 
 use std::time::Duration;
 
-use warren_tools::sim::{Sim, knowledge, sim_config};
+use warren_tools::sim::{Sim, knowledge, star};
 
 #[tokio::test(start_paused = true)]
 async fn fifty_nodes_from_one_bootstrap_learn_each_other() {
-    let sim = Sim::start(50, |i, addrs| {
-        let mut c = sim_config();
-        if i > 0 {
-            c.node.bootstrap = vec![addrs[0].to_string()];
-        }
-        c
-    })
-    .await
-    .unwrap();
+    let sim = Sim::start(50, star(|_, _| {})).await.unwrap();
     let took = sim
         .run_until(Duration::from_secs(1), Duration::from_secs(3600), |s| {
             knowledge(s)[0] >= 0.9
@@ -41,15 +33,7 @@ async fn fifty_nodes_from_one_bootstrap_learn_each_other() {
 
 #[tokio::test(start_paused = true)]
 async fn a_node_whose_bootstrap_is_down_connects_when_it_returns() {
-    let mut sim = Sim::start(2, |i, addrs| {
-        let mut c = sim_config();
-        if i > 0 {
-            c.node.bootstrap = vec![addrs[0].to_string()];
-        }
-        c
-    })
-    .await
-    .unwrap();
+    let mut sim = Sim::start(2, star(|_, _| {})).await.unwrap();
     sim.run_until(Duration::from_secs(1), Duration::from_secs(60), |s| {
         s[1].connected_peers == 1
     })

@@ -58,18 +58,7 @@ impl Actor {
                 return;
             }
         }
-        let last_connected = self.peers.get(&id).and_then(|e| e.last_connected);
-        let stored = StoredPeer {
-            record: signed.clone(),
-            last_connected,
-        };
-        self.store
-            .put(
-                Table::Peers,
-                id.as_bytes().to_vec(),
-                warren_proto::encode(&stored),
-            )
-            .await;
+        self.persist_peer(id).await;
         if self.push.len() < PUSH_QUEUE {
             self.push.push((signed, from.unwrap_or(id)));
         } else {
@@ -181,9 +170,25 @@ impl Actor {
         }
     }
 
+    /// Writes the table entry of `id` (record and `last_connected`) to the store.
+    async fn persist_peer(&mut self, id: NodeId) {
+        let Some(e) = self.peers.get_mut(&id) else {
+            return;
+        };
+        e.persisted_connected = e.last_connected;
+        let stored = StoredPeer {
+            record: e.record.get().clone(),
+            last_connected: e.last_connected,
+        };
+        let value = warren_proto::encode(&stored);
+        self.store
+            .put(Table::Peers, id.as_bytes().to_vec(), value)
+            .await;
+    }
+
     /// Writes `last_connected` for `peer` if the stored value is old.
     pub(crate) async fn persist_connected(&mut self, peer: NodeId) {
-        let Some(e) = self.peers.get_mut(&peer) else {
+        let Some(e) = self.peers.get(&peer) else {
             return;
         };
         let (Some(t), old) = (e.last_connected, e.persisted_connected) else {
@@ -192,18 +197,7 @@ impl Actor {
         if old.is_some_and(|o| t < o + PERSIST_CONNECTED_EVERY) {
             return;
         }
-        e.persisted_connected = Some(t);
-        let stored = StoredPeer {
-            record: e.record.get().clone(),
-            last_connected: Some(t),
-        };
-        self.store
-            .put(
-                Table::Peers,
-                peer.as_bytes().to_vec(),
-                warren_proto::encode(&stored),
-            )
-            .await;
+        self.persist_peer(peer).await;
     }
 
     /// On shutdown: write every `last_connected` that changed.
@@ -217,20 +211,7 @@ impl Actor {
             .map(|(id, _)| *id)
             .collect();
         for id in changed {
-            if let Some(e) = self.peers.get_mut(&id) {
-                e.persisted_connected = e.last_connected;
-                let stored = StoredPeer {
-                    record: e.record.get().clone(),
-                    last_connected: e.last_connected,
-                };
-                self.store
-                    .put(
-                        Table::Peers,
-                        id.as_bytes().to_vec(),
-                        warren_proto::encode(&stored),
-                    )
-                    .await;
-            }
+            self.persist_peer(id).await;
         }
     }
 }

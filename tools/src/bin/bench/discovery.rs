@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use warren_tools::sim::{Sim, knowledge, sim_config};
+use warren_tools::sim::{Sim, knowledge, sim_config, star};
 
 pub(crate) fn run() {
     println!("\n== discovery (50 nodes in one process, in-memory transport, simulated clock)");
@@ -14,15 +14,7 @@ pub(crate) fn run() {
             .unwrap();
         rt.block_on(async {
             let wall = Instant::now();
-            let sim = Sim::start(50, |i, addrs| {
-                let mut c = sim_config();
-                if i > 0 {
-                    c.node.bootstrap = vec![addrs[0].to_string()];
-                }
-                c
-            })
-            .await
-            .unwrap();
+            let sim = Sim::start(50, star(|_, _| {})).await.unwrap();
             let pex = sim_config().discovery.pex_interval_secs;
             let step = Duration::from_millis(250);
             let t90 = sim.run_until(step, Duration::from_secs(3600), |s| knowledge(s)[0] >= 0.9).await;
