@@ -27,6 +27,8 @@ pub struct Config {
     pub discovery: DiscoveryConfig,
     /// Capacities of every queue and table.
     pub limits: Limits,
+    /// Tor: which network, the onion service, the C tor daemon.
+    pub tor: TorConfig,
     /// Persistence.
     pub store: StoreConfig,
     /// Logging.
@@ -37,6 +39,10 @@ pub struct Config {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TransportKind {
+    /// Embedded Tor (arti): the default.
+    Arti,
+    /// A running C tor daemon, through its control and SOCKS ports.
+    Ctor,
     /// Plain TCP: development and tests only; it hides nothing.
     Tcp,
 }
@@ -45,6 +51,8 @@ impl TransportKind {
     /// The name used in config, flags and `status`.
     pub fn name(self) -> &'static str {
         match self {
+            TransportKind::Arti => "arti",
+            TransportKind::Ctor => "ctor",
             TransportKind::Tcp => "tcp",
         }
     }
@@ -87,7 +95,7 @@ impl Default for NodeConfig {
     fn default() -> Self {
         NodeConfig {
             role: RoleName::Member,
-            transport: TransportKind::Tcp,
+            transport: TransportKind::Arti,
             listen: SocketAddr::from(([127, 0, 0, 1], 7447)),
             bootstrap: Vec::new(),
         }
@@ -285,6 +293,57 @@ impl Default for Limits {
     }
 }
 
+/// `[tor]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TorConfig {
+    /// A private Tor network to join (`tor-network.toml`, as written by
+    /// `warren-localnet up`); empty: the real Tor network.
+    pub network: String,
+    /// Virtual port of the node's onion service.
+    pub onion_port: u16,
+    /// Seconds between checks that the node's own onion service can be
+    /// reached, while it can.
+    pub check_interval_secs: u64,
+    /// Seconds between checks until the first success, and after a failure.
+    pub retry_interval_secs: u64,
+    /// Seconds one check may take.
+    pub check_timeout_secs: u64,
+    /// Failed checks in a row before the onion service is relaunched.
+    pub relaunch_after: u32,
+    /// `ctor` transport: the control port of the running tor.
+    pub control_port: SocketAddr,
+    /// `ctor` transport: the control cookie file; empty: the file tor names.
+    pub control_cookie: String,
+}
+
+impl Default for TorConfig {
+    fn default() -> Self {
+        TorConfig {
+            network: String::new(),
+            onion_port: warren_proto::DEFAULT_ONION_PORT,
+            check_interval_secs: 300,
+            retry_interval_secs: 20,
+            check_timeout_secs: 120,
+            relaunch_after: 3,
+            control_port: SocketAddr::from(([127, 0, 0, 1], 9051)),
+            control_cookie: String::new(),
+        }
+    }
+}
+
+impl TorConfig {
+    /// The reachability policy these settings describe.
+    pub fn reach_policy(&self) -> crate::tor::ReachPolicy {
+        crate::tor::ReachPolicy {
+            retry_every: Duration::from_secs(self.retry_interval_secs),
+            check_every: Duration::from_secs(self.check_interval_secs),
+            timeout: Duration::from_secs(self.check_timeout_secs),
+            relaunch_after: self.relaunch_after,
+        }
+    }
+}
+
 /// `[store]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -415,6 +474,17 @@ impl Config {
         }
         if l.peer_frames_per_sec == 0 || l.peer_frame_burst == 0 {
             return bad("limits.peer_frames_per_sec and peer_frame_burst must be at least 1");
+        }
+        let t = &self.tor;
+        if t.onion_port == 0 || t.onion_port == crate::tor::PROBE_PORT {
+            return bad("tor.onion_port must be 2..=65535 (port 1 answers reachability probes)");
+        }
+        if t.check_interval_secs == 0
+            || t.retry_interval_secs == 0
+            || t.check_timeout_secs == 0
+            || t.relaunch_after == 0
+        {
+            return bad("tor check intervals, timeout and relaunch_after must be at least 1");
         }
         if self.store.commit_interval_secs == 0 {
             return bad("store.commit_interval_secs must be at least 1");

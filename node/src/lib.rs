@@ -11,6 +11,7 @@ pub mod logging;
 pub mod metrics;
 pub mod node;
 pub mod store;
+pub mod tor;
 pub mod transport;
 
 pub use error::{Error, Result};

@@ -12,7 +12,10 @@ use warren_node::control::{ControlServer, SOCKET_NAME};
 use warren_node::identity::Identity;
 use warren_node::node::{Node, NodeOptions};
 use warren_node::store::Db;
-use warren_node::transport::{TcpTransport, Transport};
+use warren_node::tor::TorNetwork;
+use warren_node::transport::{
+    ArtiOptions, ArtiTransport, CTorOptions, CTorTransport, TcpTransport, Transport,
+};
 use warren_node::{Error, Result};
 
 use super::offline::{CONFIG_NAME, STORE_NAME, open_data_dir};
@@ -22,9 +25,18 @@ pub(crate) struct RunArgs {
     /// Address to listen on (TCP transport); port 0 picks a free port.
     #[arg(long, value_name = "IP:PORT")]
     listen: Option<SocketAddr>,
-    /// Transport for peer connections.
+    /// Transport for peer connections (default: arti).
     #[arg(long, value_enum)]
     transport: Option<TransportArg>,
+    /// A private Tor network to join (tor-network.toml from `warren-localnet up`).
+    #[arg(long, value_name = "FILE")]
+    tor_network: Option<std::path::PathBuf>,
+    /// ctor transport: the tor control port.
+    #[arg(long, value_name = "IP:PORT")]
+    control_port: Option<SocketAddr>,
+    /// ctor transport: the tor control cookie file.
+    #[arg(long, value_name = "FILE")]
+    control_cookie: Option<std::path::PathBuf>,
     /// A node to contact first (repeatable); replaces node.bootstrap from the config.
     #[arg(long, value_name = "ADDR")]
     bootstrap: Vec<String>,
@@ -32,6 +44,10 @@ pub(crate) struct RunArgs {
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum TransportArg {
+    /// Embedded Tor (arti).
+    Arti,
+    /// A running C tor, through its control port.
+    Ctor,
     /// Plain TCP (development and tests only).
     Tcp,
 }
@@ -42,14 +58,33 @@ pub(crate) async fn run(dir: &Path, args: RunArgs) -> Result<()> {
     if let Some(l) = args.listen {
         config.node.listen = l;
     }
-    if let Some(TransportArg::Tcp) = args.transport {
-        config.node.transport = TransportKind::Tcp;
+    if let Some(t) = args.transport {
+        config.node.transport = match t {
+            TransportArg::Arti => TransportKind::Arti,
+            TransportArg::Ctor => TransportKind::Ctor,
+            TransportArg::Tcp => TransportKind::Tcp,
+        };
+    }
+    if let Some(n) = args.tor_network {
+        config.tor.network = n.to_string_lossy().into_owned();
+    }
+    if let Some(c) = args.control_port {
+        config.tor.control_port = c;
+    }
+    if let Some(c) = args.control_cookie {
+        config.tor.control_cookie = c.to_string_lossy().into_owned();
     }
     if !args.bootstrap.is_empty() {
         config.node.bootstrap = args.bootstrap;
     }
     config.validate()?;
-    warren_node::logging::init(&config.log.level);
+    let mut level = config.log.level.clone();
+    if !config.tor.network.is_empty() {
+        // A private network of a handful of relays makes arti's relay
+        // selection complain every second about relays it cannot have.
+        level.push_str(",tor_netdir=error,tor_guardmgr=error,tor_circmgr=error");
+    }
+    warren_node::logging::init(&level);
 
     let db = Db::open(&dir.join(STORE_NAME))?;
     let difficulty = config.community.policy()?.difficulty;
@@ -69,9 +104,7 @@ pub(crate) async fn run(dir: &Path, args: RunArgs) -> Result<()> {
         tracing::info!(id = %identity.keypair.id(), "identity ready");
     }
 
-    let transport: Arc<dyn Transport> = match config.node.transport {
-        TransportKind::Tcp => Arc::new(TcpTransport::new(config.node.listen)),
-    };
+    let transport = make_transport(dir, &config, &identity)?;
     let control = ControlServer::bind(&dir.join(SOCKET_NAME)).await?;
     let max_clients = config.limits.control_clients;
     let node = Node::start(NodeOptions {
@@ -118,4 +151,34 @@ async fn signal() {
         _ = tokio::signal::ctrl_c() => {}
         () = term => {}
     }
+}
+
+fn make_transport(dir: &Path, config: &Config, identity: &Identity) -> Result<Arc<dyn Transport>> {
+    let network = match config.tor.network.as_str() {
+        "" => None,
+        path => Some(TorNetwork::load(Path::new(path))?),
+    };
+    Ok(match config.node.transport {
+        TransportKind::Tcp => Arc::new(TcpTransport::new(config.node.listen)),
+        TransportKind::Arti => Arc::new(ArtiTransport::new(ArtiOptions {
+            data_dir: dir,
+            network: network.as_ref(),
+            keypair: identity.keypair.clone(),
+            onion_port: config.tor.onion_port,
+            reach: config.tor.reach_policy(),
+            clock: Arc::new(SystemClock),
+        })?),
+        TransportKind::Ctor => Arc::new(CTorTransport::new(CTorOptions {
+            data_dir: dir,
+            control_port: config.tor.control_port,
+            cookie: match config.tor.control_cookie.as_str() {
+                "" => None,
+                p => Some(std::path::PathBuf::from(p)),
+            },
+            keypair: identity.keypair.clone(),
+            onion_port: config.tor.onion_port,
+            reach: config.tor.reach_policy(),
+            clock: Arc::new(SystemClock),
+        })),
+    })
 }

@@ -118,7 +118,17 @@ impl Actor {
                 }),
             }
         };
+        let tor = self.ctx.transport.tor_status();
+        let t = tor.clone().unwrap_or_default();
         Status {
+            online: tor.as_ref().is_none_or(|t| t.onion_reachable == Some(true)),
+            not_online_because: t.not_online_because,
+            tor_bootstrap: t.bootstrap,
+            onion_address: t.onion_address,
+            onion_reachable: t.onion_reachable,
+            onion_last_check: t.last_check,
+            onion_last_failure: t.last_failure,
+            onion_launches: t.launches,
             id: own.id().to_string(),
             address: addresses
                 .first()

@@ -64,6 +64,7 @@ pub struct NodeOptions {
 /// A running node.
 pub struct Node {
     handle: NodeHandle,
+    transport: Arc<dyn Transport>,
     shutdown: CancellationToken,
     tasks: TaskTracker,
     actor: JoinHandle<()>,
@@ -92,6 +93,7 @@ impl Node {
         let policy = config.community.policy()?;
         let metrics = Arc::new(Metrics::default());
         let (listener, hints) = transport.listen().await?;
+        let transport_handle = transport.clone();
         let role: Role = config.node.role.into();
         let mut services = Services::PEER_EXCHANGE;
         if role == Role::Box {
@@ -178,6 +180,7 @@ impl Node {
         };
         Ok(Node {
             handle,
+            transport: transport_handle,
             shutdown,
             tasks,
             actor,
@@ -199,6 +202,7 @@ impl Node {
     /// tasks to end (at most 5 s), and commits what the store holds.
     pub async fn shutdown(self) {
         self.shutdown.cancel();
+        self.transport.shutdown();
         let _ = self.actor.await;
         self.tasks.close();
         if tokio::time::timeout(Duration::from_secs(5), self.tasks.wait())

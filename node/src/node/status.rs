@@ -20,6 +20,24 @@ pub struct Status {
     /// The socket address the TCP transport listens on (the real port when
     /// `--listen` asked for port 0).
     pub listen: Option<String>,
+    /// Whether the node can be reached by its peers: on Tor, once its own
+    /// onion service passed a reachability check; on TCP, always.
+    pub online: bool,
+    /// Why the node is not online yet, in words (none when online).
+    pub not_online_because: Option<String>,
+    /// Tor's bootstrap progress (onion transports).
+    pub tor_bootstrap: Option<crate::tor::BootstrapInfo>,
+    /// The node's onion service address, once launched (onion transports).
+    pub onion_address: Option<String>,
+    /// Whether the last reachability check of the onion service succeeded;
+    /// none before the first check (onion transports).
+    pub onion_reachable: Option<bool>,
+    /// When the last reachability check ended (unix seconds).
+    pub onion_last_check: Option<u64>,
+    /// The last Tor-side failure, in words.
+    pub onion_last_failure: Option<String>,
+    /// How many times the onion service was launched or relaunched.
+    pub onion_launches: u32,
     /// `member` or `box`.
     pub role: String,
     /// Software version.

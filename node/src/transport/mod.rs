@@ -5,6 +5,8 @@
 //! handshake, framing, connections, discovery — is the same whatever carries
 //! the bytes; the handshake proves the peer's key on every transport.
 
+mod arti;
+pub mod ctor;
 mod memory;
 mod tcp;
 
@@ -14,6 +16,10 @@ use async_trait::async_trait;
 use tokio::io::{AsyncRead, AsyncWrite};
 use warren_proto::{PeerAddr, TransportHint};
 
+use crate::tor::TorStatus;
+
+pub use arti::{ArtiOptions, ArtiTransport, HostedService, RestrictedService};
+pub use ctor::{CTorOptions, CTorTransport};
 pub use memory::{MemoryTransport, Switchboard};
 pub use tcp::TcpTransport;
 
@@ -46,6 +52,12 @@ pub enum TransportError {
     /// An I/O error while dialing or accepting.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// Tor (arti or the C tor daemon) refused or failed.
+    #[error("tor: {0}")]
+    Tor(String),
+    /// The listener was shut down.
+    #[error("the transport is shut down")]
+    Closed,
 }
 
 /// A source of inbound streams.
@@ -70,6 +82,14 @@ pub trait Transport: Send + Sync + 'static {
 
     /// Opens a stream to `addr`.
     async fn dial(&self, addr: &PeerAddr) -> Result<BoxStream, TransportError>;
+
+    /// Tor's state, for onion transports.
+    fn tor_status(&self) -> Option<TorStatus> {
+        None
+    }
+
+    /// Stops background work (bootstrapping, the onion service).
+    fn shutdown(&self) {}
 }
 
 impl fmt::Debug for dyn Transport {

@@ -74,18 +74,23 @@ impl NodeProc {
     /// Starts `warren run --listen 127.0.0.1:0 --transport tcp [--bootstrap B]…`
     /// in `dir` and waits until its control socket answers.
     pub fn start(dir: &Path, bootstrap: &[&str]) -> NodeProc {
-        let mut cmd = Command::new(warren_bin());
-        cmd.arg("--data-dir").arg(dir).args([
-            "run",
-            "--listen",
-            "127.0.0.1:0",
-            "--transport",
-            "tcp",
-        ]);
+        let mut args = vec!["--listen", "127.0.0.1:0", "--transport", "tcp"];
         for b in bootstrap {
-            cmd.args(["--bootstrap", b]);
+            args.extend(["--bootstrap", b]);
         }
-        let log = std::fs::File::create(dir.join("node.log")).unwrap();
+        Self::start_with(dir, &args)
+    }
+
+    /// Starts `warren --data-dir DIR run ARGS…` and waits until its control
+    /// socket answers. The log (appended across restarts) is `DIR/node.log`.
+    pub fn start_with(dir: &Path, args: &[&str]) -> NodeProc {
+        let mut cmd = Command::new(warren_bin());
+        cmd.arg("--data-dir").arg(dir).arg("run").args(args);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("node.log"))
+            .unwrap();
         let child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -1,0 +1,213 @@
+//! The node's onion service on arti: bootstrap, launch with the node's
+//! key, accept peer streams, check reachability, relaunch.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arti_client::TorClient;
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tor_cell::relaycell::msg::{Connected, End, EndReason};
+use tor_hsservice::config::OnionServiceConfigBuilder;
+use tor_hsservice::{HsIdKeypairSpecifier, HsNickname, RendRequest, RunningOnionService};
+use tor_keymgr::KeystoreSelector;
+use tor_proto::stream::IncomingStreamRequest;
+use tor_rtcompat::PreferredRuntime;
+
+use super::Inner;
+use crate::tor::{BootstrapInfo, PROBE_PORT};
+use crate::transport::BoxStream;
+
+/// Nickname of the node's own service in arti's keystore and state.
+const NICKNAME: &str = "warren";
+/// How long one bootstrap attempt may take.
+const BOOTSTRAP_TIMEOUT: Duration = Duration::from_secs(180);
+/// Longest pause between failed bootstrap or launch attempts.
+const MAX_RETRY: Duration = Duration::from_secs(600);
+
+/// Runs until the transport shuts down.
+pub(super) async fn supervise(inner: Arc<Inner>, incoming: mpsc::Sender<BoxStream>) {
+    let cancel = inner.shutdown.clone();
+    tokio::spawn(report_bootstrap(inner.clone()));
+    let mut delay = Duration::from_secs(5);
+    loop {
+        let attempt = tokio::select! {
+            () = cancel.cancelled() => return,
+            r = tokio::time::timeout(BOOTSTRAP_TIMEOUT, inner.client.bootstrap()) => r,
+        };
+        match attempt {
+            Ok(Ok(())) => break,
+            Ok(Err(e)) => inner.reach.failure("Tor bootstrap failed", &e.to_string()),
+            Err(_) => inner.reach.failure(
+                "Tor bootstrap",
+                &format!("not finished after {} s", BOOTSTRAP_TIMEOUT.as_secs()),
+            ),
+        }
+        tracing::warn!(
+            retry_in_secs = delay.as_secs(),
+            "Tor is not reachable yet; will retry"
+        );
+        if pause(&cancel, delay).await {
+            return;
+        }
+        delay = (delay * 2).min(MAX_RETRY);
+    }
+    tracing::info!("Tor bootstrapped");
+
+    let mut delay = Duration::from_secs(5);
+    loop {
+        let (service, requests) = match launch(&inner) {
+            Ok(launched) => launched,
+            Err(e) => {
+                inner.reach.failure("launching the onion service", &e);
+                tracing::warn!(error = %e, "cannot launch the onion service; will retry");
+                if pause(&cancel, delay).await {
+                    return;
+                }
+                delay = (delay * 2).min(MAX_RETRY);
+                continue;
+            }
+        };
+        delay = Duration::from_secs(5);
+        let onion = inner.onion_name();
+        tracing::info!(address = %onion, port = inner.onion_port, "onion service launched");
+        inner.reach.launched(onion.clone());
+        let this_service = cancel.child_token();
+        tokio::spawn(accept(
+            requests,
+            incoming.clone(),
+            inner.onion_port,
+            this_service.clone(),
+        ));
+        let probe = || probe(inner.client.clone(), onion.clone());
+        let relaunch = inner.reach.watch(&inner.reach_policy, &cancel, probe).await;
+        this_service.cancel();
+        drop(service);
+        if !relaunch {
+            return;
+        }
+        tracing::warn!("relaunching the onion service after failed reachability checks");
+    }
+}
+
+/// Sleeps `d` unless cancelled; true when cancelled.
+async fn pause(cancel: &tokio_util::sync::CancellationToken, d: Duration) -> bool {
+    tokio::select! {
+        () = cancel.cancelled() => true,
+        () = tokio::time::sleep(d) => false,
+    }
+}
+
+/// Mirrors arti's bootstrap progress into the status.
+async fn report_bootstrap(inner: Arc<Inner>) {
+    let mut events = inner.client.bootstrap_events();
+    let publish = |s: &arti_client::status::BootstrapStatus| {
+        let percent = (s.as_frac() * 100.0).clamp(0.0, 100.0) as u8;
+        inner.reach.bootstrap(BootstrapInfo {
+            percent,
+            phase: s.to_string(),
+            blocked: s.blocked().map(|b| b.to_string()),
+        });
+    };
+    publish(&inner.client.bootstrap_status());
+    loop {
+        tokio::select! {
+            () = inner.shutdown.cancelled() => return,
+            ev = events.next() => match ev {
+                Some(s) => publish(&s),
+                None => return,
+            },
+        }
+    }
+}
+
+type Requests = futures::stream::BoxStream<'static, RendRequest>;
+
+/// Puts the node's key in arti's keystore (replacing any other key kept
+/// under our nickname) and launches the service.
+fn launch(inner: &Inner) -> Result<(Arc<RunningOnionService>, Requests), String> {
+    let nickname: HsNickname = NICKNAME.parse().map_err(|e| format!("{e}"))?;
+    let keymgr = inner.client.keymgr().map_err(|e| e.to_string())?;
+    let spec = HsIdKeypairSpecifier::new(nickname.clone());
+    keymgr
+        .insert(
+            hs_id(&inner.keypair),
+            &spec,
+            KeystoreSelector::Primary,
+            true,
+        )
+        .map_err(|e| format!("storing the onion key: {e}"))?;
+    let config = OnionServiceConfigBuilder::default()
+        .nickname(nickname)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let (service, requests) = inner
+        .client
+        .launch_onion_service(config)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| "the onion service is disabled".to_string())?;
+    // The binding that matters: the service's address is the node's identity.
+    match service.onion_address() {
+        Some(hsid) if hsid.as_ref() == inner.keypair.id().as_bytes() => {}
+        _ => return Err("arti launched the service under another key".into()),
+    }
+    Ok((service, requests.boxed()))
+}
+
+/// arti's form of a node key: the expanded ed25519 key pair.
+pub(super) fn hs_id(keypair: &warren_proto::Keypair) -> tor_hscrypto::pk::HsIdKeypair {
+    let kp = tor_llcrypto::pk::ed25519::Keypair::from_bytes(keypair.seed());
+    tor_hscrypto::pk::HsIdKeypair::from(tor_llcrypto::pk::ed25519::ExpandedKeypair::from(&kp))
+}
+
+/// Turns rendezvous requests into streams: peer streams go to the node,
+/// probe streams are accepted and closed here, anything else is refused.
+pub(super) async fn accept(
+    requests: Requests,
+    incoming: mpsc::Sender<BoxStream>,
+    port: u16,
+    cancel: tokio_util::sync::CancellationToken,
+) {
+    let mut streams = tor_hsservice::handle_rend_requests(requests);
+    loop {
+        let req = tokio::select! {
+            () = cancel.cancelled() => return,
+            r = streams.next() => match r {
+                Some(r) => r,
+                None => return,
+            },
+        };
+        let wanted = match req.request() {
+            IncomingStreamRequest::Begin(b) => b.port(),
+            _ => 0,
+        };
+        if wanted == port {
+            match req.accept(Connected::new_empty()).await {
+                // Full: the node is not taking streams fast enough; this
+                // one is dropped (the peer sees its stream close).
+                Ok(s) => {
+                    if incoming.try_send(Box::new(s)).is_err() {
+                        tracing::debug!("inbound stream dropped: accept queue full");
+                    }
+                }
+                Err(e) => tracing::debug!(error = %e, "accepting a stream failed"),
+            }
+        } else if wanted == PROBE_PORT {
+            let _ = req.accept(Connected::new_empty()).await;
+        } else {
+            let _ = req
+                .reject(End::new_with_reason(EndReason::CONNECTREFUSED))
+                .await;
+        }
+    }
+}
+
+/// Reaches our own service through separate circuits.
+async fn probe(client: Arc<TorClient<PreferredRuntime>>, onion: String) -> Result<(), String> {
+    let isolated = client.isolated_client();
+    isolated
+        .connect((onion.as_str(), PROBE_PORT))
+        .await
+        .map(drop)
+        .map_err(|e| e.to_string())
+}

@@ -1,0 +1,377 @@
+//! The onion tier: real `warren` processes on a private Tor network on
+//! loopback (three authorities, five relays, built by `warren-localnet`).
+//!
+//! All tests of this binary share one network, started on first use and
+//! torn down when the process exits. Run with `cargo test -p warren-node
+//! --test onion` (one process, so the network is shared; `tools/test-all.sh`
+//! does this). Onion services on this network are briefly unreachable at
+//! each 8-minute time-period rotation, so waits are generous: the node's
+//! own retries carry it through.
+
+#![allow(clippy::unwrap_used, clippy::disallowed_methods)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{NodeProc, wait_for, warren_ok, write_config};
+use serde_json::Value;
+
+/// Long enough to ride out an onion time-period rotation.
+const ONION_WAIT: Duration = Duration::from_secs(240);
+
+fn network() -> &'static warren_localnet::Shared {
+    warren_localnet::shared()
+}
+
+fn onion_config(dir: &Path) {
+    write_config(
+        dir,
+        "[tor]\nretry_interval_secs = 5\ncheck_timeout_secs = 60\n",
+    );
+}
+
+fn net_arg() -> String {
+    network().file.to_string_lossy().into_owned()
+}
+
+/// An arti node on the private network, bootstrapping from `boot`.
+fn arti(dir: &Path, boot: &[&str]) -> NodeProc {
+    onion_config(dir);
+    let net = net_arg();
+    let mut args = vec!["--transport", "arti", "--tor-network", net.as_str()];
+    for b in boot {
+        args.extend(["--bootstrap", b]);
+    }
+    NodeProc::start_with(dir, &args)
+}
+
+fn field<'a>(s: &'a Value, k: &str) -> &'a Value {
+    &s[k]
+}
+
+fn known(s: &Value) -> u64 {
+    s["known_peers"].as_u64().unwrap()
+}
+
+fn peers_of(n: &NodeProc) -> Value {
+    serde_json::from_str(&warren_ok(&n.dir, &["peers", "--json"])).unwrap()
+}
+
+/// Whether `n` has a connection to `id` that `n` opened.
+fn dialed(n: &NodeProc, id: &str) -> bool {
+    peers_of(n)
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["id"] == id && p["connected"] == "outbound")
+}
+
+fn wait_online(n: &NodeProc) -> Value {
+    wait_for(
+        ONION_WAIT,
+        "the node's onion service to be reachable",
+        || {
+            let s = n.status();
+            (s["online"] == true).then_some(s)
+        },
+    )
+}
+
+#[test]
+fn arti_nodes_and_a_ctor_node_find_each_other_by_onion_address() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs: Vec<PathBuf> = ["a", "b", "c", "d", "e"]
+        .iter()
+        .map(|n| tmp.path().join(n))
+        .collect();
+
+    // Three arti nodes from one bootstrap onion address.
+    let a = arti(&dirs[0], &[]);
+    let s = wait_online(&a);
+    let boot = s["address"].as_str().unwrap().to_string();
+    assert!(boot.ends_with(".onion"), "an onion address, not {boot}");
+    assert_eq!(s["transport"], "arti");
+    assert_eq!(s["onion_address"], s["id"]);
+    assert_eq!(s["tor_bootstrap"]["percent"], 100);
+    let b = arti(&dirs[1], &[&boot]);
+    let c = arti(&dirs[2], &[&boot]);
+    let arti_nodes = [&a, &b, &c];
+    wait_for(ONION_WAIT, "three arti nodes to know each other", || {
+        arti_nodes
+            .iter()
+            .all(|n| known(&n.status()) >= 2)
+            .then_some(())
+    });
+
+    // A fourth node on an external C tor, also bootstrapping from A:
+    // C tor dials arti.
+    let ctor_dir = tmp.path().join("ctor");
+    let tor =
+        warren_localnet::CTor::start(&network().network, &ctor_dir, &[], Duration::from_secs(120))
+            .unwrap();
+    onion_config(&dirs[3]);
+    let control = format!("127.0.0.1:{}", tor.control_port);
+    let d = NodeProc::start_with(
+        &dirs[3],
+        &[
+            "--transport",
+            "ctor",
+            "--control-port",
+            &control,
+            "--bootstrap",
+            &boot,
+        ],
+    );
+    let sd = wait_online(&d);
+    assert_eq!(sd["transport"], "ctor");
+    let d_addr = sd["address"].as_str().unwrap().to_string();
+    let d_id = sd["id"].as_str().unwrap().to_string();
+    let a_id = s["id"].as_str().unwrap().to_string();
+    wait_for(
+        ONION_WAIT,
+        "the C tor node to reach the arti node it bootstrapped from",
+        || dialed(&d, &a_id).then_some(()),
+    );
+
+    // A fifth, arti, bootstrapping from the C tor node: arti dials C tor.
+    let e = arti(&dirs[4], &[&d_addr]);
+    wait_for(ONION_WAIT, "the arti node to reach the C tor node", || {
+        dialed(&e, &d_id).then_some(())
+    });
+
+    // Everyone learns everyone.
+    let all = [&a, &b, &c, &d, &e];
+    wait_for(ONION_WAIT, "five nodes to know each other", || {
+        all.iter().all(|n| known(&n.status()) == 4).then_some(())
+    });
+    for n in all {
+        let s = n.status();
+        assert_eq!(s["online"], true, "{s}");
+        assert_eq!(s["onion_reachable"], true, "{s}");
+        assert!(s["connected_peers"].as_u64().unwrap() >= 1, "{s}");
+    }
+    drop(tor);
+}
+
+#[test]
+fn a_restarted_node_keeps_its_onion_address_and_is_found_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (hub_dir, leaf_dir) = (tmp.path().join("hub"), tmp.path().join("leaf"));
+    let hub = arti(&hub_dir, &[]);
+    let boot = wait_online(&hub)["address"].as_str().unwrap().to_string();
+    let mut leaf = arti(&leaf_dir, &[&boot]);
+    let before = wait_online(&leaf);
+    let leaf_id = before["id"].as_str().unwrap().to_string();
+    wait_for(ONION_WAIT, "the hub to see the leaf", || {
+        (known(&hub.status()) == 1).then_some(())
+    });
+    assert!(leaf.stop().success(), "clean exit on SIGTERM");
+
+    // No --bootstrap: the stored peers suffice. Same key, same address.
+    let net = net_arg();
+    let leaf = NodeProc::start_with(&leaf_dir, &["--transport", "arti", "--tor-network", &net]);
+    let after = wait_online(&leaf);
+    assert_eq!(after["id"], before["id"]);
+    assert_eq!(after["onion_address"], before["onion_address"]);
+    wait_for(
+        ONION_WAIT,
+        "the restarted leaf to be connected to the hub again",
+        || {
+            let listed = peers_of(&hub);
+            listed
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["id"] == leaf_id.as_str() && !p["connected"].is_null())
+                .then_some(())
+        },
+    );
+}
+
+#[test]
+fn a_node_whose_bootstrap_is_down_says_so_and_connects_when_it_returns() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (x_dir, y_dir) = (tmp.path().join("x"), tmp.path().join("y"));
+    let mut x = arti(&x_dir, &[]);
+    let x_addr = wait_online(&x)["address"].as_str().unwrap().to_string();
+    assert!(x.stop().success());
+
+    let y = arti(&y_dir, &[&x_addr]);
+    let down = wait_for(ONION_WAIT, "a failed attempt on the bootstrap node", || {
+        let s = y.status();
+        let b = &s["bootstrap"][0];
+        (b["failures"].as_u64().unwrap_or(0) >= 1).then(|| b.clone())
+    });
+    assert_eq!(down["connected"], false);
+    assert!(
+        down["last_error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{down}"
+    );
+    assert_eq!(y.status()["connected_peers"], 0);
+
+    let net = net_arg();
+    let _x = NodeProc::start_with(&x_dir, &["--transport", "arti", "--tor-network", &net]);
+    wait_for(
+        ONION_WAIT,
+        "the node to connect once its bootstrap node is back",
+        || {
+            let s = y.status();
+            (s["bootstrap"][0]["connected"] == true && s["connected_peers"] == 1).then_some(())
+        },
+    );
+}
+
+#[test]
+fn with_no_tor_in_reach_a_node_keeps_running_and_says_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A network whose authorities and relays listen nowhere.
+    let mut dead = network().network.clone();
+    for a in &mut dead.authorities {
+        a.or_port = 9;
+        a.dir_port = 9;
+    }
+    for r in &mut dead.relays {
+        r.or_port = 9;
+    }
+    let dead_file = tmp.path().join("dead-network.toml");
+    dead.write(&dead_file).unwrap();
+
+    let dir = tmp.path().join("lonely");
+    onion_config(&dir);
+    let mut node = NodeProc::start_with(
+        &dir,
+        &[
+            "--transport",
+            "arti",
+            "--tor-network",
+            dead_file.to_str().unwrap(),
+        ],
+    );
+    let start = Instant::now();
+    std::thread::sleep(Duration::from_secs(20));
+    let s = node.status();
+    assert!(node.alive());
+    assert_eq!(s["online"], false, "{s}");
+    let why = s["not_online_because"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("Tor") || why.contains("tor"),
+        "reason: {why:?}"
+    );
+    assert!(s["tor_bootstrap"]["percent"].as_u64().unwrap() < 100, "{s}");
+    assert!(field(&s, "onion_reachable").is_null(), "{s}");
+    // It retries without spinning or flooding the log.
+    let lines = node.log().lines().count();
+    assert!(lines < 200, "{lines} log lines in {:?}", start.elapsed());
+
+    // A ctor node pointed at a control port where nothing listens, likewise.
+    let dir = tmp.path().join("no-ctor");
+    onion_config(&dir);
+    let ctor = NodeProc::start_with(
+        &dir,
+        &["--transport", "ctor", "--control-port", "127.0.0.1:9"],
+    );
+    let s = wait_for(Duration::from_secs(30), "a reason", || {
+        let s = ctor.status();
+        s["not_online_because"]
+            .as_str()
+            .map(|w| w.contains("control port"))
+            .unwrap_or(false)
+            .then_some(s)
+    });
+    assert_eq!(s["online"], false);
+    assert!(
+        s["onion_last_failure"]
+            .as_str()
+            .unwrap()
+            .contains("refused"),
+        "{s}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restricted_discovery_admits_only_named_clients() {
+    use warren_node::clock::SystemClock;
+    use warren_node::tor::{ClientAuthKey, TorNetwork};
+    use warren_node::transport::{ArtiOptions, ArtiTransport, RestrictedService, Transport};
+    use warren_proto::{Keypair, PeerAddr, TransportHint};
+
+    let net = TorNetwork::load(&network().file).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let transport = |name: &str| {
+        let dir = tmp.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).unwrap();
+        ArtiTransport::new(ArtiOptions {
+            data_dir: &dir,
+            network: Some(&net),
+            keypair: Arc::new(Keypair::from_seed(&seed)),
+            onion_port: 7447,
+            reach: warren_node::config::TorConfig::default().reach_policy(),
+            clock: Arc::new(SystemClock),
+        })
+        .unwrap()
+    };
+    let (server, allowed, stranger) = (
+        transport("server"),
+        transport("allowed"),
+        transport("stranger"),
+    );
+    let owner = ClientAuthKey::generate().unwrap();
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).unwrap();
+    let service_key = Arc::new(Keypair::from_seed(&seed));
+    let mut hosted = server
+        .host_restricted(RestrictedService {
+            nickname: "admin".into(),
+            keypair: service_key.clone(),
+            port: 80,
+            clients: vec![("owner".into(), owner.clone())],
+        })
+        .await
+        .unwrap();
+    assert_eq!(hosted.onion, service_key.id().to_string());
+    allowed.add_client_key(&service_key.id(), &owner).unwrap();
+    let addr = PeerAddr::new(service_key.id(), TransportHint::Onion { port: 80 });
+
+    // The key holder gets in (retrying while the descriptor spreads).
+    let start = Instant::now();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(60), allowed.dial(&addr)).await {
+            Ok(Ok(_stream)) => break,
+            other => {
+                let why = match other {
+                    Ok(Err(e)) => e.to_string(),
+                    _ => "timed out".to_string(),
+                };
+                assert!(
+                    start.elapsed() < ONION_WAIT,
+                    "the authorized client never got in: {why}"
+                );
+                tokio::time::sleep(Duration::from_secs(3)).await;
+            }
+        }
+    }
+    let (_s, _) = tokio::time::timeout(Duration::from_secs(30), hosted.listener.accept())
+        .await
+        .unwrap()
+        .unwrap();
+
+    // Someone without the key cannot even find the service.
+    for _ in 0..3 {
+        let r = tokio::time::timeout(Duration::from_secs(60), stranger.dial(&addr)).await;
+        assert!(
+            !matches!(r, Ok(Ok(_))),
+            "a client without the key connected"
+        );
+    }
+    // The C tor format of the same key is what Tor Browser takes.
+    let line = owner.auth_private(&service_key.id());
+    assert!(line.starts_with(&service_key.id().onion_name()));
+    for t in [&server, &allowed, &stranger] {
+        t.shutdown();
+    }
+}
