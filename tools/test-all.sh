@@ -4,8 +4,9 @@
 #   tools/test-all.sh
 #
 # On a fresh Debian 12 machine with a Rust toolchain: installs the Debian
-# packages and cargo tools the tests need, then runs formatting and lint
-# checks, docs, every test (nextest), and a short run of each fuzz target.
+# packages (tor among them) and cargo tools the tests need, then runs
+# formatting and lint checks, docs, every test (nextest), the onion tier on
+# a private Tor network, and a short run of each fuzz target.
 # Environment: WARREN_FUZZ_SECONDS (default 15) per fuzz target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +25,7 @@ apt_missing=()
 command -v cc >/dev/null || apt_missing+=(gcc libc6-dev)
 command -v c++ >/dev/null || apt_missing+=(g++)   # libFuzzer is C++
 command -v git >/dev/null || apt_missing+=(git)
+command -v tor >/dev/null || apt_missing+=(tor)   # the private Tor network
 if ! command -v cargo >/dev/null; then
     # No rustup toolchain: Debian's newer Rust (bookworm's rustc-web).
     apt_missing+=(rustc-web cargo-web)
@@ -63,6 +65,9 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 step "tests"
 cargo nextest run --workspace --locked --config-file tools/nextest.toml --profile ci
 cargo test --workspace --doc --locked
+
+step "onion tier: real nodes on a private Tor network on loopback"
+cargo test --locked -p warren-node --test onion
 
 step "fuzz targets, ${fuzz_seconds}s each"
 (

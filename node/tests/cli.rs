@@ -18,6 +18,8 @@ fn init_prints_the_address_and_keeps_the_identity() {
     write_config(&dir, "");
     let first: serde_json::Value =
         serde_json::from_str(&warren_ok(&dir, &["init", "--json"])).unwrap();
+    // The default transport is Tor: the address is the onion address itself.
+    assert_eq!(first["address"], first["id"]);
     assert_eq!(first["created"], true);
     let id = first["id"].as_str().unwrap();
     let addr: PeerAddr = first["address"].as_str().unwrap().parse().unwrap();

@@ -375,3 +375,68 @@ async fn restricted_discovery_admits_only_named_clients() {
         t.shutdown();
     }
 }
+
+#[test]
+fn a_relaunched_onion_service_comes_back_under_the_same_address() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (n_dir, p_dir) = (tmp.path().join("n"), tmp.path().join("p"));
+    let node = arti(&n_dir, &[]);
+    let before = wait_online(&node);
+    assert_eq!(before["onion_launches"], 1);
+    let out = warren_ok(&node.dir, &["relaunch"]);
+    assert!(out.contains("relaunching"), "{out}");
+    let after = wait_for(ONION_WAIT, "the relaunched service to be reachable", || {
+        let s = node.status();
+        (s["onion_launches"] == 2 && s["online"] == true).then_some(s)
+    });
+    assert_eq!(after["onion_address"], before["onion_address"]);
+    // Peers reach it at the same address as before.
+    let addr = before["address"].as_str().unwrap().to_string();
+    let peer = arti(&p_dir, &[&addr]);
+    wait_for(
+        ONION_WAIT,
+        "a peer to connect to the relaunched service",
+        || (peer.status()["connected_peers"] == 1).then_some(()),
+    );
+    // TCP has no onion service to relaunch.
+    let t_dir = tmp.path().join("t");
+    write_config(&t_dir, "");
+    let tcp = NodeProc::start(&t_dir, &[]);
+    let refused = common::warren(&tcp.dir, &["relaunch"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no onion service"));
+}
+
+#[test]
+fn a_ctor_node_recovers_when_its_tor_restarts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut tor = warren_localnet::CTor::start(
+        &network().network,
+        &tmp.path().join("tor"),
+        &[],
+        Duration::from_secs(120),
+    )
+    .unwrap();
+    let dir = tmp.path().join("node");
+    onion_config(&dir);
+    let control = format!("127.0.0.1:{}", tor.control_port);
+    let node = NodeProc::start_with(&dir, &["--transport", "ctor", "--control-port", &control]);
+    let before = wait_online(&node);
+    assert_eq!(before["onion_launches"], 1);
+
+    tor.restart(Duration::from_secs(120)).unwrap();
+    let after = wait_for(
+        ONION_WAIT,
+        "the node back online on the restarted tor",
+        || {
+            let s = node.status();
+            (s["onion_launches"].as_u64().unwrap() >= 2 && s["online"] == true).then_some(s)
+        },
+    );
+    assert_eq!(after["onion_address"], before["onion_address"]);
+    let failure = after["onion_last_failure"].as_str().unwrap_or_default();
+    assert!(
+        failure.contains("control"),
+        "the outage was reported: {failure:?}"
+    );
+}

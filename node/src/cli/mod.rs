@@ -54,6 +54,8 @@ pub(crate) enum Command {
         #[command(subcommand)]
         action: TrustAction,
     },
+    /// Relaunch the node's onion service (a fresh descriptor and introduction points).
+    Relaunch,
     /// Ask the running node to stop.
     Stop,
 }
@@ -136,6 +138,11 @@ async fn dispatch(command: Command, dir: PathBuf) -> warren_node::Result<()> {
             print::peers(&v, json)
         }
         Command::Trust { action } => offline::trust(&dir, action).await,
+        Command::Relaunch => {
+            control::request(&dir, &Request::Relaunch).await?;
+            println!("onion service relaunching; `warren status` shows when it is reachable again");
+            Ok(())
+        }
         Command::Stop => {
             control::request(&dir, &Request::Shutdown).await?;
             println!("node stopping");

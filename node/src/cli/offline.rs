@@ -4,7 +4,7 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
 
 use warren_node::clock::{Clock, SystemClock};
-use warren_node::config::Config;
+use warren_node::config::{Config, TransportKind};
 use warren_node::control::{self, Request};
 use warren_node::identity::Identity;
 use warren_node::node::trust;
@@ -54,16 +54,22 @@ pub(crate) async fn init(dir: &Path, json: bool) -> Result<()> {
             .await
             .map_err(|e| Error::Store(format!("identity task failed: {e}")))??;
     let id = identity.keypair.id();
-    // With a fixed TCP port the full address is known now; with port 0 only
-    // once the node runs.
-    let address = match config.node.listen.port() {
-        0 => None,
-        port => Some(
+    // On Tor the address is the key's. On TCP it is known now for a fixed
+    // port, and only once the node runs for port 0.
+    let address = match (config.node.transport, config.node.listen.port()) {
+        (TransportKind::Tcp, 0) => None,
+        (TransportKind::Tcp, port) => {
+            let hint = TransportHint::Tcp {
+                ip: config.node.listen.ip().into(),
+                port,
+            };
+            Some(PeerAddr::new(id, hint).to_string())
+        }
+        (TransportKind::Arti | TransportKind::Ctor, _) => Some(
             PeerAddr::new(
                 id,
-                TransportHint::Tcp {
-                    ip: config.node.listen.ip().into(),
-                    port,
+                TransportHint::Onion {
+                    port: config.tor.onion_port,
                 },
             )
             .to_string(),

@@ -45,6 +45,8 @@ pub enum Request {
     },
     /// The trusted nodes.
     TrustList,
+    /// Relaunch the onion service (new descriptor, new introduction points).
+    Relaunch,
     /// Stop the node.
     Shutdown,
 }

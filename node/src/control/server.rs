@@ -149,6 +149,13 @@ async fn handle(req: Request, node: &NodeHandle) -> Response {
                 .map(|was| success(serde_json::json!({ "removed": was }))),
             Err(e) => Err(e),
         },
+        Request::Relaunch => match node.relaunch().await {
+            Ok(true) => Ok(success(serde_json::json!({ "relaunching": true }))),
+            Ok(false) => Err(crate::Error::Remote(
+                "this transport has no onion service".into(),
+            )),
+            Err(e) => Err(e),
+        },
         Request::Shutdown => {
             node.request_shutdown();
             Ok(success(serde_json::json!({ "stopping": true })))

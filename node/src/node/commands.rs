@@ -18,6 +18,7 @@ pub(crate) enum NodeCmd {
     TrustAdd(PeerAddr, oneshot::Sender<Result<TrustInfo, String>>),
     TrustRemove(NodeId, oneshot::Sender<Result<bool, String>>),
     TrustList(oneshot::Sender<Vec<TrustInfo>>),
+    Relaunch(oneshot::Sender<bool>),
 }
 
 fn role_name(r: Role) -> String {
@@ -46,6 +47,9 @@ impl Actor {
             }
             NodeCmd::TrustList(reply) => {
                 let _ = reply.send(self.trust_list());
+            }
+            NodeCmd::Relaunch(reply) => {
+                let _ = reply.send(self.ctx.transport.relaunch());
             }
         }
     }

@@ -260,6 +260,11 @@ impl NodeHandle {
         self.ask(NodeCmd::TrustList).await
     }
 
+    /// Relaunches the onion service; false when the transport has none.
+    pub async fn relaunch(&self) -> Result<bool> {
+        self.ask(NodeCmd::Relaunch).await
+    }
+
     /// Asks the node to stop (the owner of [`Node`] completes the shutdown).
     pub fn request_shutdown(&self) {
         self.shutdown.cancel();

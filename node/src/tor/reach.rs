@@ -172,3 +172,100 @@ impl Reachability {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Duration;
+
+    use tokio_util::sync::CancellationToken;
+
+    use super::{ReachPolicy, Reachability};
+    use crate::clock::TokioClock;
+
+    fn policy() -> ReachPolicy {
+        ReachPolicy {
+            retry_every: Duration::from_secs(10),
+            check_every: Duration::from_secs(300),
+            timeout: Duration::from_secs(30),
+            relaunch_after: 3,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn three_failures_in_a_row_ask_for_a_relaunch() {
+        let reach = Reachability::new(Arc::new(TokioClock::starting_at(1000)));
+        reach.launched("x.onion".into());
+        let calls = AtomicU32::new(0);
+        let relaunch = reach
+            .watch(&policy(), &CancellationToken::new(), || {
+                calls.fetch_add(1, Ordering::Relaxed);
+                async { Err("no route".to_string()) }
+            })
+            .await;
+        assert!(relaunch);
+        assert_eq!(calls.load(Ordering::Relaxed), 3);
+        let s = reach.snapshot();
+        assert_eq!(s.onion_reachable, Some(false));
+        assert!(s.not_online_because.unwrap().contains("3 failed check"));
+        assert_eq!(
+            s.last_failure.as_deref(),
+            Some("reachability check: no route")
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_success_resets_the_count_and_slows_the_checks() {
+        let reach = Reachability::new(Arc::new(TokioClock::starting_at(1000)));
+        let cancel = CancellationToken::new();
+        let calls = Arc::new(AtomicU32::new(0));
+        // fail, fail, succeed, fail, fail, succeed, ... never three in a row.
+        let c = calls.clone();
+        let watcher = {
+            let reach = reach.clone();
+            let cancel = cancel.clone();
+            tokio::spawn(async move {
+                reach
+                    .watch(&policy(), &cancel, move || {
+                        let n = c.fetch_add(1, Ordering::Relaxed);
+                        async move {
+                            if n % 3 == 2 {
+                                Ok(())
+                            } else {
+                                Err("flaky".to_string())
+                            }
+                        }
+                    })
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        cancel.cancel();
+        assert!(!watcher.await.unwrap(), "cancelled, not relaunched");
+        let n = calls.load(Ordering::Relaxed);
+        // Each cycle is three checks: two failures 10 s apart, then a
+        // success followed by 300 s of quiet: 320 s, so ~34 checks an hour.
+        // Were failures counted across the successes, it would have asked
+        // for a relaunch long before.
+        assert!((33..=37).contains(&n), "{n} checks in an hour");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_probe_that_hangs_counts_as_a_failure() {
+        let reach = Reachability::new(Arc::new(TokioClock::starting_at(1000)));
+        let relaunch = reach
+            .watch(&policy(), &CancellationToken::new(), || {
+                std::future::pending::<Result<(), String>>()
+            })
+            .await;
+        assert!(relaunch);
+        assert!(
+            reach
+                .snapshot()
+                .last_failure
+                .unwrap()
+                .contains("no answer within 30 s")
+        );
+    }
+}

@@ -18,7 +18,7 @@ use warren_proto::{PeerAddr, TransportHint};
 
 use crate::tor::TorStatus;
 
-pub use arti::{ArtiOptions, ArtiTransport, HostedService, RestrictedService};
+pub use arti::{ArtiOptions, ArtiTransport, HostedService, RestrictedService, arti_client_config};
 pub use ctor::{CTorOptions, CTorTransport};
 pub use memory::{MemoryTransport, Switchboard};
 pub use tcp::TcpTransport;
@@ -86,6 +86,12 @@ pub trait Transport: Send + Sync + 'static {
     /// Tor's state, for onion transports.
     fn tor_status(&self) -> Option<TorStatus> {
         None
+    }
+
+    /// Relaunches the onion service now (onion transports): a fresh
+    /// descriptor and introduction points, as after failed checks.
+    fn relaunch(&self) -> bool {
+        false
     }
 
     /// Stops background work (bootstrapping, the onion service).

@@ -53,32 +53,36 @@ impl CTor {
         ];
         lines.extend(network.client_torrc.iter().cloned());
         lines.extend(extra.iter().map(|s| s.to_string()));
-        let torrc = dir.join("torrc");
-        std::fs::write(&torrc, lines.join("\n") + "\n").map_err(Error::io("writing torrc"))?;
-        let _ = std::fs::remove_file(dir.join("notice.log"));
-        let pid = start_tor(&torrc, &dir.join("stdout.log"))?;
-        crate::fixture::guard(std::process::id(), &[pid], &dir, false);
-        let me = CTor {
-            dir: dir.clone(),
+        std::fs::write(dir.join("torrc"), lines.join("\n") + "\n")
+            .map_err(Error::io("writing torrc"))?;
+        let mut me = CTor {
+            dir,
             control_port,
             socks_port,
             cookie,
-            pid,
+            pid: 0,
         };
+        me.launch(timeout)?;
+        Ok(me)
+    }
+
+    fn launch(&mut self, timeout: Duration) -> Result<()> {
+        let _ = std::fs::remove_file(self.dir.join("notice.log"));
+        self.pid = start_tor(&self.dir.join("torrc"), &self.dir.join("stdout.log"))?;
+        crate::fixture::guard(std::process::id(), &[self.pid], &self.dir, false);
         let start = Instant::now();
         loop {
-            let log = std::fs::read_to_string(dir.join("notice.log")).unwrap_or_default();
+            let log = std::fs::read_to_string(self.dir.join("notice.log")).unwrap_or_default();
             if log.contains("Bootstrapped 100%") {
-                return Ok(me);
+                return Ok(());
             }
-            if !procs::alive(pid) {
+            if !procs::alive(self.pid) {
                 return Err(Error::Tool(format!("tor client exited:\n{log}")));
             }
             if start.elapsed() > timeout {
                 let last = log
                     .lines()
-                    .filter(|l| l.contains("Bootstrapped"))
-                    .last()
+                    .rfind(|l| l.contains("Bootstrapped"))
                     .unwrap_or("no progress");
                 return Err(Error::NotReady {
                     secs: timeout.as_secs(),
@@ -87,6 +91,14 @@ impl CTor {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
+    }
+
+    /// Stops the client and starts it again with the same ports and data
+    /// directory, as a tor restart on a box would; returns once it has
+    /// bootstrapped again.
+    pub fn restart(&mut self, timeout: Duration) -> Result<()> {
+        stop(&[self.pid], &self.dir, Duration::from_secs(5));
+        self.launch(timeout)
     }
 
     /// The client's pid.

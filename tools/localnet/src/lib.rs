@@ -15,6 +15,9 @@
 //! flags voted for every relay, circuit-build timeouts disabled, relays on
 //! one IP allowed in one path.
 
+// This crate starts and waits for real tor processes: real time is the point.
+#![allow(clippy::disallowed_methods)]
+
 mod ctor;
 mod file;
 mod fixture;

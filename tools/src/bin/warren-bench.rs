@@ -2,7 +2,7 @@
 //! proof-of-work mining times and discovery convergence.
 //!
 //! `cargo run --release -p warren-tools --bin warren-bench -- all`
-//! (or `proto`, `pow`, `discovery`). Figures, not pass/fail: run it on the
+//! (or `proto`, `pow`, `discovery`, `onion`). Figures, not pass/fail: run it on the
 //! machine you care about.
 
 // A benchmark measures real elapsed time.
@@ -27,6 +27,8 @@ enum What {
     Pow,
     /// Rounds and seconds until 50 simulated nodes know each other.
     Discovery,
+    /// On a private Tor network: start-up, first peer, throughput, memory.
+    Onion,
     /// Everything above.
     All,
 }
@@ -49,5 +51,8 @@ fn main() {
     }
     if matches!(w, What::Discovery | What::All) {
         bench::discovery::run();
+    }
+    if matches!(w, What::Onion | What::All) {
+        bench::onion::run();
     }
 }

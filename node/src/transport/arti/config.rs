@@ -11,10 +11,7 @@ use crate::{Error, Result};
 /// Builds arti's configuration: state and cache under `arti_dir`, the real
 /// Tor network or `network`, no preemptive exit circuits (Warren only ever
 /// talks to onion services).
-pub(crate) fn client_config(
-    arti_dir: &Path,
-    network: Option<&TorNetwork>,
-) -> Result<TorClientConfig> {
+pub fn client_config(arti_dir: &Path, network: Option<&TorNetwork>) -> Result<TorClientConfig> {
     let mut root = toml::Table::new();
     let mut storage = toml::Table::new();
     storage.insert("state_dir".into(), path_value(&arti_dir.join("state"))?);

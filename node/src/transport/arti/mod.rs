@@ -12,6 +12,8 @@
 
 mod config;
 mod restricted;
+
+pub use config::client_config as arti_client_config;
 mod service;
 
 pub use restricted::{HostedService, RestrictedService};
@@ -46,6 +48,8 @@ pub(crate) struct Inner {
     onion_port: u16,
     reach: Reachability,
     reach_policy: ReachPolicy,
+    /// Asks the supervisor to relaunch the service.
+    relaunch: tokio::sync::Notify,
     shutdown: CancellationToken,
 }
 
@@ -91,6 +95,7 @@ impl ArtiTransport {
                 onion_port: opts.onion_port,
                 reach: Reachability::new(opts.clock),
                 reach_policy: opts.reach,
+                relaunch: tokio::sync::Notify::new(),
                 shutdown: CancellationToken::new(),
             }),
         })
@@ -154,6 +159,11 @@ impl Transport for ArtiTransport {
 
     fn tor_status(&self) -> Option<TorStatus> {
         Some(self.inner.reach.snapshot())
+    }
+
+    fn relaunch(&self) -> bool {
+        self.inner.relaunch.notify_one();
+        true
     }
 
     fn shutdown(&self) {

@@ -80,13 +80,19 @@ pub(super) async fn supervise(inner: Arc<Inner>, incoming: mpsc::Sender<BoxStrea
             this_service.clone(),
         ));
         let probe = || probe(inner.client.clone(), onion.clone());
-        let relaunch = inner.reach.watch(&inner.reach_policy, &cancel, probe).await;
+        let relaunch = tokio::select! {
+            r = inner.reach.watch(&inner.reach_policy, &cancel, probe) => r,
+            () = inner.relaunch.notified() => {
+                tracing::info!("onion service relaunch requested");
+                true
+            }
+        };
         this_service.cancel();
         drop(service);
         if !relaunch {
             return;
         }
-        tracing::warn!("relaunching the onion service after failed reachability checks");
+        tracing::warn!("relaunching the onion service");
     }
 }
 

@@ -62,6 +62,8 @@ struct Inner {
     reach_policy: ReachPolicy,
     /// tor's SOCKS listener, once learned from the control port.
     socks: Mutex<Option<SocketAddr>>,
+    /// Asks the supervisor to re-add the service.
+    relaunch: tokio::sync::Notify,
     shutdown: CancellationToken,
 }
 
@@ -78,6 +80,7 @@ impl CTorTransport {
                 reach: Reachability::new(opts.clock),
                 reach_policy: opts.reach,
                 socks: Mutex::new(None),
+                relaunch: tokio::sync::Notify::new(),
                 shutdown: CancellationToken::new(),
             }),
         }
@@ -160,6 +163,11 @@ impl Transport for CTorTransport {
         Some(self.inner.reach.snapshot())
     }
 
+    fn relaunch(&self) -> bool {
+        self.inner.relaunch.notify_one();
+        true
+    }
+
     fn shutdown(&self) {
         self.inner.shutdown.cancel();
     }
@@ -182,9 +190,14 @@ async fn supervise(inner: Arc<Inner>, targets: (SocketAddr, SocketAddr), probes:
     });
     let mut delay = Duration::from_secs(2);
     loop {
-        match run_once(&inner, targets).await {
+        let mut hosted = false;
+        match run_once(&inner, targets, &mut hosted).await {
             Ok(()) => return,
             Err(e) => {
+                // A new outage after a good run starts the backoff over.
+                if hosted {
+                    delay = Duration::from_secs(2);
+                }
                 inner
                     .reach
                     .failure(&format!("tor control port {}", inner.control_port), &e);
@@ -207,6 +220,7 @@ async fn supervise(inner: Arc<Inner>, targets: (SocketAddr, SocketAddr), probes:
 async fn run_once(
     inner: &Arc<Inner>,
     (peer_target, probe_target): (SocketAddr, SocketAddr),
+    hosted: &mut bool,
 ) -> Result<(), String> {
     let cancel = &inner.shutdown;
     let mut ctl = Control::connect(inner.control_port)
@@ -258,10 +272,12 @@ async fn run_once(
             return Err(format!("tor created {id}.onion, not the node's {onion}"));
         }
         tracing::info!(address = %onion, "onion service added to tor");
+        *hosted = true;
         inner.reach.launched(onion.clone());
         let probe = || probe(socks, onion.clone());
         let relaunch = tokio::select! {
             r = inner.reach.watch(&inner.reach_policy, cancel, probe) => r,
+            () = inner.relaunch.notified() => true,
             () = ctl.closed() => return Err("tor closed the control connection".into()),
         };
         if !relaunch {

@@ -1,6 +1,7 @@
 //! The benchmarks, one module each.
 
 pub(crate) mod discovery;
+pub(crate) mod onion;
 pub(crate) mod pow;
 pub(crate) mod proto;
 pub(crate) mod proto_net;
