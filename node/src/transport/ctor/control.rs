@@ -325,3 +325,172 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod fake_tor_tests {
+    //! The client against a scripted fake tor on loopback.
+
+    use std::io::Write;
+
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    use tokio::net::TcpListener;
+
+    use super::{Control, ControlError, hex, unhex};
+
+    /// Serves one connection: for each line received, `answer` gives the
+    /// bytes to send back.
+    async fn fake_tor(
+        mut answer: impl FnMut(&str) -> Vec<u8> + Send + 'static,
+    ) -> std::net::SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (s, _) = listener.accept().await.unwrap();
+            let (r, mut w) = s.into_split();
+            let mut lines = BufReader::new(r).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if w.write_all(&answer(line.trim_end())).await.is_err() {
+                    return;
+                }
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn data_blocks_and_error_statuses() {
+        let addr = fake_tor(|line| match line {
+            "GETINFO net/listeners/socks" => b"250+net/listeners/socks=\r\n\"127.0.0.1:9050\"\r\n.\r\n250 OK\r\n".to_vec(),
+            "GETINFO status/bootstrap-phase" => {
+                b"250-status/bootstrap-phase=NOTICE BOOTSTRAP PROGRESS=100 TAG=done SUMMARY=\"Done\"\r\n250 OK\r\n".to_vec()
+            }
+            _ => b"552 Unrecognized key\r\n".to_vec(),
+        })
+        .await;
+        let mut c = Control::connect(addr).await.unwrap();
+        assert_eq!(
+            c.getinfo("net/listeners/socks").await.unwrap(),
+            "\"127.0.0.1:9050\""
+        );
+        assert!(
+            c.getinfo("status/bootstrap-phase")
+                .await
+                .unwrap()
+                .contains("PROGRESS=100")
+        );
+        match c.getinfo("nope").await {
+            Err(ControlError::Refused { code: 552, message }) => {
+                assert!(message.contains("Unrecognized"))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            matches!(c.command("A\r\nB").await, Err(ControlError::Protocol(_))),
+            "no command injection"
+        );
+    }
+
+    #[tokio::test]
+    async fn oversized_answers_are_refused() {
+        let addr = fake_tor(|_| {
+            let mut long = vec![b'2', b'5', b'0', b' '];
+            long.extend(std::iter::repeat_n(b'x', 20 * 1024));
+            long.extend_from_slice(b"\r\n");
+            long
+        })
+        .await;
+        let mut c = Control::connect(addr).await.unwrap();
+        assert!(
+            matches!(c.command("GETINFO version").await, Err(ControlError::Protocol(m)) if m.contains("too long"))
+        );
+
+        let addr = fake_tor(|_| b"250-x\r\n".repeat(2000)).await;
+        let mut c = Control::connect(addr).await.unwrap();
+        assert!(
+            matches!(c.command("GETINFO version").await, Err(ControlError::Protocol(m)) if m.contains("reply too long"))
+        );
+
+        let addr = fake_tor(|_| b"2x0 OK\r\n".to_vec()).await;
+        let mut c = Control::connect(addr).await.unwrap();
+        assert!(matches!(
+            c.command("GETINFO version").await,
+            Err(ControlError::Protocol(_))
+        ));
+    }
+
+    fn mac(key: &[u8], msg: &[u8]) -> Vec<u8> {
+        let mut m = Hmac::<Sha256>::new_from_slice(key).unwrap();
+        m.update(msg);
+        m.finalize().into_bytes().to_vec()
+    }
+
+    /// A tor that offers SAFECOOKIE with `cookie` and proves knowledge of
+    /// `known` (the real cookie, or not).
+    async fn safecookie_tor(
+        cookie_path: std::path::PathBuf,
+        known: Vec<u8>,
+    ) -> std::net::SocketAddr {
+        let server_nonce = [7u8; 32];
+        let mut client_nonce = Vec::new();
+        fake_tor(move |line| {
+            if line == "PROTOCOLINFO 1" {
+                return format!(
+                    "250-PROTOCOLINFO 1\r\n250-AUTH METHODS=COOKIE,SAFECOOKIE COOKIEFILE=\"{}\"\r\n250-VERSION Tor=\"0.4.9.11\"\r\n250 OK\r\n",
+                    cookie_path.display()
+                )
+                .into_bytes();
+            }
+            if let Some(n) = line.strip_prefix("AUTHCHALLENGE SAFECOOKIE ") {
+                client_nonce = unhex(n).unwrap();
+                let msg = [known.as_slice(), &client_nonce, &server_nonce].concat();
+                let server_hash = mac(b"Tor safe cookie authentication server-to-controller hash", &msg);
+                return format!(
+                    "250 AUTHCHALLENGE SERVERHASH={} SERVERNONCE={}\r\n",
+                    hex(&server_hash),
+                    hex(&server_nonce)
+                )
+                .into_bytes();
+            }
+            if let Some(h) = line.strip_prefix("AUTHENTICATE ") {
+                let msg = [known.as_slice(), &client_nonce, &server_nonce].concat();
+                let expected = mac(b"Tor safe cookie authentication controller-to-server hash", &msg);
+                return if unhex(h) == Some(expected) { b"250 OK\r\n".to_vec() } else { b"515 Bad auth\r\n".to_vec() };
+            }
+            b"510 Unrecognized command\r\n".to_vec()
+        })
+        .await
+    }
+
+    #[tokio::test]
+    async fn safecookie_authenticates_both_ways() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("control_auth_cookie");
+        let cookie = vec![0x42u8; 32];
+        std::fs::File::create(&path)
+            .unwrap()
+            .write_all(&cookie)
+            .unwrap();
+
+        let honest = safecookie_tor(path.clone(), cookie.clone()).await;
+        let mut c = Control::connect(honest).await.unwrap();
+        c.authenticate(None).await.unwrap();
+
+        // A "tor" that does not know the cookie is not the tor we meant.
+        let impostor = safecookie_tor(path.clone(), vec![0u8; 32]).await;
+        let mut c = Control::connect(impostor).await.unwrap();
+        match c.authenticate(None).await {
+            Err(ControlError::Auth(m)) => assert!(m.contains("does not know the cookie")),
+            other => panic!("{other:?}"),
+        }
+
+        // A missing cookie file is a clear error.
+        let honest = safecookie_tor(path.clone(), cookie).await;
+        let mut c = Control::connect(honest).await.unwrap();
+        let missing = dir.path().join("nope");
+        assert!(
+            matches!(c.authenticate(Some(&missing)).await, Err(ControlError::Auth(m)) if m.contains("reading the cookie"))
+        );
+    }
+}
