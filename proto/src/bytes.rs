@@ -133,3 +133,126 @@ impl<'de, T: Deserialize<'de>, const N: usize> Deserialize<'de> for BoundedVec<T
         d.deserialize_seq(V::<T, N>(std::marker::PhantomData))
     }
 }
+
+/// Bytes that never exceed `N`, on the wire or in memory. On the wire:
+/// varint length, then the bytes (postcard's byte array).
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct BoundedBytes<const N: usize>(Vec<u8>);
+
+impl<const N: usize> fmt::Debug for BoundedBytes<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BoundedBytes({} bytes)", self.0.len())
+    }
+}
+
+impl<const N: usize> BoundedBytes<N> {
+    /// Takes `v` if it has at most `N` bytes.
+    pub fn new(v: Vec<u8>) -> Result<Self, Vec<u8>> {
+        if v.len() > N { Err(v) } else { Ok(BoundedBytes(v)) }
+    }
+
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The bytes, by value.
+    pub fn into_vec(self) -> Vec<u8> {
+        self.0
+    }
+
+    /// Length.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<const N: usize> Serialize for BoundedBytes<N> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de, const N: usize> Deserialize<'de> for BoundedBytes<N> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<const N: usize>;
+        impl<'de, const N: usize> Visitor<'de> for V<N> {
+            type Value = BoundedBytes<N>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "at most {N} bytes")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
+                if v.len() > N {
+                    return Err(E::invalid_length(v.len(), &self));
+                }
+                Ok(BoundedBytes(v.to_vec()))
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Self::Value, E> {
+                self.visit_bytes(&v)
+            }
+        }
+        d.deserialize_bytes(V::<N>)
+    }
+}
+
+/// UTF-8 text of at most `N` bytes. On the wire: varint length, then UTF-8.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct BoundedString<const N: usize>(String);
+
+impl<const N: usize> fmt::Debug for BoundedString<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl<const N: usize> fmt::Display for BoundedString<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<const N: usize> BoundedString<N> {
+    /// Takes `s` if it has at most `N` bytes.
+    pub fn new(s: impl Into<String>) -> Result<Self, crate::Error> {
+        let s = s.into();
+        if s.len() > N {
+            return Err(crate::Error::TooLong { what: "text", max: N });
+        }
+        Ok(BoundedString(s))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<const N: usize> Serialize for BoundedString<N> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de, const N: usize> Deserialize<'de> for BoundedString<N> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<const N: usize>;
+        impl<'de, const N: usize> Visitor<'de> for V<N> {
+            type Value = BoundedString<N>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "text of at most {N} bytes")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                if v.len() > N {
+                    return Err(E::invalid_length(v.len(), &self));
+                }
+                Ok(BoundedString(v.to_string()))
+            }
+        }
+        d.deserialize_str(V::<N>)
+    }
+}

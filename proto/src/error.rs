@@ -110,6 +110,34 @@ pub enum Error {
     /// Proof-of-work difficulty outside 0..=64.
     #[error("difficulty {0} is outside 0..=64 bits")]
     BadDifficulty(u8),
+    /// A value longer than its bound.
+    #[error("{what} longer than {max} bytes")]
+    TooLong {
+        /// What was too long.
+        what: &'static str,
+        /// The bound.
+        max: usize,
+    },
+    /// A manifest that breaks the rules (paths, sizes, limits).
+    #[error("invalid manifest: {0}")]
+    Manifest(&'static str),
+    /// A path inside a share that is not a safe relative path.
+    #[error("unsafe path {path:?}: {why}")]
+    UnsafePath {
+        /// The path as given (truncated to 200 bytes).
+        path: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// A link or URL that does not parse.
+    #[error("invalid link: {0}")]
+    Link(&'static str),
+    /// Data that does not match the hash it must have.
+    #[error("{0} does not match its hash")]
+    HashMismatch(&'static str),
+    /// Sealed data that does not open with the key given.
+    #[error("cannot open sealed data: wrong key or damaged")]
+    SealBroken,
 }
 
 impl Error {
@@ -138,6 +166,12 @@ impl Error {
             Error::SelfConnection => "self_connection",
             Error::Rejected(_) => "rejected",
             Error::BadDifficulty(_) => "bad_difficulty",
+            Error::TooLong { .. } => "too_long",
+            Error::Manifest(_) => "bad_manifest",
+            Error::UnsafePath { .. } => "unsafe_path",
+            Error::Link(_) => "bad_link",
+            Error::HashMismatch(_) => "hash_mismatch",
+            Error::SealBroken => "seal_broken",
         }
     }
 }

@@ -33,11 +33,23 @@ pub enum Channel {
     Control = 1,
     /// Peer exchange.
     Peers = 2,
+    /// File transfer (transfer connections; protocol version 2).
+    Files = 3,
+    /// Who has what, catalogue, mirroring (peer connections; version 2).
+    Tracker = 4,
 }
 
 impl Channel {
-    /// Every channel this version defines.
-    pub const ALL: [Channel; 3] = [Channel::Handshake, Channel::Control, Channel::Peers];
+    /// Every channel defined.
+    pub const ALL: [Channel; 5] = [Channel::Handshake, Channel::Control, Channel::Peers, Channel::Files, Channel::Tracker];
+
+    /// The first protocol version that has this channel.
+    pub fn since(self) -> crate::ProtocolVersion {
+        match self {
+            Channel::Handshake | Channel::Control | Channel::Peers => crate::ProtocolVersion::V1,
+            Channel::Files | Channel::Tracker => crate::ProtocolVersion::V2,
+        }
+    }
 
     /// Maps the wire number to a channel.
     pub fn from_u16(n: u16) -> Result<Self> {
@@ -53,6 +65,8 @@ impl Channel {
             Channel::Handshake => 4 * 1024,
             Channel::Control => 256,
             Channel::Peers => 16 * 1024,
+            Channel::Files => 36 * 1024,
+            Channel::Tracker => 32 * 1024,
         }
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! dialer                                   listener
-//!   Hello { magic, versions, nonce_d }  ──►
+//!   Hello { magic, versions, nonce_d }  ──►        (or HelloV2 with a purpose)
 //!                                       ◄──  Accept { version, nonce_l, record_l, sig_l }
 //!   Auth { record_d, sig_d }            ──►
 //! ```
@@ -47,6 +47,32 @@ pub enum HandshakeMsg {
     Auth(Auth),
     /// Listener → dialer: no deal.
     Reject(RejectReason),
+    /// Dialer → listener, first: a Hello that also says what the
+    /// connection is for (protocol version 2).
+    HelloV2(HelloV2),
+}
+
+/// What a connection is for. Append-only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Purpose {
+    /// The node-to-node connection: control, peer exchange, tracker.
+    Peer,
+    /// A file transfer: control and the files channel only. A node may
+    /// open several to one peer (each on its own circuit).
+    Transfer,
+}
+
+/// The dialer's opening message, with a purpose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelloV2 {
+    /// Always [`MAGIC`].
+    pub magic: [u8; 4],
+    /// Versions the dialer speaks (wire numbers, any order).
+    pub versions: heapless::Vec<u16, MAX_OFFERED_VERSIONS>,
+    /// Fresh random nonce.
+    pub nonce: [u8; 32],
+    /// What the connection is for.
+    pub purpose: Purpose,
 }
 
 /// The dialer's opening message.
@@ -99,6 +125,8 @@ pub struct Established {
     pub peer: Verified,
     /// The version both sides speak from now on.
     pub version: ProtocolVersion,
+    /// What the connection is for (a plain `Hello` means `Peer`).
+    pub purpose: Purpose,
 }
 
 /// Decodes a handshake payload.
@@ -140,28 +168,35 @@ pub struct Dialer {
     expected: NodeId,
     own: NodeId,
     hello: Vec<u8>,
+    purpose: Purpose,
 }
 
 impl Dialer {
-    /// Starts a handshake with the node `expected`; returns the state and the
-    /// Hello payload to send.
+    /// Starts a peer connection with the node `expected`; returns the state
+    /// and the Hello payload to send.
     pub fn start(own: NodeId, expected: NodeId, nonce: [u8; 32]) -> Result<(Self, Vec<u8>)> {
+        Self::start_for(own, expected, nonce, Purpose::Peer)
+    }
+
+    /// Starts a connection for `purpose`. A peer connection opens with the
+    /// version 1 `Hello` (so version 1 nodes understand it); anything else
+    /// with `HelloV2`.
+    pub fn start_for(
+        own: NodeId,
+        expected: NodeId,
+        nonce: [u8; 32],
+        purpose: Purpose,
+    ) -> Result<(Self, Vec<u8>)> {
         if own == expected {
             return Err(Error::SelfConnection);
         }
-        let hello = encode(&HandshakeMsg::Hello(Hello {
-            magic: MAGIC,
-            versions: supported(),
-            nonce,
-        }));
-        Ok((
-            Dialer {
-                expected,
-                own,
-                hello: hello.clone(),
-            },
-            hello,
-        ))
+        let (magic, versions) = (MAGIC, supported());
+        let hello = match purpose {
+            Purpose::Peer => encode(&HandshakeMsg::Hello(Hello { magic, versions, nonce })),
+            _ => encode(&HandshakeMsg::HelloV2(HelloV2 { magic, versions, nonce, purpose })),
+        };
+        let state = Dialer { expected, own, hello: hello.clone(), purpose };
+        Ok((state, hello))
     }
 
     /// Handles the listener's answer; returns the Auth payload to send and
@@ -196,15 +231,16 @@ impl Dialer {
         if own_record.id() != self.own || keypair.id() != self.own {
             return Err(Error::Unexpected("own record is not ours"));
         }
+        if self.purpose != Purpose::Peer && version < ProtocolVersion::V2 {
+            return Err(Error::UnsupportedVersion(heapless::Vec::from_iter([accept.version])));
+        }
         let t_auth = auth_transcript(&t_accept, &accept.signature, &encode(own_record));
         let auth = Auth {
             record: own_record.clone(),
             signature: keypair.sign(&t_auth),
         };
-        Ok((
-            encode(&HandshakeMsg::Auth(auth)),
-            Established { peer, version },
-        ))
+        let est = Established { peer, version, purpose: self.purpose };
+        Ok((encode(&HandshakeMsg::Auth(auth)), est))
     }
 }
 
@@ -213,6 +249,7 @@ impl Dialer {
 pub struct Listener {
     own: NodeId,
     version: ProtocolVersion,
+    purpose: Purpose,
     t_accept: [u8; 32],
     sig_l: Bytes64,
 }
@@ -234,21 +271,20 @@ impl Listener {
         own_record: &SignedNodeRecord,
         nonce: [u8; 32],
     ) -> Result<ListenerStep> {
-        let hello = match decode(payload)? {
-            HandshakeMsg::Hello(h) => h,
+        let (magic, versions, purpose) = match decode(payload)? {
+            HandshakeMsg::Hello(h) => (h.magic, h.versions, Purpose::Peer),
+            HandshakeMsg::HelloV2(h) => (h.magic, h.versions, h.purpose),
             _ => return Err(Error::Unexpected("expected Hello")),
         };
-        if hello.magic != MAGIC {
+        if magic != MAGIC {
             return Err(Error::BadMagic);
         }
-        let Some(version) = ProtocolVersion::negotiate(&hello.versions) else {
-            let reject = HandshakeMsg::Reject(RejectReason::UnsupportedVersion {
-                supported: supported(),
-            });
-            return Ok(ListenerStep::Reject(
-                encode(&reject),
-                Error::UnsupportedVersion(hello.versions),
-            ));
+        // Anything but a peer connection needs version 2.
+        let negotiated = ProtocolVersion::negotiate(&versions)
+            .filter(|v| purpose == Purpose::Peer || *v >= ProtocolVersion::V2);
+        let Some(version) = negotiated else {
+            let reject = HandshakeMsg::Reject(RejectReason::UnsupportedVersion { supported: supported() });
+            return Ok(ListenerStep::Reject(encode(&reject), Error::UnsupportedVersion(versions)));
         };
         if own_record.id() != keypair.id() {
             return Err(Error::Unexpected("own record is not ours"));
@@ -265,6 +301,7 @@ impl Listener {
         let state = Listener {
             own: keypair.id(),
             version,
+            purpose,
             t_accept,
             sig_l,
         };
@@ -290,6 +327,7 @@ impl Listener {
         Ok(Established {
             peer,
             version: self.version,
+            purpose: self.purpose,
         })
     }
 }

@@ -7,15 +7,20 @@ mod error;
 mod identity;
 
 pub mod addr;
+pub mod content;
+pub mod files;
 pub mod frame;
 pub mod handshake;
+pub mod link;
 pub mod msg;
 pub mod pow;
 pub mod record;
+pub mod seal;
+pub mod tracker;
 pub mod version;
 
 pub use addr::{DEFAULT_ONION_PORT, PeerAddr};
-pub use bytes::{BoundedVec, Bytes64};
+pub use bytes::{BoundedBytes, BoundedString, BoundedVec, Bytes64};
 pub use codec::{decode_exact, encode};
 pub use error::{Error, Result};
 pub use identity::{Keypair, NodeId};

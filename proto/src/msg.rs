@@ -9,7 +9,10 @@ use serde::{Deserialize, Serialize};
 use crate::bytes::BoundedVec;
 use crate::codec::{decode_exact, encode};
 use crate::frame::Channel;
+use crate::files::FileMsg;
 use crate::record::SignedNodeRecord;
+use crate::tracker::TrackerMsg;
+use crate::version::ProtocolVersion;
 use crate::{Error, Result};
 
 /// Most records in one `Peers` message.
@@ -78,14 +81,24 @@ pub enum Message {
     Control(ControlMsg),
     /// From the peer-exchange channel.
     Peers(PeerMsg),
+    /// From the files channel.
+    Files(FileMsg),
+    /// From the tracker channel.
+    Tracker(TrackerMsg),
 }
 
 impl Message {
-    /// Decodes the payload of a frame received on `channel` after the handshake.
-    pub fn decode(channel: Channel, payload: &[u8]) -> Result<Self> {
+    /// Decodes the payload of a frame received on `channel` after a
+    /// handshake that settled on `version`.
+    pub fn decode(version: ProtocolVersion, channel: Channel, payload: &[u8]) -> Result<Self> {
+        if channel.since() > version {
+            return Err(Error::Unexpected("channel not in the negotiated protocol version"));
+        }
         match channel {
             Channel::Control => Ok(Message::Control(decode_exact(payload)?)),
             Channel::Peers => Ok(Message::Peers(decode_exact(payload)?)),
+            Channel::Files => Ok(Message::Files(decode_exact(payload)?)),
+            Channel::Tracker => Ok(Message::Tracker(decode_exact(payload)?)),
             Channel::Handshake => Err(Error::Unexpected("handshake message after the handshake")),
         }
     }
@@ -95,6 +108,8 @@ impl Message {
         match self {
             Message::Control(_) => Channel::Control,
             Message::Peers(_) => Channel::Peers,
+            Message::Files(_) => Channel::Files,
+            Message::Tracker(_) => Channel::Tracker,
         }
     }
 
@@ -103,6 +118,8 @@ impl Message {
         match self {
             Message::Control(m) => encode(m),
             Message::Peers(m) => encode(m),
+            Message::Files(m) => encode(m),
+            Message::Tracker(m) => encode(m),
         }
     }
 }

@@ -9,19 +9,23 @@
 pub enum ProtocolVersion {
     /// The first version: handshake, control, peer exchange.
     V1,
+    /// Adds files: transfer connections (`HelloV2` with a purpose), the
+    /// files channel and the tracker channel.
+    V2,
 }
 
 impl ProtocolVersion {
     /// Every version this implementation speaks, oldest first.
-    pub const ALL: &'static [ProtocolVersion] = &[ProtocolVersion::V1];
+    pub const ALL: &'static [ProtocolVersion] = &[ProtocolVersion::V1, ProtocolVersion::V2];
 
     /// The newest version.
-    pub const LATEST: ProtocolVersion = ProtocolVersion::V1;
+    pub const LATEST: ProtocolVersion = ProtocolVersion::V2;
 
     /// The wire number.
     pub fn as_u16(self) -> u16 {
         match self {
             ProtocolVersion::V1 => 1,
+            ProtocolVersion::V2 => 2,
         }
     }
 
@@ -50,7 +54,7 @@ mod tests {
         // (exhaustive match) or fails the assertions below.
         fn listed(v: ProtocolVersion) -> bool {
             match v {
-                ProtocolVersion::V1 => ProtocolVersion::ALL.contains(&v),
+                ProtocolVersion::V1 | ProtocolVersion::V2 => ProtocolVersion::ALL.contains(&v),
             }
         }
         for n in 0..=u16::MAX {

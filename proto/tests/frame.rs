@@ -82,6 +82,8 @@ fn channel_numbers_are_stable() {
         (0u16, Channel::Handshake),
         (1, Channel::Control),
         (2, Channel::Peers),
+        (3, Channel::Files),
+        (4, Channel::Tracker),
     ] {
         assert_eq!(Channel::from_u16(n).unwrap(), c);
     }

@@ -6,7 +6,7 @@ mod common;
 
 use common::{NOW, keypair, policy, record, record_at};
 use warren_proto::handshake::{
-    self, Dialer, HandshakeMsg, Hello, Listener, ListenerStep, MAGIC, RejectReason,
+    self, Dialer, HandshakeMsg, Hello, HelloV2, Listener, ListenerStep, MAGIC, Purpose, RejectReason,
 };
 use warren_proto::{Error, ProtocolVersion, encode};
 
@@ -28,8 +28,10 @@ fn both_sides_learn_the_verified_peer() {
     let at_listener = listener.on_auth(&auth, NOW, &policy()).unwrap();
     assert_eq!(at_dialer.peer.id(), l.id());
     assert_eq!(at_listener.peer.id(), d.id());
-    assert_eq!(at_dialer.version, ProtocolVersion::V1);
-    assert_eq!(at_listener.version, ProtocolVersion::V1);
+    assert_eq!(at_dialer.version, ProtocolVersion::V2);
+    assert_eq!(at_listener.version, ProtocolVersion::V2);
+    assert_eq!(at_dialer.purpose, Purpose::Peer);
+    assert_eq!(at_listener.purpose, Purpose::Peer);
 }
 
 #[test]
@@ -142,7 +144,7 @@ fn unknown_versions_get_a_reject() {
     assert_eq!(
         err,
         Error::Rejected(RejectReason::UnsupportedVersion {
-            supported: heapless::Vec::from_iter([1])
+            supported: heapless::Vec::from_iter([1, 2])
         })
     );
 }
@@ -153,6 +155,7 @@ fn newest_common_version_is_chosen() {
         ProtocolVersion::negotiate(&[5, 1, 3]),
         Some(ProtocolVersion::V1)
     );
+    assert_eq!(ProtocolVersion::negotiate(&[2, 1]), Some(ProtocolVersion::V2));
     assert_eq!(ProtocolVersion::negotiate(&[]), None);
 }
 
@@ -199,4 +202,42 @@ fn dialing_yourself_is_refused() {
         listener.on_auth(&auth, NOW, &policy()).unwrap_err(),
         Error::SelfConnection
     );
+}
+
+
+#[test]
+fn a_transfer_connection_says_so_and_needs_version_2() {
+    let (d, l) = (keypair(1), keypair(2));
+    let (dialer, hello) = Dialer::start_for(d.id(), l.id(), [1; 32], Purpose::Transfer).unwrap();
+    assert!(matches!(handshake::decode(&hello).unwrap(), HandshakeMsg::HelloV2(_)));
+    let (listener, accept) = listener_accept(2, &hello, [2; 32]);
+    let (auth, at_dialer) = dialer.on_answer(&accept, &d, &record(&d), NOW, &policy()).unwrap();
+    let at_listener = listener.on_auth(&auth, NOW, &policy()).unwrap();
+    assert_eq!((at_dialer.purpose, at_listener.purpose), (Purpose::Transfer, Purpose::Transfer));
+
+    // A transfer offered only version 1 is refused.
+    let old = encode(&HandshakeMsg::HelloV2(HelloV2 {
+        magic: MAGIC,
+        versions: heapless::Vec::from_iter([1]),
+        nonce: [1; 32],
+        purpose: Purpose::Transfer,
+    }));
+    let step = Listener::on_hello(&old, &l, &record(&l), [2; 32]).unwrap();
+    assert!(matches!(step, ListenerStep::Reject(..)));
+}
+
+#[test]
+fn the_purpose_is_covered_by_the_signatures() {
+    // A Hello for a peer connection rewritten in transit into a transfer
+    // Hello breaks the listener's signature as the dialer checks it.
+    let (d, l) = (keypair(1), keypair(2));
+    let (dialer, _hello) = Dialer::start_for(d.id(), l.id(), [1; 32], Purpose::Peer).unwrap();
+    let forged = encode(&HandshakeMsg::HelloV2(HelloV2 {
+        magic: MAGIC,
+        versions: heapless::Vec::from_iter([1, 2]),
+        nonce: [1; 32],
+        purpose: Purpose::Transfer,
+    }));
+    let (_, accept) = listener_accept(2, &forged, [2; 32]);
+    assert_eq!(dialer.on_answer(&accept, &d, &record(&d), NOW, &policy()).unwrap_err(), Error::BadSignature);
 }

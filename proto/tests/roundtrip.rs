@@ -5,6 +5,7 @@
 mod common;
 
 use proptest::prelude::*;
+use warren_proto::ProtocolVersion;
 use warren_proto::frame::{Channel, Priority, decode_frame, encode_frame};
 use warren_proto::handshake::{self, HandshakeMsg, Hello, MAGIC};
 use warren_proto::msg::{CloseReason, ControlMsg, Message, PeerMsg};
@@ -82,7 +83,7 @@ proptest! {
     fn control_round_trips(n in any::<u64>(), reason in close_reason()) {
         for m in [ControlMsg::Ping { nonce: n }, ControlMsg::Pong { nonce: n }, ControlMsg::Close { reason }] {
             let msg = Message::Control(m);
-            prop_assert_eq!(Message::decode(msg.channel(), &msg.encode()).unwrap(), msg);
+            prop_assert_eq!(Message::decode(ProtocolVersion::LATEST, msg.channel(), &msg.encode()).unwrap(), msg);
         }
     }
 
@@ -92,7 +93,7 @@ proptest! {
             let msg = Message::Peers(m);
             let payload = msg.encode();
             prop_assert!(payload.len() as u32 <= Channel::Peers.max_payload());
-            prop_assert_eq!(Message::decode(Channel::Peers, &payload).unwrap(), msg);
+            prop_assert_eq!(Message::decode(ProtocolVersion::LATEST, Channel::Peers, &payload).unwrap(), msg);
         }
     }
 
@@ -116,7 +117,8 @@ proptest! {
         let _ = decode_frame(&bytes);
         let _ = handshake::decode(&bytes);
         for c in Channel::ALL {
-            let _ = Message::decode(c, &bytes);
+            let _ = Message::decode(ProtocolVersion::LATEST, c, &bytes);
+            let _ = Message::decode(ProtocolVersion::V1, c, &bytes);
         }
         let _ = SignedNodeRecord::decode(&bytes);
         if let Ok(s) = std::str::from_utf8(&bytes) {
@@ -171,7 +173,7 @@ fn too_many_records_do_not_decode() {
     // A Peers message claiming 33 records is refused before any is decoded.
     let mut payload = vec![1u8, 33];
     payload.extend(std::iter::repeat_n(0u8, 100));
-    assert!(Message::decode(Channel::Peers, &payload).is_err());
+    assert!(Message::decode(ProtocolVersion::LATEST, Channel::Peers, &payload).is_err());
 }
 
 #[test]
@@ -190,4 +192,109 @@ fn bounded_vec_refuses_more_than_its_bound() {
     assert_eq!(v.push(1), Ok(()));
     assert_eq!(v.push(2), Err(2));
     assert_eq!(BoundedVec::<u8, 2>::truncating(five).len(), 2);
+}
+
+mod v2 {
+    use proptest::prelude::*;
+    use warren_proto::ProtocolVersion;
+    use warren_proto::content::{ContentId, SwarmId};
+    use warren_proto::files::{FileMsg, MAX_BLOCK, RejectReason};
+    use warren_proto::frame::Channel;
+    use warren_proto::msg::Message;
+    use warren_proto::tracker::TrackerMsg;
+    use warren_proto::{BoundedBytes, BoundedVec};
+
+    fn file_msg() -> impl Strategy<Value = FileMsg> {
+        prop_oneof![
+            any::<[u8; 32]>().prop_map(|s| FileMsg::Open { swarm: SwarmId(s) }),
+            (any::<[u8; 32]>(), any::<u32>()).prop_map(|(c, l)| FileMsg::Opened { content: ContentId(c), manifest_len: l, ticket: None }),
+            Just(FileMsg::Unknown),
+            (any::<u32>(), any::<u32>(), any::<u32>()).prop_map(|(piece, offset, len)| FileMsg::Request { piece, offset, len }),
+            (any::<u32>(), any::<u32>(), prop::collection::vec(any::<u8>(), 0..=MAX_BLOCK as usize))
+                .prop_map(|(piece, offset, d)| FileMsg::Block { piece, offset, data: BoundedBytes::new(d).unwrap() }),
+            (any::<u32>(), prop::collection::vec(any::<[u8; 32]>(), 0..=64))
+                .prop_map(|(first, h)| FileMsg::Hashes { first, hashes: BoundedVec::truncating(h) }),
+            (any::<u32>(), any::<u32>()).prop_map(|(piece, offset)| FileMsg::Reject { piece, offset, reason: RejectReason::NotHave }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
+
+        #[test]
+        fn file_messages_round_trip_and_fit_their_channel(m in file_msg()) {
+            let msg = Message::Files(m);
+            let payload = msg.encode();
+            prop_assert!(payload.len() as u32 <= Channel::Files.max_payload(), "{} bytes", payload.len());
+            prop_assert_eq!(Message::decode(ProtocolVersion::V2, Channel::Files, &payload).unwrap(), msg);
+        }
+
+        #[test]
+        fn tracker_messages_round_trip(s in prop::collection::vec(any::<[u8; 32]>(), 0..=64), since in any::<u64>()) {
+            for m in [
+                TrackerMsg::Announce { swarms: BoundedVec::truncating(s.iter().map(|x| SwarmId(*x))) },
+                TrackerMsg::SyncGet { since },
+            ] {
+                let msg = Message::Tracker(m);
+                prop_assert_eq!(Message::decode(ProtocolVersion::V2, Channel::Tracker, &msg.encode()).unwrap(), msg);
+            }
+        }
+    }
+
+    #[test]
+    fn version_1_connections_refuse_version_2_channels() {
+        let m = Message::Files(FileMsg::Unknown);
+        assert!(Message::decode(ProtocolVersion::V1, Channel::Files, &m.encode()).is_err());
+        let t = Message::Tracker(TrackerMsg::SyncGet { since: 1 });
+        assert!(Message::decode(ProtocolVersion::V1, Channel::Tracker, &t.encode()).is_err());
+    }
+
+    #[test]
+    fn the_largest_file_messages_fit() {
+        let block = Message::Files(FileMsg::Block {
+            piece: u32::MAX,
+            offset: u32::MAX,
+            data: BoundedBytes::new(vec![0; MAX_BLOCK as usize]).unwrap(),
+        });
+        let hashes = Message::Files(FileMsg::Hashes {
+            first: u32::MAX,
+            hashes: BoundedVec::truncating(std::iter::repeat_n([0xff; 32], warren_proto::files::MAX_HASHES)),
+        });
+        let bits = Message::Files(FileMsg::Bitfield {
+            first: u32::MAX,
+            bits: BoundedBytes::new(vec![0xff; warren_proto::files::MAX_BITFIELD]).unwrap(),
+        });
+        for m in [block, hashes, bits] {
+            assert!(m.encode().len() as u32 <= Channel::Files.max_payload());
+        }
+    }
+
+    #[test]
+    fn the_largest_sync_page_fits() {
+        use warren_proto::tracker::{CatalogueEntry, MAX_SYNC_ITEMS, SignedEntry, SyncItem};
+        use warren_proto::{BoundedString, Keypair};
+        let kp = Keypair::from_seed(&[1; 32]);
+        let tag = BoundedString::new("t".repeat(32)).unwrap();
+        let entry = SignedEntry::sign(
+            CatalogueEntry {
+                content: ContentId([0xff; 32]),
+                name: BoundedString::new("n".repeat(255)).unwrap(),
+                size: u64::MAX,
+                files: u32::MAX,
+                description: Some(BoundedString::new("d".repeat(1024)).unwrap()),
+                tags: BoundedVec::truncating(std::iter::repeat_n(tag, 16)),
+                publisher: kp.id(),
+                published_at: u64::MAX,
+            },
+            &kp,
+        )
+        .unwrap();
+        let page = Message::Tracker(TrackerMsg::SyncPage {
+            items: BoundedVec::truncating(std::iter::repeat_n(SyncItem::Entry(entry), MAX_SYNC_ITEMS)),
+            next: u64::MAX,
+            more: true,
+        });
+        let n = page.encode().len();
+        assert!(n as u32 <= Channel::Tracker.max_payload(), "{n} bytes");
+    }
 }

@@ -5,6 +5,7 @@ use libfuzzer_sys::fuzz_target;
 use warren_proto::frame::{Channel, MAX_PAYLOAD, decode_frame};
 use warren_proto::handshake;
 use warren_proto::msg::Message;
+use warren_proto::ProtocolVersion;
 
 fuzz_target!(|data: &[u8]| {
     let mut at = 0;
@@ -16,7 +17,9 @@ fuzz_target!(|data: &[u8]| {
                 let _ = handshake::decode(payload);
             }
             c => {
-                let _ = Message::decode(c, payload);
+                for v in ProtocolVersion::ALL {
+                    let _ = Message::decode(*v, c, payload);
+                }
             }
         }
         at += used;

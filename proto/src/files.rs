@@ -1,0 +1,126 @@
+//! The files channel: one swarm per transfer connection.
+//!
+//! A transfer connection is opened by a downloader (handshake with purpose
+//! `Transfer`), which sends `Open` naming a swarm. The provider answers
+//! `Opened` (with a ticket for a private swarm) or `Unknown`. The
+//! downloader then fetches the manifest and the piece table in chunks,
+//! learns which pieces the provider has, and requests blocks.
+
+use serde::{Deserialize, Serialize};
+
+use crate::bytes::{BoundedBytes, BoundedVec};
+use crate::content::{ContentId, SwarmId, Ticket};
+
+/// Largest block of piece data in one message.
+pub const MAX_BLOCK: u32 = 32 * 1024;
+/// Largest manifest chunk.
+pub const MAX_MANIFEST_CHUNK: usize = 32 * 1024;
+/// Most piece hashes in one message.
+pub const MAX_HASHES: usize = 1024;
+/// Largest bitfield chunk (covers 262,144 pieces).
+pub const MAX_BITFIELD: usize = 32 * 1024;
+
+/// Why a request was refused. Append-only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RejectReason {
+    /// The provider does not have that piece (yet).
+    NotHave,
+    /// Too many requests in flight; ask again later.
+    Busy,
+    /// The range is outside the piece or larger than [`MAX_BLOCK`].
+    BadRange,
+}
+
+/// Messages on the files channel. Append-only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FileMsg {
+    /// Downloader → provider: this connection is about `swarm`.
+    Open {
+        /// The swarm.
+        swarm: SwarmId,
+    },
+    /// Provider → downloader: I serve it.
+    Opened {
+        /// What the swarm carries.
+        content: ContentId,
+        /// Length of the encoded manifest.
+        manifest_len: u32,
+        /// For private swarms: the link's key saying what the swarm is.
+        ticket: Option<Ticket>,
+    },
+    /// Provider → downloader: not here.
+    Unknown,
+    /// Downloader → provider: manifest bytes from `offset`.
+    GetManifest {
+        /// Byte offset into the encoded manifest.
+        offset: u32,
+    },
+    /// Provider → downloader: a chunk of the encoded manifest.
+    ManifestChunk {
+        /// Where it starts.
+        offset: u32,
+        /// The bytes.
+        data: BoundedBytes<MAX_MANIFEST_CHUNK>,
+    },
+    /// Downloader → provider: piece hashes `first .. first + count`.
+    GetHashes {
+        /// First piece.
+        first: u32,
+        /// How many (at most [`MAX_HASHES`]).
+        count: u16,
+    },
+    /// Provider → downloader: piece hashes from `first`.
+    Hashes {
+        /// First piece.
+        first: u32,
+        /// The hashes.
+        hashes: BoundedVec<[u8; 32], MAX_HASHES>,
+    },
+    /// Provider → downloader: which pieces it has, from piece `first`
+    /// (a multiple of 8), one bit per piece, most significant bit first.
+    Bitfield {
+        /// First piece covered.
+        first: u32,
+        /// The bits.
+        bits: BoundedBytes<MAX_BITFIELD>,
+    },
+    /// Provider → downloader: it now has this piece too.
+    Have {
+        /// The piece.
+        piece: u32,
+    },
+    /// Downloader → provider: send `len` bytes of `piece` from `offset`.
+    Request {
+        /// The piece.
+        piece: u32,
+        /// Offset inside the piece.
+        offset: u32,
+        /// Length (at most [`MAX_BLOCK`]).
+        len: u32,
+    },
+    /// Provider → downloader: the requested bytes.
+    Block {
+        /// The piece.
+        piece: u32,
+        /// Offset inside the piece.
+        offset: u32,
+        /// The bytes.
+        data: BoundedBytes<{ MAX_BLOCK as usize }>,
+    },
+    /// Downloader → provider: never mind that request.
+    Cancel {
+        /// The piece.
+        piece: u32,
+        /// Offset inside the piece.
+        offset: u32,
+    },
+    /// Provider → downloader: that request will not be answered.
+    Reject {
+        /// The piece.
+        piece: u32,
+        /// Offset inside the piece.
+        offset: u32,
+        /// Why.
+        reason: RejectReason,
+    },
+}
