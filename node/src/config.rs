@@ -29,6 +29,8 @@ pub struct Config {
     pub limits: Limits,
     /// Tor: which network, the onion service, the C tor daemon.
     pub tor: TorConfig,
+    /// Sharing and downloading.
+    pub files: FilesConfig,
     /// Persistence.
     pub store: StoreConfig,
     /// Logging.
@@ -256,6 +258,10 @@ pub struct Limits {
     pub misbehavior_limit: u32,
     /// How long a ban lasts, seconds.
     pub ban_secs: u64,
+    /// Swarms whose providers the tracker remembers.
+    pub tracker_swarms: usize,
+    /// Public shares the catalogue holds.
+    pub catalogue_entries: usize,
 }
 
 impl Limits {
@@ -283,6 +289,8 @@ impl Limits {
             get_peers_min_interval_secs: 5,
             misbehavior_limit: 32,
             ban_secs: 3600,
+            tracker_swarms: pick(4096, 1024),
+            catalogue_entries: pick(4096, 1024),
         }
     }
 }
@@ -340,6 +348,54 @@ impl TorConfig {
             check_every: Duration::from_secs(self.check_interval_secs),
             timeout: Duration::from_secs(self.check_timeout_secs),
             relaunch_after: self.relaunch_after,
+        }
+    }
+}
+
+/// `[files]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilesConfig {
+    /// Where downloads started from the panel go; empty: `DATA_DIR/downloads`.
+    /// (`warren get` downloads into the current folder unless `--out`.)
+    pub download_dir: String,
+    /// Downloads running at once; more wait.
+    pub max_downloads: usize,
+    /// Shares kept.
+    pub max_shares: usize,
+    /// Transfer connections of one download, all providers together.
+    pub max_connections_per_download: usize,
+    /// Transfer connections to one provider on the onion transports, each
+    /// on its own circuit (on TCP: one).
+    pub circuits_per_provider: usize,
+    /// Block requests in flight per transfer connection (32 KiB each).
+    pub max_inflight_blocks: usize,
+    /// Seconds a provider may take to answer a request before the
+    /// connection is dropped and its pieces fetched elsewhere.
+    pub request_timeout_secs: u64,
+    /// Inbound transfer connections served at once; more are turned away.
+    pub max_upload_sessions: usize,
+    /// Requests queued per inbound transfer connection; more are refused
+    /// with `Busy`.
+    pub max_queued_requests: usize,
+    /// Bytes this node gives to content it did not publish or ask for
+    /// itself (mirroring for trusted nodes).
+    pub seeding_quota_bytes: u64,
+}
+
+impl Default for FilesConfig {
+    fn default() -> Self {
+        FilesConfig {
+            download_dir: String::new(),
+            max_downloads: 8,
+            max_shares: 1024,
+            max_connections_per_download: 12,
+            circuits_per_provider: 3,
+            max_inflight_blocks: 32,
+            request_timeout_secs: 60,
+            max_upload_sessions: 32,
+            max_queued_requests: 64,
+            seeding_quota_bytes: 8 << 30,
         }
     }
 }
@@ -464,6 +520,8 @@ impl Config {
             ("store_queue", l.store_queue),
             ("store_max_pending", l.store_max_pending),
             ("control_clients", l.control_clients),
+            ("tracker_swarms", l.tracker_swarms),
+            ("catalogue_entries", l.catalogue_entries),
         ];
         for (name, v) in capacities {
             if v == 0 || v > 1_000_000 {
@@ -474,6 +532,29 @@ impl Config {
         }
         if l.peer_frames_per_sec == 0 || l.peer_frame_burst == 0 {
             return bad("limits.peer_frames_per_sec and peer_frame_burst must be at least 1");
+        }
+        let f = &self.files;
+        let files = [
+            ("max_downloads", f.max_downloads),
+            ("max_shares", f.max_shares),
+            (
+                "max_connections_per_download",
+                f.max_connections_per_download,
+            ),
+            ("circuits_per_provider", f.circuits_per_provider),
+            ("max_inflight_blocks", f.max_inflight_blocks),
+            ("max_upload_sessions", f.max_upload_sessions),
+            ("max_queued_requests", f.max_queued_requests),
+        ];
+        for (name, v) in files {
+            if v == 0 || v > 100_000 {
+                return Err(Error::ConfigValue(format!(
+                    "files.{name} must be 1..=100000"
+                )));
+            }
+        }
+        if f.request_timeout_secs == 0 {
+            return bad("files.request_timeout_secs must be at least 1");
         }
         let t = &self.tor;
         if t.onion_port == 0 || t.onion_port == crate::tor::PROBE_PORT {

@@ -41,6 +41,9 @@ pub enum Error {
     /// The node is shutting down and cannot take the request.
     #[error("the node is shutting down")]
     ShuttingDown,
+    /// A files operation failed.
+    #[error(transparent)]
+    Files(#[from] crate::files::FilesError),
     /// An I/O error, with what was being done.
     #[error("{what}: {source}")]
     Io {

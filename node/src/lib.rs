@@ -6,6 +6,7 @@ pub mod config;
 pub mod conn;
 pub mod control;
 mod error;
+pub mod files;
 pub mod identity;
 pub mod logging;
 pub mod metrics;

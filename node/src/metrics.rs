@@ -81,6 +81,16 @@ counters! {
     peers_banned,
     /// Times a peer was throttled by its rate limit.
     rate_limited,
+    /// Piece bytes received on transfer connections.
+    bytes_downloaded,
+    /// Piece bytes sent on transfer connections.
+    bytes_uploaded,
+    /// Pieces verified against their hash.
+    pieces_verified,
+    /// Pieces that failed verification (their provider is dropped).
+    pieces_bad,
+    /// Block requests refused because a downloader had too many queued.
+    upload_busy,
     /// Store transactions committed.
     store_commits,
     /// Keys written or deleted by store commits.

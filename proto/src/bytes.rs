@@ -148,7 +148,11 @@ impl<const N: usize> fmt::Debug for BoundedBytes<N> {
 impl<const N: usize> BoundedBytes<N> {
     /// Takes `v` if it has at most `N` bytes.
     pub fn new(v: Vec<u8>) -> Result<Self, Vec<u8>> {
-        if v.len() > N { Err(v) } else { Ok(BoundedBytes(v)) }
+        if v.len() > N {
+            Err(v)
+        } else {
+            Ok(BoundedBytes(v))
+        }
     }
 
     /// The bytes.
@@ -221,7 +225,10 @@ impl<const N: usize> BoundedString<N> {
     pub fn new(s: impl Into<String>) -> Result<Self, crate::Error> {
         let s = s.into();
         if s.len() > N {
-            return Err(crate::Error::TooLong { what: "text", max: N });
+            return Err(crate::Error::TooLong {
+                what: "text",
+                max: N,
+            });
         }
         Ok(BoundedString(s))
     }

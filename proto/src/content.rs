@@ -87,7 +87,9 @@ pub struct Token(pub [u8; 16]);
 impl Token {
     /// Lower-case base32 (26 characters).
     pub fn to_base32(&self) -> String {
-        data_encoding::BASE32_NOPAD.encode(&self.0).to_ascii_lowercase()
+        data_encoding::BASE32_NOPAD
+            .encode(&self.0)
+            .to_ascii_lowercase()
     }
 
     /// Parses 26 base32 characters (any case).
@@ -95,7 +97,10 @@ impl Token {
         let raw = data_encoding::BASE32_NOPAD
             .decode(s.to_ascii_uppercase().as_bytes())
             .map_err(|_| Error::Link("token is not base32"))?;
-        Ok(Token(raw.try_into().map_err(|_| Error::Link("token is not 128 bits"))?))
+        Ok(Token(
+            raw.try_into()
+                .map_err(|_| Error::Link("token is not 128 bits"))?,
+        ))
     }
 
     /// The swarm of the share this token opens.
@@ -129,7 +134,10 @@ pub struct RelPath(String);
 impl RelPath {
     /// Checks `s`.
     pub fn new(s: &str) -> Result<RelPath> {
-        let unsafe_path = |why| Error::UnsafePath { path: s.chars().take(200).collect(), why };
+        let unsafe_path = |why| Error::UnsafePath {
+            path: s.chars().take(200).collect(),
+            why,
+        };
         if s.is_empty() {
             return Err(unsafe_path("empty"));
         }
@@ -143,8 +151,13 @@ impl RelPath {
             match c {
                 "" => return Err(unsafe_path("empty component")),
                 "." | ".." => return Err(unsafe_path("`.` or `..` component")),
-                _ if c.len() > MAX_COMPONENT => return Err(unsafe_path("component longer than 255 bytes")),
-                _ if c.chars().any(|ch| ch == '\0' || ch == '\\' || ch.is_control()) => {
+                _ if c.len() > MAX_COMPONENT => {
+                    return Err(unsafe_path("component longer than 255 bytes"));
+                }
+                _ if c
+                    .chars()
+                    .any(|ch| ch == '\0' || ch == '\\' || ch.is_control()) =>
+                {
                     return Err(unsafe_path("NUL, backslash or control character"));
                 }
                 _ => {}
@@ -266,7 +279,9 @@ impl Manifest {
     /// Length of piece `i` (the last may be short); 0 past the end.
     pub fn piece_len(&self, i: u64) -> u64 {
         let start = i.saturating_mul(u64::from(self.piece_size));
-        self.total_size.saturating_sub(start).min(u64::from(self.piece_size))
+        self.total_size
+            .saturating_sub(start)
+            .min(u64::from(self.piece_size))
     }
 
     /// The content id.
@@ -282,7 +297,10 @@ impl Manifest {
     /// Decodes and checks an encoded manifest.
     pub fn decode(bytes: &[u8]) -> Result<Manifest> {
         if bytes.len() > MAX_MANIFEST {
-            return Err(Error::TooLong { what: "manifest", max: MAX_MANIFEST });
+            return Err(Error::TooLong {
+                what: "manifest",
+                max: MAX_MANIFEST,
+            });
         }
         let m: Manifest = decode_exact(bytes)?;
         m.check()?;
@@ -292,7 +310,9 @@ impl Manifest {
     /// Checks sizes and, for plain listings, the file list.
     pub fn check(&self) -> Result<()> {
         let bad = |why| Err(Error::Manifest(why));
-        if !self.piece_size.is_power_of_two() || !(MIN_PIECE_SIZE..=MAX_PIECE_SIZE).contains(&self.piece_size) {
+        if !self.piece_size.is_power_of_two()
+            || !(MIN_PIECE_SIZE..=MAX_PIECE_SIZE).contains(&self.piece_size)
+        {
             return bad("piece size is not a power of two in 16 KiB ..= 16 MiB");
         }
         if self.piece_count() > MAX_PIECES {
@@ -331,7 +351,9 @@ impl Listing {
         }
         let mut sum: u64 = 0;
         for f in files {
-            sum = sum.checked_add(f.size).ok_or(Error::Manifest("sizes overflow"))?;
+            sum = sum
+                .checked_add(f.size)
+                .ok_or(Error::Manifest("sizes overflow"))?;
         }
         if sum != total {
             return Err(Error::Manifest("file sizes do not add up to the total"));
@@ -391,7 +413,12 @@ impl Ticket {
     /// Signs a ticket.
     pub fn sign(keypair: &Keypair, swarm: SwarmId, content: ContentId) -> Ticket {
         let signature = keypair.sign(&ticket_message(&swarm, &content));
-        Ticket { signer: keypair.id(), swarm, content, signature }
+        Ticket {
+            signer: keypair.id(),
+            swarm,
+            content,
+            signature,
+        }
     }
 
     /// Checks the ticket was signed by `expected` for `swarm`.
@@ -399,7 +426,8 @@ impl Ticket {
         if self.signer != *expected || self.swarm != *swarm {
             return Err(Error::Unexpected("ticket for another swarm or signer"));
         }
-        self.signer.verify(&ticket_message(&self.swarm, &self.content), &self.signature)?;
+        self.signer
+            .verify(&ticket_message(&self.swarm, &self.content), &self.signature)?;
         Ok(self.content)
     }
 }

@@ -41,7 +41,13 @@ pub enum Channel {
 
 impl Channel {
     /// Every channel defined.
-    pub const ALL: [Channel; 5] = [Channel::Handshake, Channel::Control, Channel::Peers, Channel::Files, Channel::Tracker];
+    pub const ALL: [Channel; 5] = [
+        Channel::Handshake,
+        Channel::Control,
+        Channel::Peers,
+        Channel::Files,
+        Channel::Tracker,
+    ];
 
     /// The first protocol version that has this channel.
     pub fn since(self) -> crate::ProtocolVersion {

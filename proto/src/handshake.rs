@@ -192,10 +192,24 @@ impl Dialer {
         }
         let (magic, versions) = (MAGIC, supported());
         let hello = match purpose {
-            Purpose::Peer => encode(&HandshakeMsg::Hello(Hello { magic, versions, nonce })),
-            _ => encode(&HandshakeMsg::HelloV2(HelloV2 { magic, versions, nonce, purpose })),
+            Purpose::Peer => encode(&HandshakeMsg::Hello(Hello {
+                magic,
+                versions,
+                nonce,
+            })),
+            _ => encode(&HandshakeMsg::HelloV2(HelloV2 {
+                magic,
+                versions,
+                nonce,
+                purpose,
+            })),
         };
-        let state = Dialer { expected, own, hello: hello.clone(), purpose };
+        let state = Dialer {
+            expected,
+            own,
+            hello: hello.clone(),
+            purpose,
+        };
         Ok((state, hello))
     }
 
@@ -232,14 +246,20 @@ impl Dialer {
             return Err(Error::Unexpected("own record is not ours"));
         }
         if self.purpose != Purpose::Peer && version < ProtocolVersion::V2 {
-            return Err(Error::UnsupportedVersion(heapless::Vec::from_iter([accept.version])));
+            return Err(Error::UnsupportedVersion(heapless::Vec::from_iter([
+                accept.version,
+            ])));
         }
         let t_auth = auth_transcript(&t_accept, &accept.signature, &encode(own_record));
         let auth = Auth {
             record: own_record.clone(),
             signature: keypair.sign(&t_auth),
         };
-        let est = Established { peer, version, purpose: self.purpose };
+        let est = Established {
+            peer,
+            version,
+            purpose: self.purpose,
+        };
         Ok((encode(&HandshakeMsg::Auth(auth)), est))
     }
 }
@@ -283,8 +303,13 @@ impl Listener {
         let negotiated = ProtocolVersion::negotiate(&versions)
             .filter(|v| purpose == Purpose::Peer || *v >= ProtocolVersion::V2);
         let Some(version) = negotiated else {
-            let reject = HandshakeMsg::Reject(RejectReason::UnsupportedVersion { supported: supported() });
-            return Ok(ListenerStep::Reject(encode(&reject), Error::UnsupportedVersion(versions)));
+            let reject = HandshakeMsg::Reject(RejectReason::UnsupportedVersion {
+                supported: supported(),
+            });
+            return Ok(ListenerStep::Reject(
+                encode(&reject),
+                Error::UnsupportedVersion(versions),
+            ));
         };
         if own_record.id() != keypair.id() {
             return Err(Error::Unexpected("own record is not ours"));

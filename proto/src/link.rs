@@ -76,7 +76,13 @@ impl fmt::Display for Link {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "warren:{}{}", self.at, self.path())?;
         if let Target::Private { key: Some(k), .. } = &self.target {
-            write!(f, "#{}", data_encoding::BASE32_NOPAD.encode(&k.0).to_ascii_lowercase())?;
+            write!(
+                f,
+                "#{}",
+                data_encoding::BASE32_NOPAD
+                    .encode(&k.0)
+                    .to_ascii_lowercase()
+            )?;
         }
         Ok(())
     }
@@ -91,7 +97,10 @@ fn parse_target(path: &str, fragment: Option<&str>) -> Result<Target> {
                 let raw = data_encoding::BASE32_NOPAD
                     .decode(k.to_ascii_uppercase().as_bytes())
                     .map_err(|_| Error::Link("key is not base32"))?;
-                Some(SealKey(raw.try_into().map_err(|_| Error::Link("key is not 256 bits"))?))
+                Some(SealKey(
+                    raw.try_into()
+                        .map_err(|_| Error::Link("key is not 256 bits"))?,
+                ))
             }
         };
         return Ok(Target::Private { token, key });
@@ -100,7 +109,9 @@ fn parse_target(path: &str, fragment: Option<&str>) -> Result<Target> {
         if fragment.is_some() {
             return Err(Error::Link("public content links carry no key"));
         }
-        return Ok(Target::Public(ContentId::from_base32(c.trim_end_matches('/'))?));
+        return Ok(Target::Public(ContentId::from_base32(
+            c.trim_end_matches('/'),
+        )?));
     }
     Err(Error::Link("expected /s/<token> or /c/<content-id>"))
 }
@@ -118,9 +129,15 @@ impl FromStr for Link {
             None => (s, None),
         };
         if let Some(rest) = body.strip_prefix("warren:") {
-            let slash = rest.find("/s/").or_else(|| rest.find("/c/")).ok_or(Error::Link("no /s/ or /c/ part"))?;
+            let slash = rest
+                .find("/s/")
+                .or_else(|| rest.find("/c/"))
+                .ok_or(Error::Link("no /s/ or /c/ part"))?;
             let at: PeerAddr = rest[..slash].parse()?;
-            return Ok(Link { at, target: parse_target(&rest[slash..], fragment)? });
+            return Ok(Link {
+                at,
+                target: parse_target(&rest[slash..], fragment)?,
+            });
         }
         if let Some(rest) = body.strip_prefix("http://") {
             let slash = rest.find('/').ok_or(Error::Link("no path"))?;
@@ -136,8 +153,16 @@ impl FromStr for Link {
             let _ = port;
             // The browser port is the web gateway; peers are reached on the
             // default Warren port of the same onion service.
-            let at = PeerAddr::new(id, TransportHint::Onion { port: crate::addr::DEFAULT_ONION_PORT });
-            return Ok(Link { at, target: parse_target(&rest[slash..], fragment)? });
+            let at = PeerAddr::new(
+                id,
+                TransportHint::Onion {
+                    port: crate::addr::DEFAULT_ONION_PORT,
+                },
+            );
+            return Ok(Link {
+                at,
+                target: parse_target(&rest[slash..], fragment)?,
+            });
         }
         Err(Error::Link("expected warren:… or http://….onion/…"))
     }

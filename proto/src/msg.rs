@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::bytes::BoundedVec;
 use crate::codec::{decode_exact, encode};
-use crate::frame::Channel;
 use crate::files::FileMsg;
+use crate::frame::Channel;
 use crate::record::SignedNodeRecord;
 use crate::tracker::TrackerMsg;
 use crate::version::ProtocolVersion;
@@ -92,7 +92,9 @@ impl Message {
     /// handshake that settled on `version`.
     pub fn decode(version: ProtocolVersion, channel: Channel, payload: &[u8]) -> Result<Self> {
         if channel.since() > version {
-            return Err(Error::Unexpected("channel not in the negotiated protocol version"));
+            return Err(Error::Unexpected(
+                "channel not in the negotiated protocol version",
+            ));
         }
         match channel {
             Channel::Control => Ok(Message::Control(decode_exact(payload)?)),

@@ -64,28 +64,56 @@ impl SealKey {
     }
 
     /// Seals a listing for content of these dimensions; `nonce` must be fresh.
-    pub fn seal_listing(&self, listing: &Listing, piece_size: u32, total: u64, root: &[u8; 32], nonce: [u8; 24]) -> Result<Vec<u8>> {
+    pub fn seal_listing(
+        &self,
+        listing: &Listing,
+        piece_size: u32,
+        total: u64,
+        root: &[u8; 32],
+        nonce: [u8; 24],
+    ) -> Result<Vec<u8>> {
         let key = derive(self, b"warren/seal/listing\0");
         let cipher = XChaCha20Poly1305::new(&key.into());
         let plain = encode(listing);
         let sealed = cipher
-            .encrypt(&XNonce::from(nonce), Payload { msg: &plain, aad: &aad(piece_size, total, root) })
+            .encrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: &plain,
+                    aad: &aad(piece_size, total, root),
+                },
+            )
             .map_err(|_| Error::SealBroken)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
         if out.len() > MAX_SEALED {
-            return Err(Error::TooLong { what: "sealed listing", max: MAX_SEALED });
+            return Err(Error::TooLong {
+                what: "sealed listing",
+                max: MAX_SEALED,
+            });
         }
         Ok(out)
     }
 
     /// Opens a sealed listing and checks it against the content's dimensions.
-    pub fn open_listing(&self, sealed: &[u8], piece_size: u32, total: u64, root: &[u8; 32]) -> Result<Listing> {
+    pub fn open_listing(
+        &self,
+        sealed: &[u8],
+        piece_size: u32,
+        total: u64,
+        root: &[u8; 32],
+    ) -> Result<Listing> {
         let (nonce, body) = sealed.split_first_chunk::<24>().ok_or(Error::SealBroken)?;
         let key = derive(self, b"warren/seal/listing\0");
         let cipher = XChaCha20Poly1305::new(&key.into());
         let plain = cipher
-            .decrypt(&XNonce::from(*nonce), Payload { msg: body, aad: &aad(piece_size, total, root) })
+            .decrypt(
+                &XNonce::from(*nonce),
+                Payload {
+                    msg: body,
+                    aad: &aad(piece_size, total, root),
+                },
+            )
             .map_err(|_| Error::SealBroken)?;
         let listing: Listing = decode_exact(&plain)?;
         listing.check(total)?;

@@ -57,7 +57,9 @@ impl SignedEntry {
     /// Signs an entry; `keypair` must be the publisher.
     pub fn sign(entry: CatalogueEntry, keypair: &Keypair) -> Result<SignedEntry> {
         if entry.publisher != keypair.id() {
-            return Err(Error::Unexpected("catalogue entry publisher is not the signer"));
+            return Err(Error::Unexpected(
+                "catalogue entry publisher is not the signer",
+            ));
         }
         let signature = keypair.sign(&entry_message(&entry));
         Ok(SignedEntry { entry, signature })
@@ -65,7 +67,9 @@ impl SignedEntry {
 
     /// Checks the publisher's signature.
     pub fn verify(&self) -> Result<()> {
-        self.entry.publisher.verify(&entry_message(&self.entry), &self.signature)
+        self.entry
+            .publisher
+            .verify(&entry_message(&self.entry), &self.signature)
     }
 }
 

@@ -5,15 +5,18 @@
 mod common;
 
 use warren_proto::content::{
-    ContentId, FileEntry, Listing, Manifest, Meta, RelPath, SwarmId, Ticket, Token, piece_count, piece_hash,
-    pieces_root,
+    ContentId, FileEntry, Listing, Manifest, Meta, RelPath, SwarmId, Ticket, Token, piece_count,
+    piece_hash, pieces_root,
 };
 use warren_proto::{BoundedString, BoundedVec, Error};
 
 fn listing(files: &[(&str, u64)]) -> Listing {
     Listing {
         name: BoundedString::new("share").unwrap(),
-        files: BoundedVec::truncating(files.iter().map(|(p, s)| FileEntry { path: RelPath::new(p).unwrap(), size: *s })),
+        files: BoundedVec::truncating(files.iter().map(|(p, s)| FileEntry {
+            path: RelPath::new(p).unwrap(),
+            size: *s,
+        })),
         description: None,
         tags: BoundedVec::new(),
         created_at: 1,
@@ -22,7 +25,12 @@ fn listing(files: &[(&str, u64)]) -> Listing {
 
 fn manifest(files: &[(&str, u64)], piece_size: u32) -> Manifest {
     let total = files.iter().fold(0u64, |a, f| a.wrapping_add(f.1));
-    Manifest { piece_size, total_size: total, pieces_root: [0; 32], meta: Meta::Plain(listing(files)) }
+    Manifest {
+        piece_size,
+        total_size: total,
+        pieces_root: [0; 32],
+        meta: Meta::Plain(listing(files)),
+    }
 }
 
 #[test]
@@ -63,21 +71,44 @@ fn decoding_refuses_unsafe_paths_too() {
 
 #[test]
 fn file_lists_must_be_sorted_unique_and_add_up() {
-    manifest(&[("a", 1), ("b/c", 2)], 16 * 1024).check().unwrap();
+    manifest(&[("a", 1), ("b/c", 2)], 16 * 1024)
+        .check()
+        .unwrap();
     let cases = [
-        (vec![("b", 1), ("a", 1)], "files not sorted, or a duplicate name"),
-        (vec![("a", 1), ("a", 1)], "files not sorted, or a duplicate name"),
-        (vec![("a", 1), ("a/b", 1)], "a file is also used as a folder"),
+        (
+            vec![("b", 1), ("a", 1)],
+            "files not sorted, or a duplicate name",
+        ),
+        (
+            vec![("a", 1), ("a", 1)],
+            "files not sorted, or a duplicate name",
+        ),
+        (
+            vec![("a", 1), ("a/b", 1)],
+            "a file is also used as a folder",
+        ),
     ];
     for (files, why) in cases {
-        assert_eq!(manifest(&files, 16 * 1024).check(), Err(Error::Manifest(why)), "{files:?}");
+        assert_eq!(
+            manifest(&files, 16 * 1024).check(),
+            Err(Error::Manifest(why)),
+            "{files:?}"
+        );
     }
     let mut m = manifest(&[("a", 1)], 16 * 1024);
     m.total_size = 2;
-    assert_eq!(m.check(), Err(Error::Manifest("file sizes do not add up to the total")));
+    assert_eq!(
+        m.check(),
+        Err(Error::Manifest("file sizes do not add up to the total"))
+    );
     let m = manifest(&[("a", u64::MAX), ("b", 2)], 16 * 1024);
     assert_eq!(m.check(), Err(Error::Manifest("sizes overflow")));
-    let empty = Manifest { piece_size: 16 * 1024, total_size: 0, pieces_root: [0; 32], meta: Meta::Plain(listing(&[])) };
+    let empty = Manifest {
+        piece_size: 16 * 1024,
+        total_size: 0,
+        pieces_root: [0; 32],
+        meta: Meta::Plain(listing(&[])),
+    };
     assert_eq!(empty.check(), Err(Error::Manifest("no files")));
 }
 
@@ -90,7 +121,15 @@ fn piece_sizes_and_counts_are_bounded() {
     let m = manifest(&[("a", (1u64 << 18) * 16 * 1024 + 1)], 16 * 1024);
     assert_eq!(m.check(), Err(Error::Manifest("more than 262144 pieces")));
     let m = manifest(&[("a", 100_000)], 32 * 1024);
-    assert_eq!((m.piece_count(), m.piece_len(0), m.piece_len(3), m.piece_len(4)), (4, 32768, 1696, 0));
+    assert_eq!(
+        (
+            m.piece_count(),
+            m.piece_len(0),
+            m.piece_len(3),
+            m.piece_len(4)
+        ),
+        (4, 32768, 1696, 0)
+    );
     assert_eq!(piece_count(0, 16384), 0);
 }
 
@@ -108,14 +147,23 @@ fn the_id_covers_every_byte_of_the_manifest() {
 
 #[test]
 fn the_piece_table_is_checked_against_the_root() {
-    let pieces: Vec<[u8; 32]> = [b"one".as_slice(), b"two", b"three"].iter().map(|p| piece_hash(p)).collect();
+    let pieces: Vec<[u8; 32]> = [b"one".as_slice(), b"two", b"three"]
+        .iter()
+        .map(|p| piece_hash(p))
+        .collect();
     let mut m = manifest(&[("a", 3 * 16 * 1024)], 16 * 1024);
     m.pieces_root = pieces_root(&pieces);
     m.check_piece_table(&pieces).unwrap();
     let mut swapped = pieces.clone();
     swapped.swap(0, 1);
-    assert_eq!(m.check_piece_table(&swapped), Err(Error::HashMismatch("piece table")));
-    assert_eq!(m.check_piece_table(&pieces[..2]), Err(Error::HashMismatch("piece table")));
+    assert_eq!(
+        m.check_piece_table(&swapped),
+        Err(Error::HashMismatch("piece table"))
+    );
+    assert_eq!(
+        m.check_piece_table(&pieces[..2]),
+        Err(Error::HashMismatch("piece table"))
+    );
 }
 
 #[test]
@@ -130,9 +178,18 @@ fn tokens_and_tickets() {
     let content = manifest(&[("a", 1)], 16 * 1024).id();
     let ticket = Ticket::sign(&kp, t.swarm(), content);
     assert_eq!(ticket.verify(&kp.id(), &t.swarm()).unwrap(), content);
-    assert!(ticket.verify(&common::keypair(2).id(), &t.swarm()).is_err(), "another signer");
-    assert!(ticket.verify(&kp.id(), &SwarmId([0; 32])).is_err(), "another swarm");
+    assert!(
+        ticket.verify(&common::keypair(2).id(), &t.swarm()).is_err(),
+        "another signer"
+    );
+    assert!(
+        ticket.verify(&kp.id(), &SwarmId([0; 32])).is_err(),
+        "another swarm"
+    );
     let mut forged = ticket.clone();
     forged.content = ContentId([1; 32]);
-    assert_eq!(forged.verify(&kp.id(), &t.swarm()), Err(Error::BadSignature));
+    assert_eq!(
+        forged.verify(&kp.id(), &t.swarm()),
+        Err(Error::BadSignature)
+    );
 }

@@ -6,7 +6,8 @@ mod common;
 
 use common::{NOW, keypair, policy, record, record_at};
 use warren_proto::handshake::{
-    self, Dialer, HandshakeMsg, Hello, HelloV2, Listener, ListenerStep, MAGIC, Purpose, RejectReason,
+    self, Dialer, HandshakeMsg, Hello, HelloV2, Listener, ListenerStep, MAGIC, Purpose,
+    RejectReason,
 };
 use warren_proto::{Error, ProtocolVersion, encode};
 
@@ -155,7 +156,10 @@ fn newest_common_version_is_chosen() {
         ProtocolVersion::negotiate(&[5, 1, 3]),
         Some(ProtocolVersion::V1)
     );
-    assert_eq!(ProtocolVersion::negotiate(&[2, 1]), Some(ProtocolVersion::V2));
+    assert_eq!(
+        ProtocolVersion::negotiate(&[2, 1]),
+        Some(ProtocolVersion::V2)
+    );
     assert_eq!(ProtocolVersion::negotiate(&[]), None);
 }
 
@@ -204,16 +208,23 @@ fn dialing_yourself_is_refused() {
     );
 }
 
-
 #[test]
 fn a_transfer_connection_says_so_and_needs_version_2() {
     let (d, l) = (keypair(1), keypair(2));
     let (dialer, hello) = Dialer::start_for(d.id(), l.id(), [1; 32], Purpose::Transfer).unwrap();
-    assert!(matches!(handshake::decode(&hello).unwrap(), HandshakeMsg::HelloV2(_)));
+    assert!(matches!(
+        handshake::decode(&hello).unwrap(),
+        HandshakeMsg::HelloV2(_)
+    ));
     let (listener, accept) = listener_accept(2, &hello, [2; 32]);
-    let (auth, at_dialer) = dialer.on_answer(&accept, &d, &record(&d), NOW, &policy()).unwrap();
+    let (auth, at_dialer) = dialer
+        .on_answer(&accept, &d, &record(&d), NOW, &policy())
+        .unwrap();
     let at_listener = listener.on_auth(&auth, NOW, &policy()).unwrap();
-    assert_eq!((at_dialer.purpose, at_listener.purpose), (Purpose::Transfer, Purpose::Transfer));
+    assert_eq!(
+        (at_dialer.purpose, at_listener.purpose),
+        (Purpose::Transfer, Purpose::Transfer)
+    );
 
     // A transfer offered only version 1 is refused.
     let old = encode(&HandshakeMsg::HelloV2(HelloV2 {
@@ -239,5 +250,10 @@ fn the_purpose_is_covered_by_the_signatures() {
         purpose: Purpose::Transfer,
     }));
     let (_, accept) = listener_accept(2, &forged, [2; 32]);
-    assert_eq!(dialer.on_answer(&accept, &d, &record(&d), NOW, &policy()).unwrap_err(), Error::BadSignature);
+    assert_eq!(
+        dialer
+            .on_answer(&accept, &d, &record(&d), NOW, &policy())
+            .unwrap_err(),
+        Error::BadSignature
+    );
 }

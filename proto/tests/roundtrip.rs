@@ -207,14 +207,37 @@ mod v2 {
     fn file_msg() -> impl Strategy<Value = FileMsg> {
         prop_oneof![
             any::<[u8; 32]>().prop_map(|s| FileMsg::Open { swarm: SwarmId(s) }),
-            (any::<[u8; 32]>(), any::<u32>()).prop_map(|(c, l)| FileMsg::Opened { content: ContentId(c), manifest_len: l, ticket: None }),
+            (any::<[u8; 32]>(), any::<u32>()).prop_map(|(c, l)| FileMsg::Opened {
+                content: ContentId(c),
+                manifest_len: l,
+                ticket: None
+            }),
             Just(FileMsg::Unknown),
-            (any::<u32>(), any::<u32>(), any::<u32>()).prop_map(|(piece, offset, len)| FileMsg::Request { piece, offset, len }),
-            (any::<u32>(), any::<u32>(), prop::collection::vec(any::<u8>(), 0..=MAX_BLOCK as usize))
-                .prop_map(|(piece, offset, d)| FileMsg::Block { piece, offset, data: BoundedBytes::new(d).unwrap() }),
-            (any::<u32>(), prop::collection::vec(any::<[u8; 32]>(), 0..=64))
-                .prop_map(|(first, h)| FileMsg::Hashes { first, hashes: BoundedVec::truncating(h) }),
-            (any::<u32>(), any::<u32>()).prop_map(|(piece, offset)| FileMsg::Reject { piece, offset, reason: RejectReason::NotHave }),
+            (any::<u32>(), any::<u32>(), any::<u32>())
+                .prop_map(|(piece, offset, len)| FileMsg::Request { piece, offset, len }),
+            (
+                any::<u32>(),
+                any::<u32>(),
+                prop::collection::vec(any::<u8>(), 0..=MAX_BLOCK as usize)
+            )
+                .prop_map(|(piece, offset, d)| FileMsg::Block {
+                    piece,
+                    offset,
+                    data: BoundedBytes::new(d).unwrap()
+                }),
+            (
+                any::<u32>(),
+                prop::collection::vec(any::<[u8; 32]>(), 0..=64)
+            )
+                .prop_map(|(first, h)| FileMsg::Hashes {
+                    first,
+                    hashes: BoundedVec::truncating(h)
+                }),
+            (any::<u32>(), any::<u32>()).prop_map(|(piece, offset)| FileMsg::Reject {
+                piece,
+                offset,
+                reason: RejectReason::NotHave
+            }),
         ]
     }
 
@@ -258,7 +281,10 @@ mod v2 {
         });
         let hashes = Message::Files(FileMsg::Hashes {
             first: u32::MAX,
-            hashes: BoundedVec::truncating(std::iter::repeat_n([0xff; 32], warren_proto::files::MAX_HASHES)),
+            hashes: BoundedVec::truncating(std::iter::repeat_n(
+                [0xff; 32],
+                warren_proto::files::MAX_HASHES,
+            )),
         });
         let bits = Message::Files(FileMsg::Bitfield {
             first: u32::MAX,
@@ -290,7 +316,10 @@ mod v2 {
         )
         .unwrap();
         let page = Message::Tracker(TrackerMsg::SyncPage {
-            items: BoundedVec::truncating(std::iter::repeat_n(SyncItem::Entry(entry), MAX_SYNC_ITEMS)),
+            items: BoundedVec::truncating(std::iter::repeat_n(
+                SyncItem::Entry(entry),
+                MAX_SYNC_ITEMS,
+            )),
             next: u64::MAX,
             more: true,
         });

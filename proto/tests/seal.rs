@@ -9,7 +9,10 @@ use warren_proto::{BoundedString, BoundedVec, Error};
 fn listing() -> Listing {
     Listing {
         name: BoundedString::new("secret plans").unwrap(),
-        files: BoundedVec::truncating([FileEntry { path: RelPath::new("plans.txt").unwrap(), size: 1000 }]),
+        files: BoundedVec::truncating([FileEntry {
+            path: RelPath::new("plans.txt").unwrap(),
+            size: 1000,
+        }]),
         description: Some(BoundedString::new("for the box to keep").unwrap()),
         tags: BoundedVec::new(),
         created_at: 7,
@@ -44,15 +47,35 @@ fn content_encryption_is_positional_and_reversible() {
 fn listings_open_only_with_the_key_and_for_their_content() {
     let k = SealKey([5; 32]);
     let root = [3u8; 32];
-    let sealed = k.seal_listing(&listing(), 16 * 1024, 1000, &root, [1; 24]).unwrap();
-    assert!(!sealed.windows(5).any(|w| w == b"plans"), "names are not readable");
-    assert_eq!(k.open_listing(&sealed, 16 * 1024, 1000, &root).unwrap(), listing());
-    assert_eq!(SealKey([6; 32]).open_listing(&sealed, 16 * 1024, 1000, &root), Err(Error::SealBroken));
+    let sealed = k
+        .seal_listing(&listing(), 16 * 1024, 1000, &root, [1; 24])
+        .unwrap();
+    assert!(
+        !sealed.windows(5).any(|w| w == b"plans"),
+        "names are not readable"
+    );
+    assert_eq!(
+        k.open_listing(&sealed, 16 * 1024, 1000, &root).unwrap(),
+        listing()
+    );
+    assert_eq!(
+        SealKey([6; 32]).open_listing(&sealed, 16 * 1024, 1000, &root),
+        Err(Error::SealBroken)
+    );
     // Moved onto other content, it does not open.
-    assert_eq!(k.open_listing(&sealed, 16 * 1024, 1000, &[4; 32]), Err(Error::SealBroken));
+    assert_eq!(
+        k.open_listing(&sealed, 16 * 1024, 1000, &[4; 32]),
+        Err(Error::SealBroken)
+    );
     let mut damaged = sealed.clone();
     let last = damaged.len() - 1;
     damaged[last] ^= 1;
-    assert_eq!(k.open_listing(&damaged, 16 * 1024, 1000, &root), Err(Error::SealBroken));
-    assert_eq!(k.open_listing(&sealed[..10], 16 * 1024, 1000, &root), Err(Error::SealBroken));
+    assert_eq!(
+        k.open_listing(&damaged, 16 * 1024, 1000, &root),
+        Err(Error::SealBroken)
+    );
+    assert_eq!(
+        k.open_listing(&sealed[..10], 16 * 1024, 1000, &root),
+        Err(Error::SealBroken)
+    );
 }

@@ -8,7 +8,9 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::keypair;
-use warren_proto::content::{ContentId, FileEntry, Listing, Manifest, Meta, RelPath, SwarmId, Ticket, Token};
+use warren_proto::content::{
+    ContentId, FileEntry, Listing, Manifest, Meta, RelPath, SwarmId, Ticket, Token,
+};
 use warren_proto::files::{FileMsg, RejectReason};
 use warren_proto::handshake::{HandshakeMsg, HelloV2, MAGIC, Purpose};
 use warren_proto::tracker::{CatalogueEntry, SignedEntry, SyncItem, TrackerMsg};
@@ -32,18 +34,35 @@ where
     let bytes = encode(value);
     let v = vectors();
     let Some(expected) = v.get(name) else {
-        panic!("no vector named {name}; its bytes are:\n{name} {}", hex::encode(&bytes));
+        panic!(
+            "no vector named {name}; its bytes are:\n{name} {}",
+            hex::encode(&bytes)
+        );
     };
-    assert_eq!(hex::encode(&bytes), hex::encode(expected), "encoding of {name} changed");
-    assert_eq!(&decode_exact::<T>(expected).unwrap(), value, "decoding of {name}");
+    assert_eq!(
+        hex::encode(&bytes),
+        hex::encode(expected),
+        "encoding of {name} changed"
+    );
+    assert_eq!(
+        &decode_exact::<T>(expected).unwrap(),
+        value,
+        "decoding of {name}"
+    );
 }
 
 fn listing() -> Listing {
     Listing {
         name: BoundedString::new("photos").unwrap(),
         files: BoundedVec::truncating([
-            FileEntry { path: RelPath::new("a.jpg").unwrap(), size: 3 },
-            FileEntry { path: RelPath::new("b/c.jpg").unwrap(), size: 70000 },
+            FileEntry {
+                path: RelPath::new("a.jpg").unwrap(),
+                size: 3,
+            },
+            FileEntry {
+                path: RelPath::new("b/c.jpg").unwrap(),
+                size: 70000,
+            },
         ]),
         description: Some(BoundedString::new("trip").unwrap()),
         tags: BoundedVec::truncating([BoundedString::new("2026").unwrap()]),
@@ -52,7 +71,12 @@ fn listing() -> Listing {
 }
 
 fn manifest() -> Manifest {
-    Manifest { piece_size: 16384, total_size: 70003, pieces_root: [0x11; 32], meta: Meta::Plain(listing()) }
+    Manifest {
+        piece_size: 16384,
+        total_size: 70003,
+        pieces_root: [0x11; 32],
+        meta: Meta::Plain(listing()),
+    }
 }
 
 #[test]
@@ -70,7 +94,11 @@ fn content() {
     check("token", &Token([0x33; 16]));
     let id = manifest().id();
     let v = vectors();
-    assert_eq!(hex::encode(id.0), hex::encode(&v["manifest_plain_id"]), "content id of manifest_plain");
+    assert_eq!(
+        hex::encode(id.0),
+        hex::encode(&v["manifest_plain_id"]),
+        "content id of manifest_plain"
+    );
     let t = Ticket::sign(&keypair(1), Token([0x33; 16]).swarm(), id);
     check("ticket", &t);
 }
@@ -90,25 +118,85 @@ fn hello_v2() {
 
 #[test]
 fn files() {
-    check("files_open", &FileMsg::Open { swarm: SwarmId([0x44; 32]) });
+    check(
+        "files_open",
+        &FileMsg::Open {
+            swarm: SwarmId([0x44; 32]),
+        },
+    );
     check(
         "files_opened",
-        &FileMsg::Opened { content: ContentId([0x55; 32]), manifest_len: 300, ticket: None },
+        &FileMsg::Opened {
+            content: ContentId([0x55; 32]),
+            manifest_len: 300,
+            ticket: None,
+        },
     );
     check("files_unknown", &FileMsg::Unknown);
-    check("files_get_manifest", &FileMsg::GetManifest { offset: 32768 });
+    check(
+        "files_get_manifest",
+        &FileMsg::GetManifest { offset: 32768 },
+    );
     check(
         "files_manifest_chunk",
-        &FileMsg::ManifestChunk { offset: 0, data: BoundedBytes::new(vec![1, 2, 3]).unwrap() },
+        &FileMsg::ManifestChunk {
+            offset: 0,
+            data: BoundedBytes::new(vec![1, 2, 3]).unwrap(),
+        },
     );
-    check("files_get_hashes", &FileMsg::GetHashes { first: 1024, count: 1024 });
-    check("files_hashes", &FileMsg::Hashes { first: 0, hashes: BoundedVec::truncating([[0x66; 32]]) });
-    check("files_bitfield", &FileMsg::Bitfield { first: 0, bits: BoundedBytes::new(vec![0b1010_0000]).unwrap() });
+    check(
+        "files_get_hashes",
+        &FileMsg::GetHashes {
+            first: 1024,
+            count: 1024,
+        },
+    );
+    check(
+        "files_hashes",
+        &FileMsg::Hashes {
+            first: 0,
+            hashes: BoundedVec::truncating([[0x66; 32]]),
+        },
+    );
+    check(
+        "files_bitfield",
+        &FileMsg::Bitfield {
+            first: 0,
+            bits: BoundedBytes::new(vec![0b1010_0000]).unwrap(),
+        },
+    );
     check("files_have", &FileMsg::Have { piece: 7 });
-    check("files_request", &FileMsg::Request { piece: 3, offset: 16384, len: 16384 });
-    check("files_block", &FileMsg::Block { piece: 3, offset: 0, data: BoundedBytes::new(vec![9; 4]).unwrap() });
-    check("files_cancel", &FileMsg::Cancel { piece: 3, offset: 0 });
-    check("files_reject", &FileMsg::Reject { piece: 3, offset: 0, reason: RejectReason::Busy });
+    check(
+        "files_request",
+        &FileMsg::Request {
+            piece: 3,
+            offset: 16384,
+            len: 16384,
+        },
+    );
+    check(
+        "files_block",
+        &FileMsg::Block {
+            piece: 3,
+            offset: 0,
+            data: BoundedBytes::new(vec![9; 4]).unwrap(),
+        },
+    );
+    check(
+        "files_cancel",
+        &FileMsg::Cancel {
+            piece: 3,
+            offset: 0,
+        },
+    );
+    check(
+        "files_reject",
+        &FileMsg::Reject {
+            piece: 3,
+            offset: 0,
+            reason: RejectReason::Busy,
+        },
+    );
 }
 
 #[test]
@@ -128,21 +216,52 @@ fn tracker() {
         &kp,
     )
     .unwrap();
-    check("tracker_announce", &TrackerMsg::Announce { swarms: BoundedVec::truncating([SwarmId([0x44; 32])]) });
-    check("tracker_who_has", &TrackerMsg::WhoHas { swarm: SwarmId([0x44; 32]) });
-    check("tracker_providers_empty", &TrackerMsg::Providers { swarm: SwarmId([0x44; 32]), providers: BoundedVec::new() });
-    check("tracker_publish", &TrackerMsg::Publish { entry: entry.clone() });
+    check(
+        "tracker_announce",
+        &TrackerMsg::Announce {
+            swarms: BoundedVec::truncating([SwarmId([0x44; 32])]),
+        },
+    );
+    check(
+        "tracker_who_has",
+        &TrackerMsg::WhoHas {
+            swarm: SwarmId([0x44; 32]),
+        },
+    );
+    check(
+        "tracker_providers_empty",
+        &TrackerMsg::Providers {
+            swarm: SwarmId([0x44; 32]),
+            providers: BoundedVec::new(),
+        },
+    );
+    check(
+        "tracker_publish",
+        &TrackerMsg::Publish {
+            entry: entry.clone(),
+        },
+    );
     check("tracker_sync_get", &TrackerMsg::SyncGet { since: 42 });
     check(
         "tracker_sync_page",
         &TrackerMsg::SyncPage {
             items: BoundedVec::truncating([
                 SyncItem::Entry(entry),
-                SyncItem::Provider { swarm: SwarmId([0x44; 32]), node: kp.id(), seen_at: 5 },
+                SyncItem::Provider {
+                    swarm: SwarmId([0x44; 32]),
+                    node: kp.id(),
+                    seen_at: 5,
+                },
             ]),
             next: 43,
             more: false,
         },
     );
-    check("tracker_mirror", &TrackerMsg::Mirror { swarm: SwarmId([0x44; 32]), size: 1 << 30 });
+    check(
+        "tracker_mirror",
+        &TrackerMsg::Mirror {
+            swarm: SwarmId([0x44; 32]),
+            size: 1 << 30,
+        },
+    );
 }

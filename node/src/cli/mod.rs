@@ -1,8 +1,10 @@
 //! The command line. Its shape is a contract that docs, tests and scripts
 //! rely on: add to it, do not change what is there.
 
+mod files;
 mod offline;
 mod print;
+mod progress;
 mod run;
 
 use std::path::PathBuf;
@@ -56,6 +58,43 @@ pub(crate) enum Command {
     },
     /// Relaunch the node's onion service (a fresh descriptor and introduction points).
     Relaunch,
+    /// Share a file or folder; prints its link (private unless --public).
+    Share(files::ShareArgs),
+    /// List what this node shares.
+    Shares {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a private share public (by token, link or content id).
+    Publish {
+        /// The share.
+        id: String,
+    },
+    /// Stop sharing (by token, link or content id).
+    Unshare {
+        /// The share.
+        id: String,
+    },
+    /// Download what a link points at; run again to resume.
+    Get(files::GetArgs),
+    /// List downloads.
+    Downloads {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pause a download (by its link); `warren get` resumes it.
+    Pause {
+        /// The link.
+        link: String,
+    },
+    /// Browse the community's catalogue of public shares.
+    Catalogue {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Ask the running node to stop.
     Stop,
 }
@@ -138,6 +177,14 @@ async fn dispatch(command: Command, dir: PathBuf) -> warren_node::Result<()> {
             print::peers(&v, json)
         }
         Command::Trust { action } => offline::trust(&dir, action).await,
+        Command::Share(a) => files::share(&dir, a).await,
+        Command::Shares { json } => files::shares(&dir, json).await,
+        Command::Publish { id } => files::publish(&dir, id).await,
+        Command::Unshare { id } => files::unshare(&dir, id).await,
+        Command::Get(a) => files::get(&dir, a).await,
+        Command::Downloads { json } => files::downloads(&dir, json).await,
+        Command::Pause { link } => files::pause(&dir, link).await,
+        Command::Catalogue { json } => files::catalogue(&dir, json).await,
         Command::Relaunch => {
             control::request(&dir, &Request::Relaunch).await?;
             println!("onion service relaunching; `warren status` shows when it is reachable again");

@@ -105,6 +105,18 @@ impl ConnHandle {
             .map_err(|_| Dropped)
     }
 
+    /// Queues a tracker message.
+    pub fn send_tracker(&self, msg: warren_proto::tracker::TrackerMsg) -> Result<(), Dropped> {
+        let m = Message::Tracker(msg);
+        self.normal
+            .try_send(Outgoing {
+                channel: Channel::Tracker,
+                priority: Priority::Normal,
+                payload: m.encode(),
+            })
+            .map_err(|_| Dropped)
+    }
+
     /// Asks the connection to close, telling the peer `reason`.
     pub fn close(&self, reason: CloseReason) {
         if let Ok(mut r) = self.close_reason.lock() {

@@ -3,7 +3,7 @@
 use futures::{SinkExt, StreamExt};
 use tokio_util::codec::Framed;
 use warren_proto::frame::{Channel, Priority};
-use warren_proto::handshake::{Dialer, Established, Listener, ListenerStep};
+use warren_proto::handshake::{Dialer, Established, Listener, ListenerStep, Purpose};
 use warren_proto::{Error as ProtoError, NodeId};
 
 use super::ConnError;
@@ -44,9 +44,10 @@ async fn recv(framed: &mut FramedStream) -> Result<bytes::Bytes, ConnError> {
 pub(crate) async fn dial(
     framed: &mut FramedStream,
     expected: NodeId,
+    purpose: Purpose,
     ctx: &ConnCtx,
 ) -> Result<Established, ConnError> {
-    let (dialer, hello) = Dialer::start(ctx.keypair.id(), expected, nonce()?)?;
+    let (dialer, hello) = Dialer::start_for(ctx.keypair.id(), expected, nonce()?, purpose)?;
     send(framed, hello).await?;
     let answer = recv(framed).await?;
     let own = ctx.own_record.borrow().clone();

@@ -20,8 +20,9 @@ mod session;
 
 pub use codec::{CodecError, FrameCodec, Outgoing};
 pub use handle::{ConnHandle, Direction, Dropped, Outboxes};
+pub(crate) use handshake::FramedStream;
 pub use ratelimit::TokenBucket;
-pub(crate) use session::{ConnCtx, dial_outbound, is_failure, serve_inbound};
+pub(crate) use session::{ConnCtx, dial_outbound, dial_transfer, is_failure, serve_inbound};
 
 use warren_proto::msg::CloseReason;
 

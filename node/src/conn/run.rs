@@ -7,7 +7,7 @@ use futures::{SinkExt, StreamExt};
 use tokio::time::{Instant, sleep, sleep_until, timeout};
 use warren_proto::frame::{Channel, Priority};
 use warren_proto::msg::{CloseReason, ControlMsg, Message, PeerMsg};
-use warren_proto::{Error as ProtoError, Verified};
+use warren_proto::{Error as ProtoError, ProtocolVersion, Verified};
 
 use super::codec::Outgoing;
 use super::handle::{ConnHandle, Outboxes};
@@ -23,11 +23,12 @@ pub(crate) async fn run_connection(
     framed: FramedStream,
     handle: ConnHandle,
     outboxes: Outboxes,
+    version: ProtocolVersion,
     ctx: &ConnCtx,
 ) -> Ended {
     let (sink, stream) = framed.split();
     let reader = async {
-        let ended = Reader::new(&handle, ctx).run(stream).await;
+        let ended = Reader::new(&handle, version, ctx).run(stream).await;
         // Stop the writer; it sends our Close if we gave a reason.
         if let Ended::Local(reason) = ended {
             handle.close(reason);
@@ -90,6 +91,7 @@ async fn write_loop(
 /// The reader's state: everything about the peer that only it touches.
 struct Reader<'a> {
     handle: &'a ConnHandle,
+    version: ProtocolVersion,
     ctx: &'a ConnCtx,
     frames: TokenBucket,
     /// Unsolicited Peers messages: at most one a second, four at once.
@@ -99,10 +101,11 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    fn new(handle: &'a ConnHandle, ctx: &'a ConnCtx) -> Self {
+    fn new(handle: &'a ConnHandle, version: ProtocolVersion, ctx: &'a ConnCtx) -> Self {
         let l = &ctx.limits;
         Reader {
             handle,
+            version,
             ctx,
             frames: TokenBucket::new(l.peer_frames_per_sec, l.peer_frame_burst),
             peers_msgs: TokenBucket::new(1, 4),
@@ -151,7 +154,7 @@ impl<'a> Reader<'a> {
                     () = self.handle.cancelled() => continue,
                 }
             }
-            let msg = match Message::decode(header.channel, &payload) {
+            let msg = match Message::decode(self.version, header.channel, &payload) {
                 Ok(m) => m,
                 Err(e) => return self.violation(e.into()),
             };
@@ -207,6 +210,21 @@ impl<'a> Reader<'a> {
                     return None;
                 }
                 return self.on_records(records.into_vec());
+            }
+            Message::Tracker(msg) => {
+                let ev = NodeEvent::Tracker {
+                    conn: self.handle.clone(),
+                    msg: Box::new(msg),
+                };
+                if self.ctx.events.try_send(ev).is_err() {
+                    Metrics::inc(&m.inbox_drops);
+                }
+            }
+            // File data travels on transfer connections only.
+            Message::Files(_) => {
+                Metrics::inc(&m.protocol_violations);
+                m.reject("files_on_peer_connection");
+                return Some(Ended::Local(CloseReason::ProtocolViolation));
             }
         }
         None

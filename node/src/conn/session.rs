@@ -9,6 +9,7 @@ use tokio::time::timeout;
 use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
 use warren_proto::frame::{Channel, Priority};
+use warren_proto::handshake::Purpose;
 use warren_proto::msg::{CloseReason, ControlMsg, Message, PeerMsg};
 use warren_proto::{BoundedVec, Keypair, PeerAddr, RecordPolicy, SignedNodeRecord};
 
@@ -41,6 +42,10 @@ pub(crate) struct ConnCtx {
     pub(crate) limits: Limits,
     pub(crate) shutdown: CancellationToken,
     pub(crate) next_conn_id: AtomicU64,
+    /// The files service, for inbound transfer connections.
+    pub(crate) files: Option<crate::files::FilesHandle>,
+    /// Base URL of the web gateway, once it is up (`http://…`).
+    pub(crate) gateway_base: std::sync::Mutex<Option<String>>,
 }
 
 impl ConnCtx {
@@ -79,8 +84,20 @@ pub(crate) async fn serve_inbound(
         Err(_) => return ctx.handshake_failed(&ConnError::Timeout),
     };
     Metrics::inc(&ctx.metrics.handshakes_ok);
+    if est.purpose == Purpose::Transfer {
+        match ctx.files.as_ref().and_then(|f| f.upload_slot()) {
+            Some((files, slot)) => {
+                crate::files::upload::serve(framed, est, files, &ctx, slot).await
+            }
+            None => {
+                Metrics::inc(&ctx.metrics.streams_dropped_overload);
+                send_close(&mut framed, CloseReason::Busy).await;
+            }
+        }
+        return;
+    }
     if let Ok(conn_slot) = caps.conns.try_acquire_owned() {
-        run_admitted(framed, est.peer, Direction::Inbound, ctx).await;
+        run_admitted(framed, est.peer, est.version, Direction::Inbound, ctx).await;
         drop(conn_slot);
     } else if let Ok(busy) = caps.busy.try_acquire_owned() {
         busy_redirect(framed, est.peer.id(), &ctx).await;
@@ -111,13 +128,13 @@ async fn accept_in_slot(
 /// Dials `addr` and runs the connection; reports failure to the node.
 pub(crate) async fn dial_outbound(addr: PeerAddr, ctx: Arc<ConnCtx>) {
     let result = tokio::select! {
-        r = dial_and_handshake(&addr, &ctx) => r,
+        r = dial_and_handshake(&addr, Purpose::Peer, &ctx) => r,
         () = ctx.shutdown.cancelled() => return,
     };
     match result {
         Ok((framed, est)) => {
             Metrics::inc(&ctx.metrics.handshakes_ok);
-            run_admitted(framed, est.peer, Direction::Outbound, ctx).await;
+            run_admitted(framed, est.peer, est.version, Direction::Outbound, ctx).await;
         }
         Err(error) => {
             tracing::debug!(peer = %addr, %error, "dial failed");
@@ -132,11 +149,26 @@ pub(crate) async fn dial_outbound(addr: PeerAddr, ctx: Arc<ConnCtx>) {
     }
 }
 
-async fn dial_and_handshake(
+/// Opens a transfer connection to `addr` on a circuit of its own.
+pub(crate) async fn dial_transfer(
     addr: &PeerAddr,
     ctx: &ConnCtx,
 ) -> Result<(FramedStream, warren_proto::handshake::Established), crate::Error> {
-    let stream = match timeout(ctx.discovery.dial_timeout(), ctx.transport.dial(addr)).await {
+    dial_and_handshake(addr, Purpose::Transfer, ctx).await
+}
+
+async fn dial_and_handshake(
+    addr: &PeerAddr,
+    purpose: Purpose,
+    ctx: &ConnCtx,
+) -> Result<(FramedStream, warren_proto::handshake::Established), crate::Error> {
+    let dial = async {
+        match purpose {
+            Purpose::Peer => ctx.transport.dial(addr).await,
+            _ => ctx.transport.dial_isolated(addr).await,
+        }
+    };
+    let stream = match timeout(ctx.discovery.dial_timeout(), dial).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
             Metrics::inc(&ctx.metrics.dials_failed);
@@ -150,7 +182,7 @@ async fn dial_and_handshake(
     let mut framed = Framed::new(stream, FrameCodec);
     match timeout(
         ctx.discovery.handshake_timeout(),
-        handshake::dial(&mut framed, addr.id, ctx),
+        handshake::dial(&mut framed, addr.id, purpose, ctx),
     )
     .await
     {
@@ -170,6 +202,7 @@ async fn dial_and_handshake(
 async fn run_admitted(
     mut framed: FramedStream,
     peer: warren_proto::Verified,
+    version: warren_proto::ProtocolVersion,
     direction: Direction,
     ctx: Arc<ConnCtx>,
 ) {
@@ -197,7 +230,7 @@ async fn run_admitted(
         }
         Err(_) => return,
     }
-    let ended = run_connection(framed, handle.clone(), outboxes, &ctx).await;
+    let ended = run_connection(framed, handle.clone(), outboxes, version, &ctx).await;
     tracing::debug!(peer = %handle.peer.short(), ?ended, "connection ended");
     let _ = ctx
         .events

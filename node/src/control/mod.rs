@@ -11,11 +11,12 @@
 //! ```
 
 mod client;
+mod files;
 mod server;
 
 use serde::{Deserialize, Serialize};
 
-pub use client::request;
+pub use client::{request, request_events};
 pub use server::ControlServer;
 
 /// File name of the socket inside the data directory.
@@ -47,14 +48,59 @@ pub enum Request {
     TrustList,
     /// Relaunch the onion service (new descriptor, new introduction points).
     Relaunch,
+    /// Share a file or folder (hashing progress as events).
+    Share {
+        /// Absolute path on the node's machine.
+        path: String,
+        /// How.
+        #[serde(flatten)]
+        options: crate::files::ShareOptions,
+    },
+    /// Every share.
+    Shares,
+    /// Make a share public (token, link or content id).
+    Publish {
+        /// Which share.
+        id: String,
+    },
+    /// Stop sharing (token, link or content id).
+    Unshare {
+        /// Which share.
+        id: String,
+    },
+    /// Download a link into a folder (progress as events while `wait`).
+    Get {
+        /// The link.
+        link: String,
+        /// Absolute path of the folder to download into.
+        out: String,
+        /// Stream progress until the download ends.
+        #[serde(default)]
+        wait: bool,
+    },
+    /// Every download.
+    Downloads,
+    /// Pause a download (by its link).
+    Pause {
+        /// The link.
+        link: String,
+    },
+    /// The catalogue of public shares.
+    Catalogue,
     /// Stop the node.
     Shutdown,
 }
 
-/// A response: `ok` with a `result`, or an `error` in words.
+/// A response: `ok` with a `result`, or an `error` in words. Before it,
+/// long requests send lines with only `event`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Response {
-    /// Whether the request succeeded.
+    /// Progress of long work (then `ok` is absent or false and the line is
+    /// not the end of the answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<serde_json::Value>,
+    /// Whether the request succeeded (absent on event lines).
+    #[serde(default)]
     pub ok: bool,
     /// The answer, when `ok`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

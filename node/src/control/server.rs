@@ -96,27 +96,47 @@ async fn serve_client(stream: UnixStream, node: &NodeHandle) -> std::io::Result<
         ))
     } else {
         match serde_json::from_str::<Request>(&line) {
-            Ok(req) => handle(req, node).await,
+            Ok(req) => handle(req, node, &mut write).await?,
             Err(e) => failure(format!("bad request: {e}")),
         }
     };
-    let mut out = serde_json::to_vec(&response).unwrap_or_default();
-    out.push(b'\n');
-    write.write_all(&out).await?;
+    emit(&mut write, &response).await?;
     write.shutdown().await
 }
 
-fn failure(error: String) -> Response {
+/// Writes one line of the answer.
+pub(super) async fn emit(
+    write: &mut tokio::net::unix::OwnedWriteHalf,
+    r: &Response,
+) -> std::io::Result<()> {
+    let mut out = serde_json::to_vec(r).unwrap_or_default();
+    out.push(b'\n');
+    write.write_all(&out).await
+}
+
+/// An event line.
+pub(super) fn event(v: serde_json::Value) -> Response {
     Response {
+        event: Some(v),
+        ok: false,
+        result: None,
+        error: None,
+    }
+}
+
+pub(super) fn failure(error: String) -> Response {
+    Response {
+        event: None,
         ok: false,
         result: None,
         error: Some(error),
     }
 }
 
-fn success<T: serde::Serialize>(value: T) -> Response {
+pub(super) fn success<T: serde::Serialize>(value: T) -> Response {
     match serde_json::to_value(value) {
         Ok(v) => Response {
+            event: None,
             ok: true,
             result: Some(v),
             error: None,
@@ -133,8 +153,39 @@ fn parse_id(s: &str) -> Result<NodeId> {
     }
 }
 
-async fn handle(req: Request, node: &NodeHandle) -> Response {
+async fn handle(
+    req: Request,
+    node: &NodeHandle,
+    write: &mut tokio::net::unix::OwnedWriteHalf,
+) -> std::io::Result<Response> {
     let result = match req {
+        Request::Share { path, options } => {
+            return super::files::share(node, path, options, write).await;
+        }
+        Request::Get { link, out, wait } => {
+            return super::files::get(node, link, out, wait, write).await;
+        }
+        Request::Shares => node.files().shares().await.map(success).map_err(Into::into),
+        Request::Publish { id } => node
+            .files()
+            .set_public(id)
+            .await
+            .map(success)
+            .map_err(Into::into),
+        Request::Unshare { id } => node
+            .files()
+            .unshare(id)
+            .await
+            .map(|()| success(serde_json::json!({})))
+            .map_err(Into::into),
+        Request::Downloads => node
+            .files()
+            .downloads()
+            .await
+            .map(success)
+            .map_err(Into::into),
+        Request::Pause { link } => super::files::pause(node, &link).await,
+        Request::Catalogue => super::files::catalogue(node).await,
         Request::Status => node.status().await.map(success),
         Request::Peers => node.peers().await.map(success),
         Request::TrustList => node.trust_list().await.map(success),
@@ -161,5 +212,5 @@ async fn handle(req: Request, node: &NodeHandle) -> Response {
             Ok(success(serde_json::json!({ "stopping": true })))
         }
     };
-    result.unwrap_or_else(|e| failure(e.to_string()))
+    Ok(result.unwrap_or_else(|e: crate::Error| failure(e.to_string())))
 }

@@ -49,6 +49,8 @@ pub(crate) struct Actor {
     pub(crate) store: StoreWriter,
     pub(crate) tasks: TaskTracker,
     pub(crate) started: Instant,
+    pub(crate) tracker: super::tracker::Tracker,
+    pub(crate) files: Option<crate::files::FilesHandle>,
 }
 
 impl Actor {
@@ -144,6 +146,7 @@ impl Actor {
                 }
             }
             NodeEvent::Misbehaved { peer } => self.ban(peer).await,
+            NodeEvent::Tracker { conn, msg } => self.on_tracker(conn, *msg).await,
         }
     }
 
@@ -181,6 +184,8 @@ impl Actor {
             .discovery
             .pex_interval()
             .mul_f64(0.75 + fastrand::f64() / 2.0);
+        self.announce_to(&handle);
+        self.catalogue_to(&handle);
         self.conns.insert(
             peer,
             Conn {

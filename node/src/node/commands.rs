@@ -1,6 +1,9 @@
 //! Requests from the control socket (and the CLI), served by the node task.
 
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
+use warren_proto::content::SwarmId;
+use warren_proto::tracker::{SignedEntry, TrackerMsg};
+use warren_proto::{BoundedVec, SignedNodeRecord};
 use warren_proto::{NodeId, PeerAddr, ProtocolVersion, Role};
 
 use super::actor::Actor;
@@ -19,6 +22,14 @@ pub(crate) enum NodeCmd {
     TrustRemove(NodeId, oneshot::Sender<Result<bool, String>>),
     TrustList(oneshot::Sender<Vec<TrustInfo>>),
     Relaunch(oneshot::Sender<bool>),
+    /// We provide (`Some(private)`) or stop providing (`None`) a swarm.
+    Provide(SwarmId, Option<bool>),
+    /// A public share of ours, for the catalogue.
+    Publish(SignedEntry),
+    /// Who provides a swarm? Answers go to the sender as they come.
+    WhoHas(SwarmId, bool, mpsc::Sender<Vec<SignedNodeRecord>>),
+    /// The catalogue.
+    Catalogue(oneshot::Sender<Vec<SignedEntry>>),
 }
 
 fn role_name(r: Role) -> String {
@@ -50,6 +61,24 @@ impl Actor {
             }
             NodeCmd::Relaunch(reply) => {
                 let _ = reply.send(self.ctx.transport.relaunch());
+            }
+            NodeCmd::Provide(swarm, private) => {
+                self.tracker.set_local(swarm, private);
+                if private.is_some() {
+                    for c in self.conns.values() {
+                        if private == Some(false) || self.trust.contains_key(&c.handle.peer) {
+                            let msg = TrackerMsg::Announce {
+                                swarms: BoundedVec::truncating([swarm]),
+                            };
+                            let _ = c.handle.send_tracker(msg);
+                        }
+                    }
+                }
+            }
+            NodeCmd::Publish(entry) => self.on_publish(entry, None),
+            NodeCmd::WhoHas(swarm, private, tx) => self.who_has(swarm, private, tx),
+            NodeCmd::Catalogue(reply) => {
+                let _ = reply.send(self.tracker.catalogue());
             }
         }
     }

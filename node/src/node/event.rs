@@ -38,6 +38,11 @@ pub(crate) enum NodeEvent {
     GetPeers { conn: ConnHandle, max: u8 },
     /// A peer sent too many invalid records; ban it.
     Misbehaved { peer: NodeId },
+    /// A tracker message from a peer.
+    Tracker {
+        conn: ConnHandle,
+        msg: Box<warren_proto::tracker::TrackerMsg>,
+    },
 }
 
 /// The node's answer to `Connected`.

@@ -18,6 +18,7 @@ mod maintain;
 mod peers;
 mod persist;
 mod status;
+mod tracker;
 pub mod trust;
 
 use std::collections::{HashMap, HashSet};
@@ -77,6 +78,8 @@ pub struct NodeHandle {
     id: NodeId,
     cmds: mpsc::Sender<NodeCmd>,
     shutdown: CancellationToken,
+    keypair: Arc<warren_proto::Keypair>,
+    files: crate::files::FilesHandle,
 }
 
 impl Node {
@@ -126,7 +129,11 @@ impl Node {
         let trust = persist::load_trust(&db)?;
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
+        let (files, files_pending) = crate::files::handle(&config.files);
+        let files_cfg = config.files.clone();
         let ctx = Arc::new(ConnCtx {
+            files: Some(files.clone()),
+            gateway_base: std::sync::Mutex::new(None),
             keypair: identity.keypair.clone(),
             own_record: own_rx,
             busy_sample: busy_rx,
@@ -151,6 +158,9 @@ impl Node {
             .map(|h| PeerAddr::new(id, *h).to_string())
             .collect();
         tracing::info!(id = %id, addresses = ?shown, known = peers.len(), trusted = trust.len(), "node starting");
+        let identity_keypair = identity.keypair.clone();
+        let store_for_files = store.clone();
+        let files_ctx = ctx.clone();
         let actor = Actor {
             ctx: ctx.clone(),
             cfg: config,
@@ -170,6 +180,8 @@ impl Node {
             store,
             tasks: tasks.clone(),
             started: tokio::time::Instant::now(),
+            tracker: tracker::Tracker::default(),
+            files: Some(files.clone()),
         };
         tasks.spawn(accept::accept_loop(listener, ctx, tasks.clone()));
         let actor = tokio::spawn(actor.run(cmd_rx, ev_rx));
@@ -177,7 +189,19 @@ impl Node {
             id,
             cmds: cmd_tx,
             shutdown: shutdown.clone(),
+            keypair: identity_keypair,
+            files: files.clone(),
         };
+        let registry = crate::files::Registry::new(
+            files_cfg,
+            db,
+            store_for_files,
+            files_ctx,
+            handle.clone(),
+            files,
+        )
+        .map_err(|e| Error::Store(format!("files: {e}")))?;
+        tasks.spawn(registry.run(files_pending));
         Ok(Node {
             handle,
             transport: transport_handle,
@@ -263,6 +287,68 @@ impl NodeHandle {
     /// Relaunches the onion service; false when the transport has none.
     pub async fn relaunch(&self) -> Result<bool> {
         self.ask(NodeCmd::Relaunch).await
+    }
+
+    /// Announces (`Some(private)`) or withdraws (`None`) a swarm we provide.
+    pub(crate) async fn provide(
+        &self,
+        swarm: warren_proto::content::SwarmId,
+        private: Option<bool>,
+    ) -> Result<()> {
+        self.cmds
+            .send(NodeCmd::Provide(swarm, private))
+            .await
+            .map_err(|_| Error::ShuttingDown)
+    }
+
+    /// Publishes a public share of ours to the catalogue.
+    pub(crate) async fn publish(
+        &self,
+        content: warren_proto::content::ContentId,
+        listing: &warren_proto::content::Listing,
+        size: u64,
+    ) -> Result<()> {
+        use warren_proto::tracker::{CatalogueEntry, SignedEntry};
+        let entry = CatalogueEntry {
+            content,
+            name: listing.name.clone(),
+            size,
+            files: listing.files.len() as u32,
+            description: listing.description.clone(),
+            tags: listing.tags.clone(),
+            publisher: self.keypair.id(),
+            published_at: crate::clock::Clock::unix_now(&crate::clock::SystemClock),
+        };
+        let signed = SignedEntry::sign(entry, &self.keypair)?;
+        self.cmds
+            .send(NodeCmd::Publish(signed))
+            .await
+            .map_err(|_| Error::ShuttingDown)
+    }
+
+    /// Asks who provides `swarm` (trusted peers only when `private`); the
+    /// receiver gets provider records as answers come in.
+    pub(crate) async fn who_has(
+        &self,
+        swarm: warren_proto::content::SwarmId,
+        private: bool,
+    ) -> Result<mpsc::Receiver<Vec<warren_proto::SignedNodeRecord>>> {
+        let (tx, rx) = mpsc::channel(tracker::WATCH_QUEUE);
+        self.cmds
+            .send(NodeCmd::WhoHas(swarm, private, tx))
+            .await
+            .map_err(|_| Error::ShuttingDown)?;
+        Ok(rx)
+    }
+
+    /// The catalogue of public shares this node knows.
+    pub async fn catalogue(&self) -> Result<Vec<warren_proto::tracker::SignedEntry>> {
+        self.ask(NodeCmd::Catalogue).await
+    }
+
+    /// The files service.
+    pub fn files(&self) -> crate::files::FilesHandle {
+        self.files.clone()
     }
 
     /// Asks the node to stop (the owner of [`Node`] completes the shutdown).

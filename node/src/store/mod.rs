@@ -29,10 +29,27 @@ pub enum Table {
     Trust,
     /// Setting name → value.
     Settings,
+    /// Share token (16 bytes) → postcard `StoredShare`.
+    Shares,
+    /// Content id (32 bytes) → encoded manifest.
+    Manifests,
+    /// Content id (32 bytes) → the piece table (32 bytes per piece).
+    PieceTables,
+    /// Swarm (32 bytes) → postcard `StoredDownload`.
+    Downloads,
 }
 
 impl Table {
-    const ALL: [Table; 4] = [Table::Identity, Table::Peers, Table::Trust, Table::Settings];
+    const ALL: [Table; 8] = [
+        Table::Identity,
+        Table::Peers,
+        Table::Trust,
+        Table::Settings,
+        Table::Shares,
+        Table::Manifests,
+        Table::PieceTables,
+        Table::Downloads,
+    ];
 
     fn def(self) -> TableDefinition<'static, &'static [u8], &'static [u8]> {
         TableDefinition::new(match self {
@@ -40,6 +57,10 @@ impl Table {
             Table::Peers => "peers",
             Table::Trust => "trust",
             Table::Settings => "settings",
+            Table::Shares => "shares",
+            Table::Manifests => "manifests",
+            Table::PieceTables => "piece_tables",
+            Table::Downloads => "downloads",
         })
     }
 }

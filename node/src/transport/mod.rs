@@ -83,6 +83,13 @@ pub trait Transport: Send + Sync + 'static {
     /// Opens a stream to `addr`.
     async fn dial(&self, addr: &PeerAddr) -> Result<BoxStream, TransportError>;
 
+    /// Opens a stream to `addr` that shares no circuit with other streams
+    /// (a fresh Tor circuit on the onion transports; the same as `dial`
+    /// elsewhere).
+    async fn dial_isolated(&self, addr: &PeerAddr) -> Result<BoxStream, TransportError> {
+        self.dial(addr).await
+    }
+
     /// Tor's state, for onion transports.
     fn tor_status(&self) -> Option<TorStatus> {
         None

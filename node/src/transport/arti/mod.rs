@@ -157,6 +157,22 @@ impl Transport for ArtiTransport {
         Ok(Box::new(stream))
     }
 
+    async fn dial_isolated(&self, addr: &PeerAddr) -> Result<BoxStream, TransportError> {
+        let TransportHint::Onion { port } = addr.hint else {
+            return Err(TransportError::Unreachable(addr.to_string()));
+        };
+        let host = addr.id.to_string();
+        let mut prefs = arti_client::StreamPrefs::new();
+        prefs.set_isolation(arti_client::IsolationToken::new());
+        let stream = self
+            .inner
+            .client
+            .connect_with_prefs((host.as_str(), port), &prefs)
+            .await
+            .map_err(|e| TransportError::Tor(e.to_string()))?;
+        Ok(Box::new(stream))
+    }
+
     fn tor_status(&self) -> Option<TorStatus> {
         Some(self.inner.reach.snapshot())
     }

@@ -140,23 +140,16 @@ impl Transport for CTorTransport {
     }
 
     async fn dial(&self, addr: &PeerAddr) -> Result<BoxStream, TransportError> {
-        let TransportHint::Onion { port } = addr.hint else {
-            return Err(TransportError::Unreachable(addr.to_string()));
-        };
-        let socks = self.inner.socks.lock().ok().and_then(|s| *s);
-        let socks = socks.ok_or_else(|| TransportError::Tor("tor is not ready yet".into()))?;
         // One SOCKS identity per peer: tor keeps streams to different peers
         // on different circuits.
-        let user = addr.id.short();
-        let s = tokio_socks::tcp::Socks5Stream::connect_with_password(
-            socks,
-            (addr.id.to_string().as_str(), port),
-            &user,
-            "warren",
-        )
-        .await
-        .map_err(|e| TransportError::Tor(format!("SOCKS: {e}")))?;
-        Ok(Box::new(s.into_inner()))
+        self.socks_dial(addr, addr.id.short()).await
+    }
+
+    async fn dial_isolated(&self, addr: &PeerAddr) -> Result<BoxStream, TransportError> {
+        let mut n = [0u8; 8];
+        let _ = getrandom::fill(&mut n);
+        let user: String = n.iter().map(|b| format!("{b:02x}")).collect();
+        self.socks_dial(addr, user).await
     }
 
     fn tor_status(&self) -> Option<TorStatus> {
@@ -170,6 +163,25 @@ impl Transport for CTorTransport {
 
     fn shutdown(&self) {
         self.inner.shutdown.cancel();
+    }
+}
+
+impl CTorTransport {
+    async fn socks_dial(&self, addr: &PeerAddr, user: String) -> Result<BoxStream, TransportError> {
+        let TransportHint::Onion { port } = addr.hint else {
+            return Err(TransportError::Unreachable(addr.to_string()));
+        };
+        let socks = self.inner.socks.lock().ok().and_then(|s| *s);
+        let socks = socks.ok_or_else(|| TransportError::Tor("tor is not ready yet".into()))?;
+        let s = tokio_socks::tcp::Socks5Stream::connect_with_password(
+            socks,
+            (addr.id.to_string().as_str(), port),
+            &user,
+            "warren",
+        )
+        .await
+        .map_err(|e| TransportError::Tor(format!("SOCKS: {e}")))?;
+        Ok(Box::new(s.into_inner()))
     }
 }
 

@@ -99,7 +99,10 @@ fn throughput(name: &str, make: impl Fn() -> Outgoing, decode: bool) {
         buf.extend_from_slice(chunk);
         while let Some((h, payload)) = codec.decode(&mut buf).unwrap() {
             if decode {
-                std::hint::black_box(Message::decode(h.channel, &payload).unwrap());
+                std::hint::black_box(
+                    Message::decode(warren_proto::ProtocolVersion::LATEST, h.channel, &payload)
+                        .unwrap(),
+                );
             }
             std::hint::black_box(&payload);
             frames += 1;

@@ -1,0 +1,260 @@
+//! `share`, `shares`, `publish`, `unshare`, `get`, `downloads`, `pause`,
+//! `catalogue`.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use warren_node::control::{self, Request};
+use warren_node::files::{DownloadInfo, DownloadStatus, ShareInfo, ShareOptions};
+use warren_node::{Error, Result};
+
+use super::progress::{Bar, size};
+
+#[derive(Debug, Args)]
+pub(crate) struct ShareArgs {
+    /// The file or folder to share.
+    path: PathBuf,
+    /// Public from the start: in the community's catalogue, fetchable by content id.
+    #[arg(long)]
+    public: bool,
+    /// Encrypted with a key only the link carries, so boxes can seed it without reading it.
+    #[arg(long, conflicts_with = "public")]
+    sealed: bool,
+    /// A description (at most 1024 bytes).
+    #[arg(long)]
+    description: Option<String>,
+    /// A tag (repeatable; at most 16, each at most 32 bytes).
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GetArgs {
+    /// The link (warren:… or http://….onion/s/…).
+    link: String,
+    /// The folder to download into (default: the current folder).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+fn absolute(p: &Path) -> Result<PathBuf> {
+    std::path::absolute(p).map_err(Error::io(format!("resolving {}", p.display())))
+}
+
+fn parse<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T> {
+    serde_json::from_value(v).map_err(|e| Error::Remote(format!("unexpected answer: {e}")))
+}
+
+fn print_json(v: &serde_json::Value) -> Result<()> {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).map_err(|e| Error::Remote(e.to_string()))?
+    );
+    Ok(())
+}
+
+fn print_share(s: &ShareInfo) {
+    println!(
+        "{}{}",
+        s.name,
+        if s.public {
+            " (public)"
+        } else if s.sealed {
+            " (sealed)"
+        } else {
+            " (private)"
+        }
+    );
+    println!("  size     {} in {} file(s)", size(s.size), s.files);
+    println!("  link     {}", s.link);
+    if let Some(u) = &s.url {
+        println!("  browser  {u}");
+    }
+    if let Some(p) = &s.public_link {
+        println!("  public   {p}");
+    }
+}
+
+pub(crate) async fn share(dir: &Path, a: ShareArgs) -> Result<()> {
+    let path = absolute(&a.path)?;
+    let options = ShareOptions {
+        public: a.public,
+        sealed: a.sealed,
+        description: a.description,
+        tags: a.tags,
+    };
+    let req = Request::Share {
+        path: path.to_string_lossy().into_owned(),
+        options,
+    };
+    let mut bar = Bar::new();
+    let quiet = a.json;
+    let v = control::request_events(dir, &req, &mut |ev| {
+        if let (false, Some(h)) = (quiet, ev.get("hashing")) {
+            let done = h["done"].as_u64().unwrap_or(0);
+            let total = h["total"].as_u64().unwrap_or(0);
+            bar.show("hashing", done, total, "");
+        }
+    })
+    .await;
+    bar.finish();
+    let v = v?;
+    if a.json {
+        return print_json(&v);
+    }
+    print_share(&parse(v)?);
+    Ok(())
+}
+
+pub(crate) async fn shares(dir: &Path, json: bool) -> Result<()> {
+    let v = control::request(dir, &Request::Shares).await?;
+    if json {
+        return print_json(&v);
+    }
+    let list: Vec<ShareInfo> = parse(v)?;
+    if list.is_empty() {
+        println!("nothing shared");
+    }
+    for s in &list {
+        print_share(s);
+    }
+    Ok(())
+}
+
+pub(crate) async fn publish(dir: &Path, id: String) -> Result<()> {
+    let v = control::request(dir, &Request::Publish { id }).await?;
+    print_share(&parse(v)?);
+    Ok(())
+}
+
+pub(crate) async fn unshare(dir: &Path, id: String) -> Result<()> {
+    control::request(dir, &Request::Unshare { id: id.clone() }).await?;
+    println!("no longer shared: {id}");
+    Ok(())
+}
+
+pub(crate) async fn get(dir: &Path, a: GetArgs) -> Result<()> {
+    let out = match a.out {
+        Some(o) => absolute(&o)?,
+        None => std::env::current_dir().map_err(Error::io("finding the current folder"))?,
+    };
+    let req = Request::Get {
+        link: a.link.clone(),
+        out: out.to_string_lossy().into_owned(),
+        wait: true,
+    };
+    let mut bar = Bar::new();
+    let quiet = a.json;
+    let mut on_event = |ev: &serde_json::Value| {
+        if let (false, Some(d)) = (quiet, ev.get("download")) {
+            if let Ok(s) = serde_json::from_value::<DownloadStatus>(d.clone()) {
+                let extra = format!(
+                    "  {}/s  {} connection(s)  {}",
+                    size(s.rate),
+                    s.connections,
+                    if s.state == "downloading" {
+                        String::new()
+                    } else {
+                        s.state.clone()
+                    }
+                );
+                bar.show(
+                    s.name.as_deref().unwrap_or("download"),
+                    s.done_bytes,
+                    s.total_bytes.max(1),
+                    &extra,
+                );
+            }
+        }
+    };
+    let run = control::request_events(dir, &req, &mut on_event);
+    // Ctrl-C pauses the download; `warren get` with the same link resumes it.
+    let v = tokio::select! {
+        r = run => Some(r),
+        _ = tokio::signal::ctrl_c() => None,
+    };
+    bar.finish();
+    let Some(v) = v else {
+        let _ = control::request(
+            dir,
+            &Request::Pause {
+                link: a.link.clone(),
+            },
+        )
+        .await;
+        eprintln!("paused; run the same command again to resume");
+        return Err(Error::Remote("interrupted".into()));
+    };
+    let v = v?;
+    if a.json {
+        return print_json(&v);
+    }
+    let s: DownloadStatus = parse(v)?;
+    println!(
+        "downloaded {} ({}) into {}",
+        s.name.unwrap_or_default(),
+        size(s.total_bytes),
+        out.display()
+    );
+    Ok(())
+}
+
+pub(crate) async fn downloads(dir: &Path, json: bool) -> Result<()> {
+    let v = control::request(dir, &Request::Downloads).await?;
+    if json {
+        return print_json(&v);
+    }
+    let list: Vec<DownloadInfo> = parse(v)?;
+    if list.is_empty() {
+        println!("no downloads");
+    }
+    for d in list {
+        let s = &d.status;
+        println!(
+            "{}  {}  {} / {}  → {}{}",
+            s.name.as_deref().unwrap_or("?"),
+            s.state,
+            size(s.done_bytes),
+            size(s.total_bytes),
+            d.out,
+            s.error
+                .as_ref()
+                .map(|e| format!("  ({e})"))
+                .unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+pub(crate) async fn pause(dir: &Path, link: String) -> Result<()> {
+    control::request(dir, &Request::Pause { link }).await?;
+    println!("paused");
+    Ok(())
+}
+
+pub(crate) async fn catalogue(dir: &Path, json: bool) -> Result<()> {
+    let v = control::request(dir, &Request::Catalogue).await?;
+    if json {
+        return print_json(&v);
+    }
+    let list = v.as_array().cloned().unwrap_or_default();
+    if list.is_empty() {
+        println!("the catalogue is empty");
+    }
+    for e in list {
+        println!(
+            "{}  {}  {}\n  {}",
+            e["name"].as_str().unwrap_or("?"),
+            size(e["size"].as_u64().unwrap_or(0)),
+            e["description"].as_str().unwrap_or(""),
+            e["link"].as_str().unwrap_or("")
+        );
+    }
+    Ok(())
+}

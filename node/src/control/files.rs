@@ -1,0 +1,147 @@
+//! Control-socket handlers for files: the long ones stream progress.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::net::unix::OwnedWriteHalf;
+use tokio::sync::mpsc;
+use warren_proto::link::{Link, Target};
+use warren_proto::{PeerAddr, TransportHint};
+
+use super::Response;
+use super::server::{emit, event, failure, success};
+use crate::files::ShareOptions;
+use crate::node::NodeHandle;
+
+/// Hashing progress updates queued. Full: an update is skipped.
+const PROGRESS_QUEUE: usize = 16;
+
+pub(super) async fn share(
+    node: &NodeHandle,
+    path: String,
+    options: ShareOptions,
+    write: &mut OwnedWriteHalf,
+) -> std::io::Result<Response> {
+    let (tx, mut rx) = mpsc::channel(PROGRESS_QUEUE);
+    let files = node.files();
+    let job = tokio::spawn(async move { files.share(path.into(), options, tx).await });
+    while let Some((done, total)) = rx.recv().await {
+        emit(
+            write,
+            &event(serde_json::json!({ "hashing": { "done": done, "total": total } })),
+        )
+        .await?;
+    }
+    Ok(match job.await {
+        Ok(Ok(info)) => success(info),
+        Ok(Err(e)) => failure(e.to_string()),
+        Err(e) => failure(format!("share task failed: {e}")),
+    })
+}
+
+pub(super) async fn get(
+    node: &NodeHandle,
+    link: String,
+    out: String,
+    wait: bool,
+    write: &mut OwnedWriteHalf,
+) -> std::io::Result<Response> {
+    let link: Link = match link.parse() {
+        Ok(l) => l,
+        Err(e) => return Ok(failure(e.to_string())),
+    };
+    let mut status = match node.files().get(link, out.into()).await {
+        Ok(s) => s,
+        Err(e) => return Ok(failure(e.to_string())),
+    };
+    if !wait {
+        let now = status.borrow().clone();
+        return Ok(success(now));
+    }
+    loop {
+        let now = status.borrow_and_update().clone();
+        if matches!(now.state.as_str(), "complete" | "failed" | "paused") {
+            return Ok(if now.state == "complete" {
+                success(now)
+            } else {
+                failure(
+                    now.error
+                        .clone()
+                        .unwrap_or_else(|| format!("the download is {}", now.state)),
+                )
+            });
+        }
+        // If the client went away this fails and the download goes on.
+        emit(write, &event(serde_json::json!({ "download": now }))).await?;
+        tokio::select! {
+            r = status.changed() => if r.is_err() { return Ok(failure("the download task ended".into())) },
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+pub(super) async fn pause(node: &NodeHandle, link: &str) -> Result<Response, crate::Error> {
+    let link: Link = link.parse()?;
+    node.files().pause(link.swarm()).await?;
+    Ok(success(serde_json::json!({ "paused": true })))
+}
+
+/// A catalogue entry as `warren catalogue --json` shows it.
+#[derive(Debug, Serialize)]
+struct Entry {
+    content: String,
+    name: String,
+    size: u64,
+    files: u32,
+    description: Option<String>,
+    tags: Vec<String>,
+    publisher: String,
+    published_at: u64,
+    /// What `warren get` takes.
+    link: String,
+}
+
+pub(super) async fn catalogue(node: &NodeHandle) -> Result<Response, crate::Error> {
+    let entries = node.catalogue().await?;
+    let peers = node.peers().await?;
+    let own = node.status().await?;
+    let v: Vec<Entry> = entries
+        .into_iter()
+        .map(|s| {
+            let e = s.entry;
+            let publisher = e.publisher.to_string();
+            let at: PeerAddr = if publisher == own.id {
+                own.address.parse().ok()
+            } else {
+                peers
+                    .iter()
+                    .find(|p| p.id == publisher)
+                    .and_then(|p| p.address.as_ref()?.parse().ok())
+            }
+            .unwrap_or_else(|| {
+                PeerAddr::new(
+                    e.publisher,
+                    TransportHint::Onion {
+                        port: warren_proto::DEFAULT_ONION_PORT,
+                    },
+                )
+            });
+            Entry {
+                content: e.content.to_string(),
+                name: e.name.to_string(),
+                size: e.size,
+                files: e.files,
+                description: e.description.map(|d| d.to_string()),
+                tags: e.tags.as_slice().iter().map(|t| t.to_string()).collect(),
+                publisher,
+                published_at: e.published_at,
+                link: Link {
+                    at,
+                    target: Target::Public(e.content),
+                }
+                .to_string(),
+            }
+        })
+        .collect();
+    Ok(success(v))
+}

@@ -1,0 +1,709 @@
+//! One download: a task that owns the piece picker, the providers and the
+//! transfer connections, and reports progress.
+//!
+//! ```text
+//!  providers (link, who-has) ──► transfer connections (several per
+//!  provider, each its own circuit) ──► conn tasks ──ConnEvent──► this task
+//!                                        │ verified pieces
+//!                                        ▼
+//!                                     writer ──Durable──► this task ──► registry (bitmap in redb)
+//! ```
+//!
+//! Queues: connection events (`EVENT_QUEUE`, senders wait), piece writes
+//! (`WRITE_QUEUE` pieces, senders wait: the disk slows the network down),
+//! per-connection commands (`CONN_QUEUE`, this task uses `try_send` and the
+//! connection holds at most two assignments, so it never fills).
+
+mod conn;
+pub(crate) mod meta;
+mod picker;
+mod writer;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use warren_proto::content::{Listing, Meta, SwarmId};
+use warren_proto::link::{Link, Target};
+use warren_proto::{NodeId, PeerAddr, SignedNodeRecord};
+
+use self::conn::ToConn;
+use self::meta::{Expect, Opened};
+use self::picker::Picker;
+use self::writer::Durable;
+pub(crate) use self::writer::WriteJob;
+use super::FilesError;
+use super::bitmap::Bitmap;
+use super::layout::create_outputs;
+use super::output::Output;
+use super::registry::{Content, RegistryEvent};
+use super::source::FileSet;
+use crate::config::FilesConfig;
+use crate::conn::ConnCtx;
+use crate::metrics::Metrics;
+use crate::node::NodeHandle;
+
+const EVENT_QUEUE: usize = 256;
+const WRITE_QUEUE: usize = 8;
+const CONN_QUEUE: usize = 8;
+/// Pieces a connection works on at once.
+const PIECES_PER_CONN: usize = 2;
+/// Seconds between who-has requests while pieces are missing.
+const WHO_HAS_EVERY: u64 = 30;
+
+/// What a connection tells the download.
+#[derive(Debug)]
+pub(crate) enum ConnEvent {
+    /// The provider's pieces are known.
+    Ready { conn: u64, has: Bitmap },
+    /// The provider gained a piece.
+    Have { conn: u64, piece: u32 },
+    /// A piece was verified and handed to the writer.
+    Verified { conn: u64, piece: u32 },
+    /// A piece failed verification: the provider is lying or broken.
+    Bad { conn: u64, piece: u32 },
+    /// A piece was given back (refused by the provider).
+    Released { conn: u64, piece: u32 },
+    /// The connection ended.
+    Closed { conn: u64, why: String },
+    /// A connection was opened (dialing done, swarm served).
+    Opened { conn: u64, opened: Box<Opened> },
+}
+
+/// What every connection of a download shares.
+pub(crate) struct Shared {
+    pub(crate) pieces: u32,
+    pub(crate) piece_size: u32,
+    pub(crate) total: u64,
+    pub(crate) content: Arc<Content>,
+    pub(crate) events: mpsc::Sender<ConnEvent>,
+    pub(crate) writes: mpsc::Sender<WriteJob>,
+    pub(crate) max_inflight: usize,
+    pub(crate) request_timeout: Duration,
+    pub(crate) metrics: Arc<Metrics>,
+}
+
+impl Shared {
+    pub(crate) fn piece_len(&self, p: u32) -> u64 {
+        let start = u64::from(p) * u64::from(self.piece_size);
+        self.total
+            .saturating_sub(start)
+            .min(u64::from(self.piece_size))
+    }
+}
+
+/// A download's state, as `warren downloads` shows it.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DownloadStatus {
+    /// `metadata`, `downloading`, `waiting` (no provider reachable yet),
+    /// `complete`, `paused` or `failed`.
+    pub state: String,
+    /// The share's name, once known.
+    pub name: Option<String>,
+    /// Total bytes, once known.
+    pub total_bytes: u64,
+    /// Bytes verified and on disk.
+    pub done_bytes: u64,
+    /// Pieces.
+    pub pieces_total: u32,
+    /// Pieces verified and on disk.
+    pub pieces_done: u32,
+    /// Transfer connections ready.
+    pub connections: usize,
+    /// Providers known.
+    pub providers: usize,
+    /// Bytes per second over the last seconds.
+    pub rate: u64,
+    /// What went wrong, if anything.
+    pub error: Option<String>,
+}
+
+/// Everything a download needs.
+pub(crate) struct Setup {
+    pub(crate) link: Link,
+    pub(crate) out: PathBuf,
+    /// A download persisted earlier: its content and the pieces on disk
+    /// (its output files exist and belong to it).
+    pub(crate) resume: Option<(Arc<Content>, Bitmap)>,
+    pub(crate) ctx: Arc<ConnCtx>,
+    pub(crate) node: NodeHandle,
+    pub(crate) cfg: FilesConfig,
+    pub(crate) circuits: usize,
+    pub(crate) registry: mpsc::Sender<RegistryEvent>,
+    pub(crate) status: watch::Sender<DownloadStatus>,
+    pub(crate) cancel: CancellationToken,
+}
+
+#[derive(Debug)]
+struct Provider {
+    addr: PeerAddr,
+    conns: usize,
+    failures: u32,
+    next_try: Instant,
+    banned: bool,
+    gone: bool,
+}
+
+struct ConnState {
+    provider: NodeId,
+    to: Option<mpsc::Sender<ToConn>>,
+    has: Option<Bitmap>,
+    assigned: HashSet<u32>,
+}
+
+/// Runs a download to completion, failure or cancellation.
+pub(crate) async fn run(setup: Setup) {
+    let swarm = setup.link.swarm();
+    let registry = setup.registry.clone();
+    let status = setup.status.clone();
+    let result = Download::new(setup).run().await;
+    if let Err(e) = &result {
+        tracing::warn!(error = %e, "download stopped");
+        status.send_modify(|s| {
+            s.state = if matches!(e, FilesError::Cancelled) {
+                "paused".into()
+            } else {
+                "failed".into()
+            };
+            s.error = (!matches!(e, FilesError::Cancelled)).then(|| e.to_string());
+        });
+    }
+    let _ = registry.send(RegistryEvent::Done { swarm, result }).await;
+}
+
+struct Download {
+    s: Setup,
+    swarm: SwarmId,
+    expect: Expect,
+    providers: HashMap<NodeId, Provider>,
+    conns: HashMap<u64, ConnState>,
+    next_conn: u64,
+    events_tx: mpsc::Sender<ConnEvent>,
+    events: mpsc::Receiver<ConnEvent>,
+}
+
+impl Download {
+    fn new(s: Setup) -> Download {
+        let swarm = s.link.swarm();
+        let signer = matches!(s.link.target, Target::Private { .. }).then_some(s.link.at.id);
+        let content = s.resume.as_ref().map(|(c, _)| c.id);
+        let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
+        let mut providers = HashMap::new();
+        providers.insert(s.link.at.id, Provider::new(s.link.at));
+        Download {
+            swarm,
+            expect: Expect {
+                swarm,
+                signer,
+                content,
+            },
+            s,
+            providers,
+            conns: HashMap::new(),
+            next_conn: 1,
+            events_tx,
+            events,
+        }
+    }
+
+    fn private(&self) -> bool {
+        self.expect.signer.is_some()
+    }
+
+    async fn run(mut self) -> Result<(), FilesError> {
+        let mut who_has = self.s.node.who_has(self.swarm, self.private()).await.ok();
+        let resuming = self.s.resume.is_some();
+        let (content, have, first) = match self.s.resume.take() {
+            Some((c, have)) => (c, have, None),
+            None => {
+                self.s.status.send_modify(|s| s.state = "metadata".into());
+                let (content, opened) = self.metadata(&mut who_has).await?;
+                let n = content.manifest.piece_count() as u32;
+                (content, Bitmap::new(n), Some(opened))
+            }
+        };
+        self.expect.content = Some(content.id);
+        let listing = self.listing(&content)?;
+        let out = self.s.out.clone();
+        let l2 = listing.clone();
+        let spans = tokio::task::spawn_blocking(move || create_outputs(&out, &l2, resuming))
+            .await
+            .map_err(|e| FilesError::Transfer(format!("output task: {e}")))??;
+        let seal = match &self.s.link.target {
+            Target::Private { key, .. } => key.clone(),
+            Target::Public(_) => None,
+        };
+        let (have_tx, have_rx) = watch::channel(Arc::new(have.clone()));
+        let served = FileSet::new(spans.clone(), None, seal.clone());
+        let ticket = first.as_ref().and_then(|o| o.ticket.clone());
+        let _ = self
+            .s
+            .registry
+            .send(RegistryEvent::Meta {
+                swarm: self.swarm,
+                content: content.clone(),
+                ticket,
+                have: have_rx,
+                source: Arc::new(served),
+                listing: Box::new(listing.clone()),
+            })
+            .await;
+        self.s.status.send_modify(|s| {
+            s.name = Some(listing.name.to_string());
+            s.total_bytes = content.manifest.total_size;
+            s.pieces_total = have.len();
+        });
+        if have.complete() {
+            self.finish_status(&content, &have);
+            return Ok(());
+        }
+        self.transfer(
+            content,
+            have,
+            have_tx,
+            Output::new(spans, seal),
+            first,
+            &mut who_has,
+        )
+        .await
+    }
+
+    /// The readable listing: plain, or opened with the link's key.
+    fn listing(&self, content: &Content) -> Result<Listing, FilesError> {
+        match (&content.manifest.meta, &self.s.link.target) {
+            (Meta::Plain(l), _) => Ok(l.clone()),
+            (Meta::Sealed(sealed), Target::Private { key: Some(k), .. }) => {
+                let m = &content.manifest;
+                Ok(k.open_listing(
+                    sealed.as_slice(),
+                    m.piece_size,
+                    m.total_size,
+                    &m.pieces_root,
+                )?)
+            }
+            (Meta::Sealed(_), _) => Err(FilesError::Refused(
+                "this share is sealed and the link carries no key".into(),
+            )),
+        }
+    }
+
+    /// Finds a provider and learns the manifest and piece table from it.
+    async fn metadata(
+        &mut self,
+        who_has: &mut Option<mpsc::Receiver<Vec<SignedNodeRecord>>>,
+    ) -> Result<(Arc<Content>, Opened), FilesError> {
+        let mut last_error = String::from("no provider found yet");
+        loop {
+            let now = Instant::now();
+            let due: Vec<PeerAddr> = self
+                .providers
+                .values()
+                .filter(|p| !p.banned && !p.gone && p.next_try <= now)
+                .map(|p| p.addr)
+                .collect();
+            for addr in due {
+                match self.open_meta(&addr).await {
+                    Ok(found) => return Ok(found),
+                    Err(e) => {
+                        last_error = format!("{}: {e}", addr.id.short());
+                        self.provider_failed(&addr.id, &e);
+                    }
+                }
+            }
+            self.s.status.send_modify(|s| {
+                s.state = "waiting".into();
+                s.error = Some(last_error.clone());
+                s.providers = self.providers.len();
+            });
+            tokio::select! {
+                () = self.s.cancel.cancelled() => return Err(FilesError::Cancelled),
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                Some(records) = async { match who_has.as_mut() { Some(r) => r.recv().await, None => None } } => {
+                    self.add_providers(records);
+                }
+            }
+        }
+    }
+
+    async fn open_meta(&mut self, addr: &PeerAddr) -> Result<(Arc<Content>, Opened), FilesError> {
+        let mut opened = tokio::select! {
+            r = meta::open(addr, &self.expect, &self.s.ctx) => r?,
+            () = self.s.cancel.cancelled() => return Err(FilesError::Cancelled),
+        };
+        let (bytes, manifest, hashes) = opened.fetch_meta().await?;
+        let content = Arc::new(Content {
+            id: opened.content,
+            manifest,
+            bytes,
+            hashes,
+        });
+        Ok((content, opened))
+    }
+
+    fn provider_failed(&mut self, id: &NodeId, e: &FilesError) {
+        if let Some(p) = self.providers.get_mut(id) {
+            match e {
+                FilesError::NotFound(_) => p.gone = true,
+                FilesError::Proto(_) => p.banned = true,
+                _ => {
+                    p.failures += 1;
+                    let backoff =
+                        Duration::from_secs(2u64.saturating_pow(p.failures.min(7)).min(120));
+                    p.next_try = Instant::now() + backoff.mul_f64(0.5 + fastrand::f64());
+                }
+            }
+        }
+    }
+
+    fn add_providers(&mut self, records: Vec<SignedNodeRecord>) {
+        let own = self.s.ctx.keypair.id();
+        for r in records {
+            let id = r.id();
+            if id == own || self.providers.contains_key(&id) {
+                continue;
+            }
+            let hint = r
+                .record
+                .hints
+                .iter()
+                .find(|h| self.s.ctx.transport.can_dial(h))
+                .copied();
+            if let Some(hint) = hint {
+                self.providers
+                    .insert(id, Provider::new(PeerAddr::new(id, hint)));
+            }
+        }
+    }
+
+    fn finish_status(&self, content: &Content, have: &Bitmap) {
+        self.s.status.send_modify(|s| {
+            s.state = "complete".into();
+            s.done_bytes = content.manifest.total_size;
+            s.pieces_done = have.count();
+            s.connections = 0;
+            s.rate = 0;
+            s.error = None;
+        });
+    }
+
+    /// The piece phase.
+    async fn transfer(
+        &mut self,
+        content: Arc<Content>,
+        mut have: Bitmap,
+        have_tx: watch::Sender<Arc<Bitmap>>,
+        output: Output,
+        first: Option<Opened>,
+        who_has: &mut Option<mpsc::Receiver<Vec<SignedNodeRecord>>>,
+    ) -> Result<(), FilesError> {
+        let pieces = have.len();
+        let (writes_tx, writes_rx) = mpsc::channel(WRITE_QUEUE);
+        let (durable_tx, mut durable) = mpsc::channel(16);
+        let writer = tokio::spawn(writer::run(output, pieces, writes_rx, durable_tx));
+        let shared = Arc::new(Shared {
+            pieces,
+            piece_size: content.manifest.piece_size,
+            total: content.manifest.total_size,
+            content: content.clone(),
+            events: self.events_tx.clone(),
+            writes: writes_tx,
+            max_inflight: self.s.cfg.max_inflight_blocks,
+            request_timeout: Duration::from_secs(self.s.cfg.request_timeout_secs),
+            metrics: self.s.ctx.metrics.clone(),
+        });
+        let mut picker = Picker::new(have.clone());
+        if let Some(o) = first {
+            let provider = self.s.link.at.id;
+            let id = self.reserve_conn(provider);
+            self.start_conn(id, o, &shared);
+        }
+        self.s.status.send_modify(|s| {
+            s.state = "downloading".into();
+            s.error = None;
+        });
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let mut ticks: u64 = 0;
+        let mut last_bytes = 0u64;
+        loop {
+            tokio::select! {
+                () = self.s.cancel.cancelled() => {
+                    drop(shared);
+                    self.conns.clear();
+                    let _ = writer.await;
+                    // What the writer finished before it stopped is durable.
+                    while let Ok(Durable::Pieces(done, _)) = durable.try_recv() {
+                        self.durable(&done, &mut have, &have_tx, &content).await;
+                    }
+                    return Err(FilesError::Cancelled);
+                }
+                Some(ev) = self.events.recv() => self.on_event(ev, &mut picker, &shared),
+                Some(d) = durable.recv() => match d {
+                    Durable::Pieces(done, _written) => {
+                        self.durable(&done, &mut have, &have_tx, &content).await;
+                        if have.complete() {
+                            drop(shared);
+                            self.conns.clear();
+                            let _ = writer.await;
+                            self.finish_status(&content, &have);
+                            return Ok(());
+                        }
+                    }
+                    Durable::Failed(e) => {
+                        self.conns.clear();
+                        return Err(e);
+                    }
+                },
+                Some(records) = async { match who_has.as_mut() { Some(r) => r.recv().await, None => None } } => {
+                    self.add_providers(records);
+                }
+                _ = tick.tick() => {
+                    ticks += 1;
+                    self.dial_more(&shared);
+                    if ticks % WHO_HAS_EVERY == 0 {
+                        *who_has = self.s.node.who_has(self.swarm, self.private()).await.ok();
+                    }
+                    let bytes = self.s.ctx.metrics.bytes_downloaded.load(std::sync::atomic::Ordering::Relaxed);
+                    let rate = bytes.saturating_sub(last_bytes);
+                    last_bytes = bytes;
+                    let ready = self.conns.values().filter(|c| c.has.is_some()).count();
+                    let providers = self.providers.values().filter(|p| !p.banned && !p.gone).count();
+                    self.s.status.send_modify(|s| {
+                        s.rate = rate;
+                        s.connections = ready;
+                        s.providers = providers;
+                        s.state = if ready == 0 { "waiting".into() } else { "downloading".into() };
+                    });
+                }
+            }
+        }
+    }
+
+    async fn durable(
+        &mut self,
+        done: &[u32],
+        have: &mut Bitmap,
+        have_tx: &watch::Sender<Arc<Bitmap>>,
+        content: &Content,
+    ) {
+        for p in done {
+            have.set(*p);
+        }
+        let _ = have_tx.send(Arc::new(have.clone()));
+        let _ = self
+            .s
+            .registry
+            .send(RegistryEvent::Progress {
+                swarm: self.swarm,
+                have: have.clone(),
+            })
+            .await;
+        let m = &content.manifest;
+        let bytes: u64 = (0..have.len())
+            .filter(|p| have.get(*p))
+            .map(|p| m.piece_len(u64::from(p)))
+            .sum();
+        let count = have.count();
+        self.s.status.send_modify(|s| {
+            s.pieces_done = count;
+            s.done_bytes = bytes;
+        });
+    }
+
+    fn on_event(&mut self, ev: ConnEvent, picker: &mut Picker, shared: &Arc<Shared>) {
+        match ev {
+            ConnEvent::Opened { conn, opened } => {
+                if self.conns.contains_key(&conn) {
+                    self.start_conn(conn, *opened, shared);
+                }
+            }
+            ConnEvent::Ready { conn, has } => {
+                picker.add_provider(&has);
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.has = Some(has);
+                }
+                self.assign(conn, picker);
+            }
+            ConnEvent::Have { conn, piece } => {
+                picker.provider_gained(piece);
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    if let Some(h) = c.has.as_mut() {
+                        h.set(piece);
+                    }
+                }
+                self.assign(conn, picker);
+            }
+            ConnEvent::Verified { conn, piece } => {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.assigned.remove(&piece);
+                }
+                if picker.finish(piece) {
+                    Metrics::inc(&self.s.ctx.metrics.pieces_verified);
+                    // Others fetching the same piece (endgame) can stop.
+                    for c in self.conns.values_mut() {
+                        if c.assigned.remove(&piece) {
+                            if let Some(to) = &c.to {
+                                let _ = to.try_send(ToConn::Cancel(piece));
+                            }
+                        }
+                    }
+                }
+                self.assign_all(picker);
+            }
+            ConnEvent::Bad { conn, piece } => {
+                Metrics::inc(&self.s.ctx.metrics.pieces_bad);
+                if let Some(c) = self.conns.get(&conn) {
+                    let provider = c.provider;
+                    tracing::warn!(peer = %provider.short(), piece, "provider sent a piece that does not match its hash; dropping it");
+                    if let Some(p) = self.providers.get_mut(&provider) {
+                        p.banned = true;
+                    }
+                    // Close every connection to that provider.
+                    for c in self.conns.values_mut().filter(|c| c.provider == provider) {
+                        c.to = None;
+                    }
+                }
+            }
+            ConnEvent::Released { conn, piece } => {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    if c.assigned.remove(&piece) {
+                        picker.release(piece);
+                    }
+                }
+                self.assign_all(picker);
+            }
+            ConnEvent::Closed { conn, why } => {
+                if let Some(c) = self.conns.remove(&conn) {
+                    for p in c.assigned {
+                        picker.release(p);
+                    }
+                    if let Some(h) = &c.has {
+                        picker.remove_provider(h);
+                    }
+                    if let Some(p) = self.providers.get_mut(&c.provider) {
+                        p.conns = p.conns.saturating_sub(1);
+                    }
+                    tracing::debug!(peer = %c.provider.short(), %why, "transfer connection closed");
+                    let e = FilesError::Transfer(why);
+                    self.provider_failed(&c.provider, &e);
+                }
+                self.assign_all(picker);
+            }
+        }
+    }
+
+    fn assign(&mut self, conn: u64, picker: &mut Picker) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let (Some(has), Some(to)) = (&c.has, &c.to) else {
+            return;
+        };
+        while c.assigned.len() < PIECES_PER_CONN {
+            let Some(p) = picker.pick(has) else { break };
+            if c.assigned.contains(&p) || to.try_send(ToConn::Assign(p)).is_err() {
+                picker.release(p);
+                break;
+            }
+            c.assigned.insert(p);
+        }
+    }
+
+    fn assign_all(&mut self, picker: &mut Picker) {
+        let ids: Vec<u64> = self.conns.keys().copied().collect();
+        for id in ids {
+            self.assign(id, picker);
+        }
+    }
+
+    /// Counts a connection to `provider` from now (dialing included).
+    fn reserve_conn(&mut self, provider: NodeId) -> u64 {
+        let id = self.next_conn;
+        self.next_conn += 1;
+        self.conns.insert(
+            id,
+            ConnState {
+                provider,
+                to: None,
+                has: None,
+                assigned: HashSet::new(),
+            },
+        );
+        if let Some(p) = self.providers.get_mut(&provider) {
+            p.conns += 1;
+        }
+        id
+    }
+
+    /// Starts the task of a reserved connection whose swarm is open.
+    fn start_conn(&mut self, id: u64, o: Opened, shared: &Arc<Shared>) {
+        let (to, cmds) = mpsc::channel(CONN_QUEUE);
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
+        c.to = Some(to);
+        if let Some(p) = self.providers.get_mut(&c.provider) {
+            p.failures = 0;
+        }
+        let Opened { tx, rx, early, .. } = o;
+        tokio::spawn(conn::run(id, tx, rx, early, cmds, shared.clone()));
+    }
+
+    /// Opens more connections while providers have room.
+    fn dial_more(&mut self, _shared: &Arc<Shared>) {
+        let max_total = self.s.cfg.max_connections_per_download;
+        let now = Instant::now();
+        let mut total = self.conns.len();
+        let wanted: Vec<(NodeId, PeerAddr)> = self
+            .providers
+            .iter()
+            .filter(|(_, p)| !p.banned && !p.gone && p.next_try <= now && p.conns < self.s.circuits)
+            .map(|(id, p)| (*id, p.addr))
+            .collect();
+        for (id, addr) in wanted {
+            while total < max_total
+                && self
+                    .providers
+                    .get(&id)
+                    .is_some_and(|p| p.conns < self.s.circuits)
+            {
+                let conn = self.reserve_conn(id);
+                total += 1;
+                let (expect, ctx, events) = (
+                    self.expect.clone(),
+                    self.s.ctx.clone(),
+                    self.events_tx.clone(),
+                );
+                tokio::spawn(async move {
+                    let ev = match meta::open(&addr, &expect, &ctx).await {
+                        Ok(o) => ConnEvent::Opened {
+                            conn,
+                            opened: Box::new(o),
+                        },
+                        Err(e) => ConnEvent::Closed {
+                            conn,
+                            why: e.to_string(),
+                        },
+                    };
+                    let _ = events.send(ev).await;
+                });
+            }
+        }
+    }
+}
+
+impl Provider {
+    fn new(addr: PeerAddr) -> Provider {
+        Provider {
+            addr,
+            conns: 0,
+            failures: 0,
+            next_try: Instant::now(),
+            banned: false,
+            gone: false,
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! Files: sharing, downloading, serving, tracking.
+//!
+//! ```text
+//!  warren share PATH ──► hashing (blocking) ──► registry: share, token, ticket
+//!  warren get LINK ───► registry ──► download task ──► transfer connections
+//!                                      │   (several per provider, each on
+//!                                      │    its own circuit on Tor)
+//!                                      ▼
+//!                          verified pieces ──► output files ──► fsync ──► bitmap in redb
+//!  inbound transfer connection ──► upload session ──► piece source (files)
+//! ```
+//!
+//! The registry task owns shares and downloads; each download task owns its
+//! piece picker and its connections; each upload session owns its request
+//! queue. Sizes and queues are bounded by `[files]` in the configuration.
+
+pub mod bitmap;
+mod download;
+pub mod hashing;
+pub mod layout;
+pub mod output;
+mod persist;
+mod registry;
+pub mod source;
+mod transfer;
+pub(crate) mod upload;
+
+pub use download::DownloadStatus;
+pub use registry::{Content, DownloadInfo, FilesHandle, Progress, ShareInfo, ShareOptions};
+pub(crate) use registry::{Registry, handle};
+
+use std::path::PathBuf;
+
+/// Why a files operation failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum FilesError {
+    /// The request cannot be carried out as asked (unsafe path, bad link,
+    /// name taken, …); the text says why.
+    #[error("{0}")]
+    Refused(String),
+    /// A file operation failed.
+    #[error("{}: {error}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        error: String,
+    },
+    /// The disk is full.
+    #[error("disk full writing {}: the download is paused; free space and run `warren get` again", .0.display())]
+    DiskFull(PathBuf),
+    /// A shared file was changed after it was shared.
+    #[error("{} changed since it was shared; share it again", .0.display())]
+    Changed(PathBuf),
+    /// Stopped on request.
+    #[error("cancelled")]
+    Cancelled,
+    /// Nothing by that name.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// Bad bytes from a peer, or a protocol rule broken.
+    #[error(transparent)]
+    Proto(#[from] warren_proto::Error),
+    /// A transfer failed (connection, timeout, peer misbehaving).
+    #[error("transfer: {0}")]
+    Transfer(String),
+    /// Over the seeding quota.
+    #[error("over the seeding quota: {need} bytes needed, {left} left (files.seeding_quota_bytes)")]
+    Quota {
+        /// Bytes asked for.
+        need: u64,
+        /// Bytes left in the quota.
+        left: u64,
+    },
+}

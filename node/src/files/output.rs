@@ -1,0 +1,75 @@
+//! Writing verified pieces into a download's output files, durably.
+//!
+//! Pieces are written once, where they belong, in whole. They become
+//! durable in batches: after `sync` returns, every piece written before it
+//! is on disk, and only then may the download record them as present.
+
+use std::collections::BTreeSet;
+use std::os::unix::fs::FileExt;
+
+use warren_proto::seal::SealKey;
+
+use super::FilesError;
+use super::layout::{Span, cover, open_output};
+
+/// The output files of one download.
+pub struct Output {
+    spans: Vec<Span>,
+    /// Sealed downloads arrive encrypted and are written decrypted.
+    seal: Option<SealKey>,
+    dirty: BTreeSet<usize>,
+    /// Bytes written since creation (for figures).
+    pub written: u64,
+}
+
+impl Output {
+    /// Writes into `spans` (created beforehand by `layout::create_outputs`).
+    pub fn new(spans: Vec<Span>, seal: Option<SealKey>) -> Output {
+        Output {
+            spans,
+            seal,
+            dirty: BTreeSet::new(),
+            written: 0,
+        }
+    }
+
+    /// Writes a verified piece that starts at content `offset`.
+    pub fn write(&mut self, offset: u64, mut data: Vec<u8>) -> Result<(), FilesError> {
+        if let Some(k) = &self.seal {
+            k.apply(offset, &mut data)
+                .map_err(|e| FilesError::Refused(e.to_string()))?;
+        }
+        let mut at = 0usize;
+        for (i, file_off, len) in cover(&self.spans, offset, data.len() as u64) {
+            let span = &self.spans[i];
+            let f = open_output(&span.path)?;
+            f.write_all_at(&data[at..at + len as usize], file_off)
+                .map_err(|e| write_error(&span.path, e))?;
+            self.dirty.insert(i);
+            at += len as usize;
+        }
+        self.written += data.len() as u64;
+        Ok(())
+    }
+
+    /// Makes everything written so far durable.
+    pub fn sync(&mut self) -> Result<(), FilesError> {
+        for i in std::mem::take(&mut self.dirty) {
+            let span = &self.spans[i];
+            let f = open_output(&span.path)?;
+            f.sync_data().map_err(|e| write_error(&span.path, e))?;
+        }
+        Ok(())
+    }
+}
+
+fn write_error(path: &std::path::Path, e: std::io::Error) -> FilesError {
+    if e.raw_os_error() == Some(libc::ENOSPC) {
+        FilesError::DiskFull(path.to_path_buf())
+    } else {
+        FilesError::Io {
+            path: path.to_path_buf(),
+            error: e.to_string(),
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! What the files service keeps in the store.
+
+use serde::{Deserialize, Serialize};
+use warren_proto::content::Ticket;
+
+use super::hashing::SourceFile;
+
+/// A share (`shares` table, key: the 16-byte token).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct StoredShare {
+    pub(crate) token: [u8; 16],
+    pub(crate) content: [u8; 32],
+    pub(crate) public: bool,
+    pub(crate) sources: Vec<SourceFile>,
+    pub(crate) seal: Option<[u8; 32]>,
+    pub(crate) ticket: Ticket,
+    pub(crate) created_at: u64,
+    pub(crate) name: String,
+    pub(crate) size: u64,
+    pub(crate) files: u32,
+}
+
+/// A download (`downloads` table, key: the 32-byte swarm).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct StoredDownload {
+    pub(crate) link: String,
+    pub(crate) out: String,
+    pub(crate) content: Option<[u8; 32]>,
+    pub(crate) ticket: Option<Ticket>,
+    /// Pieces durable on disk (`Bitmap::to_bytes`).
+    pub(crate) have: Vec<u8>,
+    /// `active`, `paused`, `complete` or `failed`.
+    pub(crate) state: String,
+    pub(crate) error: Option<String>,
+    pub(crate) added_at: u64,
+    pub(crate) name: Option<String>,
+}

@@ -1,0 +1,128 @@
+//! A transfer connection as a pair of simple halves: a writer task fed
+//! through a bounded queue, and a reader that answers keepalives itself.
+
+use futures::stream::SplitStream;
+use futures::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use warren_proto::ProtocolVersion;
+use warren_proto::files::FileMsg;
+use warren_proto::frame::{Channel, Priority};
+use warren_proto::msg::{CloseReason, ControlMsg, Message};
+
+use super::FilesError;
+use crate::conn::{FramedStream, Outgoing};
+
+/// Frames queued for the writer. Full: the sender waits (backpressure from
+/// the network to whoever produces the data).
+const WRITE_QUEUE: usize = 64;
+
+/// The sending half. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Sender {
+    tx: mpsc::Sender<Outgoing>,
+}
+
+/// The receiving half.
+pub(crate) struct Receiver {
+    stream: SplitStream<FramedStream>,
+    tx: mpsc::Sender<Outgoing>,
+    version: ProtocolVersion,
+}
+
+/// Splits a transfer connection; the writer task ends when every sender is
+/// dropped (after flushing) or the stream fails.
+pub(crate) fn split(framed: FramedStream, version: ProtocolVersion) -> (Sender, Receiver) {
+    let (mut sink, stream) = framed.split();
+    let (tx, mut rx) = mpsc::channel::<Outgoing>(WRITE_QUEUE);
+    tokio::spawn(async move {
+        while let Some(m) = rx.recv().await {
+            if sink.feed(m).await.is_err() {
+                return;
+            }
+            // Flush only when nothing else is waiting: big blocks go out in
+            // as few writes as possible.
+            if rx.is_empty() && sink.flush().await.is_err() {
+                return;
+            }
+        }
+        let _ = sink.close().await;
+    });
+    (
+        Sender { tx: tx.clone() },
+        Receiver {
+            stream,
+            tx,
+            version,
+        },
+    )
+}
+
+fn outgoing(msg: FileMsg) -> Outgoing {
+    let priority = match msg {
+        FileMsg::Block { .. } => Priority::Bulk,
+        _ => Priority::Normal,
+    };
+    Outgoing {
+        channel: Channel::Files,
+        priority,
+        payload: Message::Files(msg).encode(),
+    }
+}
+
+impl Sender {
+    /// Queues a message; fails once the connection is gone.
+    pub(crate) async fn send(&self, msg: FileMsg) -> Result<(), FilesError> {
+        self.tx
+            .send(outgoing(msg))
+            .await
+            .map_err(|_| FilesError::Transfer("connection closed".into()))
+    }
+
+    /// Tells the peer why we close, best effort.
+    pub(crate) fn close(&self, reason: CloseReason) {
+        let m = Message::Control(ControlMsg::Close { reason });
+        let _ = self.tx.try_send(Outgoing {
+            channel: Channel::Control,
+            priority: Priority::Control,
+            payload: m.encode(),
+        });
+    }
+}
+
+impl Receiver {
+    /// The next files message. Pings are answered here; a Close, the end of
+    /// the stream, or any other channel ends the connection with an error.
+    pub(crate) async fn recv(&mut self) -> Result<FileMsg, FilesError> {
+        loop {
+            let (header, payload) = match self.stream.next().await {
+                Some(Ok(f)) => f,
+                Some(Err(e)) => return Err(FilesError::Transfer(format!("bad frame: {e}"))),
+                None => return Err(FilesError::Transfer("connection closed".into())),
+            };
+            match Message::decode(self.version, header.channel, &payload)? {
+                Message::Files(m) => return Ok(m),
+                Message::Control(ControlMsg::Ping { nonce }) => {
+                    let pong = Message::Control(ControlMsg::Pong { nonce });
+                    let out = Outgoing {
+                        channel: Channel::Control,
+                        priority: Priority::Control,
+                        payload: pong.encode(),
+                    };
+                    let _ = self.tx.try_send(out);
+                }
+                Message::Control(ControlMsg::Pong { .. }) => {}
+                Message::Control(ControlMsg::Close { reason }) => {
+                    return Err(FilesError::Transfer(format!(
+                        "closed by the peer: {reason:?}"
+                    )));
+                }
+                _ => {
+                    return Err(warren_proto::Error::Unexpected(
+                        "only files and control on a transfer connection",
+                    )
+                    .into());
+                }
+            }
+        }
+    }
+}
