@@ -381,6 +381,8 @@ pub struct FilesConfig {
     /// Bytes this node gives to content it did not publish or ask for
     /// itself (mirroring for trusted nodes).
     pub seeding_quota_bytes: u64,
+    /// Upload cap for all transfers together, bytes per second; 0: none.
+    pub upload_rate_limit: u64,
 }
 
 impl Default for FilesConfig {
@@ -396,6 +398,7 @@ impl Default for FilesConfig {
             max_upload_sessions: 32,
             max_queued_requests: 64,
             seeding_quota_bytes: 8 << 30,
+            upload_rate_limit: 0,
         }
     }
 }
@@ -552,6 +555,9 @@ impl Config {
                     "files.{name} must be 1..=100000"
                 )));
             }
+        }
+        if f.upload_rate_limit > u64::from(u32::MAX) {
+            return bad("files.upload_rate_limit must be at most 4294967295 (0: no cap)");
         }
         if f.request_timeout_secs == 0 {
             return bad("files.request_timeout_secs must be at least 1");

@@ -46,8 +46,14 @@ impl TokenBucket {
     /// is available). The caller sleeps that long; the token is already
     /// spoken for.
     pub fn take(&mut self) -> Duration {
+        self.take_n(1)
+    }
+
+    /// Takes `n` tokens (for a byte bucket: `n` bytes), returning how long
+    /// to wait before using them.
+    pub fn take_n(&mut self, n: u32) -> Duration {
         self.refill(Instant::now());
-        self.tokens -= 1.0;
+        self.tokens -= f64::from(n);
         if self.tokens >= 0.0 {
             Duration::ZERO
         } else {

@@ -183,6 +183,8 @@ pub struct FilesHandle {
     tx: mpsc::Sender<Cmd>,
     upload_slots: Arc<Semaphore>,
     max_queued: usize,
+    /// The upload cap, shared by every upload session.
+    upload_rate: Option<Arc<std::sync::Mutex<crate::conn::TokenBucket>>>,
 }
 
 impl std::fmt::Debug for FilesHandle {
@@ -271,6 +273,17 @@ impl FilesHandle {
         self.max_queued
     }
 
+    /// How long to wait before sending `bytes` under the upload cap.
+    pub(crate) fn upload_wait(&self, bytes: usize) -> std::time::Duration {
+        match &self.upload_rate {
+            Some(b) => b
+                .lock()
+                .map(|mut b| b.take_n(bytes as u32))
+                .unwrap_or_default(),
+            None => std::time::Duration::ZERO,
+        }
+    }
+
     /// A trusted node asks us to store and seed a swarm.
     pub(crate) fn mirror_request(&self, from: NodeId, swarm: SwarmId, size: u64) {
         let _ = self.tx.try_send(Cmd::Mirror { from, swarm, size });
@@ -285,10 +298,16 @@ pub(crate) struct Pending {
 /// Makes the handle before the service exists (connections need it).
 pub(crate) fn handle(cfg: &FilesConfig) -> (FilesHandle, Pending) {
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+    let rate = u32::try_from(cfg.upload_rate_limit).unwrap_or(u32::MAX);
     let handle = FilesHandle {
         tx,
         upload_slots: Arc::new(Semaphore::new(cfg.max_upload_sessions)),
         max_queued: cfg.max_queued_requests,
+        upload_rate: (rate > 0).then(|| {
+            Arc::new(std::sync::Mutex::new(crate::conn::TokenBucket::new(
+                rate, rate,
+            )))
+        }),
     };
     (handle, Pending { rx })
 }

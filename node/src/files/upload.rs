@@ -58,6 +58,7 @@ pub(crate) async fn serve(
             queue: VecDeque::new(),
             max_queue: files.max_queued_requests(),
             ctx,
+            files: &files,
         }
         .run(&mut rx)
         .await
@@ -81,6 +82,7 @@ struct Session<'a> {
     queue: VecDeque<(u32, u32, u32)>,
     max_queue: usize,
     ctx: &'a ConnCtx,
+    files: &'a FilesHandle,
 }
 
 impl Session<'_> {
@@ -225,6 +227,10 @@ impl Session<'_> {
         .await
         .map_err(|e| FilesError::Transfer(format!("read task: {e}")))??;
         for (piece, offset, data) in blocks {
+            let wait = self.files.upload_wait(data.len());
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
             Metrics::add(&self.ctx.metrics.bytes_uploaded, data.len() as u64);
             let data = BoundedBytes::new(data).map_err(|_| FilesError::Transfer("block".into()))?;
             self.tx

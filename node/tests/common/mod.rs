@@ -4,6 +4,7 @@
 #![allow(clippy::disallowed_methods)]
 
 pub mod raw;
+pub mod transfer;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -54,6 +54,9 @@ const CONN_QUEUE: usize = 8;
 const PIECES_PER_CONN: usize = 2;
 /// Seconds between who-has requests while pieces are missing.
 const WHO_HAS_EVERY: u64 = 30;
+/// How long to wait for other providers once every one asked has said it
+/// does not have the swarm.
+const NOBODY_HAS_IT: Duration = Duration::from_secs(15);
 
 /// What a connection tells the download.
 #[derive(Debug)]
@@ -297,6 +300,7 @@ impl Download {
         who_has: &mut Option<mpsc::Receiver<Vec<SignedNodeRecord>>>,
     ) -> Result<(Arc<Content>, Opened), FilesError> {
         let mut last_error = String::from("no provider found yet");
+        let mut hopeless_since: Option<Instant> = None;
         loop {
             let now = Instant::now();
             let due: Vec<PeerAddr> = self
@@ -313,6 +317,18 @@ impl Download {
                         self.provider_failed(&addr.id, &e);
                     }
                 }
+            }
+            // Everyone asked said they do not have it, and nobody else
+            // turned up for a while: the link is unknown or withdrawn.
+            if self.providers.values().all(|p| p.gone || p.banned) {
+                let since = *hopeless_since.get_or_insert(Instant::now());
+                if since.elapsed() >= NOBODY_HAS_IT {
+                    return Err(FilesError::NotFound(format!(
+                        "nobody serves this link (unknown or withdrawn share; last answer: {last_error})"
+                    )));
+                }
+            } else {
+                hopeless_since = None;
             }
             self.s.status.send_modify(|s| {
                 s.state = "waiting".into();
