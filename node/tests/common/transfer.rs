@@ -72,15 +72,13 @@ pub async fn fetch_meta(
 ) -> (ContentId, Vec<u8>, Vec<[u8; 32]>) {
     let mut c = dial(at, target, bits).await;
     send(&mut c, FileMsg::Open { swarm }).await;
-    let (content, len) = loop {
-        match recv(&mut c).await.unwrap() {
-            FileMsg::Opened {
-                content,
-                manifest_len,
-                ..
-            } => break (content, manifest_len),
-            other => panic!("expected Opened, got {other:?}"),
-        }
+    let (content, len) = match recv(&mut c).await.unwrap() {
+        FileMsg::Opened {
+            content,
+            manifest_len,
+            ..
+        } => (content, manifest_len),
+        other => panic!("expected Opened, got {other:?}"),
     };
     let mut bytes = Vec::new();
     while bytes.len() < len as usize {
