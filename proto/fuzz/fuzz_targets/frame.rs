@@ -2,10 +2,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use warren_proto::ProtocolVersion;
 use warren_proto::frame::{Channel, MAX_PAYLOAD, decode_frame};
 use warren_proto::handshake;
 use warren_proto::msg::Message;
-use warren_proto::ProtocolVersion;
 
 fuzz_target!(|data: &[u8]| {
     let mut at = 0;

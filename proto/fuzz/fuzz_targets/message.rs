@@ -3,15 +3,21 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use warren_proto::ProtocolVersion;
 use warren_proto::frame::Channel;
 use warren_proto::msg::Message;
-use warren_proto::ProtocolVersion;
 
 fuzz_target!(|data: &[u8]| {
     let v = ProtocolVersion::LATEST;
-    for channel in [Channel::Control, Channel::Peers, Channel::Files, Channel::Tracker] {
+    for channel in [
+        Channel::Control,
+        Channel::Peers,
+        Channel::Files,
+        Channel::Tracker,
+    ] {
         if let Ok(m) = Message::decode(v, channel, data) {
-            let again = Message::decode(v, channel, &m.encode()).expect("re-encoded message decodes");
+            let again =
+                Message::decode(v, channel, &m.encode()).expect("re-encoded message decodes");
             assert_eq!(again, m);
         }
     }
