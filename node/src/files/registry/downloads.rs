@@ -1,0 +1,233 @@
+//! Downloads: starting, resuming, pausing, and what they report.
+
+use std::path::{Path, PathBuf};
+
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use warren_proto::content::{SwarmId, Token};
+use warren_proto::encode;
+use warren_proto::link::{Link, Target};
+
+use super::{Dl, Registry, RegistryEvent, Served, now};
+use crate::files::FilesError;
+use crate::files::bitmap::Bitmap;
+use crate::files::download::{self, DownloadStatus};
+use crate::files::persist::StoredDownload;
+use crate::store::Table;
+
+impl Registry {
+    /// Resumes the downloads that were running when the node stopped.
+    pub(super) fn resume_all(&mut self) {
+        let active: Vec<SwarmId> = self
+            .downloads
+            .iter()
+            .filter(|(_, d)| d.stored.state == "active" || d.stored.state == "complete")
+            .map(|(s, _)| *s)
+            .collect();
+        for s in active {
+            if let Err(e) = self.start_download(s) {
+                tracing::warn!(error = %e, "cannot resume a download");
+            }
+        }
+    }
+
+    pub(super) fn get(
+        &mut self,
+        link: Link,
+        out: PathBuf,
+    ) -> Result<watch::Receiver<DownloadStatus>, FilesError> {
+        let swarm = link.swarm();
+        if self.shares.values().any(|s| {
+            Token(s.stored.token).swarm() == swarm
+                || (s.stored.public && SwarmId::from(s.content.id) == swarm)
+        }) {
+            return Err(FilesError::Refused(
+                "that is one of this node's own shares".into(),
+            ));
+        }
+        if let Some(d) = self.downloads.get(&swarm) {
+            if d.cancel.is_some() || d.stored.state == "complete" {
+                return Ok(d.status.clone());
+            }
+        } else {
+            if !out.is_absolute() {
+                return Err(FilesError::Refused(format!(
+                    "{} is not an absolute path",
+                    out.display()
+                )));
+            }
+            if !Path::new(&out).is_dir() {
+                return Err(FilesError::Refused(format!(
+                    "{} is not a folder",
+                    out.display()
+                )));
+            }
+            let active = self
+                .downloads
+                .values()
+                .filter(|d| d.cancel.is_some())
+                .count();
+            if active >= self.cfg.max_downloads {
+                return Err(FilesError::Refused(format!(
+                    "{active} downloads are running (files.max_downloads)"
+                )));
+            }
+            let stored = StoredDownload {
+                link: link.to_string(),
+                out: out.to_string_lossy().into_owned(),
+                content: None,
+                ticket: None,
+                have: Vec::new(),
+                state: "active".into(),
+                error: None,
+                added_at: now(),
+                name: None,
+            };
+            let (_tx, status) = watch::channel(DownloadStatus::default());
+            self.downloads.insert(
+                swarm,
+                Dl {
+                    stored,
+                    link,
+                    status,
+                    cancel: None,
+                },
+            );
+        }
+        self.start_download(swarm)?;
+        Ok(self.downloads[&swarm].status.clone())
+    }
+
+    pub(super) fn start_download(&mut self, swarm: SwarmId) -> Result<(), FilesError> {
+        let resume = match self.downloads.get(&swarm).and_then(|d| d.stored.content) {
+            Some(c) => {
+                let content = self
+                    .load_content(&c)?
+                    .ok_or_else(|| FilesError::NotFound("the download's manifest".into()))?;
+                let have = self.downloads[&swarm].stored.have.clone();
+                let have = Bitmap::from_bytes(&have)
+                    .unwrap_or_else(|| Bitmap::new(content.manifest.piece_count() as u32));
+                Some((content, have))
+            }
+            None => None,
+        };
+        let circuits = match self.ctx.transport.name() {
+            "arti" | "ctor" => self.cfg.circuits_per_provider,
+            _ => 1,
+        };
+        let Some(d) = self.downloads.get_mut(&swarm) else {
+            return Ok(());
+        };
+        let (status_tx, status) = watch::channel(DownloadStatus {
+            state: "metadata".into(),
+            ..d.status.borrow().clone()
+        });
+        let cancel = CancellationToken::new();
+        d.status = status;
+        d.cancel = Some(cancel.clone());
+        d.stored.state = "active".into();
+        d.stored.error = None;
+        tokio::spawn(download::run(download::Setup {
+            link: d.link.clone(),
+            out: PathBuf::from(&d.stored.out),
+            resume,
+            ctx: self.ctx.clone(),
+            node: self.node.clone(),
+            cfg: self.cfg.clone(),
+            circuits,
+            registry: self.events_tx.clone(),
+            status: status_tx,
+            cancel,
+        }));
+        Ok(())
+    }
+
+    pub(super) async fn persist_download(&mut self, swarm: SwarmId, flush: bool) {
+        if let Some(d) = self.downloads.get(&swarm) {
+            self.store
+                .put(Table::Downloads, swarm.0.to_vec(), encode(&d.stored))
+                .await;
+            if flush {
+                if let Err(e) = self.store.flush().await {
+                    tracing::error!(error = %e, "cannot record download progress");
+                }
+            }
+        }
+    }
+
+    pub(super) async fn on_event(&mut self, ev: RegistryEvent) {
+        match ev {
+            RegistryEvent::Meta {
+                swarm,
+                content,
+                ticket,
+                have,
+                source,
+                listing,
+            } => {
+                if self
+                    .db
+                    .get(Table::Manifests, &content.id.0)
+                    .ok()
+                    .flatten()
+                    .is_none()
+                {
+                    let table: Vec<u8> = content.hashes.iter().flatten().copied().collect();
+                    self.store
+                        .put(
+                            Table::Manifests,
+                            content.id.0.to_vec(),
+                            content.bytes.clone(),
+                        )
+                        .await;
+                    self.store
+                        .put(Table::PieceTables, content.id.0.to_vec(), table)
+                        .await;
+                }
+                let private = match self.downloads.get_mut(&swarm) {
+                    Some(d) => {
+                        d.stored.content = Some(content.id.0);
+                        d.stored.ticket = ticket.clone();
+                        d.stored.name = Some(listing.name.to_string());
+                        matches!(d.link.target, Target::Private { .. })
+                    }
+                    None => return,
+                };
+                self.persist_download(swarm, true).await;
+                self.served.insert(
+                    swarm,
+                    Served {
+                        content,
+                        ticket,
+                        source,
+                        have,
+                    },
+                );
+                let _ = self.node.provide(swarm, Some(private)).await;
+            }
+            RegistryEvent::Progress { swarm, have } => {
+                if let Some(d) = self.downloads.get_mut(&swarm) {
+                    d.stored.have = have.to_bytes();
+                    if have.complete() {
+                        d.stored.state = "complete".into();
+                    }
+                }
+                self.persist_download(swarm, true).await;
+            }
+            RegistryEvent::Done { swarm, result } => {
+                if let Some(d) = self.downloads.get_mut(&swarm) {
+                    d.cancel = None;
+                    match &result {
+                        Ok(()) => d.stored.state = "complete".into(),
+                        Err(FilesError::Cancelled) => d.stored.state = "paused".into(),
+                        Err(e) => {
+                            d.stored.state = "failed".into();
+                            d.stored.error = Some(e.to_string());
+                        }
+                    }
+                }
+                self.persist_download(swarm, true).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! The handle callers hold: commands to the registry task, the upload
+//! slots and the upload cap.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
+use warren_proto::NodeId;
+use warren_proto::content::SwarmId;
+use warren_proto::link::Link;
+
+use super::{Cmd, DownloadInfo, Progress, Served, ShareInfo, ShareOptions};
+use crate::config::FilesConfig;
+use crate::files::{DownloadStatus, FilesError};
+
+/// Commands queued for the files task. Full: callers wait.
+const COMMAND_QUEUE: usize = 32;
+
+/// A cheap handle to the files service.
+#[derive(Clone)]
+pub struct FilesHandle {
+    pub(super) tx: mpsc::Sender<Cmd>,
+    upload_slots: Arc<Semaphore>,
+    max_queued: usize,
+    /// The upload cap, shared by every upload session.
+    upload_rate: Option<Arc<std::sync::Mutex<crate::conn::TokenBucket>>>,
+}
+
+impl std::fmt::Debug for FilesHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FilesHandle")
+    }
+}
+
+impl FilesHandle {
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Cmd) -> Result<T, FilesError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(make(tx))
+            .await
+            .map_err(|_| FilesError::Cancelled)?;
+        rx.await.map_err(|_| FilesError::Cancelled)
+    }
+
+    /// Shares a file or folder; `progress` receives hashing progress.
+    pub async fn share(
+        &self,
+        path: PathBuf,
+        opts: ShareOptions,
+        progress: mpsc::Sender<Progress>,
+    ) -> Result<ShareInfo, FilesError> {
+        self.ask(|reply| Cmd::Share {
+            path,
+            opts,
+            progress,
+            reply,
+        })
+        .await?
+    }
+
+    /// Every share.
+    pub async fn shares(&self) -> Result<Vec<ShareInfo>, FilesError> {
+        self.ask(Cmd::Shares).await
+    }
+
+    /// Makes a share public (by token, link or content id).
+    pub async fn set_public(&self, id: String) -> Result<ShareInfo, FilesError> {
+        self.ask(|reply| Cmd::SetPublic { id, reply }).await?
+    }
+
+    /// Stops sharing (by token, link or content id).
+    pub async fn unshare(&self, id: String) -> Result<(), FilesError> {
+        self.ask(|reply| Cmd::Unshare { id, reply }).await?
+    }
+
+    /// Starts (or resumes, or attaches to) a download.
+    pub async fn get(
+        &self,
+        link: Link,
+        out: PathBuf,
+    ) -> Result<watch::Receiver<DownloadStatus>, FilesError> {
+        self.ask(|reply| Cmd::Get { link, out, reply }).await?
+    }
+
+    /// Every download.
+    pub async fn downloads(&self) -> Result<Vec<DownloadInfo>, FilesError> {
+        self.ask(Cmd::Downloads).await
+    }
+
+    /// Pauses a download (resumed by the next `get` of its link).
+    pub async fn pause(&self, swarm: SwarmId) -> Result<(), FilesError> {
+        self.ask(|reply| Cmd::Pause { swarm, reply }).await?
+    }
+
+    pub(crate) async fn lookup(&self, swarm: SwarmId) -> Option<Served> {
+        self.ask(|reply| Cmd::Lookup { swarm, reply })
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// A slot for an inbound transfer connection, if one is free.
+    pub(crate) fn upload_slot(&self) -> Option<(FilesHandle, OwnedSemaphorePermit)> {
+        self.upload_slots
+            .clone()
+            .try_acquire_owned()
+            .ok()
+            .map(|p| (self.clone(), p))
+    }
+
+    pub(crate) fn max_queued_requests(&self) -> usize {
+        self.max_queued
+    }
+
+    /// How long to wait before sending `bytes` under the upload cap.
+    pub(crate) fn upload_wait(&self, bytes: usize) -> std::time::Duration {
+        match &self.upload_rate {
+            Some(b) => b
+                .lock()
+                .map(|mut b| b.take_n(bytes as u32))
+                .unwrap_or_default(),
+            None => std::time::Duration::ZERO,
+        }
+    }
+
+    /// A trusted node asks us to store and seed a swarm.
+    pub(crate) fn mirror_request(&self, from: NodeId, swarm: SwarmId, size: u64) {
+        let _ = self.tx.try_send(Cmd::Mirror { from, swarm, size });
+    }
+}
+
+/// A handle and the receiver the service task will own.
+pub(crate) struct Pending {
+    pub(super) rx: mpsc::Receiver<Cmd>,
+}
+
+/// Makes the handle before the service exists (connections need it).
+pub(crate) fn handle(cfg: &FilesConfig) -> (FilesHandle, Pending) {
+    let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+    let rate = u32::try_from(cfg.upload_rate_limit).unwrap_or(u32::MAX);
+    let handle = FilesHandle {
+        tx,
+        upload_slots: Arc::new(Semaphore::new(cfg.max_upload_sessions)),
+        max_queued: cfg.max_queued_requests,
+        upload_rate: (rate > 0).then(|| {
+            Arc::new(std::sync::Mutex::new(crate::conn::TokenBucket::new(
+                rate, rate,
+            )))
+        }),
+    };
+    (handle, Pending { rx })
+}

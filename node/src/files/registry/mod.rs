@@ -1,0 +1,466 @@
+//! The files service: one task that owns the shares and the downloads.
+//!
+//! It hashes new shares (on a blocking thread), signs their tickets, keeps
+//! them and their piece tables in the store, answers upload sessions'
+//! lookups, starts, resumes and tracks downloads, and tells the node task
+//! what to announce. Commands arrive on a bounded queue (callers wait);
+//! download events on another (downloads wait).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
+use warren_proto::content::{ContentId, Listing, Manifest, SwarmId, Ticket, Token};
+use warren_proto::link::{Link, Target};
+use warren_proto::seal::SealKey;
+use warren_proto::{NodeId, decode_exact};
+
+mod downloads;
+mod handle;
+mod shares;
+
+pub use handle::FilesHandle;
+pub(crate) use handle::{Pending, handle};
+
+use super::FilesError;
+use super::bitmap::Bitmap;
+use super::download::DownloadStatus;
+use super::hashing::Hashed;
+use super::persist::{StoredDownload, StoredShare};
+use super::source::PieceSource;
+use crate::config::FilesConfig;
+use crate::conn::ConnCtx;
+use crate::node::NodeHandle;
+use crate::store::{Db, StoreWriter, Table};
+
+/// Download events queued. Full: downloads wait.
+const EVENT_QUEUE: usize = 64;
+
+/// A share's content, checked: manifest, its encoding and id, piece table.
+#[derive(Debug)]
+pub struct Content {
+    /// The content id.
+    pub id: ContentId,
+    /// The manifest.
+    pub manifest: Manifest,
+    /// Its canonical encoding.
+    pub bytes: Vec<u8>,
+    /// The piece table.
+    pub hashes: Vec<[u8; 32]>,
+}
+
+/// What an upload session serves for one swarm.
+#[derive(Clone)]
+pub(crate) struct Served {
+    pub(crate) content: Arc<Content>,
+    pub(crate) ticket: Option<Ticket>,
+    pub(crate) source: Arc<dyn PieceSource>,
+    pub(crate) have: watch::Receiver<Arc<Bitmap>>,
+}
+
+/// Events from downloads.
+pub(crate) enum RegistryEvent {
+    /// The content is known and the output files exist: serve what is done.
+    Meta {
+        swarm: SwarmId,
+        content: Arc<Content>,
+        ticket: Option<Ticket>,
+        have: watch::Receiver<Arc<Bitmap>>,
+        source: Arc<dyn PieceSource>,
+        listing: Box<Listing>,
+    },
+    /// More pieces are durable.
+    Progress { swarm: SwarmId, have: Bitmap },
+    /// The download ended (cancelled = paused).
+    Done {
+        swarm: SwarmId,
+        result: Result<(), FilesError>,
+    },
+}
+
+/// How to share.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareOptions {
+    /// In the catalogue and fetchable by content id from the start.
+    #[serde(default)]
+    pub public: bool,
+    /// Encrypted with a key that only the link carries.
+    #[serde(default)]
+    pub sealed: bool,
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// A share, as `warren shares --json` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShareInfo {
+    /// The private link (for `warren get`).
+    pub link: String,
+    /// The browser URL, when the node has a web gateway.
+    pub url: Option<String>,
+    /// For public shares: the content link anyone can use.
+    pub public_link: Option<String>,
+    /// The content id.
+    pub content: String,
+    /// Display name.
+    pub name: String,
+    /// Total bytes.
+    pub size: u64,
+    /// Number of files.
+    pub files: u32,
+    /// In the catalogue.
+    pub public: bool,
+    /// Encrypted for boxes.
+    pub sealed: bool,
+    /// When it was shared (unix seconds).
+    pub created_at: u64,
+}
+
+/// A download, as `warren downloads --json` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DownloadInfo {
+    /// The link it came from.
+    pub link: String,
+    /// Where its files go.
+    pub out: String,
+    /// Its state.
+    #[serde(flatten)]
+    pub status: DownloadStatus,
+}
+
+/// Hashing progress: bytes done of bytes total.
+pub type Progress = (u64, u64);
+
+enum Cmd {
+    Share {
+        path: PathBuf,
+        opts: ShareOptions,
+        progress: mpsc::Sender<Progress>,
+        reply: oneshot::Sender<Result<ShareInfo, FilesError>>,
+    },
+    Hashed {
+        opts: ShareOptions,
+        seal: Option<SealKey>,
+        result: Result<Hashed, FilesError>,
+        reply: oneshot::Sender<Result<ShareInfo, FilesError>>,
+    },
+    Shares(oneshot::Sender<Vec<ShareInfo>>),
+    SetPublic {
+        id: String,
+        reply: oneshot::Sender<Result<ShareInfo, FilesError>>,
+    },
+    Unshare {
+        id: String,
+        reply: oneshot::Sender<Result<(), FilesError>>,
+    },
+    Get {
+        link: Link,
+        out: PathBuf,
+        reply: oneshot::Sender<Result<watch::Receiver<DownloadStatus>, FilesError>>,
+    },
+    Downloads(oneshot::Sender<Vec<DownloadInfo>>),
+    Pause {
+        swarm: SwarmId,
+        reply: oneshot::Sender<Result<(), FilesError>>,
+    },
+    Lookup {
+        swarm: SwarmId,
+        reply: oneshot::Sender<Option<Served>>,
+    },
+    Mirror {
+        from: NodeId,
+        swarm: SwarmId,
+        size: u64,
+    },
+}
+
+struct Share {
+    stored: StoredShare,
+    content: Arc<Content>,
+    seal: Option<SealKey>,
+    source: Arc<dyn PieceSource>,
+}
+
+struct Dl {
+    stored: StoredDownload,
+    link: Link,
+    status: watch::Receiver<DownloadStatus>,
+    cancel: Option<CancellationToken>,
+}
+
+/// The files service task.
+pub(crate) struct Registry {
+    cfg: FilesConfig,
+    db: Db,
+    store: StoreWriter,
+    ctx: Arc<ConnCtx>,
+    node: NodeHandle,
+    me: FilesHandle,
+    shares: HashMap<[u8; 16], Share>,
+    served: HashMap<SwarmId, Served>,
+    downloads: HashMap<SwarmId, Dl>,
+    events_tx: mpsc::Sender<RegistryEvent>,
+    events: mpsc::Receiver<RegistryEvent>,
+    full: HashMap<ContentId, watch::Receiver<Arc<Bitmap>>>,
+    keep_full: Vec<watch::Sender<Arc<Bitmap>>>,
+}
+
+fn now() -> u64 {
+    use crate::clock::Clock;
+    crate::clock::SystemClock.unix_now()
+}
+
+impl Registry {
+    /// Builds the service, restoring shares and downloads from `db`.
+    pub(crate) fn new(
+        cfg: FilesConfig,
+        db: Db,
+        store: StoreWriter,
+        ctx: Arc<ConnCtx>,
+        node: NodeHandle,
+        me: FilesHandle,
+    ) -> Result<Registry, FilesError> {
+        let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
+        let mut r = Registry {
+            cfg,
+            db,
+            store,
+            ctx,
+            node,
+            me,
+            shares: HashMap::new(),
+            served: HashMap::new(),
+            downloads: HashMap::new(),
+            events_tx,
+            events,
+            full: HashMap::new(),
+            keep_full: Vec::new(),
+        };
+        r.restore()?;
+        Ok(r)
+    }
+
+    fn store_err(e: crate::Error) -> FilesError {
+        FilesError::Refused(format!("store: {e}"))
+    }
+
+    fn load_content(&self, id: &[u8; 32]) -> Result<Option<Arc<Content>>, FilesError> {
+        let Some(bytes) = self.db.get(Table::Manifests, id).map_err(Self::store_err)? else {
+            return Ok(None);
+        };
+        let Some(table) = self
+            .db
+            .get(Table::PieceTables, id)
+            .map_err(Self::store_err)?
+        else {
+            return Ok(None);
+        };
+        let manifest = Manifest::decode(&bytes)?;
+        let hashes: Vec<[u8; 32]> = table
+            .chunks_exact(32)
+            .filter_map(|c| c.try_into().ok())
+            .collect();
+        manifest.check_piece_table(&hashes)?;
+        Ok(Some(Arc::new(Content {
+            id: ContentId(*id),
+            manifest,
+            bytes,
+            hashes,
+        })))
+    }
+
+    fn restore(&mut self) -> Result<(), FilesError> {
+        for (_, v) in self.db.scan(Table::Shares).map_err(Self::store_err)? {
+            let Ok(stored) = decode_exact::<StoredShare>(&v) else {
+                continue;
+            };
+            match self.load_content(&stored.content)? {
+                Some(content) => self.install_share(stored, content),
+                None => tracing::warn!(name = %stored.name, "share without its manifest skipped"),
+            }
+        }
+        for (k, v) in self.db.scan(Table::Downloads).map_err(Self::store_err)? {
+            let (Ok(stored), Ok(key)) = (
+                decode_exact::<StoredDownload>(&v),
+                <[u8; 32]>::try_from(k.as_slice()),
+            ) else {
+                continue;
+            };
+            let Ok(link) = stored.link.parse::<Link>() else {
+                continue;
+            };
+            let (_tx, status) = watch::channel(DownloadStatus {
+                state: stored.state.clone(),
+                name: stored.name.clone(),
+                error: stored.error.clone(),
+                ..DownloadStatus::default()
+            });
+            self.downloads.insert(
+                SwarmId(key),
+                Dl {
+                    stored,
+                    link,
+                    status,
+                    cancel: None,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    fn full_have(&mut self, content: &Content) -> watch::Receiver<Arc<Bitmap>> {
+        if let Some(rx) = self.full.get(&content.id) {
+            return rx.clone();
+        }
+        let (tx, rx) = watch::channel(Arc::new(
+            Bitmap::full(content.manifest.piece_count() as u32),
+        ));
+        self.keep_full.push(tx);
+        self.full.insert(content.id, rx.clone());
+        rx
+    }
+
+    /// Runs the service until the node shuts down (or every handle is gone).
+    pub(crate) async fn run(mut self, mut pending: Pending) {
+        self.provide_all().await;
+        self.resume_all();
+        let shutdown = self.ctx.shutdown.clone();
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                cmd = pending.rx.recv() => match cmd {
+                    Some(c) => self.on_cmd(c).await,
+                    None => break,
+                },
+                Some(ev) = self.events.recv() => self.on_event(ev).await,
+            }
+        }
+        // Stop downloads; each records what is durable as it stops.
+        for d in self.downloads.values() {
+            if let Some(c) = &d.cancel {
+                c.cancel();
+            }
+        }
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        while self.downloads.values().any(|d| d.cancel.is_some()) {
+            match tokio::time::timeout_at(deadline, self.events.recv()).await {
+                Ok(Some(ev)) => self.on_event_at_shutdown(ev).await,
+                _ => break,
+            }
+        }
+    }
+
+    /// At shutdown a paused download stays `active`, to resume at next start.
+    async fn on_event_at_shutdown(&mut self, ev: RegistryEvent) {
+        match ev {
+            RegistryEvent::Done {
+                swarm,
+                result: Err(FilesError::Cancelled),
+            } => {
+                if let Some(d) = self.downloads.get_mut(&swarm) {
+                    d.cancel = None;
+                }
+                self.persist_download(swarm, true).await;
+            }
+            other => self.on_event(other).await,
+        }
+    }
+
+    async fn provide_all(&self) {
+        for s in self.shares.values() {
+            let _ = self
+                .node
+                .provide(Token(s.stored.token).swarm(), Some(true))
+                .await;
+            if s.stored.public {
+                let _ = self
+                    .node
+                    .provide(SwarmId::from(s.content.id), Some(false))
+                    .await;
+            }
+        }
+        for (swarm, d) in &self.downloads {
+            if d.stored.content.is_some() {
+                let private = matches!(d.link.target, Target::Private { .. });
+                let _ = self.node.provide(*swarm, Some(private)).await;
+            }
+        }
+    }
+
+    async fn on_cmd(&mut self, cmd: Cmd) {
+        match cmd {
+            Cmd::Share {
+                path,
+                opts,
+                progress,
+                reply,
+            } => self.start_share(path, opts, progress, reply),
+            Cmd::Hashed {
+                opts,
+                seal,
+                result,
+                reply,
+            } => {
+                let r = match result {
+                    Ok(h) => self.finish_share(h, opts, seal).await,
+                    Err(e) => Err(e),
+                };
+                let _ = reply.send(r);
+            }
+            Cmd::Shares(reply) => {
+                let mut v: Vec<ShareInfo> =
+                    self.shares.values().map(|s| self.share_info(s)).collect();
+                v.sort_by_key(|s| std::cmp::Reverse(s.created_at));
+                let _ = reply.send(v);
+            }
+            Cmd::SetPublic { id, reply } => {
+                let r = self.set_public(&id).await;
+                let _ = reply.send(r);
+            }
+            Cmd::Unshare { id, reply } => {
+                let r = self.unshare(&id).await;
+                let _ = reply.send(r);
+            }
+            Cmd::Get { link, out, reply } => {
+                let r = self.get(link, out);
+                let _ = reply.send(r);
+            }
+            Cmd::Downloads(reply) => {
+                let v = self
+                    .downloads
+                    .values()
+                    .map(|d| DownloadInfo {
+                        link: d.stored.link.clone(),
+                        out: d.stored.out.clone(),
+                        status: d.status.borrow().clone(),
+                    })
+                    .collect();
+                let _ = reply.send(v);
+            }
+            Cmd::Pause { swarm, reply } => {
+                let r = match self.downloads.get(&swarm).and_then(|d| d.cancel.clone()) {
+                    Some(c) => {
+                        c.cancel();
+                        Ok(())
+                    }
+                    None => Err(FilesError::NotFound("no running download of that".into())),
+                };
+                let _ = reply.send(r);
+            }
+            Cmd::Lookup { swarm, reply } => {
+                let _ = reply.send(self.served.get(&swarm).cloned());
+            }
+            Cmd::Mirror { from, swarm, size } => {
+                tracing::info!(from = %from.short(), size, "mirror request (storing for others is not enabled on this node)");
+                let _ = swarm;
+            }
+        }
+    }
+}

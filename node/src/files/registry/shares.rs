@@ -1,0 +1,315 @@
+//! Shares: hashing a path, storing its manifest, links, making it public,
+//! withdrawing it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use tokio::sync::{mpsc, oneshot};
+use warren_proto::content::{ContentId, Meta, SwarmId, Ticket, Token};
+use warren_proto::link::{Link, Target};
+use warren_proto::seal::SealKey;
+use warren_proto::{PeerAddr, encode};
+
+use super::{Cmd, Content, Registry, Served, Share, ShareInfo, ShareOptions, now};
+use crate::files::FilesError;
+use crate::files::Progress;
+use crate::files::hashing::{Describe, Hashed, hash_path};
+use crate::files::persist::StoredShare;
+use crate::files::source::{FileSet, PieceSource};
+use crate::store::Table;
+
+impl Registry {
+    pub(super) fn install_share(&mut self, stored: StoredShare, content: Arc<Content>) {
+        let seal = stored.seal.map(SealKey);
+        let source: Arc<dyn PieceSource> =
+            Arc::new(FileSet::originals(&stored.sources, seal.clone()));
+        let have = self.full_have(&content);
+        let served = Served {
+            content: content.clone(),
+            ticket: Some(stored.ticket.clone()),
+            source: source.clone(),
+            have: have.clone(),
+        };
+        let token = Token(stored.token);
+        self.served.insert(token.swarm(), served.clone());
+        if stored.public {
+            self.served.insert(
+                SwarmId::from(content.id),
+                Served {
+                    ticket: None,
+                    ..served
+                },
+            );
+        }
+        self.shares.insert(
+            stored.token,
+            Share {
+                stored,
+                content,
+                seal,
+                source,
+            },
+        );
+    }
+
+    pub(super) fn own_addr(&self) -> Option<PeerAddr> {
+        let own = self.ctx.own_record.borrow();
+        own.record
+            .hints
+            .first()
+            .map(|h| PeerAddr::new(own.id(), *h))
+    }
+
+    pub(super) fn share_info(&self, s: &Share) -> ShareInfo {
+        let at = self.own_addr();
+        let token = Token(s.stored.token);
+        let link = at.map(|at| Link {
+            at,
+            target: Target::Private {
+                token,
+                key: s.seal.clone(),
+            },
+        });
+        let public_link = at.filter(|_| s.stored.public).map(|at| Link {
+            at,
+            target: Target::Public(s.content.id),
+        });
+        ShareInfo {
+            url: link.as_ref().and_then(|l| self.browser_url(l)),
+            link: link.map(|l| l.to_string()).unwrap_or_default(),
+            public_link: public_link.map(|l| l.to_string()),
+            content: s.content.id.to_string(),
+            name: s.stored.name.clone(),
+            size: s.stored.size,
+            files: s.stored.files,
+            public: s.stored.public,
+            sealed: s.seal.is_some(),
+            created_at: s.stored.created_at,
+        }
+    }
+
+    /// The browser URL of a link on this node's web gateway.
+    pub(super) fn browser_url(&self, link: &Link) -> Option<String> {
+        self.ctx
+            .gateway_base
+            .lock()
+            .ok()
+            .and_then(|b| b.clone())
+            .map(|base| format!("{base}{}", link.path()))
+    }
+
+    pub(super) fn find_share(&self, id: &str) -> Option<[u8; 16]> {
+        let id = id.trim();
+        let token = id
+            .parse::<Link>()
+            .ok()
+            .and_then(|l| match l.target {
+                Target::Private { token, .. } => Some(token),
+                Target::Public(_) => None,
+            })
+            .or_else(|| Token::from_base32(id).ok());
+        if let Some(t) = token {
+            return self.shares.contains_key(&t.0).then_some(t.0);
+        }
+        let content =
+            ContentId::from_base32(id)
+                .ok()
+                .or_else(|| match id.parse::<Link>().ok()?.target {
+                    Target::Public(c) => Some(c),
+                    Target::Private { .. } => None,
+                })?;
+        self.shares
+            .iter()
+            .find(|(_, s)| s.content.id == content)
+            .map(|(t, _)| *t)
+    }
+
+    pub(super) fn start_share(
+        &mut self,
+        path: PathBuf,
+        opts: ShareOptions,
+        progress: mpsc::Sender<Progress>,
+        reply: oneshot::Sender<Result<ShareInfo, FilesError>>,
+    ) {
+        if self.shares.len() >= self.cfg.max_shares {
+            let _ = reply.send(Err(FilesError::Refused(format!(
+                "already {} shares (files.max_shares)",
+                self.shares.len()
+            ))));
+            return;
+        }
+        let seal = if opts.sealed {
+            let mut k = [0u8; 32];
+            if getrandom::fill(&mut k).is_err() {
+                let _ = reply.send(Err(FilesError::Refused("no randomness".into())));
+                return;
+            }
+            Some(SealKey(k))
+        } else {
+            None
+        };
+        let me = self.me.tx.clone();
+        let describe = Describe {
+            description: opts.description.clone(),
+            tags: opts.tags.clone(),
+            created_at: now(),
+        };
+        tokio::spawn(async move {
+            let seal2 = seal.clone();
+            let result = tokio::task::spawn_blocking(move || {
+                let mut nonce = [0u8; 24];
+                let _ = getrandom::fill(&mut nonce);
+                let cancel = AtomicBool::new(false);
+                let mut report = |done: u64, total: u64| {
+                    let _ = progress.try_send((done, total));
+                };
+                hash_path(
+                    &path,
+                    &describe,
+                    seal2.as_ref().map(|k| (k, nonce)),
+                    &mut report,
+                    &cancel,
+                )
+            })
+            .await
+            .unwrap_or_else(|e| Err(FilesError::Refused(format!("hashing task failed: {e}"))));
+            let _ = me
+                .send(Cmd::Hashed {
+                    opts,
+                    seal,
+                    result,
+                    reply,
+                })
+                .await;
+        });
+    }
+
+    pub(super) async fn finish_share(
+        &mut self,
+        h: Hashed,
+        opts: ShareOptions,
+        seal: Option<SealKey>,
+    ) -> Result<ShareInfo, FilesError> {
+        let mut token = [0u8; 16];
+        getrandom::fill(&mut token)
+            .map_err(|e| FilesError::Refused(format!("no randomness: {e}")))?;
+        let bytes = h.manifest.encode();
+        let id = h.manifest.id();
+        let (name, files) = match &h.manifest.meta {
+            Meta::Plain(l) => (l.name.to_string(), l.files.len() as u32),
+            Meta::Sealed(_) => (
+                h.sources
+                    .first()
+                    .and_then(|s| s.path.file_name())
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                h.sources.len() as u32,
+            ),
+        };
+        let ticket = Ticket::sign(&self.ctx.keypair, Token(token).swarm(), id);
+        let stored = StoredShare {
+            token,
+            content: id.0,
+            public: false,
+            sources: h.sources,
+            seal: seal.as_ref().map(|k| k.0),
+            ticket,
+            created_at: now(),
+            name,
+            size: h.manifest.total_size,
+            files,
+        };
+        let table: Vec<u8> = h.hashes.iter().flatten().copied().collect();
+        let content = Arc::new(Content {
+            id,
+            manifest: h.manifest,
+            bytes,
+            hashes: h.hashes,
+        });
+        self.store
+            .put(Table::Manifests, id.0.to_vec(), content.bytes.clone())
+            .await;
+        self.store
+            .put(Table::PieceTables, id.0.to_vec(), table)
+            .await;
+        self.store
+            .put(Table::Shares, token.to_vec(), encode(&stored))
+            .await;
+        self.store.flush().await.map_err(Self::store_err)?;
+        self.install_share(stored, content);
+        let _ = self.node.provide(Token(token).swarm(), Some(true)).await;
+        tracing::info!(token = %Token(token).to_base32().get(..6).unwrap_or(""), "shared");
+        if opts.public {
+            return self.set_public(&Token(token).to_base32()).await;
+        }
+        Ok(self.share_info(&self.shares[&token]))
+    }
+
+    pub(super) async fn set_public(&mut self, id: &str) -> Result<ShareInfo, FilesError> {
+        let token = self
+            .find_share(id)
+            .ok_or_else(|| FilesError::NotFound(format!("no share {id:?}")))?;
+        let s = self
+            .shares
+            .get_mut(&token)
+            .ok_or_else(|| FilesError::NotFound(id.into()))?;
+        if s.seal.is_some() {
+            return Err(FilesError::Refused(
+                "a sealed share cannot be public: its point is that only link holders can read it"
+                    .into(),
+            ));
+        }
+        s.stored.public = true;
+        let stored = s.stored.clone();
+        let content = s.content.clone();
+        self.store
+            .put(Table::Shares, token.to_vec(), encode(&stored))
+            .await;
+        self.store.flush().await.map_err(Self::store_err)?;
+        let have = self.full_have(&content);
+        let source = self.shares[&token].source.clone();
+        self.served.insert(
+            SwarmId::from(content.id),
+            Served {
+                content: content.clone(),
+                ticket: None,
+                source,
+                have,
+            },
+        );
+        let _ = self
+            .node
+            .provide(SwarmId::from(content.id), Some(false))
+            .await;
+        if let Meta::Plain(l) = &content.manifest.meta {
+            let _ = self
+                .node
+                .publish(content.id, l, content.manifest.total_size)
+                .await;
+        }
+        Ok(self.share_info(&self.shares[&token]))
+    }
+
+    pub(super) async fn unshare(&mut self, id: &str) -> Result<(), FilesError> {
+        let token = self
+            .find_share(id)
+            .ok_or_else(|| FilesError::NotFound(format!("no share {id:?}")))?;
+        let Some(s) = self.shares.remove(&token) else {
+            return Ok(());
+        };
+        self.served.remove(&Token(token).swarm());
+        let _ = self.node.provide(Token(token).swarm(), None).await;
+        if s.stored.public
+            && !self
+                .shares
+                .values()
+                .any(|o| o.content.id == s.content.id && o.stored.public)
+        {
+            self.served.remove(&SwarmId::from(s.content.id));
+            let _ = self.node.provide(SwarmId::from(s.content.id), None).await;
+        }
+        self.store.delete(Table::Shares, token.to_vec()).await;
+        self.store.flush().await.map_err(Self::store_err)
+    }
+}
