@@ -26,6 +26,8 @@ command -v cc >/dev/null || apt_missing+=(gcc libc6-dev)
 command -v c++ >/dev/null || apt_missing+=(g++)   # libFuzzer is C++
 command -v git >/dev/null || apt_missing+=(git)
 command -v tor >/dev/null || apt_missing+=(tor)   # the private Tor network
+command -v curl >/dev/null || apt_missing+=(curl ca-certificates)   # gateway tests: a real HTTP client
+command -v wget >/dev/null || apt_missing+=(wget)
 if ! command -v cargo >/dev/null; then
     # No rustup toolchain: Debian's newer Rust (bookworm's rustc-web).
     apt_missing+=(rustc-web cargo-web)

@@ -31,6 +31,8 @@ pub struct Config {
     pub tor: TorConfig,
     /// Sharing and downloading.
     pub files: FilesConfig,
+    /// The web gateway: share links in a browser.
+    pub gateway: GatewayConfig,
     /// Persistence.
     pub store: StoreConfig,
     /// Logging.
@@ -403,6 +405,34 @@ impl Default for FilesConfig {
     }
 }
 
+/// `[gateway]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewayConfig {
+    /// Serve share links to browsers (on Tor: port 80 of the node's onion
+    /// address).
+    pub enabled: bool,
+    /// On the TCP transport: where the gateway listens (port 0 picks one).
+    /// The onion transports ignore it: browsers reach the gateway through
+    /// the node's onion address.
+    pub listen: SocketAddr,
+    /// Browser connections served at once; more are closed unanswered.
+    pub max_connections: usize,
+    /// Seconds a browser may take to send a request's headers.
+    pub header_timeout_secs: u64,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            enabled: true,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            max_connections: 32,
+            header_timeout_secs: 30,
+        }
+    }
+}
+
 /// `[store]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -562,9 +592,21 @@ impl Config {
         if f.request_timeout_secs == 0 {
             return bad("files.request_timeout_secs must be at least 1");
         }
+        let g = &self.gateway;
+        if g.max_connections == 0 || g.max_connections > 100_000 {
+            return bad("gateway.max_connections must be 1..=100000");
+        }
+        if g.header_timeout_secs == 0 {
+            return bad("gateway.header_timeout_secs must be at least 1");
+        }
         let t = &self.tor;
-        if t.onion_port == 0 || t.onion_port == crate::tor::PROBE_PORT {
-            return bad("tor.onion_port must be 2..=65535 (port 1 answers reachability probes)");
+        if t.onion_port == 0
+            || t.onion_port == crate::tor::PROBE_PORT
+            || t.onion_port == crate::tor::WEB_PORT
+        {
+            return bad(
+                "tor.onion_port must be 2..=65535 and not 80 (port 1 answers reachability probes, port 80 is the web gateway)",
+            );
         }
         if t.check_interval_secs == 0
             || t.retry_interval_secs == 0

@@ -7,6 +7,7 @@ pub mod conn;
 pub mod control;
 mod error;
 pub mod files;
+pub(crate) mod gateway;
 pub mod identity;
 pub mod logging;
 pub mod metrics;

@@ -27,7 +27,7 @@ pub(crate) mod upload;
 
 pub use download::DownloadStatus;
 pub use registry::{Content, DownloadInfo, FilesHandle, Progress, ShareInfo, ShareOptions};
-pub(crate) use registry::{Registry, handle};
+pub(crate) use registry::{Registry, Served, handle};
 
 use std::path::PathBuf;
 

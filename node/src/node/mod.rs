@@ -95,6 +95,13 @@ impl Node {
         config.validate()?;
         let policy = config.community.policy()?;
         let metrics = Arc::new(Metrics::default());
+        // The gateway listens first: the C tor backend adds its port to the
+        // onion service that `listen` launches.
+        let web = if config.gateway.enabled {
+            transport.listen_web(config.gateway.listen).await?
+        } else {
+            None
+        };
         let (listener, hints) = transport.listen().await?;
         let transport_handle = transport.clone();
         let role: Role = config.node.role.into();
@@ -131,9 +138,11 @@ impl Node {
         let tasks = TaskTracker::new();
         let (files, files_pending) = crate::files::handle(&config.files);
         let files_cfg = config.files.clone();
+        let gateway_cfg = config.gateway.clone();
+        let files_for_web = files.clone();
         let ctx = Arc::new(ConnCtx {
             files: Some(files.clone()),
-            gateway_base: std::sync::Mutex::new(None),
+            gateway_base: std::sync::Mutex::new(web.as_ref().map(|(_, base)| base.clone())),
             keypair: identity.keypair.clone(),
             own_record: own_rx,
             busy_sample: busy_rx,
@@ -202,6 +211,16 @@ impl Node {
         )
         .map_err(|e| Error::Store(format!("files: {e}")))?;
         tasks.spawn(registry.run(files_pending));
+        if let Some((web_listener, base)) = web {
+            tracing::info!(url = %base, "web gateway listening");
+            tasks.spawn(crate::gateway::serve(
+                web_listener,
+                files_for_web,
+                gateway_cfg,
+                shutdown.clone(),
+                tasks.clone(),
+            ));
+        }
         Ok(Node {
             handle,
             transport: transport_handle,

@@ -20,6 +20,9 @@ pub struct Status {
     /// The socket address the TCP transport listens on (the real port when
     /// `--listen` asked for port 0).
     pub listen: Option<String>,
+    /// The base of browser links to this node's shares (`http://<onion>`
+    /// on Tor, a loopback address on TCP); none without a web gateway.
+    pub gateway_url: Option<String>,
     /// Whether the node can be reached by its peers: on Tor, once its own
     /// onion service passed a reachability check; on TCP, always.
     pub online: bool,

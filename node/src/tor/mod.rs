@@ -15,3 +15,7 @@ pub use status::{BootstrapInfo, TorStatus};
 /// is accepted and closed by the transport itself, so a node can check its
 /// own service end to end without its peer code seeing the probe.
 pub const PROBE_PORT: u16 = 1;
+
+/// The onion virtual port of the web gateway: `http://<onion>/s/<token>`
+/// in Tor Browser.
+pub const WEB_PORT: u16 = 80;

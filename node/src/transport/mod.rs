@@ -77,6 +77,18 @@ pub trait Transport: Send + Sync + 'static {
     /// Starts listening; returns the listener and the hints to advertise.
     async fn listen(&self) -> Result<(Box<dyn Listener>, Vec<TransportHint>), TransportError>;
 
+    /// Opens the web gateway's listener, before `listen`: browsers' streams
+    /// and the base of browser URLs (`http://<onion>.onion` on the onion
+    /// transports; on TCP a loopback address bound at `tcp_bind`). `None`:
+    /// this transport has no way for a browser to reach the node.
+    async fn listen_web(
+        &self,
+        tcp_bind: std::net::SocketAddr,
+    ) -> Result<Option<(Box<dyn Listener>, String)>, TransportError> {
+        let _ = tcp_bind;
+        Ok(None)
+    }
+
     /// Whether `hint` is something this transport can dial.
     fn can_dial(&self, hint: &TransportHint) -> bool;
 

@@ -63,6 +63,27 @@ impl Transport for TcpTransport {
         Ok((Box::new(TcpIncoming(listener)), vec![hint]))
     }
 
+    async fn listen_web(
+        &self,
+        tcp_bind: SocketAddr,
+    ) -> Result<Option<(Box<dyn Listener>, String)>, TransportError> {
+        let listener =
+            TcpListener::bind(tcp_bind)
+                .await
+                .map_err(|source| TransportError::Listen {
+                    addr: tcp_bind.to_string(),
+                    source,
+                })?;
+        let local = listener.local_addr()?;
+        let ip = if local.ip().is_unspecified() {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        } else {
+            local.ip()
+        };
+        let base = format!("http://{}", SocketAddr::new(ip, local.port()));
+        Ok(Some((Box::new(TcpIncoming(listener)), base)))
+    }
+
     fn can_dial(&self, hint: &TransportHint) -> bool {
         matches!(hint, TransportHint::Tcp { .. })
     }

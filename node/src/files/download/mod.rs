@@ -27,7 +27,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use warren_proto::content::{Listing, Meta, SwarmId};
+use warren_proto::content::{Listing, SwarmId};
 use warren_proto::link::{Link, Target};
 use warren_proto::{NodeId, PeerAddr, SignedNodeRecord};
 
@@ -40,7 +40,7 @@ use super::FilesError;
 use super::bitmap::Bitmap;
 use super::layout::create_outputs;
 use super::output::Output;
-use super::registry::{Content, RegistryEvent};
+use super::registry::{Content, RegistryEvent, View};
 use super::source::FileSet;
 use crate::config::FilesConfig;
 use crate::conn::ConnCtx;
@@ -242,6 +242,10 @@ impl Download {
         };
         let (have_tx, have_rx) = watch::channel(Arc::new(have.clone()));
         let served = FileSet::new(spans.clone(), None, seal.clone());
+        let view = View {
+            listing: Arc::new(listing.clone()),
+            plain: Arc::new(FileSet::new(spans.clone(), None, None)),
+        };
         let ticket = first.as_ref().and_then(|o| o.ticket.clone());
         let _ = self
             .s
@@ -252,7 +256,7 @@ impl Download {
                 ticket,
                 have: have_rx,
                 source: Arc::new(served),
-                listing: Box::new(listing.clone()),
+                view,
             })
             .await;
         self.s.status.send_modify(|s| {
@@ -277,21 +281,11 @@ impl Download {
 
     /// The readable listing: plain, or opened with the link's key.
     fn listing(&self, content: &Content) -> Result<Listing, FilesError> {
-        match (&content.manifest.meta, &self.s.link.target) {
-            (Meta::Plain(l), _) => Ok(l.clone()),
-            (Meta::Sealed(sealed), Target::Private { key: Some(k), .. }) => {
-                let m = &content.manifest;
-                Ok(k.open_listing(
-                    sealed.as_slice(),
-                    m.piece_size,
-                    m.total_size,
-                    &m.pieces_root,
-                )?)
-            }
-            (Meta::Sealed(_), _) => Err(FilesError::Refused(
-                "this share is sealed and the link carries no key".into(),
-            )),
-        }
+        let key = match &self.s.link.target {
+            Target::Private { key, .. } => key.as_ref(),
+            Target::Public(_) => None,
+        };
+        content.listing(key)
     }
 
     /// Finds a provider and learns the manifest and piece table from it.

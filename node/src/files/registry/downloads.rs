@@ -163,7 +163,7 @@ impl Registry {
                 ticket,
                 have,
                 source,
-                listing,
+                view,
             } => {
                 if self
                     .db
@@ -188,7 +188,7 @@ impl Registry {
                     Some(d) => {
                         d.stored.content = Some(content.id.0);
                         d.stored.ticket = ticket.clone();
-                        d.stored.name = Some(listing.name.to_string());
+                        d.stored.name = Some(view.listing.name.to_string());
                         matches!(d.link.target, Target::Private { .. })
                     }
                     None => return,
@@ -201,6 +201,7 @@ impl Registry {
                         ticket,
                         source,
                         have,
+                        view: Some(view),
                     },
                 );
                 let _ = self.node.provide(swarm, Some(private)).await;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
-use warren_proto::content::{ContentId, Listing, Manifest, SwarmId, Ticket, Token};
+use warren_proto::content::{ContentId, Listing, Manifest, Meta, SwarmId, Ticket, Token};
 use warren_proto::link::{Link, Target};
 use warren_proto::seal::SealKey;
 use warren_proto::{NodeId, decode_exact};
@@ -52,13 +52,42 @@ pub struct Content {
     pub hashes: Vec<[u8; 32]>,
 }
 
-/// What an upload session serves for one swarm.
+impl Content {
+    /// The listing: readable, or opened with the link's key.
+    pub fn listing(&self, key: Option<&SealKey>) -> Result<Listing, FilesError> {
+        let m = &self.manifest;
+        match (&m.meta, key) {
+            (Meta::Plain(l), _) => Ok(l.clone()),
+            (Meta::Sealed(sealed), Some(k)) => Ok(k.open_listing(
+                sealed.as_slice(),
+                m.piece_size,
+                m.total_size,
+                &m.pieces_root,
+            )?),
+            (Meta::Sealed(_), None) => Err(FilesError::Refused(
+                "this share is sealed and the link carries no key".into(),
+            )),
+        }
+    }
+}
+
+/// What an upload session (and the web gateway) serves for one swarm.
 #[derive(Clone)]
 pub(crate) struct Served {
     pub(crate) content: Arc<Content>,
     pub(crate) ticket: Option<Ticket>,
+    /// The content as it travels (sealed shares: encrypted).
     pub(crate) source: Arc<dyn PieceSource>,
     pub(crate) have: watch::Receiver<Arc<Bitmap>>,
+    /// What a browser sees; none when this node cannot read the content.
+    pub(crate) view: Option<View>,
+}
+
+/// The readable side of a share: its listing and its plaintext.
+#[derive(Clone)]
+pub(crate) struct View {
+    pub(crate) listing: Arc<Listing>,
+    pub(crate) plain: Arc<dyn PieceSource>,
 }
 
 /// Events from downloads.
@@ -70,7 +99,7 @@ pub(crate) enum RegistryEvent {
         ticket: Option<Ticket>,
         have: watch::Receiver<Arc<Bitmap>>,
         source: Arc<dyn PieceSource>,
-        listing: Box<Listing>,
+        view: View,
     },
     /// More pieces are durable.
     Progress { swarm: SwarmId, have: Bitmap },
@@ -185,7 +214,6 @@ struct Share {
     stored: StoredShare,
     content: Arc<Content>,
     seal: Option<SealKey>,
-    source: Arc<dyn PieceSource>,
 }
 
 struct Dl {

@@ -11,7 +11,7 @@ use warren_proto::link::{Link, Target};
 use warren_proto::seal::SealKey;
 use warren_proto::{PeerAddr, encode};
 
-use super::{Cmd, Content, Registry, Served, Share, ShareInfo, ShareOptions, now};
+use super::{Cmd, Content, Registry, Served, Share, ShareInfo, ShareOptions, View, now};
 use crate::files::FilesError;
 use crate::files::Progress;
 use crate::files::hashing::{Describe, Hashed, hash_path};
@@ -25,11 +25,16 @@ impl Registry {
         let source: Arc<dyn PieceSource> =
             Arc::new(FileSet::originals(&stored.sources, seal.clone()));
         let have = self.full_have(&content);
+        let view = content.listing(seal.as_ref()).ok().map(|l| View {
+            listing: Arc::new(l),
+            plain: Arc::new(FileSet::originals(&stored.sources, None)),
+        });
         let served = Served {
             content: content.clone(),
             ticket: Some(stored.ticket.clone()),
-            source: source.clone(),
+            source,
             have: have.clone(),
+            view,
         };
         let token = Token(stored.token);
         self.served.insert(token.swarm(), served.clone());
@@ -48,7 +53,6 @@ impl Registry {
                 stored,
                 content,
                 seal,
-                source,
             },
         );
     }
@@ -267,17 +271,17 @@ impl Registry {
             .put(Table::Shares, token.to_vec(), encode(&stored))
             .await;
         self.store.flush().await.map_err(Self::store_err)?;
-        let have = self.full_have(&content);
-        let source = self.shares[&token].source.clone();
-        self.served.insert(
-            SwarmId::from(content.id),
-            Served {
-                content: content.clone(),
-                ticket: None,
-                source,
-                have,
-            },
-        );
+        // The public swarm serves what the private one does, minus the
+        // ticket (a content id proves itself).
+        if let Some(private) = self.served.get(&Token(token).swarm()).cloned() {
+            self.served.insert(
+                SwarmId::from(content.id),
+                Served {
+                    ticket: None,
+                    ..private
+                },
+            );
+        }
         let _ = self
             .node
             .provide(SwarmId::from(content.id), Some(false))

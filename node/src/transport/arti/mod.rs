@@ -51,6 +51,8 @@ pub(crate) struct Inner {
     /// Asks the supervisor to relaunch the service.
     relaunch: tokio::sync::Notify,
     shutdown: CancellationToken,
+    /// Where browsers' streams (port 80) go, once the gateway listens.
+    web: std::sync::Mutex<Option<mpsc::Sender<BoxStream>>>,
 }
 
 impl Inner {
@@ -97,6 +99,7 @@ impl ArtiTransport {
                 reach_policy: opts.reach,
                 relaunch: tokio::sync::Notify::new(),
                 shutdown: CancellationToken::new(),
+                web: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -108,13 +111,13 @@ impl Drop for Inner {
     }
 }
 
-pub(crate) struct Incoming(mpsc::Receiver<BoxStream>);
+pub(crate) struct Incoming(mpsc::Receiver<BoxStream>, &'static str);
 
 #[async_trait]
 impl Listener for Incoming {
     async fn accept(&mut self) -> Result<(BoxStream, String), TransportError> {
         match self.0.recv().await {
-            Some(s) => Ok((s, "onion".into())),
+            Some(s) => Ok((s, self.1.into())),
             None => Err(TransportError::Closed),
         }
     }
@@ -132,11 +135,23 @@ impl Transport for ArtiTransport {
         // end with it: it stops when the shutdown token fires (on drop).
         tokio::spawn(service::supervise(self.inner.clone(), tx));
         Ok((
-            Box::new(Incoming(rx)),
+            Box::new(Incoming(rx, "onion")),
             vec![TransportHint::Onion {
                 port: self.inner.onion_port,
             }],
         ))
+    }
+
+    async fn listen_web(
+        &self,
+        _tcp_bind: std::net::SocketAddr,
+    ) -> Result<Option<(Box<dyn Listener>, String)>, TransportError> {
+        let (tx, rx) = mpsc::channel(INCOMING_QUEUE);
+        if let Ok(mut w) = self.inner.web.lock() {
+            *w = Some(tx);
+        }
+        let base = format!("http://{}", self.inner.keypair.id());
+        Ok(Some((Box::new(Incoming(rx, "onion (web)")), base)))
     }
 
     fn can_dial(&self, hint: &TransportHint) -> bool {

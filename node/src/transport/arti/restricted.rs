@@ -101,11 +101,15 @@ impl ArtiTransport {
         tokio::spawn(async move {
             // Holding `running` keeps the service up until stopped.
             let _running = running;
-            service::accept(requests.boxed(), tx, spec.port, run).await;
+            let routes = service::Routes {
+                peers: tx,
+                web: None,
+            };
+            service::accept(requests.boxed(), routes, spec.port, run).await;
         });
         Ok(HostedService {
             onion,
-            listener: Box::new(Incoming(rx)),
+            listener: Box::new(Incoming(rx, "onion")),
             stop,
         })
     }

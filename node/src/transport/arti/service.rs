@@ -15,7 +15,7 @@ use tor_proto::stream::IncomingStreamRequest;
 use tor_rtcompat::PreferredRuntime;
 
 use super::Inner;
-use crate::tor::{BootstrapInfo, PROBE_PORT};
+use crate::tor::{BootstrapInfo, PROBE_PORT, WEB_PORT};
 use crate::transport::BoxStream;
 
 /// Nickname of the node's own service in arti's keystore and state.
@@ -73,9 +73,13 @@ pub(super) async fn supervise(inner: Arc<Inner>, incoming: mpsc::Sender<BoxStrea
         tracing::info!(address = %onion, port = inner.onion_port, "onion service launched");
         inner.reach.launched(onion.clone());
         let this_service = cancel.child_token();
+        let web = inner.web.lock().ok().and_then(|w| w.clone());
         tokio::spawn(accept(
             requests,
-            incoming.clone(),
+            Routes {
+                peers: incoming.clone(),
+                web,
+            },
             inner.onion_port,
             this_service.clone(),
         ));
@@ -166,11 +170,20 @@ pub(super) fn hs_id(keypair: &warren_proto::Keypair) -> tor_hscrypto::pk::HsIdKe
     tor_hscrypto::pk::HsIdKeypair::from(tor_llcrypto::pk::ed25519::ExpandedKeypair::from(&kp))
 }
 
+/// Where accepted streams go.
+pub(super) struct Routes {
+    /// Peer streams (the onion port).
+    pub(super) peers: mpsc::Sender<BoxStream>,
+    /// Browser streams (port 80), when the gateway listens.
+    pub(super) web: Option<mpsc::Sender<BoxStream>>,
+}
+
 /// Turns rendezvous requests into streams: peer streams go to the node,
-/// probe streams are accepted and closed here, anything else is refused.
+/// browser streams to the gateway, probe streams are accepted and closed
+/// here, anything else is refused.
 pub(super) async fn accept(
     requests: Requests,
-    incoming: mpsc::Sender<BoxStream>,
+    routes: Routes,
     port: u16,
     cancel: tokio_util::sync::CancellationToken,
 ) {
@@ -187,13 +200,20 @@ pub(super) async fn accept(
             IncomingStreamRequest::Begin(b) => b.port(),
             _ => 0,
         };
-        if wanted == port {
+        let route = if wanted == port {
+            Some(&routes.peers)
+        } else if wanted == WEB_PORT {
+            routes.web.as_ref()
+        } else {
+            None
+        };
+        if let Some(to) = route {
             match req.accept(Connected::new_empty()).await {
                 // Full: the node is not taking streams fast enough; this
-                // one is dropped (the peer sees its stream close).
+                // one is dropped (the other side sees its stream close).
                 Ok(s) => {
-                    if incoming.try_send(Box::new(s)).is_err() {
-                        tracing::debug!("inbound stream dropped: accept queue full");
+                    if to.try_send(Box::new(s)).is_err() {
+                        tracing::debug!(port = wanted, "inbound stream dropped: accept queue full");
                     }
                 }
                 Err(e) => tracing::debug!(error = %e, "accepting a stream failed"),

@@ -23,7 +23,7 @@ use warren_proto::{Keypair, PeerAddr, TransportHint};
 
 use super::{BoxStream, Listener, Transport, TransportError};
 use crate::clock::SharedClock;
-use crate::tor::{BootstrapInfo, PROBE_PORT, ReachPolicy, Reachability, TorStatus};
+use crate::tor::{BootstrapInfo, PROBE_PORT, ReachPolicy, Reachability, TorStatus, WEB_PORT};
 pub use control::{Control, ControlError, Reply};
 
 /// Longest pause between attempts to reach tor.
@@ -65,6 +65,8 @@ struct Inner {
     /// Asks the supervisor to re-add the service.
     relaunch: tokio::sync::Notify,
     shutdown: CancellationToken,
+    /// Where tor sends browsers' streams (port 80), once the gateway listens.
+    web_target: Mutex<Option<SocketAddr>>,
 }
 
 impl CTorTransport {
@@ -82,6 +84,7 @@ impl CTorTransport {
                 socks: Mutex::new(None),
                 relaunch: tokio::sync::Notify::new(),
                 shutdown: CancellationToken::new(),
+                web_target: Mutex::new(None),
             }),
         }
     }
@@ -97,14 +100,14 @@ pub fn expanded_secret_key(seed: &[u8; 32]) -> [u8; 64] {
     h
 }
 
-struct Incoming(TcpListener);
+struct Incoming(TcpListener, &'static str);
 
 #[async_trait]
 impl Listener for Incoming {
     async fn accept(&mut self) -> Result<(BoxStream, String), TransportError> {
         let (s, _) = self.0.accept().await?;
         s.set_nodelay(true)?;
-        Ok((Box::new(s), "onion (ctor)".into()))
+        Ok((Box::new(s), self.1.into()))
     }
 }
 
@@ -128,11 +131,29 @@ impl Transport for CTorTransport {
         let targets = (peers.local_addr()?, probes.local_addr()?);
         tokio::spawn(supervise(self.inner.clone(), targets, probes));
         Ok((
-            Box::new(Incoming(peers)),
+            Box::new(Incoming(peers, "onion (ctor)")),
             vec![TransportHint::Onion {
                 port: self.inner.onion_port,
             }],
         ))
+    }
+
+    async fn listen_web(
+        &self,
+        _tcp_bind: SocketAddr,
+    ) -> Result<Option<(Box<dyn Listener>, String)>, TransportError> {
+        let web =
+            TcpListener::bind("127.0.0.1:0")
+                .await
+                .map_err(|source| TransportError::Listen {
+                    addr: "127.0.0.1:0 (web gateway)".into(),
+                    source,
+                })?;
+        if let Ok(mut t) = self.inner.web_target.lock() {
+            *t = Some(web.local_addr()?);
+        }
+        let base = format!("http://{}", self.inner.keypair.id());
+        Ok(Some((Box::new(Incoming(web, "onion (ctor web)")), base)))
     }
 
     fn can_dial(&self, hint: &TransportHint) -> bool {
@@ -274,7 +295,10 @@ async fn run_once(
     }
     loop {
         let key = expanded_secret_key(inner.keypair.seed());
-        let ports = [(inner.onion_port, peer_target), (PROBE_PORT, probe_target)];
+        let mut ports = vec![(inner.onion_port, peer_target), (PROBE_PORT, probe_target)];
+        if let Some(web) = inner.web_target.lock().ok().and_then(|t| *t) {
+            ports.push((WEB_PORT, web));
+        }
         let id = ctl
             .add_onion(&key, &ports, &[])
             .await
