@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::data::{random_file, same_tree};
 use common::transfer::{self, Rogue};
 use common::{NodeProc, TEST_BITS, listen_addr, wait_for, warren, warren_ok, write_config};
 use serde_json::Value;
@@ -16,29 +17,6 @@ use warren_proto::content::{
 };
 use warren_proto::link::{Link, Target};
 use warren_proto::{BoundedString, BoundedVec, NodeId};
-
-fn random_file(path: &Path, len: usize, seed: u64) {
-    let mut rng = fastrand::Rng::with_seed(seed);
-    let data: Vec<u8> = (0..len).map(|_| rng.u8(..)).collect();
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, data).unwrap();
-}
-
-fn same_tree(a: &Path, b: &Path) {
-    let out = Command::new("diff")
-        .arg("-r")
-        .arg(a)
-        .arg(b)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{} and {} differ:\n{}",
-        a.display(),
-        b.display(),
-        String::from_utf8_lossy(&out.stdout)
-    );
-}
 
 fn json(dir: &Path, args: &[&str]) -> Value {
     serde_json::from_str(&warren_ok(dir, args)).unwrap()

@@ -8,13 +8,9 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
+use common::data::{curl, header, page_links, random_bytes};
 use common::{NodeProc, warren, warren_ok, write_config};
 use serde_json::Value;
-
-fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut rng = fastrand::Rng::with_seed(seed);
-    (0..len).map(|_| rng.u8(..)).collect()
-}
 
 fn json(dir: &Path, args: &[&str]) -> Value {
     serde_json::from_str(&warren_ok(dir, args)).unwrap()
@@ -23,45 +19,6 @@ fn json(dir: &Path, args: &[&str]) -> Value {
 fn node(dir: &Path, boot: &[&str]) -> NodeProc {
     write_config(dir, "");
     NodeProc::start(dir, boot)
-}
-
-/// Runs curl; returns (HTTP status, headers, body). `-s` keeps it quiet,
-/// `-D -` puts the headers on stdout before a marker.
-fn curl(args: &[&str], url: &str) -> (u16, String, Vec<u8>) {
-    let tmp = tempfile::tempdir().unwrap();
-    let body = tmp.path().join("body");
-    let headers = tmp.path().join("headers");
-    let out = Command::new("curl")
-        .args(["-s", "-g", "-D"])
-        .arg(&headers)
-        .arg("-o")
-        .arg(&body)
-        .args(["-w", "%{http_code}"])
-        .args(args)
-        .arg(url)
-        .output()
-        .expect("curl runs");
-    let code: u16 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
-    (
-        code,
-        std::fs::read_to_string(&headers).unwrap_or_default(),
-        std::fs::read(&body).unwrap_or_default(),
-    )
-}
-
-fn header<'a>(headers: &'a str, name: &str) -> Option<&'a str> {
-    headers.lines().find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        k.trim().eq_ignore_ascii_case(name).then_some(v.trim())
-    })
-}
-
-/// The href of the first file link on a listing page.
-fn file_links(page: &str) -> Vec<String> {
-    page.split("<a href=\"")
-        .skip(1)
-        .map(|s| s.split('"').next().unwrap().to_string())
-        .collect()
 }
 
 #[test]
@@ -105,7 +62,7 @@ fn share_links_open_in_a_browser_and_ranged_downloads_resume() {
             .contains("default-src 'none'")
     );
     assert_eq!(header(&headers, "referrer-policy"), Some("no-referrer"));
-    let links = file_links(&page);
+    let links = page_links(&page);
     assert_eq!(links.len(), 2, "{links:?}");
     let film = format!(
         "{base}{}",
@@ -243,7 +200,7 @@ fn a_downloader_serves_the_share_from_its_own_gateway() {
         let (code, _, page) = curl(&[], &page_url);
         assert_eq!(code, 200);
         let page = String::from_utf8(page).unwrap();
-        let href = file_links(&page).pop().unwrap();
+        let href = page_links(&page).pop().unwrap();
         let base = n.status()["gateway_url"].as_str().unwrap().to_string();
         let (code, _, body) = curl(&[], &format!("{base}{href}"));
         assert_eq!(code, 200);

@@ -440,3 +440,108 @@ fn a_ctor_node_recovers_when_its_tor_restarts() {
         "the outage was reported: {failure:?}"
     );
 }
+
+fn json_of(dir: &Path, args: &[&str]) -> Value {
+    serde_json::from_str(&warren_ok(dir, args)).unwrap()
+}
+
+/// `warren get` until it completes: over a fresh private network the first
+/// attempt can fail while descriptors are still being published.
+fn get_until_complete(n: &NodeProc, link: &str, out: &Path) {
+    wait_for(ONION_WAIT, "the download to complete", || {
+        let o = common::warren(
+            &n.dir,
+            &["get", link, "--out", out.to_str().unwrap(), "--json"],
+        );
+        if !o.status.success() {
+            eprintln!("get: {}", String::from_utf8_lossy(&o.stderr));
+            return None;
+        }
+        let done: Value = serde_json::from_slice(&o.stdout).ok()?;
+        (done["state"] == "complete").then_some(())
+    });
+}
+
+#[test]
+fn a_file_and_a_folder_cross_the_tor_network_to_arti_and_ctor_nodes() {
+    use common::data::{curl, header, page_links, random_file, same_tree};
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    random_file(&src.join("talk.ogg"), 1_800_000, 11);
+    let folder = src.join("garden plans");
+    random_file(&folder.join("beds.png"), 600_000, 12);
+    random_file(&folder.join("seeds/list.txt"), 40_000, 13);
+    std::fs::write(folder.join("empty"), b"").unwrap();
+
+    let a = arti(&tmp.path().join("a"), &[]);
+    let sa = wait_online(&a);
+    let boot = sa["address"].as_str().unwrap().to_string();
+    let gateway = sa["gateway_url"].as_str().unwrap().to_string();
+    assert_eq!(gateway, format!("http://{}", sa["id"].as_str().unwrap()));
+    let b = arti(&tmp.path().join("b"), &[&boot]);
+    let tor = warren_localnet::CTor::start(
+        &network().network,
+        &tmp.path().join("tor"),
+        &[],
+        Duration::from_secs(120),
+    )
+    .unwrap();
+    let c_dir = tmp.path().join("c");
+    onion_config(&c_dir);
+    let control = format!("127.0.0.1:{}", tor.control_port);
+    let c = NodeProc::start_with(
+        &c_dir,
+        &[
+            "--transport",
+            "ctor",
+            "--control-port",
+            &control,
+            "--bootstrap",
+            &boot,
+        ],
+    );
+    let file = json_of(
+        &a.dir,
+        &["share", src.join("talk.ogg").to_str().unwrap(), "--json"],
+    );
+    let dir = json_of(&a.dir, &["share", folder.to_str().unwrap(), "--json"]);
+    let url = file["url"].as_str().unwrap().to_string();
+    assert!(url.starts_with(&format!("{gateway}/s/")), "{url}");
+    wait_online(&b);
+    wait_online(&c);
+
+    for n in [&b, &c] {
+        let out = n.dir.join("out");
+        std::fs::create_dir_all(&out).unwrap();
+        for s in [&file, &dir] {
+            get_until_complete(n, s["link"].as_str().unwrap(), &out);
+        }
+        same_tree(&src.join("talk.ogg"), &out.join("talk.ogg"));
+        same_tree(&folder, &out.join("garden plans"));
+    }
+
+    // The browser link, through tor's SOCKS port as Tor Browser would use it.
+    let socks = format!("socks5h://127.0.0.1:{}", tor.socks_port);
+    let via = ["--proxy", socks.as_str(), "--max-time", "120"];
+    let page = wait_for(ONION_WAIT, "the share page over Tor", || {
+        let (code, _, page) = curl(&via, &url);
+        (code == 200).then_some(String::from_utf8(page).unwrap())
+    });
+    let href = page_links(&page).pop().unwrap();
+    let data = std::fs::read(src.join("talk.ogg")).unwrap();
+    let mut args = via.to_vec();
+    args.extend(["-r", "100000-299999"]);
+    let (code, headers, body) = curl(&args, &format!("{gateway}{href}"));
+    assert_eq!(code, 206);
+    assert_eq!(
+        header(&headers, "content-range"),
+        Some("bytes 100000-299999/1800000")
+    );
+    assert!(body == data[100_000..300_000], "ranged body differs");
+    // The C tor node serves it from its own onion gateway too.
+    let c_gateway = c.status()["gateway_url"].as_str().unwrap().to_string();
+    let (code, _, body) = curl(&via, &format!("{c_gateway}{href}"));
+    assert_eq!(code, 200);
+    assert!(body == data, "file from the C tor node's gateway differs");
+    drop(tor);
+}

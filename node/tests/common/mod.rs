@@ -3,6 +3,7 @@
 // Real processes run on real time.
 #![allow(clippy::disallowed_methods)]
 
+pub mod data;
 pub mod raw;
 pub mod transfer;
 
