@@ -476,3 +476,37 @@ impl Drop for Unmount {
         let _ = Command::new("umount").arg(&self.0).status();
     }
 }
+
+#[test]
+fn whoever_downloaded_a_share_seeds_it_when_the_publisher_is_gone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("album.bin");
+    random_file(&src, 3_000_000, 21);
+    let mut a = node(&tmp.path().join("a"), "", &[]);
+    let boot = a.address();
+    let b_dir = tmp.path().join("b");
+    let mut b = node(&b_dir, "", &[&boot]);
+    let shared = share(&a.dir, &src, &["--public"]);
+    let link = shared["public_link"].as_str().unwrap().to_string();
+    let out_b = tmp.path().join("out-b");
+    std::fs::create_dir_all(&out_b).unwrap();
+    assert_eq!(get_ok(&b.dir, &link, &out_b)["state"], "complete");
+
+    // B restarts (its finished download must go on being served), then the
+    // publisher goes away.
+    assert!(b.stop().success());
+    b = NodeProc::start(&b_dir, &[]);
+    let b_addr = b.address();
+    assert!(a.stop().success());
+
+    // C knows only B, and the link names A: it finds B by asking who has it.
+    let c = node(&tmp.path().join("c"), "", &[&b_addr]);
+    wait_for(Duration::from_secs(30), "c connected to b", || {
+        (c.status()["connected_peers"].as_u64() == Some(1)).then_some(())
+    });
+    let out_c = tmp.path().join("out-c");
+    std::fs::create_dir_all(&out_c).unwrap();
+    assert_eq!(get_ok(&c.dir, &link, &out_c)["state"], "complete");
+    same_tree(&src, &out_c.join("album.bin"));
+    assert!(metric(&b, "bytes_uploaded") >= 3_000_000);
+}

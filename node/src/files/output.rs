@@ -4,7 +4,8 @@
 //! durable in batches: after `sync` returns, every piece written before it
 //! is on disk, and only then may the download record them as present.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::fs::File;
 use std::os::unix::fs::FileExt;
 
 use warren_proto::seal::SealKey;
@@ -18,9 +19,14 @@ pub struct Output {
     /// Sealed downloads arrive encrypted and are written decrypted.
     seal: Option<SealKey>,
     dirty: BTreeSet<usize>,
+    /// Files kept open between pieces (at most `OPEN_FILES`).
+    open: HashMap<usize, File>,
     /// Bytes written since creation (for figures).
     pub written: u64,
 }
+
+/// Output files kept open at once.
+const OPEN_FILES: usize = 16;
 
 impl Output {
     /// Writes into `spans` (created beforehand by `layout::create_outputs`).
@@ -29,6 +35,7 @@ impl Output {
             spans,
             seal,
             dirty: BTreeSet::new(),
+            open: HashMap::new(),
             written: 0,
         }
     }
@@ -41,10 +48,9 @@ impl Output {
         }
         let mut at = 0usize;
         for (i, file_off, len) in cover(&self.spans, offset, data.len() as u64) {
-            let span = &self.spans[i];
-            let f = open_output(&span.path)?;
+            let f = self.file(i)?;
             f.write_all_at(&data[at..at + len as usize], file_off)
-                .map_err(|e| write_error(&span.path, e))?;
+                .map_err(|e| write_error(&self.spans[i].path, e))?;
             self.dirty.insert(i);
             at += len as usize;
         }
@@ -55,11 +61,26 @@ impl Output {
     /// Makes everything written so far durable.
     pub fn sync(&mut self) -> Result<(), FilesError> {
         for i in std::mem::take(&mut self.dirty) {
-            let span = &self.spans[i];
-            let f = open_output(&span.path)?;
-            f.sync_data().map_err(|e| write_error(&span.path, e))?;
+            let f = self.file(i)?;
+            f.sync_data()
+                .map_err(|e| write_error(&self.spans[i].path, e))?;
         }
         Ok(())
+    }
+
+    fn file(&mut self, i: usize) -> Result<&File, FilesError> {
+        if !self.open.contains_key(&i) {
+            // Closing a written file loses nothing: a later sync through a
+            // new handle flushes the file's pages all the same.
+            if self.open.len() >= OPEN_FILES {
+                self.open.clear();
+            }
+            let f = open_output(&self.spans[i].path)?;
+            self.open.insert(i, f);
+        }
+        self.open
+            .get(&i)
+            .ok_or_else(|| FilesError::Refused("output file cache".into()))
     }
 }
 

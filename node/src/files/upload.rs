@@ -99,6 +99,9 @@ impl Session<'_> {
         let mut have_rx = self.served.have.clone();
         let mut sent: Bitmap = (**have_rx.borrow_and_update()).clone();
         self.send_bitfield(&sent).await?;
+        // A finished download drops its sender: what it holds is final, and
+        // it goes on being served.
+        let mut growing = true;
         loop {
             tokio::select! {
                 biased;
@@ -106,10 +109,10 @@ impl Session<'_> {
                     let msg = msg.map_err(|_| FilesError::Transfer("idle".into()))??;
                     self.on_message(msg).await?;
                 }
-                changed = have_rx.changed() => {
+                changed = have_rx.changed(), if growing => {
                     if changed.is_err() {
-                        // The share or download went away.
-                        return Ok(());
+                        growing = false;
+                        continue;
                     }
                     let now: Bitmap = (**have_rx.borrow_and_update()).clone();
                     for i in 0..now.len() {

@@ -2,7 +2,7 @@
 //! proof-of-work mining times and discovery convergence.
 //!
 //! `cargo run --release -p warren-tools --bin warren-bench -- all`
-//! (or `proto`, `pow`, `discovery`, `onion`). Figures, not pass/fail: run it on the
+//! (or `proto`, `pow`, `discovery`, `onion`, `files`, `files-tor`). Figures, not pass/fail: run it on the
 //! machine you care about.
 
 // A benchmark measures real elapsed time.
@@ -29,7 +29,11 @@ enum What {
     Discovery,
     /// On a private Tor network: start-up, first peer, throughput, memory.
     Onion,
-    /// Everything above.
+    /// File transfer on loopback: 1 GiB against openssl, three seeders, memory, writes.
+    Files,
+    /// File transfer on the private Tor network: against plain HTTP and OnionShare, circuits, seeders.
+    FilesTor,
+    /// Everything above except the file benchmarks (minutes each).
     All,
 }
 
@@ -54,5 +58,8 @@ fn main() {
     }
     if matches!(w, What::Onion | What::All) {
         bench::onion::run();
+    }
+    if matches!(w, What::Files | What::FilesTor) {
+        bench::files::run(w == What::Files, w == What::FilesTor);
     }
 }

@@ -52,8 +52,15 @@ const WRITE_QUEUE: usize = 8;
 const CONN_QUEUE: usize = 8;
 /// Pieces a connection works on at once.
 const PIECES_PER_CONN: usize = 2;
-/// Seconds between who-has requests while pieces are missing.
+/// Seconds between who-has requests while pieces are missing, once the
+/// download is under way; before that, it asks again after 2, 4, 8 and 16
+/// seconds (peers met just before the download may not have announced yet).
 const WHO_HAS_EVERY: u64 = 30;
+
+/// Whether to ask who has the swarm again at this second of the transfer.
+fn ask_again(tick: u64) -> bool {
+    matches!(tick, 2 | 4 | 8 | 16) || tick % WHO_HAS_EVERY == 0
+}
 /// How long to wait for other providers once every one asked has said it
 /// does not have the swarm.
 const NOBODY_HAS_IT: Duration = Duration::from_secs(15);
@@ -383,6 +390,7 @@ impl Download {
                 .find(|h| self.s.ctx.transport.can_dial(h))
                 .copied();
             if let Some(hint) = hint {
+                tracing::debug!(provider = %id.short(), "new provider");
                 self.providers
                     .insert(id, Provider::new(PeerAddr::new(id, hint)));
             }
@@ -473,7 +481,7 @@ impl Download {
                 _ = tick.tick() => {
                     ticks += 1;
                     self.dial_more(&shared);
-                    if ticks % WHO_HAS_EVERY == 0 {
+                    if ask_again(ticks) {
                         *who_has = self.s.node.who_has(self.swarm, self.private()).await.ok();
                     }
                     let bytes = self.s.ctx.metrics.bytes_downloaded.load(std::sync::atomic::Ordering::Relaxed);

@@ -1,8 +1,10 @@
 //! The benchmarks, one module each.
 
 pub(crate) mod discovery;
+pub(crate) mod files;
 pub(crate) mod onion;
 pub(crate) mod pow;
+pub(crate) mod procs;
 pub(crate) mod proto;
 pub(crate) mod proto_net;
 

@@ -1,0 +1,143 @@
+//! Real `warren` processes for the benchmarks (the release binary beside
+//! `warren-bench`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The `warren` binary next to this one.
+pub(crate) fn warren_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.with_file_name("warren");
+    assert!(
+        bin.exists(),
+        "{} is missing: cargo build --release --bin warren",
+        bin.display()
+    );
+    bin
+}
+
+/// A `warren run` process, killed on drop.
+pub(crate) struct Proc {
+    pub(crate) dir: PathBuf,
+    child: Child,
+}
+
+impl Proc {
+    /// `warren --data-dir DIR run ARGS…` with `config` after a low proof of
+    /// work setting in `warren.toml`; its log goes to `DIR/node.log`.
+    pub(crate) fn start(dir: &Path, config: &str, args: &[&str]) -> Proc {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(
+            dir.join("warren.toml"),
+            format!("[community]\npow_difficulty = 12\n\n{config}"),
+        )
+        .unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("node.log"))
+            .unwrap();
+        let child = Command::new(warren_bin())
+            .arg("--data-dir")
+            .arg(dir)
+            .arg("run")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let p = Proc {
+            dir: dir.to_path_buf(),
+            child,
+        };
+        p.wait("the control socket", |_| true);
+        p
+    }
+
+    /// `warren --data-dir DIR ARGS…`, run to its end.
+    pub(crate) fn cli(&self, args: &[&str]) -> Output {
+        Command::new(warren_bin())
+            .arg("--data-dir")
+            .arg(&self.dir)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// A command's `--json` answer; panics with its stderr on failure.
+    pub(crate) fn json(&self, args: &[&str]) -> Value {
+        let o = self.cli(args);
+        assert!(
+            o.status.success(),
+            "warren {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        serde_json::from_slice(&o.stdout).unwrap()
+    }
+
+    /// `status --json`, when the node answers.
+    pub(crate) fn status(&self) -> Option<Value> {
+        let out = self.cli(&["status", "--json"]);
+        serde_json::from_slice(&out.stdout).ok()
+    }
+
+    /// Polls `status` until `f` holds; how long that took.
+    pub(crate) fn wait(&self, what: &str, f: impl Fn(&Value) -> bool) -> Duration {
+        let t = Instant::now();
+        loop {
+            if self.status().is_some_and(|s| f(&s)) {
+                return t.elapsed();
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(300),
+                "timed out waiting for {what}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Peak resident memory so far, KiB.
+    pub(crate) fn hwm_kib(&self) -> u64 {
+        let text = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        text.lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// (bytes handed to write calls, bytes sent to the storage layer) so far.
+    pub(crate) fn written(&self) -> (u64, u64) {
+        let text =
+            std::fs::read_to_string(format!("/proc/{}/io", self.child.id())).unwrap_or_default();
+        let field = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0)
+        };
+        (field("wchar:"), field("write_bytes:"))
+    }
+
+    /// Stops the node with SIGTERM and waits.
+    pub(crate) fn stop(mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
