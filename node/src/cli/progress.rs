@@ -10,21 +10,7 @@ pub(crate) struct Bar {
     drawn: bool,
 }
 
-/// `1.5 GiB`-style sizes.
-pub(crate) fn size(b: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = b as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{b} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
+pub(crate) use warren_node::files::size;
 
 impl Bar {
     pub(crate) fn new() -> Bar {

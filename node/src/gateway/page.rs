@@ -36,21 +36,7 @@ pub(crate) fn pct(s: &str) -> String {
     out
 }
 
-/// Bytes in words: `1.5 MiB`.
-pub(crate) fn size(n: u64) -> String {
-    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} bytes")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
+use crate::files::size;
 
 const STYLE: &str = "body{font-family:sans-serif;max-width:46em;margin:2em auto;padding:0 1em;color:#222}\
 table{border-collapse:collapse;width:100%}td{padding:.3em .5em;border-bottom:1px solid #ddd}\
@@ -139,13 +125,5 @@ mod tests {
     fn names_are_percent_encoded_for_urls() {
         assert_eq!(pct("a b/ç?#.txt"), "a%20b%2F%C3%A7%3F%23.txt");
         assert_eq!(pct("plain-name_1.~"), "plain-name_1.~");
-    }
-
-    #[test]
-    fn sizes_read_well() {
-        assert_eq!(size(0), "0 bytes");
-        assert_eq!(size(1023), "1023 bytes");
-        assert_eq!(size(1536), "1.5 KiB");
-        assert_eq!(size(3 << 30), "3.0 GiB");
     }
 }

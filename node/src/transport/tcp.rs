@@ -23,6 +23,25 @@ impl TcpTransport {
     }
 }
 
+/// Binds `at`; the address to advertise. A wildcard bind is advertised as
+/// loopback: TCP is for local development, and advertising a LAN address
+/// would be a leak.
+async fn bind(at: SocketAddr) -> Result<(TcpListener, SocketAddr), TransportError> {
+    let listener = TcpListener::bind(at)
+        .await
+        .map_err(|source| TransportError::Listen {
+            addr: at.to_string(),
+            source,
+        })?;
+    let local = listener.local_addr()?;
+    let ip = if local.ip().is_unspecified() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        local.ip()
+    };
+    Ok((listener, SocketAddr::new(ip, local.port())))
+}
+
 struct TcpIncoming(TcpListener);
 
 #[async_trait]
@@ -41,23 +60,9 @@ impl Transport for TcpTransport {
     }
 
     async fn listen(&self) -> Result<(Box<dyn Listener>, Vec<TransportHint>), TransportError> {
-        let listener =
-            TcpListener::bind(self.listen)
-                .await
-                .map_err(|source| TransportError::Listen {
-                    addr: self.listen.to_string(),
-                    source,
-                })?;
-        let local = listener.local_addr()?;
-        // A wildcard bind is advertised as loopback: TCP is for local
-        // development, and advertising a LAN address would be a leak.
-        let ip = if local.ip().is_unspecified() {
-            IpAddr::V4(Ipv4Addr::LOCALHOST)
-        } else {
-            local.ip()
-        };
+        let (listener, local) = bind(self.listen).await?;
         let hint = TransportHint::Tcp {
-            ip: IpAddress::from(ip),
+            ip: IpAddress::from(local.ip()),
             port: local.port(),
         };
         Ok((Box::new(TcpIncoming(listener)), vec![hint]))
@@ -67,20 +72,8 @@ impl Transport for TcpTransport {
         &self,
         tcp_bind: SocketAddr,
     ) -> Result<Option<(Box<dyn Listener>, String)>, TransportError> {
-        let listener =
-            TcpListener::bind(tcp_bind)
-                .await
-                .map_err(|source| TransportError::Listen {
-                    addr: tcp_bind.to_string(),
-                    source,
-                })?;
-        let local = listener.local_addr()?;
-        let ip = if local.ip().is_unspecified() {
-            IpAddr::V4(Ipv4Addr::LOCALHOST)
-        } else {
-            local.ip()
-        };
-        let base = format!("http://{}", SocketAddr::new(ip, local.port()));
+        let (listener, local) = bind(tcp_bind).await?;
+        let base = format!("http://{local}");
         Ok(Some((Box::new(TcpIncoming(listener)), base)))
     }
 

@@ -49,9 +49,18 @@ use crate::node::NodeHandle;
 
 const EVENT_QUEUE: usize = 256;
 const WRITE_QUEUE: usize = 8;
-const CONN_QUEUE: usize = 8;
-/// Pieces a connection works on at once.
-const PIECES_PER_CONN: usize = 2;
+const CONN_QUEUE: usize = 64;
+/// Pieces a connection works on at once, at least: enough that its
+/// `max_inflight_blocks` requests can all be outstanding (a circuit with a
+/// long round trip needs them all), and one more to start while the last
+/// is finishing; at most `CONN_QUEUE`.
+const MIN_PIECES_PER_CONN: usize = 2;
+
+fn pieces_per_conn(max_inflight_blocks: usize, piece_size: u32) -> usize {
+    let window = max_inflight_blocks as u64 * u64::from(warren_proto::files::MAX_BLOCK);
+    let pieces = window.div_ceil(u64::from(piece_size.max(1))) as usize + 1;
+    pieces.clamp(MIN_PIECES_PER_CONN, CONN_QUEUE)
+}
 /// Seconds between who-has requests while pieces are missing, once the
 /// download is under way; before that, it asks again after 2, 4, 8 and 16
 /// seconds (peers met just before the download may not have announced yet).
@@ -192,6 +201,8 @@ struct Download {
     providers: HashMap<NodeId, Provider>,
     conns: HashMap<u64, ConnState>,
     next_conn: u64,
+    /// Pieces assigned to a connection at once (see `pieces_per_conn`).
+    per_conn: usize,
     events_tx: mpsc::Sender<ConnEvent>,
     events: mpsc::Receiver<ConnEvent>,
 }
@@ -215,6 +226,7 @@ impl Download {
             providers,
             conns: HashMap::new(),
             next_conn: 1,
+            per_conn: MIN_PIECES_PER_CONN,
             events_tx,
             events,
         }
@@ -433,6 +445,8 @@ impl Download {
             request_timeout: Duration::from_secs(self.s.cfg.request_timeout_secs),
             metrics: self.s.ctx.metrics.clone(),
         });
+        self.per_conn =
+            pieces_per_conn(self.s.cfg.max_inflight_blocks, content.manifest.piece_size);
         let mut picker = Picker::new(have.clone());
         if let Some(o) = first {
             let provider = self.s.link.at.id;
@@ -620,7 +634,7 @@ impl Download {
         let (Some(has), Some(to)) = (&c.has, &c.to) else {
             return;
         };
-        while c.assigned.len() < PIECES_PER_CONN {
+        while c.assigned.len() < self.per_conn {
             let Some(p) = picker.pick(has) else { break };
             if c.assigned.contains(&p) || to.try_send(ToConn::Assign(p)).is_err() {
                 picker.release(p);

@@ -117,6 +117,7 @@ fn http_server(dir: &Path) -> Option<(Kill, u16)> {
 
 /// OnionShare on the C tor at `control`; its URL.
 fn onionshare(dir: &Path, control: u16, socks: u16, file: &Path) -> Option<(Kill, String)> {
+    std::fs::create_dir_all(dir).ok()?;
     let settings = dir.join("onionshare.json");
     std::fs::write(
         &settings,
@@ -150,11 +151,16 @@ fn onionshare(dir: &Path, control: u16, socks: u16, file: &Path) -> Option<(Kill
             }
         }
     });
-    let url = rx.recv_timeout(Duration::from_secs(180)).ok()?;
-    Some((kill, url))
+    match rx.recv_timeout(Duration::from_secs(180)) {
+        Ok(url) => Some((kill, url)),
+        Err(_) => {
+            println!("OnionShare printed no onion URL within 180 s: skipped");
+            None
+        }
+    }
 }
 
-fn show(name: &str, v: &mut Vec<Duration>) -> Option<f64> {
+fn show(name: &str, v: &mut [Duration]) -> Option<f64> {
     if v.is_empty() {
         println!("{name}: no successful run");
         return None;
@@ -287,14 +293,15 @@ pub(super) fn run(dir: &Path) {
         &mut http,
     );
     let osh = show("OnionShare 2.6 on C tor (curl via C tor)", &mut os);
+    // Speed of `a` relative to `b`, from their median times.
     let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
-        (Some(a), Some(b)) => format!("{:.2}", b / a),
+        (Some(a), Some(b)) => format!("{:.2}×", b / a),
         _ => "n/a".into(),
     };
     println!(
-        "speed ratios: Warren 1 circuit / plain HTTP = {}; Warren 1 circuit / OnionShare = {}; 3 circuits / 1 circuit = {}",
-        ratio(raw, one),
-        ratio(osh, one),
+        "speed: Warren on 1 circuit = {} plain HTTP's, {} OnionShare's; 3 circuits = {} 1 circuit's",
+        ratio(one, raw),
+        ratio(one, osh),
         ratio(three, one)
     );
 
@@ -322,7 +329,10 @@ pub(super) fn run(dir: &Path) {
         }
     }
     let many = show("Warren, 3 seeders, 3 circuits each", &mut w33);
-    println!("3 seeders / 1 seeder (3 circuits): {}", ratio(three, many));
+    println!(
+        "speed: 3 seeders = {} 1 seeder's (3 circuits each)",
+        ratio(many, three)
+    );
     drop(seeders);
     drop(share);
     drop(service_tor);
