@@ -232,7 +232,7 @@ pub struct Listing {
 pub enum Meta {
     /// Readable by anyone holding the manifest.
     Plain(Listing),
-    /// Encrypted to the key in the share's link (see [`seal`]): boxes can
+    /// Encrypted to the key in the share's link (see [`crate::seal`]): boxes can
     /// store and serve the content without reading it.
     Sealed(BoundedBytes<MAX_SEALED>),
 }
