@@ -148,7 +148,9 @@ fn arti_nodes_and_a_ctor_node_find_each_other_by_onion_address() {
         all.iter().all(|n| known(&n.status()) == 4).then_some(())
     });
     for n in all {
-        let s = n.status();
+        // A node can learn its peers (by dialing out) before the first
+        // check of its own service has finished: wait for that check.
+        let s = wait_online(n);
         assert_eq!(s["online"], true, "{s}");
         assert_eq!(s["onion_reachable"], true, "{s}");
         assert!(s["connected_peers"].as_u64().unwrap() >= 1, "{s}");
