@@ -17,40 +17,19 @@ use warren_proto::frame::{Channel, Header, Priority};
 use warren_proto::handshake::{Accept, Auth, HandshakeMsg, Hello, MAGIC, RejectReason};
 use warren_proto::msg::{CloseReason, ControlMsg, PeerMsg};
 use warren_proto::record::IpAddress;
-use warren_proto::{
-    NodeRecord, Role, Services, SignedNodeRecord, TransportHint, decode_exact, encode,
-};
+use warren_proto::{NodeRecord, Role, Services, SignedNodeRecord, TransportHint};
+
+const VECTORS: &str = include_str!("vectors/v1.txt");
 
 fn vectors() -> BTreeMap<String, Vec<u8>> {
-    include_str!("vectors/v1.txt")
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let (name, hex) = l.split_once(' ').expect("name hex");
-            (name.to_string(), hex::decode(hex.trim()).expect("hex"))
-        })
-        .collect()
+    common::vectors(VECTORS)
 }
 
 fn check<T>(name: &str, value: &T)
 where
     T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
 {
-    let bytes = encode(value);
-    let vectors = vectors();
-    let Some(expected) = vectors.get(name) else {
-        panic!(
-            "no vector named {name}; its bytes are:\n{name} {}",
-            hex::encode(&bytes)
-        );
-    };
-    assert_eq!(
-        hex::encode(&bytes),
-        hex::encode(expected),
-        "encoding of {name} changed"
-    );
-    let decoded: T = decode_exact(expected).unwrap();
-    assert_eq!(&decoded, value, "decoding of {name}");
+    common::check_vector(VECTORS, name, value);
 }
 
 fn fixed_record() -> SignedNodeRecord {

@@ -14,41 +14,19 @@ use warren_proto::content::{
 use warren_proto::files::{FileMsg, RejectReason};
 use warren_proto::handshake::{HandshakeMsg, HelloV2, MAGIC, Purpose};
 use warren_proto::tracker::{CatalogueEntry, SignedEntry, SyncItem, TrackerMsg};
-use warren_proto::{BoundedBytes, BoundedString, BoundedVec, decode_exact, encode};
+use warren_proto::{BoundedBytes, BoundedString, BoundedVec};
+
+const VECTORS: &str = include_str!("vectors/v2.txt");
 
 fn vectors() -> BTreeMap<String, Vec<u8>> {
-    include_str!("vectors/v2.txt")
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let (name, hex) = l.split_once(' ').unwrap();
-            (name.to_string(), hex::decode(hex.trim()).unwrap())
-        })
-        .collect()
+    common::vectors(VECTORS)
 }
 
 fn check<T>(name: &str, value: &T)
 where
     T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
 {
-    let bytes = encode(value);
-    let v = vectors();
-    let Some(expected) = v.get(name) else {
-        panic!(
-            "no vector named {name}; its bytes are:\n{name} {}",
-            hex::encode(&bytes)
-        );
-    };
-    assert_eq!(
-        hex::encode(&bytes),
-        hex::encode(expected),
-        "encoding of {name} changed"
-    );
-    assert_eq!(
-        &decode_exact::<T>(expected).unwrap(),
-        value,
-        "decoding of {name}"
-    );
+    common::check_vector(VECTORS, name, value);
 }
 
 fn listing() -> Listing {

@@ -54,3 +54,37 @@ pub fn record_at(kp: &Keypair, issued_at: u64, validity: u64) -> SignedNodeRecor
 pub fn record(kp: &Keypair) -> SignedNodeRecord {
     record_at(kp, NOW - 60, 86_400)
 }
+
+/// The `name hex` lines of a vector file (`#` starts a comment line).
+pub fn vectors(text: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (name, hex) = l.split_once(' ').expect("name hex");
+            (name.to_string(), hex::decode(hex.trim()).expect("hex"))
+        })
+        .collect()
+}
+
+/// Checks that `value` encodes to the vector `name` of `text` and that the
+/// vector decodes to `value`.
+pub fn check_vector<T>(text: &str, name: &str, value: &T)
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let bytes = warren_proto::encode(value);
+    let v = vectors(text);
+    let Some(expected) = v.get(name) else {
+        panic!(
+            "no vector named {name}; its bytes are:\n{name} {}",
+            hex::encode(&bytes)
+        );
+    };
+    assert_eq!(
+        hex::encode(&bytes),
+        hex::encode(expected),
+        "encoding of {name} changed"
+    );
+    let decoded: T = warren_proto::decode_exact(expected).unwrap();
+    assert_eq!(&decoded, value, "decoding of {name}");
+}
