@@ -95,6 +95,8 @@ counters! {
     store_commits,
     /// Keys written or deleted by store commits.
     store_writes,
+    /// Providers learned from trusted nodes' trackers (sync), new or newer.
+    tracker_synced_providers,
 }
 
 impl Metrics {

@@ -125,6 +125,7 @@ impl Sim {
             db: db.clone(),
             transport: Arc::new(transport.clone()),
             clock: Arc::new(TokioClock::starting_at(SIM_EPOCH)),
+            mirror_dir: None,
         })
         .await?)
     }

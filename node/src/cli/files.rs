@@ -26,6 +26,9 @@ pub(crate) struct ShareArgs {
     /// A tag (repeatable; at most 16, each at most 32 bytes).
     #[arg(long = "tag")]
     tags: Vec<String>,
+    /// Ask the connected trusted boxes to keep a copy (a sealed share stays encrypted there).
+    #[arg(long)]
+    mirror: bool,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -47,11 +50,11 @@ fn absolute(p: &Path) -> Result<PathBuf> {
     std::path::absolute(p).map_err(Error::io(format!("resolving {}", p.display())))
 }
 
-fn parse<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T> {
+pub(super) fn parse<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T> {
     serde_json::from_value(v).map_err(|e| Error::Remote(format!("unexpected answer: {e}")))
 }
 
-fn print_json(v: &serde_json::Value) -> Result<()> {
+pub(super) fn print_json(v: &serde_json::Value) -> Result<()> {
     println!(
         "{}",
         serde_json::to_string_pretty(v).map_err(|e| Error::Remote(e.to_string()))?
@@ -104,11 +107,18 @@ pub(crate) async fn share(dir: &Path, a: ShareArgs) -> Result<()> {
     })
     .await;
     bar.finish();
-    let v = v?;
+    let mut v = v?;
+    let info: ShareInfo = parse(v.clone())?;
+    if !a.json {
+        print_share(&info);
+    }
+    if a.mirror {
+        let asked = super::mirror::ask(dir, info.link.clone(), a.json).await?;
+        v["mirror_asked"] = asked;
+    }
     if a.json {
         return print_json(&v);
     }
-    print_share(&parse(v)?);
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! rely on: add to it, do not change what is there.
 
 mod files;
+mod mirror;
 mod offline;
 mod print;
 mod progress;
@@ -91,6 +92,34 @@ pub(crate) enum Command {
     },
     /// Browse the community's catalogue of public shares.
     Catalogue {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Keep a copy of a link's content for others, within the seeding quota
+    /// (a sealed share is kept encrypted: the link's key is not used).
+    Mirror {
+        /// The link.
+        link: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the mirrors this node keeps and the seeding quota.
+    Mirrors {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop keeping a mirror and delete its copy (by swarm, content id or link).
+    Unmirror {
+        /// The mirror.
+        id: String,
+    },
+    /// Ask the connected trusted boxes to mirror a share (by token, link or content id).
+    AskMirror {
+        /// The share.
+        id: String,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -185,6 +214,16 @@ async fn dispatch(command: Command, dir: PathBuf) -> warren_node::Result<()> {
         Command::Downloads { json } => files::downloads(&dir, json).await,
         Command::Pause { link } => files::pause(&dir, link).await,
         Command::Catalogue { json } => files::catalogue(&dir, json).await,
+        Command::Mirror { link, json } => mirror::mirror(&dir, link, json).await,
+        Command::Mirrors { json } => mirror::mirrors(&dir, json).await,
+        Command::Unmirror { id } => mirror::unmirror(&dir, id).await,
+        Command::AskMirror { id, json } => {
+            let v = mirror::ask(&dir, id, json).await?;
+            if json {
+                files::print_json(&v)?;
+            }
+            Ok(())
+        }
         Command::Relaunch => {
             control::request(&dir, &Request::Relaunch).await?;
             println!("onion service relaunching; `warren status` shows when it is reachable again");

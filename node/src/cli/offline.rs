@@ -19,6 +19,8 @@ use super::print;
 pub(crate) const CONFIG_NAME: &str = "warren.toml";
 /// The redb file inside the data directory.
 pub(crate) const STORE_NAME: &str = "warren.redb";
+/// Folder inside the data directory where mirrors are kept.
+pub(crate) const MIRROR_DIR: &str = "mirror";
 
 /// Creates the data directory (mode 0700) if needed.
 pub(crate) fn open_data_dir(dir: &Path) -> Result<()> {

@@ -18,7 +18,7 @@ use warren_node::transport::{
 };
 use warren_node::{Error, Result};
 
-use super::offline::{CONFIG_NAME, STORE_NAME, open_data_dir};
+use super::offline::{CONFIG_NAME, MIRROR_DIR, STORE_NAME, open_data_dir};
 
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
@@ -113,6 +113,7 @@ pub(crate) async fn run(dir: &Path, args: RunArgs) -> Result<()> {
         db,
         transport,
         clock: Arc::new(SystemClock),
+        mirror_dir: Some(dir.join(MIRROR_DIR)),
     })
     .await?;
     let handle = node.handle();

@@ -87,6 +87,24 @@ pub enum Request {
     },
     /// The catalogue of public shares.
     Catalogue,
+    /// Keep a copy of a link's content for others (without its key).
+    Mirror {
+        /// The link.
+        link: String,
+    },
+    /// The mirrors and the seeding quota.
+    Mirrors,
+    /// Stop keeping a mirror (swarm, content id or link).
+    Unmirror {
+        /// Which mirror.
+        id: String,
+    },
+    /// Ask the connected trusted boxes to mirror a share (token, link or
+    /// content id); the answer lists the boxes asked.
+    AskMirror {
+        /// Which share.
+        id: String,
+    },
     /// Stop the node.
     Shutdown,
 }

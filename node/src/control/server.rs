@@ -186,6 +186,33 @@ async fn handle(
             .map_err(Into::into),
         Request::Pause { link } => super::files::pause(node, &link).await,
         Request::Catalogue => super::files::catalogue(node).await,
+        Request::Mirror { link } => match link.parse() {
+            Ok(link) => node
+                .files()
+                .mirror(link)
+                .await
+                .map(success)
+                .map_err(Into::into),
+            Err(e) => Err(crate::Error::from(e)),
+        },
+        Request::Mirrors => node
+            .files()
+            .mirrors()
+            .await
+            .map(success)
+            .map_err(Into::into),
+        Request::Unmirror { id } => node
+            .files()
+            .unmirror(id)
+            .await
+            .map(|()| success(serde_json::json!({})))
+            .map_err(Into::into),
+        Request::AskMirror { id } => node
+            .files()
+            .ask_mirror(id)
+            .await
+            .map(|v| success(v.iter().map(|n| n.to_string()).collect::<Vec<_>>()))
+            .map_err(Into::into),
         Request::Status => node.status().await.map(success),
         Request::Peers => node.peers().await.map(success),
         Request::TrustList => node.trust_list().await.map(success),

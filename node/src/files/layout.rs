@@ -124,6 +124,31 @@ pub fn create_outputs(
     Ok(spans)
 }
 
+/// Creates (or, when `resume`, reopens) the single file that holds a
+/// mirror's content, at its final size. Its folder is created if missing;
+/// an existing file is refused unless resuming (it would belong to another
+/// mirror of the same content).
+pub fn create_blob(path: &Path, size: u64, resume: bool) -> Result<(), FilesError> {
+    let io = |p: &Path, e: std::io::Error| FilesError::Io {
+        path: p.to_path_buf(),
+        error: e.to_string(),
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+    }
+    if !resume && std::fs::symlink_metadata(path).is_ok() {
+        return Err(FilesError::Refused(format!(
+            "{} already exists (this content is already mirrored)",
+            path.display()
+        )));
+    }
+    let f = open_output(path)?;
+    if f.metadata().map(|m| m.len()).unwrap_or(0) != size {
+        f.set_len(size).map_err(|e| io(path, e))?;
+    }
+    Ok(())
+}
+
 /// Opens an output file for writing without following a symlink.
 pub fn open_output(path: &Path) -> Result<File, FilesError> {
     use std::os::unix::fs::OpenOptionsExt;

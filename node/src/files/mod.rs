@@ -26,7 +26,9 @@ mod transfer;
 pub(crate) mod upload;
 
 pub use download::DownloadStatus;
-pub use registry::{Content, DownloadInfo, FilesHandle, Progress, ShareInfo, ShareOptions};
+pub use registry::{
+    Content, DownloadInfo, FilesHandle, MirrorInfo, MirrorList, Progress, ShareInfo, ShareOptions,
+};
 pub(crate) use registry::{Registry, Served, handle};
 
 use std::path::PathBuf;

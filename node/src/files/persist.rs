@@ -1,8 +1,10 @@
 //! What the files service keeps in the store.
 
 use serde::{Deserialize, Serialize};
+use warren_proto::NodeId;
 use warren_proto::content::Ticket;
 
+use super::download::Signer;
 use super::hashing::SourceFile;
 
 /// A share (`shares` table, key: the 16-byte token).
@@ -34,4 +36,21 @@ pub(crate) struct StoredDownload {
     pub(crate) error: Option<String>,
     pub(crate) added_at: u64,
     pub(crate) name: Option<String>,
+}
+
+/// A mirror kept for others (`mirrors` table, key: the 32-byte swarm).
+/// `dl.out` is the file holding the content as it travels; `dl.link` is
+/// the link it was asked for by (without its key), or empty.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct StoredMirror {
+    /// The peer address asked first.
+    pub(crate) at: String,
+    /// How tickets are checked.
+    pub(crate) signer: Signer,
+    /// Bytes counted against the seeding quota.
+    pub(crate) reserved: u64,
+    /// The trusted node that asked (none: this node's owner).
+    pub(crate) asked_by: Option<NodeId>,
+    /// The download's own record.
+    pub(crate) dl: StoredDownload,
 }

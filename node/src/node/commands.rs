@@ -30,6 +30,8 @@ pub(crate) enum NodeCmd {
     WhoHas(SwarmId, bool, mpsc::Sender<Vec<SignedNodeRecord>>),
     /// The catalogue.
     Catalogue(oneshot::Sender<Vec<SignedEntry>>),
+    /// Ask the connected trusted boxes to mirror a swarm of ours.
+    AskMirror(SwarmId, u64, oneshot::Sender<Vec<NodeId>>),
 }
 
 fn role_name(r: Role) -> String {
@@ -79,6 +81,9 @@ impl Actor {
             NodeCmd::WhoHas(swarm, private, tx) => self.who_has(swarm, private, tx),
             NodeCmd::Catalogue(reply) => {
                 let _ = reply.send(self.tracker.catalogue());
+            }
+            NodeCmd::AskMirror(swarm, size, reply) => {
+                let _ = reply.send(self.ask_mirror(swarm, size));
             }
         }
     }

@@ -60,6 +60,8 @@ pub struct NodeOptions {
     pub transport: Arc<dyn Transport>,
     /// Wall time.
     pub clock: SharedClock,
+    /// Where content mirrored for others is kept; none: no mirrors.
+    pub mirror_dir: Option<std::path::PathBuf>,
 }
 
 /// A running node.
@@ -91,6 +93,7 @@ impl Node {
             db,
             transport,
             clock,
+            mirror_dir,
         } = opts;
         config.validate()?;
         let policy = config.community.policy()?;
@@ -203,6 +206,7 @@ impl Node {
         };
         let registry = crate::files::Registry::new(
             files_cfg,
+            mirror_dir,
             db,
             store_for_files,
             files_ctx,
@@ -358,6 +362,16 @@ impl NodeHandle {
             .await
             .map_err(|_| Error::ShuttingDown)?;
         Ok(rx)
+    }
+
+    /// Asks the connected trusted boxes to mirror `swarm` (`size` bytes);
+    /// the boxes asked.
+    pub(crate) async fn ask_mirror(
+        &self,
+        swarm: warren_proto::content::SwarmId,
+        size: u64,
+    ) -> Result<Vec<NodeId>> {
+        self.ask(|tx| NodeCmd::AskMirror(swarm, size, tx)).await
     }
 
     /// The catalogue of public shares this node knows.

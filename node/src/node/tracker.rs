@@ -18,7 +18,7 @@ use warren_proto::content::{ContentId, SwarmId};
 use warren_proto::tracker::{
     MAX_ANNOUNCE, MAX_PROVIDERS, MAX_SYNC_ITEMS, SignedEntry, SyncItem, TrackerMsg,
 };
-use warren_proto::{BoundedVec, NodeId, SignedNodeRecord};
+use warren_proto::{BoundedVec, NodeId, PeerAddr, SignedNodeRecord};
 
 use super::actor::Actor;
 use crate::conn::ConnHandle;
@@ -312,6 +312,7 @@ impl Actor {
                                     max_swarms,
                                 )
                             {
+                                Metrics::inc(&m.tracker_synced_providers);
                                 self.notify_watchers(&swarm);
                             }
                         }
@@ -331,8 +332,19 @@ impl Actor {
                     m.reject("mirror_from_untrusted");
                     return;
                 }
-                if let Some(files) = &self.files {
-                    files.mirror_request(peer, swarm, size);
+                let at = self.peers.get(&peer).and_then(|e| {
+                    e.record
+                        .get()
+                        .record
+                        .hints
+                        .iter()
+                        .find(|h| self.ctx.transport.can_dial(h))
+                        .map(|h| PeerAddr::new(peer, *h))
+                });
+                match (&self.files, at) {
+                    (Some(files), Some(at)) => files.mirror_request(at, swarm, size),
+                    (_, None) => m.reject("mirror_from_unreachable"),
+                    _ => {}
                 }
             }
         }
@@ -385,6 +397,26 @@ impl Actor {
                 let _ = tx.try_send(records.clone());
             }
         }
+    }
+
+    /// Asks the connected trusted boxes to mirror `swarm`; the ones asked.
+    pub(crate) fn ask_mirror(&self, swarm: SwarmId, size: u64) -> Vec<NodeId> {
+        let mut asked = Vec::new();
+        for (peer, c) in &self.conns {
+            let is_box = self
+                .peers
+                .get(peer)
+                .is_some_and(|e| e.record.get().record.role == warren_proto::Role::Box);
+            if is_box
+                && self.trust.contains_key(peer)
+                && c.handle
+                    .send_tracker(TrackerMsg::Mirror { swarm, size })
+                    .is_ok()
+            {
+                asked.push(*peer);
+            }
+        }
+        asked
     }
 
     /// Announces our swarms to one connection.

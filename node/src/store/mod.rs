@@ -37,10 +37,12 @@ pub enum Table {
     PieceTables,
     /// Swarm (32 bytes) → postcard `StoredDownload`.
     Downloads,
+    /// Swarm (32 bytes) → postcard `StoredMirror`.
+    Mirrors,
 }
 
 impl Table {
-    const ALL: [Table; 8] = [
+    const ALL: [Table; 9] = [
         Table::Identity,
         Table::Peers,
         Table::Trust,
@@ -49,6 +51,7 @@ impl Table {
         Table::Manifests,
         Table::PieceTables,
         Table::Downloads,
+        Table::Mirrors,
     ];
 
     fn def(self) -> TableDefinition<'static, &'static [u8], &'static [u8]> {
@@ -61,6 +64,7 @@ impl Table {
             Table::Manifests => "manifests",
             Table::PieceTables => "piece_tables",
             Table::Downloads => "downloads",
+            Table::Mirrors => "mirrors",
         })
     }
 }

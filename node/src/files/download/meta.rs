@@ -8,6 +8,7 @@ use warren_proto::content::{ContentId, Manifest, SwarmId, Ticket, id_of_encoding
 use warren_proto::files::{FileMsg, MAX_HASHES};
 use warren_proto::{NodeId, PeerAddr};
 
+use super::want::Signer;
 use crate::conn::{ConnCtx, dial_transfer};
 use crate::files::FilesError;
 use crate::files::transfer::{self, Receiver, Sender};
@@ -20,14 +21,16 @@ const ANSWER: Duration = Duration::from_secs(60);
 pub(crate) struct Expect {
     /// The swarm asked for.
     pub(crate) swarm: SwarmId,
-    /// For a private swarm: the key that must have signed the ticket.
-    pub(crate) signer: Option<NodeId>,
+    /// How the provider's ticket is checked.
+    pub(crate) signer: Signer,
     /// The content, once known.
     pub(crate) content: Option<ContentId>,
 }
 
 /// An open transfer connection whose provider serves the swarm.
 pub(crate) struct Opened {
+    /// The provider.
+    pub(crate) provider: NodeId,
     pub(crate) tx: Sender,
     pub(crate) rx: Receiver,
     pub(crate) content: ContentId,
@@ -71,18 +74,7 @@ pub(crate) async fn open(
         }
         _ => return Err(warren_proto::Error::Unexpected("expected Opened").into()),
     };
-    match (&expect.signer, &ticket) {
-        (None, _) if content.0 != expect.swarm.0 => {
-            return Err(warren_proto::Error::Unexpected("public content under another id").into());
-        }
-        (Some(signer), Some(t)) if t.verify(signer, &expect.swarm)? != content => {
-            return Err(warren_proto::Error::Unexpected("ticket for other content").into());
-        }
-        (Some(_), None) => {
-            return Err(warren_proto::Error::Unexpected("a private swarm without a ticket").into());
-        }
-        _ => {}
-    }
+    check_ticket(expect, content, ticket.as_ref())?;
     if expect.content.is_some_and(|c| c != content) {
         return Err(warren_proto::Error::Unexpected(
             "another content than the one being downloaded",
@@ -90,6 +82,7 @@ pub(crate) async fn open(
         .into());
     }
     Ok(Opened {
+        provider: addr.id,
         tx,
         rx,
         content,
@@ -97,6 +90,28 @@ pub(crate) async fn open(
         ticket,
         early: Vec::new(),
     })
+}
+
+/// Whether `content` (with `ticket`) is what the swarm asked for stands for.
+fn check_ticket(
+    expect: &Expect,
+    content: ContentId,
+    ticket: Option<&Ticket>,
+) -> Result<(), FilesError> {
+    let unexpected = |what| Err(warren_proto::Error::Unexpected(what).into());
+    match (&expect.signer, ticket) {
+        (Signer::Public, _) | (Signer::Any, None) if content.0 != expect.swarm.0 => {
+            unexpected("public content under another id")
+        }
+        (Signer::Key(signer), Some(t)) if t.verify(signer, &expect.swarm)? != content => {
+            unexpected("ticket for other content")
+        }
+        (Signer::Any, Some(t)) if t.verify(&t.signer, &expect.swarm)? != content => {
+            unexpected("ticket for other content")
+        }
+        (Signer::Key(_), None) => unexpected("a private swarm without a ticket"),
+        _ => Ok(()),
+    }
 }
 
 impl std::fmt::Debug for Opened {

@@ -17,31 +17,29 @@
 mod conn;
 pub(crate) mod meta;
 mod picker;
+mod want;
 mod writer;
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use warren_proto::content::{Listing, SwarmId};
-use warren_proto::link::{Link, Target};
+use warren_proto::content::SwarmId;
 use warren_proto::{NodeId, PeerAddr, SignedNodeRecord};
 
 use self::conn::ToConn;
 use self::meta::{Expect, Opened};
 use self::picker::Picker;
+pub(crate) use self::want::{Place, Signer, Want};
 use self::writer::Durable;
 pub(crate) use self::writer::WriteJob;
 use super::FilesError;
 use super::bitmap::Bitmap;
-use super::layout::create_outputs;
 use super::output::Output;
-use super::registry::{Content, RegistryEvent, View};
-use super::source::FileSet;
+use super::registry::{Content, RegistryEvent};
 use crate::config::FilesConfig;
 use crate::conn::ConnCtx;
 use crate::metrics::Metrics;
@@ -143,11 +141,14 @@ pub struct DownloadStatus {
 
 /// Everything a download needs.
 pub(crate) struct Setup {
-    pub(crate) link: Link,
-    pub(crate) out: PathBuf,
+    pub(crate) want: Want,
+    pub(crate) place: Place,
     /// A download persisted earlier: its content and the pieces on disk
     /// (its output files exist and belong to it).
     pub(crate) resume: Option<(Arc<Content>, Bitmap)>,
+    /// The most content this download may hold (a mirror's share of the
+    /// seeding quota); none: no limit.
+    pub(crate) max_bytes: Option<u64>,
     pub(crate) ctx: Arc<ConnCtx>,
     pub(crate) node: NodeHandle,
     pub(crate) cfg: FilesConfig,
@@ -176,7 +177,7 @@ struct ConnState {
 
 /// Runs a download to completion, failure or cancellation.
 pub(crate) async fn run(setup: Setup) {
-    let swarm = setup.link.swarm();
+    let swarm = setup.want.swarm;
     let registry = setup.registry.clone();
     let status = setup.status.clone();
     let result = Download::new(setup).run().await;
@@ -209,17 +210,16 @@ struct Download {
 
 impl Download {
     fn new(s: Setup) -> Download {
-        let swarm = s.link.swarm();
-        let signer = matches!(s.link.target, Target::Private { .. }).then_some(s.link.at.id);
+        let swarm = s.want.swarm;
         let content = s.resume.as_ref().map(|(c, _)| c.id);
         let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
         let mut providers = HashMap::new();
-        providers.insert(s.link.at.id, Provider::new(s.link.at));
+        providers.insert(s.want.at.id, Provider::new(s.want.at));
         Download {
             swarm,
             expect: Expect {
                 swarm,
-                signer,
+                signer: s.want.signer.clone(),
                 content,
             },
             s,
@@ -233,7 +233,7 @@ impl Download {
     }
 
     fn private(&self) -> bool {
-        self.expect.signer.is_some()
+        self.s.want.private()
     }
 
     async fn run(mut self) -> Result<(), FilesError> {
@@ -249,22 +249,23 @@ impl Download {
             }
         };
         self.expect.content = Some(content.id);
-        let listing = self.listing(&content)?;
-        let out = self.s.out.clone();
-        let l2 = listing.clone();
-        let spans = tokio::task::spawn_blocking(move || create_outputs(&out, &l2, resuming))
-            .await
-            .map_err(|e| FilesError::Transfer(format!("output task: {e}")))??;
-        let seal = match &self.s.link.target {
-            Target::Private { key, .. } => key.clone(),
-            Target::Public(_) => None,
-        };
+        let total = content.manifest.total_size;
+        if let Some(max) = self.s.max_bytes.filter(|m| total > *m) {
+            return Err(FilesError::Quota {
+                need: total,
+                left: max,
+            });
+        }
+        let (place, key, c2) = (
+            self.s.place.clone(),
+            self.s.want.key.clone(),
+            content.clone(),
+        );
+        let prepared =
+            tokio::task::spawn_blocking(move || want::prepare(&place, &c2, key.as_ref(), resuming))
+                .await
+                .map_err(|e| FilesError::Transfer(format!("output task: {e}")))??;
         let (have_tx, have_rx) = watch::channel(Arc::new(have.clone()));
-        let served = FileSet::new(spans.clone(), None, seal.clone());
-        let view = View {
-            listing: Arc::new(listing.clone()),
-            plain: Arc::new(FileSet::new(spans.clone(), None, None)),
-        };
         let ticket = first.as_ref().and_then(|o| o.ticket.clone());
         let _ = self
             .s
@@ -274,12 +275,13 @@ impl Download {
                 content: content.clone(),
                 ticket,
                 have: have_rx,
-                source: Arc::new(served),
-                view,
+                source: Arc::new(prepared.served),
+                view: prepared.view,
+                name: prepared.name.clone(),
             })
             .await;
         self.s.status.send_modify(|s| {
-            s.name = Some(listing.name.to_string());
+            s.name = Some(prepared.name);
             s.total_bytes = content.manifest.total_size;
             s.pieces_total = have.len();
         });
@@ -287,24 +289,8 @@ impl Download {
             self.finish_status(&content, &have);
             return Ok(());
         }
-        self.transfer(
-            content,
-            have,
-            have_tx,
-            Output::new(spans, seal),
-            first,
-            &mut who_has,
-        )
-        .await
-    }
-
-    /// The readable listing: plain, or opened with the link's key.
-    fn listing(&self, content: &Content) -> Result<Listing, FilesError> {
-        let key = match &self.s.link.target {
-            Target::Private { key, .. } => key.as_ref(),
-            Target::Public(_) => None,
-        };
-        content.listing(key)
+        self.transfer(content, have, have_tx, prepared.output, first, &mut who_has)
+            .await
     }
 
     /// Finds a provider and learns the manifest and piece table from it.
@@ -449,8 +435,7 @@ impl Download {
             pieces_per_conn(self.s.cfg.max_inflight_blocks, content.manifest.piece_size);
         let mut picker = Picker::new(have.clone());
         if let Some(o) = first {
-            let provider = self.s.link.at.id;
-            let id = self.reserve_conn(provider);
+            let id = self.reserve_conn(o.provider);
             self.start_conn(id, o, &shared);
         }
         self.s.status.send_modify(|s| {

@@ -6,13 +6,13 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use warren_proto::content::{SwarmId, Token};
 use warren_proto::encode;
-use warren_proto::link::{Link, Target};
+use warren_proto::link::Link;
 
-use super::{Dl, Registry, RegistryEvent, Served, now};
+use super::{Dl, Registry, RegistryEvent, Served};
 use crate::files::FilesError;
 use crate::files::bitmap::Bitmap;
-use crate::files::download::{self, DownloadStatus};
-use crate::files::persist::StoredDownload;
+use crate::files::download::{self, DownloadStatus, Place, Want};
+use crate::files::persist::StoredMirror;
 use crate::store::Table;
 
 impl Registry {
@@ -46,6 +46,12 @@ impl Registry {
             ));
         }
         if let Some(d) = self.downloads.get(&swarm) {
+            if d.mirror.is_some() {
+                return Err(FilesError::Refused(
+                    "this node keeps a mirror of that for others; `warren unmirror` it first"
+                        .into(),
+                ));
+            }
             if d.cancel.is_some() || d.stored.state == "complete" {
                 return Ok(d.status.clone());
             }
@@ -62,37 +68,10 @@ impl Registry {
                     out.display()
                 )));
             }
-            let active = self
-                .downloads
-                .values()
-                .filter(|d| d.cancel.is_some())
-                .count();
-            if active >= self.cfg.max_downloads {
-                return Err(FilesError::Refused(format!(
-                    "{active} downloads are running (files.max_downloads)"
-                )));
-            }
-            let stored = StoredDownload {
-                link: link.to_string(),
-                out: out.to_string_lossy().into_owned(),
-                content: None,
-                ticket: None,
-                have: Vec::new(),
-                state: "active".into(),
-                error: None,
-                added_at: now(),
-                name: None,
-            };
-            let (_tx, status) = watch::channel(DownloadStatus::default());
-            self.downloads.insert(
-                swarm,
-                Dl {
-                    stored,
-                    link,
-                    status,
-                    cancel: None,
-                },
-            );
+            self.room_for_download()?;
+            let want = Want::of(&link);
+            let dl = Dl::new(link.to_string(), want, Place::Files(out), None);
+            self.downloads.insert(swarm, dl);
         }
         self.start_download(swarm)?;
         Ok(self.downloads[&swarm].status.clone())
@@ -128,9 +107,10 @@ impl Registry {
         d.stored.state = "active".into();
         d.stored.error = None;
         tokio::spawn(download::run(download::Setup {
-            link: d.link.clone(),
-            out: PathBuf::from(&d.stored.out),
+            want: d.want.clone(),
+            place: d.place.clone(),
             resume,
+            max_bytes: d.mirror.map(|m| m.reserved),
             ctx: self.ctx.clone(),
             node: self.node.clone(),
             cfg: self.cfg.clone(),
@@ -142,11 +122,38 @@ impl Registry {
         Ok(())
     }
 
+    /// Refuses when `files.max_downloads` downloads (mirrors included)
+    /// are running.
+    pub(super) fn room_for_download(&self) -> Result<(), FilesError> {
+        let active = self
+            .downloads
+            .values()
+            .filter(|d| d.cancel.is_some())
+            .count();
+        if active >= self.cfg.max_downloads {
+            return Err(FilesError::Refused(format!(
+                "{active} downloads are running (files.max_downloads)"
+            )));
+        }
+        Ok(())
+    }
+
     pub(super) async fn persist_download(&mut self, swarm: SwarmId, flush: bool) {
         if let Some(d) = self.downloads.get(&swarm) {
-            self.store
-                .put(Table::Downloads, swarm.0.to_vec(), encode(&d.stored))
-                .await;
+            let (table, value) = match &d.mirror {
+                None => (Table::Downloads, encode(&d.stored)),
+                Some(m) => (
+                    Table::Mirrors,
+                    encode(&StoredMirror {
+                        at: d.want.at.to_string(),
+                        signer: d.want.signer.clone(),
+                        reserved: m.reserved,
+                        asked_by: m.asked_by,
+                        dl: d.stored.clone(),
+                    }),
+                ),
+            };
+            self.store.put(table, swarm.0.to_vec(), value).await;
             if flush {
                 if let Err(e) = self.store.flush().await {
                     tracing::error!(error = %e, "cannot record download progress");
@@ -164,6 +171,7 @@ impl Registry {
                 have,
                 source,
                 view,
+                name,
             } => {
                 if self
                     .db
@@ -184,15 +192,19 @@ impl Registry {
                         .put(Table::PieceTables, content.id.0.to_vec(), table)
                         .await;
                 }
-                let private = match self.downloads.get_mut(&swarm) {
+                // Private swarms are the ones with tickets.
+                let private = ticket.is_some();
+                match self.downloads.get_mut(&swarm) {
                     Some(d) => {
                         d.stored.content = Some(content.id.0);
                         d.stored.ticket = ticket.clone();
-                        d.stored.name = Some(view.listing.name.to_string());
-                        matches!(d.link.target, Target::Private { .. })
+                        d.stored.name = Some(name);
+                        if let Some(m) = d.mirror.as_mut() {
+                            m.reserved = content.manifest.total_size;
+                        }
                     }
                     None => return,
-                };
+                }
                 self.persist_download(swarm, true).await;
                 self.served.insert(
                     swarm,
@@ -201,7 +213,7 @@ impl Registry {
                         ticket,
                         source,
                         have,
-                        view: Some(view),
+                        view,
                     },
                 );
                 let _ = self.node.provide(swarm, Some(private)).await;
@@ -225,6 +237,9 @@ impl Registry {
                             d.stored.state = "failed".into();
                             d.stored.error = Some(e.to_string());
                         }
+                    }
+                    if result.is_err() && !matches!(result, Err(FilesError::Cancelled)) {
+                        self.drop_failed_mirror(swarm).await;
                     }
                 }
                 self.persist_download(swarm, true).await;

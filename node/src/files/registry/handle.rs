@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
-use warren_proto::NodeId;
 use warren_proto::content::SwarmId;
 use warren_proto::link::Link;
+use warren_proto::{NodeId, PeerAddr};
 
-use super::{Cmd, DownloadInfo, Progress, Served, ShareInfo, ShareOptions};
+use super::{Cmd, DownloadInfo, MirrorInfo, MirrorList, Progress, Served, ShareInfo, ShareOptions};
 use crate::config::FilesConfig;
 use crate::files::{DownloadStatus, FilesError};
 
@@ -123,9 +123,31 @@ impl FilesHandle {
         }
     }
 
-    /// A trusted node asks us to store and seed a swarm.
-    pub(crate) fn mirror_request(&self, from: NodeId, swarm: SwarmId, size: u64) {
+    /// A trusted node (reachable at `from`) asks us to keep and seed a
+    /// swarm. Dropped when the command queue is full.
+    pub(crate) fn mirror_request(&self, from: PeerAddr, swarm: SwarmId, size: u64) {
         let _ = self.tx.try_send(Cmd::Mirror { from, swarm, size });
+    }
+
+    /// Keeps a copy of a link's content for others (without its key).
+    pub async fn mirror(&self, link: Link) -> Result<MirrorInfo, FilesError> {
+        self.ask(|reply| Cmd::MirrorLink { link, reply }).await?
+    }
+
+    /// Every mirror, and the seeding quota.
+    pub async fn mirrors(&self) -> Result<MirrorList, FilesError> {
+        self.ask(Cmd::Mirrors).await
+    }
+
+    /// Stops keeping a mirror (by swarm, content id or link).
+    pub async fn unmirror(&self, id: String) -> Result<(), FilesError> {
+        self.ask(|reply| Cmd::Unmirror { id, reply }).await?
+    }
+
+    /// Asks the connected trusted boxes to mirror a share of ours (by
+    /// token, link or content id); the boxes asked.
+    pub async fn ask_mirror(&self, id: String) -> Result<Vec<NodeId>, FilesError> {
+        self.ask(|reply| Cmd::AskMirror { id, reply }).await?
     }
 }
 

@@ -14,22 +14,24 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use warren_proto::content::{ContentId, Listing, Manifest, Meta, SwarmId, Ticket, Token};
-use warren_proto::link::{Link, Target};
+use warren_proto::link::Link;
 use warren_proto::seal::SealKey;
-use warren_proto::{NodeId, decode_exact};
+use warren_proto::{NodeId, PeerAddr, decode_exact};
 
 mod downloads;
 mod handle;
+mod mirrors;
 mod shares;
 
 pub use handle::FilesHandle;
 pub(crate) use handle::{Pending, handle};
+pub use mirrors::{MirrorInfo, MirrorList};
 
 use super::FilesError;
 use super::bitmap::Bitmap;
-use super::download::DownloadStatus;
+use super::download::{DownloadStatus, Place, Want};
 use super::hashing::Hashed;
-use super::persist::{StoredDownload, StoredShare};
+use super::persist::{StoredDownload, StoredMirror, StoredShare};
 use super::source::PieceSource;
 use crate::config::FilesConfig;
 use crate::conn::ConnCtx;
@@ -99,7 +101,8 @@ pub(crate) enum RegistryEvent {
         ticket: Option<Ticket>,
         have: watch::Receiver<Arc<Bitmap>>,
         source: Arc<dyn PieceSource>,
-        view: View,
+        view: Option<View>,
+        name: String,
     },
     /// More pieces are durable.
     Progress { swarm: SwarmId, have: Bitmap },
@@ -203,10 +206,26 @@ enum Cmd {
         swarm: SwarmId,
         reply: oneshot::Sender<Option<Served>>,
     },
+    /// A trusted node asks us to keep a copy of a swarm.
     Mirror {
-        from: NodeId,
+        from: PeerAddr,
         swarm: SwarmId,
         size: u64,
+    },
+    /// The owner asks us to keep a copy of a link's content.
+    MirrorLink {
+        link: Link,
+        reply: oneshot::Sender<Result<MirrorInfo, FilesError>>,
+    },
+    Mirrors(oneshot::Sender<MirrorList>),
+    Unmirror {
+        id: String,
+        reply: oneshot::Sender<Result<(), FilesError>>,
+    },
+    /// Ask the trusted boxes to mirror one of our shares.
+    AskMirror {
+        id: String,
+        reply: oneshot::Sender<Result<Vec<NodeId>, FilesError>>,
     },
 }
 
@@ -218,14 +237,57 @@ struct Share {
 
 struct Dl {
     stored: StoredDownload,
-    link: Link,
+    want: Want,
+    place: Place,
+    /// For a mirror kept for others: its quota and who asked.
+    mirror: Option<MirrorMeta>,
     status: watch::Receiver<DownloadStatus>,
     cancel: Option<CancellationToken>,
+}
+
+impl Dl {
+    /// A new download (or mirror) of `want` into `place`, not started.
+    fn new(link: String, want: Want, place: Place, mirror: Option<MirrorMeta>) -> Dl {
+        let out = match &place {
+            Place::Files(p) | Place::Blob(p) => p.to_string_lossy().into_owned(),
+        };
+        let stored = StoredDownload {
+            link,
+            out,
+            content: None,
+            ticket: None,
+            have: Vec::new(),
+            state: "active".into(),
+            error: None,
+            added_at: now(),
+            name: None,
+        };
+        let (_tx, status) = watch::channel(DownloadStatus::default());
+        Dl {
+            stored,
+            want,
+            place,
+            mirror,
+            status,
+            cancel: None,
+        }
+    }
+}
+
+/// What a mirror adds to a download.
+#[derive(Debug, Clone, Copy)]
+struct MirrorMeta {
+    /// Bytes counted against the seeding quota: what was asked for until
+    /// the content is known, then its size.
+    reserved: u64,
+    asked_by: Option<NodeId>,
 }
 
 /// The files service task.
 pub(crate) struct Registry {
     cfg: FilesConfig,
+    /// Where mirrors are kept; none: this node keeps none.
+    mirror_dir: Option<PathBuf>,
     db: Db,
     store: StoreWriter,
     ctx: Arc<ConnCtx>,
@@ -249,6 +311,7 @@ impl Registry {
     /// Builds the service, restoring shares and downloads from `db`.
     pub(crate) fn new(
         cfg: FilesConfig,
+        mirror_dir: Option<PathBuf>,
         db: Db,
         store: StoreWriter,
         ctx: Arc<ConnCtx>,
@@ -258,6 +321,7 @@ impl Registry {
         let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
         let mut r = Registry {
             cfg,
+            mirror_dir,
             db,
             store,
             ctx,
@@ -324,23 +388,60 @@ impl Registry {
             let Ok(link) = stored.link.parse::<Link>() else {
                 continue;
             };
-            let (_tx, status) = watch::channel(DownloadStatus {
-                state: stored.state.clone(),
-                name: stored.name.clone(),
-                error: stored.error.clone(),
-                ..DownloadStatus::default()
-            });
-            self.downloads.insert(
-                SwarmId(key),
-                Dl {
-                    stored,
-                    link,
-                    status,
-                    cancel: None,
-                },
-            );
+            let place = Place::Files(PathBuf::from(&stored.out));
+            self.restore_download(SwarmId(key), stored, Want::of(&link), place, None);
+        }
+        for (k, v) in self.db.scan(Table::Mirrors).map_err(Self::store_err)? {
+            let (Ok(m), Ok(key)) = (
+                decode_exact::<StoredMirror>(&v),
+                <[u8; 32]>::try_from(k.as_slice()),
+            ) else {
+                continue;
+            };
+            let Ok(at) = m.at.parse::<PeerAddr>() else {
+                continue;
+            };
+            let want = Want {
+                swarm: SwarmId(key),
+                at,
+                signer: m.signer,
+                key: None,
+            };
+            let place = Place::Blob(PathBuf::from(&m.dl.out));
+            let meta = MirrorMeta {
+                reserved: m.reserved,
+                asked_by: m.asked_by,
+            };
+            self.restore_download(SwarmId(key), m.dl, want, place, Some(meta));
         }
         Ok(())
+    }
+
+    fn restore_download(
+        &mut self,
+        swarm: SwarmId,
+        stored: StoredDownload,
+        want: Want,
+        place: Place,
+        mirror: Option<MirrorMeta>,
+    ) {
+        let (_tx, status) = watch::channel(DownloadStatus {
+            state: stored.state.clone(),
+            name: stored.name.clone(),
+            error: stored.error.clone(),
+            ..DownloadStatus::default()
+        });
+        self.downloads.insert(
+            swarm,
+            Dl {
+                stored,
+                want,
+                place,
+                mirror,
+                status,
+                cancel: None,
+            },
+        );
     }
 
     fn full_have(&mut self, content: &Content) -> watch::Receiver<Arc<Bitmap>> {
@@ -416,7 +517,8 @@ impl Registry {
         }
         for (swarm, d) in &self.downloads {
             if d.stored.content.is_some() {
-                let private = matches!(d.link.target, Target::Private { .. });
+                // Private swarms are the ones with tickets.
+                let private = d.stored.ticket.is_some();
                 let _ = self.node.provide(*swarm, Some(private)).await;
             }
         }
@@ -464,6 +566,7 @@ impl Registry {
                 let v = self
                     .downloads
                     .values()
+                    .filter(|d| d.mirror.is_none())
                     .map(|d| DownloadInfo {
                         link: d.stored.link.clone(),
                         out: d.stored.out.clone(),
@@ -485,9 +588,21 @@ impl Registry {
             Cmd::Lookup { swarm, reply } => {
                 let _ = reply.send(self.served.get(&swarm).cloned());
             }
-            Cmd::Mirror { from, swarm, size } => {
-                tracing::info!(from = %from.short(), size, "mirror request (storing for others is not enabled on this node)");
-                let _ = swarm;
+            Cmd::Mirror { from, swarm, size } => self.mirror_request(from, swarm, size).await,
+            Cmd::MirrorLink { link, reply } => {
+                let r = self.mirror_link(link).await;
+                let _ = reply.send(r);
+            }
+            Cmd::Mirrors(reply) => {
+                let _ = reply.send(self.mirror_list());
+            }
+            Cmd::Unmirror { id, reply } => {
+                let r = self.unmirror(&id).await;
+                let _ = reply.send(r);
+            }
+            Cmd::AskMirror { id, reply } => {
+                let r = self.ask_mirror(&id).await;
+                let _ = reply.send(r);
             }
         }
     }

@@ -36,6 +36,7 @@ async fn bench() {
         db: Db::in_memory().unwrap(),
         transport: Arc::new(TcpTransport::new("127.0.0.1:0".parse().unwrap())),
         clock: Arc::new(SystemClock),
+        mirror_dir: None,
     })
     .await
     .unwrap();
