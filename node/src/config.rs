@@ -380,8 +380,9 @@ pub struct FilesConfig {
     /// Requests queued per inbound transfer connection; more are refused
     /// with `Busy`.
     pub max_queued_requests: usize,
-    /// Bytes this node gives to content it did not publish or ask for
-    /// itself (mirroring for trusted nodes).
+    /// Bytes this node gives to mirrors, content it keeps for others
+    /// (asked by a trusted node, or with `warren mirror`); downloads do not
+    /// count. 0: no mirrors.
     pub seeding_quota_bytes: u64,
     /// Upload cap for all transfers together, bytes per second; 0: none.
     pub upload_rate_limit: u64,
