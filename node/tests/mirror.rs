@@ -168,14 +168,14 @@ fn a_box_seeds_a_sealed_share_it_cannot_read_while_the_publisher_is_offline() {
 }
 
 #[test]
-fn the_seeding_quota_bounds_mirrors_and_unmirror_gives_it_back() {
+fn the_seeding_quota_bounds_mirrors_which_outlive_a_restart_until_unmirrored() {
     let tmp = tempfile::tempdir().unwrap();
     let big = tmp.path().join("big.bin");
     let small = tmp.path().join("small.bin");
     random_file(&big, 3_000_000, 42);
     random_file(&small, 600_000, 43);
-    let p = node(&tmp.path().join("p"), "", &[]);
-    let b = node(
+    let mut p = node(&tmp.path().join("p"), "", &[]);
+    let mut b = node(
         &tmp.path().join("b"),
         &format!("{BOX}\n[files]\nseeding_quota_bytes = 1000000\n"),
         &[&p.address()],
@@ -225,6 +225,24 @@ fn the_seeding_quota_bounds_mirrors_and_unmirror_gives_it_back() {
         std::fs::read(&file).unwrap(),
         std::fs::read(&small).unwrap()
     );
+
+    // Kept across a restart of the box, and served with the publisher gone.
+    assert!(b.stop().success());
+    b = NodeProc::start(&b.dir.clone(), &[]);
+    assert_eq!(mirror_in_state(&b, "complete")["file"], m["file"]);
+    assert_eq!(mirrors(&b)["used_bytes"], 600_000);
+    assert!(p.stop().success());
+    let c = node(&tmp.path().join("c"), "", &[&b.address()]);
+    warren_ok(&c.dir, &["trust", "add", &b.address()]);
+    let out = tmp.path().join("out-c");
+    std::fs::create_dir_all(&out).unwrap();
+    let o = warren(
+        &c.dir,
+        &["get", &small_link, "--out", out.to_str().unwrap(), "--json"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    same_tree(&small, &out.join("small.bin"));
+
     warren_ok(&b.dir, &["unmirror", m["content"].as_str().unwrap()]);
     assert!(!file.exists());
     assert_eq!(mirrors(&b)["used_bytes"], 0);

@@ -192,19 +192,22 @@ impl Registry {
                         .put(Table::PieceTables, content.id.0.to_vec(), table)
                         .await;
                 }
-                // Private swarms are the ones with tickets.
-                let private = ticket.is_some();
-                match self.downloads.get_mut(&swarm) {
+                // A resumed download learned its ticket in an earlier run.
+                let ticket = match self.downloads.get_mut(&swarm) {
                     Some(d) => {
+                        let ticket = ticket.or_else(|| d.stored.ticket.clone());
                         d.stored.content = Some(content.id.0);
                         d.stored.ticket = ticket.clone();
                         d.stored.name = Some(name);
                         if let Some(m) = d.mirror.as_mut() {
                             m.reserved = content.manifest.total_size;
                         }
+                        ticket
                     }
                     None => return,
-                }
+                };
+                // Private swarms are the ones with tickets.
+                let private = ticket.is_some();
                 self.persist_download(swarm, true).await;
                 self.served.insert(
                     swarm,

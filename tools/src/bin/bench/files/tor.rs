@@ -140,13 +140,14 @@ fn onionshare(dir: &Path, control: u16, socks: u16, file: &Path) -> Option<(Kill
     let stdout = child.stdout.take()?;
     let kill = Kill(child);
     let (tx, rx) = std::sync::mpsc::channel();
+    // Read to the end: OnionShare prints progress while it serves, and a
+    // closed pipe would kill it.
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if let Some(at) = line.find("http://") {
                 let url: String = line[at..].split_whitespace().next().unwrap_or("").into();
                 if url.contains(".onion") {
                     let _ = tx.send(url);
-                    return;
                 }
             }
         }
