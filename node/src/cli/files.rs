@@ -20,6 +20,10 @@ pub(crate) struct ShareArgs {
     /// Encrypted with a key only the link carries, so boxes can seed it without reading it.
     #[arg(long, conflicts_with = "public")]
     sealed: bool,
+    /// Reachable at an address of its own (an onion service of its own on
+    /// Tor), so the link cannot be tied to this node or to its other shares.
+    #[arg(long, conflicts_with = "public")]
+    own_address: bool,
     /// A description (at most 1024 bytes).
     #[arg(long)]
     description: Option<String>,
@@ -75,6 +79,9 @@ fn print_share(s: &ShareInfo) {
         }
     );
     println!("  size     {} in {} file(s)", size(s.size), s.files);
+    if s.own_address {
+        println!("  address  its own (not this node's)");
+    }
     println!("  link     {}", s.link);
     if let Some(u) = &s.url {
         println!("  browser  {u}");
@@ -89,6 +96,7 @@ pub(crate) async fn share(dir: &Path, a: ShareArgs) -> Result<()> {
     let options = ShareOptions {
         public: a.public,
         sealed: a.sealed,
+        own_address: a.own_address,
         description: a.description,
         tags: a.tags,
     };

@@ -46,9 +46,43 @@ pub(crate) struct ConnCtx {
     pub(crate) files: Option<crate::files::FilesHandle>,
     /// Base URL of the web gateway, once it is up (`http://…`).
     pub(crate) gateway_base: std::sync::Mutex<Option<String>>,
+    /// Set for another identity of this node (a share's own address): it
+    /// accepts transfer connections only, and never talks to the node task.
+    pub(crate) extra: bool,
 }
 
 impl ConnCtx {
+    /// The context of another identity of this node (a share's own
+    /// address): its key and record, files restricted to what it serves,
+    /// and a shutdown of its own under the node's.
+    pub(crate) fn for_extra(
+        &self,
+        keypair: Arc<Keypair>,
+        own_record: watch::Receiver<SignedNodeRecord>,
+        files: crate::files::FilesHandle,
+        shutdown: CancellationToken,
+    ) -> ConnCtx {
+        let (events, _) = mpsc::channel(1);
+        ConnCtx {
+            keypair,
+            own_record,
+            busy_sample: self.busy_sample.clone(),
+            policy: self.policy.clone(),
+            clock: self.clock.clone(),
+            metrics: self.metrics.clone(),
+            // Nothing reaches the node task from here.
+            events,
+            transport: self.transport.clone(),
+            discovery: self.discovery.clone(),
+            limits: self.limits.clone(),
+            shutdown,
+            next_conn_id: AtomicU64::new(1),
+            files: Some(files),
+            gateway_base: std::sync::Mutex::new(None),
+            extra: true,
+        }
+    }
+
     fn conn_id(&self) -> u64 {
         self.next_conn_id.fetch_add(1, Ordering::Relaxed)
     }
@@ -84,6 +118,11 @@ pub(crate) async fn serve_inbound(
         Err(_) => return ctx.handshake_failed(&ConnError::Timeout),
     };
     Metrics::inc(&ctx.metrics.handshakes_ok);
+    if ctx.extra && est.purpose != Purpose::Transfer {
+        // A share's own address is not a node: nothing but transfers.
+        send_close(&mut framed, CloseReason::Normal).await;
+        return;
+    }
     if est.purpose == Purpose::Transfer {
         match ctx.files.as_ref().and_then(|f| f.upload_slot()) {
             Some((files, slot)) => {

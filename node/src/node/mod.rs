@@ -142,6 +142,7 @@ impl Node {
         let (files, files_pending) = crate::files::handle(&config.files);
         let files_cfg = config.files.clone();
         let gateway_cfg = config.gateway.clone();
+        let record_validity_secs = config.community.record_validity_secs;
         let files_for_web = files.clone();
         let ctx = Arc::new(ConnCtx {
             files: Some(files.clone()),
@@ -158,6 +159,7 @@ impl Node {
             limits: config.limits.clone(),
             shutdown: shutdown.clone(),
             next_conn_id: AtomicU64::new(1),
+            extra: false,
         });
         let id = identity.keypair.id();
         let seeds: Vec<PeerAddr> = config
@@ -207,6 +209,11 @@ impl Node {
         let registry = crate::files::Registry::new(
             files_cfg,
             mirror_dir,
+            crate::files::ExtraSetup {
+                gateway: gateway_cfg.clone(),
+                record_validity_secs,
+                tasks: tasks.clone(),
+            },
             db,
             store_for_files,
             files_ctx,

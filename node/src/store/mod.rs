@@ -39,10 +39,12 @@ pub enum Table {
     Downloads,
     /// Swarm (32 bytes) → postcard `StoredMirror`.
     Mirrors,
+    /// Share token (16 bytes) → postcard `StoredShareKey` (a share's own identity).
+    ShareKeys,
 }
 
 impl Table {
-    const ALL: [Table; 9] = [
+    const ALL: [Table; 10] = [
         Table::Identity,
         Table::Peers,
         Table::Trust,
@@ -52,6 +54,7 @@ impl Table {
         Table::PieceTables,
         Table::Downloads,
         Table::Mirrors,
+        Table::ShareKeys,
     ];
 
     fn def(self) -> TableDefinition<'static, &'static [u8], &'static [u8]> {
@@ -65,6 +68,7 @@ impl Table {
             Table::PieceTables => "piece_tables",
             Table::Downloads => "downloads",
             Table::Mirrors => "mirrors",
+            Table::ShareKeys => "share_keys",
         })
     }
 }

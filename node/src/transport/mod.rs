@@ -68,6 +68,18 @@ pub trait Listener: Send + 'static {
     async fn accept(&mut self) -> Result<(BoxStream, String), TransportError>;
 }
 
+/// Listeners of another identity of this node (a share with an address of
+/// its own): its transfer streams, where to reach them, and its browser
+/// streams with their base URL. Dropping them stops the service.
+pub struct ExtraListeners {
+    /// Inbound streams to the identity.
+    pub listener: Box<dyn Listener>,
+    /// The hints to put in its record.
+    pub hints: Vec<TransportHint>,
+    /// Browsers' streams and the base of browser URLs, if any.
+    pub web: Option<(Box<dyn Listener>, String)>,
+}
+
 /// A way to carry peer connections.
 #[async_trait]
 pub trait Transport: Send + Sync + 'static {
@@ -86,6 +98,19 @@ pub trait Transport: Send + Sync + 'static {
         tcp_bind: std::net::SocketAddr,
     ) -> Result<Option<(Box<dyn Listener>, String)>, TransportError> {
         let _ = tcp_bind;
+        Ok(None)
+    }
+
+    /// Starts listening as another identity (`keypair`): an onion service
+    /// of its own on the onion transports, other loopback ports on TCP
+    /// (its web listener bound at `tcp_web` with port 0). `None`: this
+    /// transport cannot.
+    async fn listen_as(
+        &self,
+        keypair: &std::sync::Arc<warren_proto::Keypair>,
+        tcp_web: std::net::SocketAddr,
+    ) -> Result<Option<ExtraListeners>, TransportError> {
+        let _ = (keypair, tcp_web);
         Ok(None)
     }
 

@@ -8,7 +8,7 @@ use tokio::net::{TcpListener, TcpStream};
 use warren_proto::record::IpAddress;
 use warren_proto::{PeerAddr, TransportHint};
 
-use super::{BoxStream, Listener, Transport, TransportError};
+use super::{BoxStream, ExtraListeners, Listener, Transport, TransportError};
 
 /// TCP transport listening on one socket address.
 #[derive(Debug, Clone)]
@@ -75,6 +75,23 @@ impl Transport for TcpTransport {
         let (listener, local) = bind(tcp_bind).await?;
         let base = format!("http://{local}");
         Ok(Some((Box::new(TcpIncoming(listener)), base)))
+    }
+
+    async fn listen_as(
+        &self,
+        _keypair: &std::sync::Arc<warren_proto::Keypair>,
+        tcp_web: SocketAddr,
+    ) -> Result<Option<ExtraListeners>, TransportError> {
+        let (listener, local) = bind(SocketAddr::new(self.listen.ip(), 0)).await?;
+        let (web, web_local) = bind(SocketAddr::new(tcp_web.ip(), 0)).await?;
+        Ok(Some(ExtraListeners {
+            listener: Box::new(TcpIncoming(listener)),
+            hints: vec![TransportHint::Tcp {
+                ip: IpAddress::from(local.ip()),
+                port: local.port(),
+            }],
+            web: Some((Box::new(TcpIncoming(web)), format!("http://{web_local}"))),
+        }))
     }
 
     fn can_dial(&self, hint: &TransportHint) -> bool {

@@ -24,6 +24,8 @@ pub struct FilesHandle {
     max_queued: usize,
     /// The upload cap, shared by every upload session.
     upload_rate: Option<Arc<std::sync::Mutex<crate::conn::TokenBucket>>>,
+    /// For a share's own address: the one swarm it serves.
+    scope: Option<SwarmId>,
 }
 
 impl std::fmt::Debug for FilesHandle {
@@ -92,11 +94,24 @@ impl FilesHandle {
         self.ask(|reply| Cmd::Pause { swarm, reply }).await?
     }
 
+    /// The same service, serving only `swarm` (a share's own address).
+    pub(crate) fn scoped(&self, swarm: SwarmId) -> FilesHandle {
+        FilesHandle {
+            scope: Some(swarm),
+            ..self.clone()
+        }
+    }
+
     pub(crate) async fn lookup(&self, swarm: SwarmId) -> Option<Served> {
-        self.ask(|reply| Cmd::Lookup { swarm, reply })
-            .await
-            .ok()
-            .flatten()
+        let scope = self.scope;
+        self.ask(|reply| Cmd::Lookup {
+            swarm,
+            scope,
+            reply,
+        })
+        .await
+        .ok()
+        .flatten()
     }
 
     /// A slot for an inbound transfer connection, if one is free.
@@ -169,6 +184,7 @@ pub(crate) fn handle(cfg: &FilesConfig) -> (FilesHandle, Pending) {
                 rate, rate,
             )))
         }),
+        scope: None,
     };
     (handle, Pending { rx })
 }

@@ -18,11 +18,13 @@ use warren_proto::link::Link;
 use warren_proto::seal::SealKey;
 use warren_proto::{NodeId, PeerAddr, decode_exact};
 
+mod addressed;
 mod downloads;
 mod handle;
 mod mirrors;
 mod shares;
 
+pub(crate) use addressed::ExtraSetup;
 pub use handle::FilesHandle;
 pub(crate) use handle::{Pending, handle};
 pub use mirrors::{MirrorInfo, MirrorList};
@@ -122,6 +124,9 @@ pub struct ShareOptions {
     /// Encrypted with a key that only the link carries.
     #[serde(default)]
     pub sealed: bool,
+    /// Reachable at an address of its own, unlinkable to the node.
+    #[serde(default)]
+    pub own_address: bool,
     /// Description.
     #[serde(default)]
     pub description: Option<String>,
@@ -151,6 +156,8 @@ pub struct ShareInfo {
     pub public: bool,
     /// Encrypted for boxes.
     pub sealed: bool,
+    /// Reachable at an address of its own.
+    pub own_address: bool,
     /// When it was shared (unix seconds).
     pub created_at: u64,
 }
@@ -180,6 +187,7 @@ enum Cmd {
     Hashed {
         opts: ShareOptions,
         seal: Option<SealKey>,
+        identity: Option<crate::identity::Identity>,
         result: Result<Hashed, FilesError>,
         reply: oneshot::Sender<Result<ShareInfo, FilesError>>,
     },
@@ -204,6 +212,8 @@ enum Cmd {
     },
     Lookup {
         swarm: SwarmId,
+        /// Set when asked on a share's own address.
+        scope: Option<SwarmId>,
         reply: oneshot::Sender<Option<Served>>,
     },
     /// A trusted node asks us to keep a copy of a swarm.
@@ -288,6 +298,9 @@ pub(crate) struct Registry {
     cfg: FilesConfig,
     /// Where mirrors are kept; none: this node keeps none.
     mirror_dir: Option<PathBuf>,
+    /// For shares with addresses of their own.
+    extra: ExtraSetup,
+    addressed: HashMap<[u8; 16], addressed::Addressed>,
     db: Db,
     store: StoreWriter,
     ctx: Arc<ConnCtx>,
@@ -312,6 +325,7 @@ impl Registry {
     pub(crate) fn new(
         cfg: FilesConfig,
         mirror_dir: Option<PathBuf>,
+        extra: ExtraSetup,
         db: Db,
         store: StoreWriter,
         ctx: Arc<ConnCtx>,
@@ -322,6 +336,8 @@ impl Registry {
         let mut r = Registry {
             cfg,
             mirror_dir,
+            extra,
+            addressed: HashMap::new(),
             db,
             store,
             ctx,
@@ -458,6 +474,7 @@ impl Registry {
 
     /// Runs the service until the node shuts down (or every handle is gone).
     pub(crate) async fn run(mut self, mut pending: Pending) {
+        self.start_all_addressed().await;
         self.provide_all().await;
         self.resume_all();
         let shutdown = self.ctx.shutdown.clone();
@@ -503,7 +520,11 @@ impl Registry {
     }
 
     async fn provide_all(&self) {
-        for s in self.shares.values() {
+        for (token, s) in &self.shares {
+            if self.addressed.contains_key(token) {
+                // Announcing it would tie it to this node.
+                continue;
+            }
             let _ = self
                 .node
                 .provide(Token(s.stored.token).swarm(), Some(true))
@@ -535,11 +556,12 @@ impl Registry {
             Cmd::Hashed {
                 opts,
                 seal,
+                identity,
                 result,
                 reply,
             } => {
                 let r = match result {
-                    Ok(h) => self.finish_share(h, opts, seal).await,
+                    Ok(h) => self.finish_share(h, opts, seal, identity).await,
                     Err(e) => Err(e),
                 };
                 let _ = reply.send(r);
@@ -585,8 +607,18 @@ impl Registry {
                 };
                 let _ = reply.send(r);
             }
-            Cmd::Lookup { swarm, reply } => {
-                let _ = reply.send(self.served.get(&swarm).cloned());
+            Cmd::Lookup {
+                swarm,
+                scope,
+                reply,
+            } => {
+                // A share with an address of its own is served there only,
+                // and that address serves nothing else.
+                let visible = match scope {
+                    Some(s) => s == swarm,
+                    None => !self.addressed.values().any(|a| a.swarm == swarm),
+                };
+                let _ = reply.send(self.served.get(&swarm).filter(|_| visible).cloned());
             }
             Cmd::Mirror { from, swarm, size } => self.mirror_request(from, swarm, size).await,
             Cmd::MirrorLink { link, reply } => {

@@ -11,7 +11,7 @@ use warren_proto::link::{Link, Target};
 use warren_proto::seal::SealKey;
 use warren_proto::{PeerAddr, encode};
 
-use super::{Cmd, Content, Registry, Served, Share, ShareInfo, ShareOptions, View, now};
+use super::{Cmd, Content, Registry, Served, Share, ShareInfo, ShareOptions, View, addressed, now};
 use crate::files::FilesError;
 use crate::files::Progress;
 use crate::files::hashing::{Describe, Hashed, hash_path};
@@ -66,7 +66,11 @@ impl Registry {
     }
 
     pub(super) fn share_info(&self, s: &Share) -> ShareInfo {
-        let at = self.own_addr();
+        let own = self.addressed.get(&s.stored.token);
+        let at = match own {
+            Some(a) => a.addr,
+            None => self.own_addr(),
+        };
         let token = Token(s.stored.token);
         let link = at.map(|at| Link {
             at,
@@ -79,8 +83,15 @@ impl Registry {
             at,
             target: Target::Public(s.content.id),
         });
+        let url = match own {
+            Some(a) => link
+                .as_ref()
+                .zip(a.web_base.as_ref())
+                .map(|(l, base)| format!("{base}{}", l.path())),
+            None => link.as_ref().and_then(|l| self.browser_url(l)),
+        };
         ShareInfo {
-            url: link.as_ref().and_then(|l| self.browser_url(l)),
+            url,
             link: link.map(|l| l.to_string()).unwrap_or_default(),
             public_link: public_link.map(|l| l.to_string()),
             content: s.content.id.to_string(),
@@ -89,6 +100,7 @@ impl Registry {
             files: s.stored.files,
             public: s.stored.public,
             sealed: s.seal.is_some(),
+            own_address: own.is_some(),
             created_at: s.stored.created_at,
         }
     }
@@ -143,6 +155,13 @@ impl Registry {
             ))));
             return;
         }
+        if opts.own_address && opts.public {
+            let _ = reply.send(Err(FilesError::Refused(
+                "a share with its own address cannot be public: the catalogue names its publisher"
+                    .into(),
+            )));
+            return;
+        }
         let seal = if opts.sealed {
             let mut k = [0u8; 32];
             if getrandom::fill(&mut k).is_err() {
@@ -154,6 +173,7 @@ impl Registry {
             None
         };
         let me = self.me.tx.clone();
+        let difficulty = opts.own_address.then_some(self.ctx.policy.difficulty);
         let describe = Describe {
             description: opts.description.clone(),
             tags: opts.tags.clone(),
@@ -168,20 +188,28 @@ impl Registry {
                 let mut report = |done: u64, total: u64| {
                     let _ = progress.try_send((done, total));
                 };
-                hash_path(
+                let hashed = hash_path(
                     &path,
                     &describe,
                     seal2.as_ref().map(|k| (k, nonce)),
                     &mut report,
                     &cancel,
-                )
+                )?;
+                // A share with its own address gets its own key and work.
+                let identity = difficulty.map(addressed::new_identity).transpose()?;
+                Ok((hashed, identity))
             })
             .await
             .unwrap_or_else(|e| Err(FilesError::Refused(format!("hashing task failed: {e}"))));
+            let (result, identity) = match result {
+                Ok((h, i)) => (Ok(h), i),
+                Err(e) => (Err(e), None),
+            };
             let _ = me
                 .send(Cmd::Hashed {
                     opts,
                     seal,
+                    identity,
                     result,
                     reply,
                 })
@@ -194,6 +222,7 @@ impl Registry {
         h: Hashed,
         opts: ShareOptions,
         seal: Option<SealKey>,
+        identity: Option<crate::identity::Identity>,
     ) -> Result<ShareInfo, FilesError> {
         let mut token = [0u8; 16];
         getrandom::fill(&mut token)
@@ -211,7 +240,11 @@ impl Registry {
                 h.sources.len() as u32,
             ),
         };
-        let ticket = Ticket::sign(&self.ctx.keypair, Token(token).swarm(), id);
+        let signer = identity
+            .as_ref()
+            .map_or(&self.ctx.keypair, |i| &i.keypair)
+            .clone();
+        let ticket = Ticket::sign(&signer, Token(token).swarm(), id);
         let stored = StoredShare {
             token,
             content: id.0,
@@ -237,11 +270,21 @@ impl Registry {
         self.store
             .put(Table::PieceTables, id.0.to_vec(), table)
             .await;
+        if let Some(i) = &identity {
+            self.save_share_key(token, i).await;
+        }
         self.store
             .put(Table::Shares, token.to_vec(), encode(&stored))
             .await;
         self.store.flush().await.map_err(Self::store_err)?;
         self.install_share(stored, content);
+        if let Some(i) = identity {
+            if let Err(e) = self.start_addressed(token, i).await {
+                let _ = self.unshare(&Token(token).to_base32()).await;
+                return Err(e);
+            }
+            return Ok(self.share_info(&self.shares[&token]));
+        }
         let _ = self.node.provide(Token(token).swarm(), Some(true)).await;
         tracing::info!(token = %Token(token).to_base32().get(..6).unwrap_or(""), "shared");
         if opts.public {
@@ -261,6 +304,12 @@ impl Registry {
         if s.seal.is_some() {
             return Err(FilesError::Refused(
                 "a sealed share cannot be public: its point is that only link holders can read it"
+                    .into(),
+            ));
+        }
+        if self.addressed.contains_key(&token) {
+            return Err(FilesError::Refused(
+                "a share with its own address cannot be public: the catalogue names its publisher"
                     .into(),
             ));
         }
@@ -303,6 +352,7 @@ impl Registry {
             return Ok(());
         };
         self.served.remove(&Token(token).swarm());
+        self.stop_addressed(token).await;
         let _ = self.node.provide(Token(token).swarm(), None).await;
         if s.stored.public
             && !self
@@ -315,5 +365,19 @@ impl Registry {
         }
         self.store.delete(Table::Shares, token.to_vec()).await;
         self.store.flush().await.map_err(Self::store_err)
+    }
+}
+
+impl Registry {
+    /// Starts the own addresses of the shares that have one.
+    pub(super) async fn start_all_addressed(&mut self) {
+        let tokens: Vec<[u8; 16]> = self.shares.keys().copied().collect();
+        for token in tokens {
+            if let Some(identity) = self.load_share_key(&token) {
+                if let Err(e) = self.start_addressed(token, identity).await {
+                    tracing::warn!(error = %e, "a share's own address did not start");
+                }
+            }
+        }
     }
 }
