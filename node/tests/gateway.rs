@@ -9,12 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::data::{curl, header, page_links, random_bytes};
-use common::{NodeProc, warren, warren_ok, write_config};
-use serde_json::Value;
-
-fn json(dir: &Path, args: &[&str]) -> Value {
-    serde_json::from_str(&warren_ok(dir, args)).unwrap()
-}
+use common::{NodeProc, json, warren, warren_ok, write_config};
 
 fn node(dir: &Path, boot: &[&str]) -> NodeProc {
     write_config(dir, "");

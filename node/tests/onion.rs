@@ -464,31 +464,29 @@ fn get_until_complete(n: &NodeProc, link: &str, out: &Path) {
     });
 }
 
-#[test]
-fn a_file_and_a_folder_cross_the_tor_network_to_arti_and_ctor_nodes() {
-    use common::data::{curl, header, page_links, random_file, same_tree};
-    let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("src");
-    random_file(&src.join("talk.ogg"), 1_800_000, 11);
-    let folder = src.join("garden plans");
-    random_file(&folder.join("beds.png"), 600_000, 12);
-    random_file(&folder.join("seeds/list.txt"), 40_000, 13);
-    std::fs::write(folder.join("empty"), b"").unwrap();
+/// Two arti nodes (`a` online, `b` bootstrapping from it) and a C tor
+/// node `c` on a tor of its own, also bootstrapping from `a`.
+struct Trio {
+    a: NodeProc,
+    sa: Value,
+    b: NodeProc,
+    tor: warren_localnet::CTor,
+    c: NodeProc,
+}
 
-    let a = arti(&tmp.path().join("a"), &[]);
+fn trio(dir: &Path) -> Trio {
+    let a = arti(&dir.join("a"), &[]);
     let sa = wait_online(&a);
     let boot = sa["address"].as_str().unwrap().to_string();
-    let gateway = sa["gateway_url"].as_str().unwrap().to_string();
-    assert_eq!(gateway, format!("http://{}", sa["id"].as_str().unwrap()));
-    let b = arti(&tmp.path().join("b"), &[&boot]);
+    let b = arti(&dir.join("b"), &[&boot]);
     let tor = warren_localnet::CTor::start(
         &network().network,
-        &tmp.path().join("tor"),
+        &dir.join("tor"),
         &[],
         Duration::from_secs(120),
     )
     .unwrap();
-    let c_dir = tmp.path().join("c");
+    let c_dir = dir.join("c");
     onion_config(&c_dir);
     let control = format!("127.0.0.1:{}", tor.control_port);
     let c = NodeProc::start_with(
@@ -502,6 +500,23 @@ fn a_file_and_a_folder_cross_the_tor_network_to_arti_and_ctor_nodes() {
             &boot,
         ],
     );
+    Trio { a, sa, b, tor, c }
+}
+
+#[test]
+fn a_file_and_a_folder_cross_the_tor_network_to_arti_and_ctor_nodes() {
+    use common::data::{curl, header, page_links, random_file, same_tree};
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    random_file(&src.join("talk.ogg"), 1_800_000, 11);
+    let folder = src.join("garden plans");
+    random_file(&folder.join("beds.png"), 600_000, 12);
+    random_file(&folder.join("seeds/list.txt"), 40_000, 13);
+    std::fs::write(folder.join("empty"), b"").unwrap();
+
+    let Trio { a, sa, b, tor, c } = trio(tmp.path());
+    let gateway = sa["gateway_url"].as_str().unwrap().to_string();
+    assert_eq!(gateway, format!("http://{}", sa["id"].as_str().unwrap()));
     let file = json_of(
         &a.dir,
         &["share", src.join("talk.ogg").to_str().unwrap(), "--json"],
@@ -545,5 +560,48 @@ fn a_file_and_a_folder_cross_the_tor_network_to_arti_and_ctor_nodes() {
     let (code, _, body) = curl(&via, &format!("{c_gateway}{href}"));
     assert_eq!(code, 200);
     assert!(body == data, "file from the C tor node's gateway differs");
+    drop(tor);
+}
+
+#[test]
+fn shares_with_onion_addresses_of_their_own_on_arti_and_ctor() {
+    use common::data::{curl, random_file, same_tree};
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    random_file(&src.join("minutes.pdf"), 700_000, 31);
+    random_file(&src.join("budget.ods"), 300_000, 32);
+
+    let Trio { a, sa, b, tor, c } = trio(tmp.path());
+    let sc = wait_online(&c);
+    wait_online(&b);
+
+    // One share with its own onion on each Tor backend.
+    let socks = format!("socks5h://127.0.0.1:{}", tor.socks_port);
+    let via = ["--proxy", socks.as_str(), "--max-time", "120"];
+    for (publisher, status, name) in [(&a, &sa, "minutes.pdf"), (&c, &sc, "budget.ods")] {
+        let s = json_of(
+            &publisher.dir,
+            &[
+                "share",
+                src.join(name).to_str().unwrap(),
+                "--own-address",
+                "--json",
+            ],
+        );
+        let link = s["link"].as_str().unwrap();
+        let node_onion = status["id"].as_str().unwrap();
+        assert!(!link.contains(node_onion), "{link} names the node");
+        let url = s["url"].as_str().unwrap();
+        assert!(!url.contains(node_onion), "{url} is on the node's address");
+        let out = b.dir.join(format!("out-{name}"));
+        std::fs::create_dir_all(&out).unwrap();
+        get_until_complete(&b, link, &out);
+        same_tree(&src.join(name), &out.join(name));
+        // The browser link, through tor's SOCKS port.
+        wait_for(ONION_WAIT, "the share page at its own onion", || {
+            let (code, _, _) = curl(&via, url);
+            (code == 200).then_some(())
+        });
+    }
     drop(tor);
 }

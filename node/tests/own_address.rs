@@ -10,13 +10,8 @@ mod common;
 use std::path::Path;
 
 use common::data::{curl, random_file, same_tree};
-use common::{NodeProc, warren, warren_ok, write_config};
-use serde_json::Value;
+use common::{NodeProc, json, warren, warren_ok, write_config};
 use warren_proto::link::{Link, Target};
-
-fn json(dir: &Path, args: &[&str]) -> Value {
-    serde_json::from_str(&warren_ok(dir, args)).unwrap()
-}
 
 fn node(dir: &Path, boot: &[&str]) -> NodeProc {
     write_config(dir, "");

@@ -67,7 +67,7 @@ impl ConnCtx {
             keypair,
             own_record,
             busy_sample: self.busy_sample.clone(),
-            policy: self.policy.clone(),
+            policy: self.policy,
             clock: self.clock.clone(),
             metrics: self.metrics.clone(),
             // Nothing reaches the node task from here.

@@ -208,8 +208,8 @@ impl Node {
         };
         let registry = crate::files::Registry::new(
             files_cfg,
-            mirror_dir,
             crate::files::ExtraSetup {
+                mirror_dir,
                 gateway: gateway_cfg.clone(),
                 record_validity_secs,
                 tasks: tasks.clone(),

@@ -80,6 +80,29 @@ pub struct ExtraListeners {
     pub web: Option<(Box<dyn Listener>, String)>,
 }
 
+/// A listener that keeps a service running while it lives: the service's
+/// task stops when every listener holding the guard is dropped.
+pub(crate) struct Guarded<L> {
+    inner: L,
+    _guard: std::sync::Arc<tokio_util::sync::DropGuard>,
+}
+
+impl<L> Guarded<L> {
+    pub(crate) fn new(inner: L, guard: std::sync::Arc<tokio_util::sync::DropGuard>) -> Self {
+        Guarded {
+            inner,
+            _guard: guard,
+        }
+    }
+}
+
+#[async_trait]
+impl<L: Listener> Listener for Guarded<L> {
+    async fn accept(&mut self) -> Result<(BoxStream, String), TransportError> {
+        self.inner.accept().await
+    }
+}
+
 /// A way to carry peer connections.
 #[async_trait]
 pub trait Transport: Send + Sync + 'static {

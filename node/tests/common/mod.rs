@@ -57,6 +57,11 @@ pub fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<
     }
 }
 
+/// `warren ARGS…` in `dir`, which must succeed and print JSON.
+pub fn json(dir: &Path, args: &[&str]) -> Value {
+    serde_json::from_str(&warren_ok(dir, args)).unwrap()
+}
+
 /// Writes a test config into `dir` (cheap proof of work, fast timers).
 pub fn write_config(dir: &Path, extra: &str) {
     std::fs::create_dir_all(dir).unwrap();

@@ -25,9 +25,12 @@ use crate::files::FilesError;
 use crate::identity::Identity;
 use crate::store::Table;
 
-/// What the registry needs to run other identities' services.
+/// What the registry needs beyond its configuration: where mirrors go,
+/// and what other identities' services (shares' own addresses) need.
 #[derive(Debug, Clone)]
 pub(crate) struct ExtraSetup {
+    /// Where mirrors are kept; none: this node keeps none.
+    pub(crate) mirror_dir: Option<std::path::PathBuf>,
     /// The node's gateway settings (a share's gateway follows them).
     pub(crate) gateway: GatewayConfig,
     /// How long records are valid, seconds (they are re-signed at half).

@@ -45,7 +45,7 @@ impl Registry {
                 "that is one of this node's own shares".into(),
             ));
         }
-        if let Some(d) = self.downloads.get(&swarm) {
+        if let Some(d) = self.downloads.get_mut(&swarm) {
             if d.mirror.is_some() {
                 return Err(FilesError::Refused(
                     "this node keeps a mirror of that for others; `warren unmirror` it first"
@@ -54,6 +54,16 @@ impl Registry {
             }
             if d.cancel.is_some() || d.stored.state == "complete" {
                 return Ok(d.status.clone());
+            }
+            // Resumed with a link that may name another node to ask (the
+            // share moved, or the first one was wrong): ask that one.
+            d.want = Want::of(&link);
+            d.stored.link = link.to_string();
+            // Nothing written yet: the new folder too. (Otherwise the
+            // download resumes where its partial files are.)
+            if d.stored.content.is_none() && out.is_absolute() && out.is_dir() {
+                d.stored.out = out.to_string_lossy().into_owned();
+                d.place = Place::Files(out);
             }
         } else {
             if !out.is_absolute() {

@@ -324,7 +324,6 @@ impl Registry {
     /// Builds the service, restoring shares and downloads from `db`.
     pub(crate) fn new(
         cfg: FilesConfig,
-        mirror_dir: Option<PathBuf>,
         extra: ExtraSetup,
         db: Db,
         store: StoreWriter,
@@ -335,7 +334,7 @@ impl Registry {
         let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
         let mut r = Registry {
             cfg,
-            mirror_dir,
+            mirror_dir: extra.mirror_dir.clone(),
             extra,
             addressed: HashMap::new(),
             db,

@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 use tor_rtcompat::PreferredRuntime;
 use warren_proto::{Keypair, PeerAddr, TransportHint};
 
-use super::{BoxStream, Listener, Transport, TransportError};
+use super::{BoxStream, ExtraListeners, Guarded, Listener, Transport, TransportError};
 use crate::clock::SharedClock;
 use crate::tor::{ReachPolicy, Reachability, TorNetwork, TorStatus};
 use crate::{Error, Result};
@@ -152,6 +152,40 @@ impl Transport for ArtiTransport {
         }
         let base = format!("http://{}", self.inner.keypair.id());
         Ok(Some((Box::new(Incoming(rx, "onion (web)")), base)))
+    }
+
+    async fn listen_as(
+        &self,
+        keypair: &Arc<Keypair>,
+        _tcp_web: std::net::SocketAddr,
+    ) -> Result<Option<ExtraListeners>, TransportError> {
+        let (peers, peers_rx) = mpsc::channel(INCOMING_QUEUE);
+        let (web, web_rx) = mpsc::channel(INCOMING_QUEUE);
+        // Ends when both listeners are dropped (their guard cancels it).
+        let cancel = self.inner.shutdown.child_token();
+        tokio::spawn(service::extra(
+            self.inner.clone(),
+            keypair.clone(),
+            service::Routes {
+                peers,
+                web: Some(web),
+            },
+            cancel.clone(),
+        ));
+        let guard = Arc::new(cancel.drop_guard());
+        Ok(Some(ExtraListeners {
+            listener: Box::new(Guarded::new(
+                Incoming(peers_rx, "onion (share)"),
+                guard.clone(),
+            )),
+            hints: vec![TransportHint::Onion {
+                port: self.inner.onion_port,
+            }],
+            web: Some((
+                Box::new(Guarded::new(Incoming(web_rx, "onion (share web)"), guard)),
+                format!("http://{}", keypair.id()),
+            )),
+        }))
     }
 
     fn can_dial(&self, hint: &TransportHint) -> bool {

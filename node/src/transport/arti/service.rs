@@ -136,32 +136,72 @@ type Requests = futures::stream::BoxStream<'static, RendRequest>;
 /// Puts the node's key in arti's keystore (replacing any other key kept
 /// under our nickname) and launches the service.
 fn launch(inner: &Inner) -> Result<(Arc<RunningOnionService>, Requests), String> {
-    let nickname: HsNickname = NICKNAME.parse().map_err(|e| format!("{e}"))?;
-    let keymgr = inner.client.keymgr().map_err(|e| e.to_string())?;
+    launch_key(&inner.client, &inner.keypair, NICKNAME)
+}
+
+/// Puts `keypair` in arti's keystore under `nickname` (replacing any other
+/// key kept there) and launches a service with it.
+fn launch_key(
+    client: &TorClient<PreferredRuntime>,
+    keypair: &warren_proto::Keypair,
+    nickname: &str,
+) -> Result<(Arc<RunningOnionService>, Requests), String> {
+    let nickname: HsNickname = nickname.parse().map_err(|e| format!("{e}"))?;
+    let keymgr = client.keymgr().map_err(|e| e.to_string())?;
     let spec = HsIdKeypairSpecifier::new(nickname.clone());
     keymgr
-        .insert(
-            hs_id(&inner.keypair),
-            &spec,
-            KeystoreSelector::Primary,
-            true,
-        )
+        .insert(hs_id(keypair), &spec, KeystoreSelector::Primary, true)
         .map_err(|e| format!("storing the onion key: {e}"))?;
     let config = OnionServiceConfigBuilder::default()
         .nickname(nickname)
         .build()
         .map_err(|e| e.to_string())?;
-    let (service, requests) = inner
-        .client
+    let (service, requests) = client
         .launch_onion_service(config)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| "the onion service is disabled".to_string())?;
-    // The binding that matters: the service's address is the node's identity.
+    // The binding that matters: the service's address is the identity.
     match service.onion_address() {
-        Some(hsid) if hsid.as_ref() == inner.keypair.id().as_bytes() => {}
+        Some(hsid) if hsid.as_ref() == keypair.id().as_bytes() => {}
         _ => return Err("arti launched the service under another key".into()),
     }
     Ok((service, requests.boxed()))
+}
+
+/// Runs another identity's onion service (a share's own address) once Tor
+/// is bootstrapped, until `cancel`: its streams go to `routes`.
+pub(super) async fn extra(
+    inner: Arc<Inner>,
+    keypair: Arc<warren_proto::Keypair>,
+    routes: Routes,
+    cancel: tokio_util::sync::CancellationToken,
+) {
+    let id = keypair.id().to_string();
+    let nickname = format!("share-{}", id.get(..16).unwrap_or("x"));
+    let mut delay = Duration::from_secs(5);
+    loop {
+        let ready = tokio::select! {
+            () = cancel.cancelled() => return,
+            r = inner.client.bootstrap() => r.is_ok(),
+        };
+        if ready {
+            match launch_key(&inner.client, &keypair, &nickname) {
+                Ok((service, requests)) => {
+                    tracing::info!(address = %id, "a share's onion service launched");
+                    accept(requests, routes, inner.onion_port, cancel).await;
+                    drop(service);
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot launch a share's onion service; will retry")
+                }
+            }
+        }
+        if pause(&cancel, delay).await {
+            return;
+        }
+        delay = (delay * 2).min(MAX_RETRY);
+    }
 }
 
 /// arti's form of a node key: the expanded ed25519 key pair.

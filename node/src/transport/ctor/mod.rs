@@ -21,7 +21,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use warren_proto::{Keypair, PeerAddr, TransportHint};
 
-use super::{BoxStream, Listener, Transport, TransportError};
+use super::{BoxStream, ExtraListeners, Guarded, Listener, Transport, TransportError};
 use crate::clock::SharedClock;
 use crate::tor::{BootstrapInfo, PROBE_PORT, ReachPolicy, Reachability, TorStatus, WEB_PORT};
 pub use control::{Control, ControlError, Reply};
@@ -100,6 +100,29 @@ pub fn expanded_secret_key(seed: &[u8; 32]) -> [u8; 64] {
     h
 }
 
+impl Inner {
+    /// A new, authenticated control connection.
+    async fn control(&self) -> Result<Control, String> {
+        let mut ctl = Control::connect(self.control_port)
+            .await
+            .map_err(|e| e.to_string())?;
+        ctl.authenticate(self.cookie.as_deref())
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(ctl)
+    }
+}
+
+/// A loopback listener for tor to send `what` to.
+async fn bind(what: &'static str) -> Result<TcpListener, TransportError> {
+    TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|source| TransportError::Listen {
+            addr: format!("127.0.0.1:0 ({what})"),
+            source,
+        })
+}
+
 struct Incoming(TcpListener, &'static str);
 
 #[async_trait]
@@ -118,14 +141,6 @@ impl Transport for CTorTransport {
     }
 
     async fn listen(&self) -> Result<(Box<dyn Listener>, Vec<TransportHint>), TransportError> {
-        let bind = |what: &'static str| async move {
-            TcpListener::bind("127.0.0.1:0")
-                .await
-                .map_err(|source| TransportError::Listen {
-                    addr: format!("127.0.0.1:0 ({what})"),
-                    source,
-                })
-        };
         let peers = bind("onion streams").await?;
         let probes = bind("reachability probes").await?;
         let targets = (peers.local_addr()?, probes.local_addr()?);
@@ -142,18 +157,48 @@ impl Transport for CTorTransport {
         &self,
         _tcp_bind: SocketAddr,
     ) -> Result<Option<(Box<dyn Listener>, String)>, TransportError> {
-        let web =
-            TcpListener::bind("127.0.0.1:0")
-                .await
-                .map_err(|source| TransportError::Listen {
-                    addr: "127.0.0.1:0 (web gateway)".into(),
-                    source,
-                })?;
+        let web = bind("web gateway").await?;
         if let Ok(mut t) = self.inner.web_target.lock() {
             *t = Some(web.local_addr()?);
         }
         let base = format!("http://{}", self.inner.keypair.id());
         Ok(Some((Box::new(Incoming(web, "onion (ctor web)")), base)))
+    }
+
+    async fn listen_as(
+        &self,
+        keypair: &Arc<Keypair>,
+        _tcp_web: SocketAddr,
+    ) -> Result<Option<ExtraListeners>, TransportError> {
+        let peers = bind("a share's onion streams").await?;
+        let web = bind("a share's web gateway").await?;
+        let ports = vec![
+            (self.inner.onion_port, peers.local_addr()?),
+            (WEB_PORT, web.local_addr()?),
+        ];
+        // The service lives as long as its control connection: the task
+        // holds it until both listeners are dropped.
+        let cancel = self.inner.shutdown.child_token();
+        tokio::spawn(extra_service(
+            self.inner.clone(),
+            keypair.clone(),
+            ports,
+            cancel.clone(),
+        ));
+        let guard = Arc::new(cancel.drop_guard());
+        Ok(Some(ExtraListeners {
+            listener: Box::new(Guarded::new(
+                Incoming(peers, "onion (ctor share)"),
+                guard.clone(),
+            )),
+            hints: vec![TransportHint::Onion {
+                port: self.inner.onion_port,
+            }],
+            web: Some((
+                Box::new(Guarded::new(Incoming(web, "onion (ctor share web)"), guard)),
+                format!("http://{}", keypair.id()),
+            )),
+        }))
     }
 
     fn can_dial(&self, hint: &TransportHint) -> bool {
@@ -256,12 +301,7 @@ async fn run_once(
     hosted: &mut bool,
 ) -> Result<(), String> {
     let cancel = &inner.shutdown;
-    let mut ctl = Control::connect(inner.control_port)
-        .await
-        .map_err(|e| e.to_string())?;
-    ctl.authenticate(inner.cookie.as_deref())
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut ctl = inner.control().await?;
     loop {
         let phase = ctl
             .getinfo("status/bootstrap-phase")
@@ -323,6 +363,47 @@ async fn run_once(
         ctl.command(&format!("DEL_ONION {id}"))
             .await
             .map_err(|e| e.to_string())?;
+    }
+}
+
+/// Hosts another identity's onion service (a share's own address) on its
+/// own control connection until `cancel`; re-adds it if tor drops it.
+async fn extra_service(
+    inner: Arc<Inner>,
+    keypair: Arc<Keypair>,
+    ports: Vec<(u16, SocketAddr)>,
+    cancel: CancellationToken,
+) {
+    let onion = keypair.id().to_string();
+    let mut delay = Duration::from_secs(2);
+    loop {
+        let attempt = async {
+            let mut ctl = inner.control().await?;
+            let key = expanded_secret_key(keypair.seed());
+            let id = ctl
+                .add_onion(&key, &ports, &[])
+                .await
+                .map_err(|e| format!("ADD_ONION: {e}"))?;
+            if format!("{id}.onion") != onion {
+                return Err(format!("tor created {id}.onion, not {onion}"));
+            }
+            tracing::info!(address = %onion, "a share's onion service added to tor");
+            tokio::select! {
+                () = cancel.cancelled() => Ok(()),
+                () = ctl.closed() => Err("tor closed the control connection".to_string()),
+            }
+        };
+        match attempt.await {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::warn!(address = %onion, error = %e, "a share's onion service is down; retrying")
+            }
+        }
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            () = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(Duration::from_secs(120));
     }
 }
 
