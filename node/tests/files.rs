@@ -177,7 +177,7 @@ fn a_killed_download_resumes_from_what_was_verified() {
 }
 
 #[test]
-fn bad_pieces_from_a_lying_provider_do_not_corrupt_the_result() {
+fn bad_pieces_from_a_lying_provider_do_not_corrupt_the_result_nor_learn_who_downloads() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("data.bin");
     random_file(&src, 3_000_000, 11);
@@ -190,7 +190,7 @@ fn bad_pieces_from_a_lying_provider_do_not_corrupt_the_result() {
     let at = listen_addr(&a_status);
 
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let rogue = rt.block_on(async {
+    let (rogue, dialers) = rt.block_on(async {
         let (c, manifest, hashes) =
             transfer::fetch_meta(at, a_id, SwarmId::from(content), TEST_BITS).await;
         assert_eq!(c, content);
@@ -209,6 +209,12 @@ fn bad_pieces_from_a_lying_provider_do_not_corrupt_the_result() {
     assert_eq!(done["state"], "complete");
     same_tree(&src, &out.join("data.bin"));
     assert!(metric(&b, "pieces_bad") >= 1, "the bad pieces were noticed");
+    // The provider saw one identity for the whole download, and not B's.
+    let seen = dialers.lock().unwrap().clone();
+    let b_id: NodeId = b.status()["id"].as_str().unwrap().parse().unwrap();
+    assert!(!seen.is_empty());
+    assert!(seen.iter().all(|d| *d == seen[0]), "{seen:?}");
+    assert_ne!(seen[0], b_id, "the provider learned which node downloads");
     drop(rt);
 }
 
@@ -254,7 +260,7 @@ fn manifests_with_unsafe_paths_are_refused_and_nothing_is_written() {
     for evil in ["../escape.txt", "/tmp/abs.txt", "a/../../x.txt"] {
         let padded = format!("{evil:x<13}");
         let (content, bytes, hashes) = evil_manifest(&padded);
-        let rogue = rt.block_on(transfer::rogue(
+        let (rogue, _) = rt.block_on(transfer::rogue(
             content,
             bytes,
             hashes,

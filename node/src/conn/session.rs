@@ -53,13 +53,13 @@ pub(crate) struct ConnCtx {
 
 impl ConnCtx {
     /// The context of another identity of this node (a share's own
-    /// address): its key and record, files restricted to what it serves,
-    /// and a shutdown of its own under the node's.
+    /// address, a download's dialing identity): its key and record, files
+    /// restricted to what it serves (none: it only dials), and a shutdown.
     pub(crate) fn for_extra(
         &self,
         keypair: Arc<Keypair>,
         own_record: watch::Receiver<SignedNodeRecord>,
-        files: crate::files::FilesHandle,
+        files: Option<crate::files::FilesHandle>,
         shutdown: CancellationToken,
     ) -> ConnCtx {
         let (events, _) = mpsc::channel(1);
@@ -77,7 +77,7 @@ impl ConnCtx {
             limits: self.limits.clone(),
             shutdown,
             next_conn_id: AtomicU64::new(1),
-            files: Some(files),
+            files,
             gateway_base: std::sync::Mutex::new(None),
             extra: true,
         }

@@ -2,6 +2,7 @@
 //! rogue provider that serves what no honest node would.
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 
 use futures::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -123,14 +124,17 @@ pub enum Rogue {
 }
 
 /// A provider that listens on 127.0.0.1 and serves `manifest`/`hashes` for
-/// the swarm `content` (public), misbehaving as told. Returns its address.
+/// the swarm `content` (public), misbehaving as told. Returns its address
+/// and the identities its transfer connections came from, as they come.
 pub async fn rogue(
     content: ContentId,
     manifest: Vec<u8>,
     hashes: Vec<[u8; 32]>,
-    how: Rogue,
+    _how: Rogue,
     bits: u8,
-) -> PeerAddr {
+) -> (PeerAddr, Arc<Mutex<Vec<NodeId>>>) {
+    let dialers = Arc::new(Mutex::new(Vec::new()));
+    let seen = dialers.clone();
     let kp = keypair();
     let id = kp.id();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -142,18 +146,20 @@ pub async fn rogue(
             };
             let (manifest, hashes) = (manifest.clone(), hashes.clone());
             let kp = Keypair::from_seed(kp.seed());
+            let seen = seen.clone();
             tokio::spawn(async move {
-                let _ = serve_rogue(s, kp, content, manifest, hashes, how, bits).await;
+                let _ = serve_rogue(s, kp, content, manifest, hashes, bits, seen).await;
             });
         }
     });
-    PeerAddr::new(
+    let addr = PeerAddr::new(
         id,
         TransportHint::Tcp {
             ip: IpAddress::V4([127, 0, 0, 1]),
             port,
         },
-    )
+    );
+    (addr, dialers)
 }
 
 async fn serve_rogue(
@@ -162,8 +168,8 @@ async fn serve_rogue(
     content: ContentId,
     manifest: Vec<u8>,
     hashes: Vec<[u8; 32]>,
-    _how: Rogue,
     bits: u8,
+    seen: Arc<Mutex<Vec<NodeId>>>,
 ) -> Option<()> {
     let mut c = Framed::new(s, FrameCodec);
     let own = record(&kp, bits, now(), now() + 3600);
@@ -175,6 +181,11 @@ async fn serve_rogue(
     c.send(out(Channel::Handshake, accept)).await.ok()?;
     let (_, auth) = c.next().await?.ok()?;
     let est = l.on_auth(&auth, now(), &policy(bits)).ok()?;
+    if est.purpose == Purpose::Transfer {
+        if let Ok(mut v) = seen.lock() {
+            v.push(est.peer.id());
+        }
+    }
     if est.purpose != Purpose::Transfer {
         // Peer connections: stay quiet until the other side gives up.
         while c.next().await.is_some() {}

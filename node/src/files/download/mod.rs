@@ -14,6 +14,7 @@
 //! per-connection commands (`CONN_QUEUE`, this task uses `try_send` and the
 //! connection holds at most two assignments, so it never fills).
 
+mod anon;
 mod conn;
 pub(crate) mod meta;
 mod picker;
@@ -180,7 +181,10 @@ pub(crate) async fn run(setup: Setup) {
     let swarm = setup.want.swarm;
     let registry = setup.registry.clone();
     let status = setup.status.clone();
-    let result = Download::new(setup).run().await;
+    let result = match anon::Anon::new(&setup.ctx).await {
+        Ok(anon) => Download::new(setup, anon).run().await,
+        Err(e) => Err(e),
+    };
     if let Err(e) = &result {
         tracing::warn!(error = %e, "download stopped");
         status.send_modify(|s| {
@@ -197,6 +201,8 @@ pub(crate) async fn run(setup: Setup) {
 
 struct Download {
     s: Setup,
+    /// The identity its transfer connections dial with.
+    anon: anon::Anon,
     swarm: SwarmId,
     expect: Expect,
     providers: HashMap<NodeId, Provider>,
@@ -209,13 +215,14 @@ struct Download {
 }
 
 impl Download {
-    fn new(s: Setup) -> Download {
+    fn new(s: Setup, anon: anon::Anon) -> Download {
         let swarm = s.want.swarm;
         let content = s.resume.as_ref().map(|(c, _)| c.id);
         let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
         let mut providers = HashMap::new();
         providers.insert(s.want.at.id, Provider::new(s.want.at));
         Download {
+            anon,
             swarm,
             expect: Expect {
                 swarm,
@@ -346,7 +353,7 @@ impl Download {
 
     async fn open_meta(&mut self, addr: &PeerAddr) -> Result<(Arc<Content>, Opened), FilesError> {
         let mut opened = tokio::select! {
-            r = meta::open(addr, &self.expect, &self.s.ctx) => r?,
+            r = meta::open(addr, &self.expect, &self.anon.ctx) => r?,
             () = self.s.cancel.cancelled() => return Err(FilesError::Cancelled),
         };
         let (bytes, manifest, hashes) = opened.fetch_meta().await?;
@@ -479,6 +486,7 @@ impl Download {
                 }
                 _ = tick.tick() => {
                     ticks += 1;
+                    self.anon.refresh();
                     self.dial_more(&shared);
                     if ask_again(ticks) {
                         *who_has = self.s.node.who_has(self.swarm, self.private()).await.ok();
@@ -691,7 +699,7 @@ impl Download {
                 total += 1;
                 let (expect, ctx, events) = (
                     self.expect.clone(),
-                    self.s.ctx.clone(),
+                    self.anon.ctx.clone(),
                     self.events_tx.clone(),
                 );
                 tokio::spawn(async move {

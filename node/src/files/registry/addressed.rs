@@ -137,7 +137,7 @@ impl Registry {
         let ctx = Arc::new(self.ctx.for_extra(
             identity.keypair.clone(),
             record_rx,
-            files.clone(),
+            Some(files.clone()),
             stop.clone(),
         ));
         let tasks = self.extra.tasks.clone();
