@@ -112,19 +112,7 @@ fn arti_nodes_and_a_ctor_node_find_each_other_by_onion_address() {
     let tor =
         warren_localnet::CTor::start(&network().network, &ctor_dir, &[], Duration::from_secs(120))
             .unwrap();
-    onion_config(&dirs[3]);
-    let control = format!("127.0.0.1:{}", tor.control_port);
-    let d = NodeProc::start_with(
-        &dirs[3],
-        &[
-            "--transport",
-            "ctor",
-            "--control-port",
-            &control,
-            "--bootstrap",
-            &boot,
-        ],
-    );
+    let d = ctor_node(&dirs[3], &tor, &boot);
     let sd = wait_online(&d);
     assert_eq!(sd["transport"], "ctor");
     let d_addr = sd["address"].as_str().unwrap().to_string();
@@ -464,6 +452,23 @@ fn get_until_complete(n: &NodeProc, link: &str, out: &Path) {
     });
 }
 
+/// A node on the C tor `tor`, bootstrapping from `boot`.
+fn ctor_node(dir: &Path, tor: &warren_localnet::CTor, boot: &str) -> NodeProc {
+    onion_config(dir);
+    let control = format!("127.0.0.1:{}", tor.control_port);
+    NodeProc::start_with(
+        dir,
+        &[
+            "--transport",
+            "ctor",
+            "--control-port",
+            &control,
+            "--bootstrap",
+            boot,
+        ],
+    )
+}
+
 /// Two arti nodes (`a` online, `b` bootstrapping from it) and a C tor
 /// node `c` on a tor of its own, also bootstrapping from `a`.
 struct Trio {
@@ -487,19 +492,7 @@ fn trio(dir: &Path) -> Trio {
     )
     .unwrap();
     let c_dir = dir.join("c");
-    onion_config(&c_dir);
-    let control = format!("127.0.0.1:{}", tor.control_port);
-    let c = NodeProc::start_with(
-        &c_dir,
-        &[
-            "--transport",
-            "ctor",
-            "--control-port",
-            &control,
-            "--bootstrap",
-            &boot,
-        ],
-    );
+    let c = ctor_node(&c_dir, &tor, &boot);
     Trio { a, sa, b, tor, c }
 }
 

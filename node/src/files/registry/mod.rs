@@ -272,7 +272,17 @@ impl Dl {
             added_at: now(),
             name: None,
         };
-        let (_tx, status) = watch::channel(DownloadStatus::default());
+        Dl::stored(stored, want, place, mirror)
+    }
+
+    /// A download as recorded, not running.
+    fn stored(stored: StoredDownload, want: Want, place: Place, mirror: Option<MirrorMeta>) -> Dl {
+        let (_tx, status) = watch::channel(DownloadStatus {
+            state: stored.state.clone(),
+            name: stored.name.clone(),
+            error: stored.error.clone(),
+            ..DownloadStatus::default()
+        });
         Dl {
             stored,
             want,
@@ -393,26 +403,14 @@ impl Registry {
                 None => tracing::warn!(name = %stored.name, "share without its manifest skipped"),
             }
         }
-        for (k, v) in self.db.scan(Table::Downloads).map_err(Self::store_err)? {
-            let (Ok(stored), Ok(key)) = (
-                decode_exact::<StoredDownload>(&v),
-                <[u8; 32]>::try_from(k.as_slice()),
-            ) else {
-                continue;
-            };
+        for (key, stored) in self.scan_swarms::<StoredDownload>(Table::Downloads)? {
             let Ok(link) = stored.link.parse::<Link>() else {
                 continue;
             };
             let place = Place::Files(PathBuf::from(&stored.out));
             self.restore_download(SwarmId(key), stored, Want::of(&link), place, None);
         }
-        for (k, v) in self.db.scan(Table::Mirrors).map_err(Self::store_err)? {
-            let (Ok(m), Ok(key)) = (
-                decode_exact::<StoredMirror>(&v),
-                <[u8; 32]>::try_from(k.as_slice()),
-            ) else {
-                continue;
-            };
+        for (key, m) in self.scan_swarms::<StoredMirror>(Table::Mirrors)? {
             let Ok(at) = m.at.parse::<PeerAddr>() else {
                 continue;
             };
@@ -432,6 +430,18 @@ impl Registry {
         Ok(())
     }
 
+    /// The entries of a table keyed by swarm that decode (others skipped).
+    fn scan_swarms<T: serde::de::DeserializeOwned>(
+        &self,
+        table: Table,
+    ) -> Result<Vec<([u8; 32], T)>, FilesError> {
+        let rows = self.db.scan(table).map_err(Self::store_err)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(k, v)| Some((k.as_slice().try_into().ok()?, decode_exact(&v).ok()?)))
+            .collect())
+    }
+
     fn restore_download(
         &mut self,
         swarm: SwarmId,
@@ -440,23 +450,8 @@ impl Registry {
         place: Place,
         mirror: Option<MirrorMeta>,
     ) {
-        let (_tx, status) = watch::channel(DownloadStatus {
-            state: stored.state.clone(),
-            name: stored.name.clone(),
-            error: stored.error.clone(),
-            ..DownloadStatus::default()
-        });
-        self.downloads.insert(
-            swarm,
-            Dl {
-                stored,
-                want,
-                place,
-                mirror,
-                status,
-                cancel: None,
-            },
-        );
+        self.downloads
+            .insert(swarm, Dl::stored(stored, want, place, mirror));
     }
 
     fn full_have(&mut self, content: &Content) -> watch::Receiver<Arc<Bitmap>> {
