@@ -12,6 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 fuzz_seconds=${WARREN_FUZZ_SECONDS:-15}
+# One clean build, no incremental caches: they doubled the disk a cold run needs.
+export CARGO_INCREMENTAL=0
 step() { printf '\n==> %s\n' "$*"; }
 
 as_root() {

@@ -33,6 +33,8 @@ pub struct Config {
     pub files: FilesConfig,
     /// The web gateway: share links in a browser.
     pub gateway: GatewayConfig,
+    /// The owner's web panel.
+    pub panel: PanelConfig,
     /// Persistence.
     pub store: StoreConfig,
     /// Logging.
@@ -434,6 +436,49 @@ impl Default for GatewayConfig {
     }
 }
 
+/// `[panel]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PanelConfig {
+    /// Serve the owner's panel.
+    pub enabled: bool,
+    /// Where the panel listens on this machine (port 0 picks one; `status`
+    /// reports it as `panel_url`). Keep it on a loopback address.
+    pub listen: SocketAddr,
+    /// Also serve it on an onion address of its own (onion transports),
+    /// with restricted discovery: only the owner's client key can reach it.
+    pub onion: bool,
+    /// Folders the panel may share from and download into. Empty: the
+    /// home folder of the node's user and `files.download_dir`.
+    pub share_roots: Vec<String>,
+    /// Browser connections served at once; more are closed unanswered.
+    pub max_connections: usize,
+    /// Seconds a browser may take to send a request's headers.
+    pub header_timeout_secs: u64,
+    /// Hours a login lasts.
+    pub session_hours: u64,
+    /// Logins kept at once; a new one pushes out the oldest.
+    pub max_sessions: usize,
+    /// Login and pairing attempts allowed per minute (all clients together).
+    pub login_attempts_per_minute: u32,
+}
+
+impl Default for PanelConfig {
+    fn default() -> Self {
+        PanelConfig {
+            enabled: true,
+            listen: SocketAddr::from(([127, 0, 0, 1], 7450)),
+            onion: true,
+            share_roots: Vec::new(),
+            max_connections: 16,
+            header_timeout_secs: 30,
+            session_hours: 12,
+            max_sessions: 8,
+            login_attempts_per_minute: 5,
+        }
+    }
+}
+
 /// `[store]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -592,6 +637,19 @@ impl Config {
         }
         if f.request_timeout_secs == 0 {
             return bad("files.request_timeout_secs must be at least 1");
+        }
+        let p = &self.panel;
+        if p.max_connections == 0 || p.max_connections > 10_000 {
+            return bad("panel.max_connections must be 1..=10000");
+        }
+        if p.max_sessions == 0 || p.max_sessions > 1_000 {
+            return bad("panel.max_sessions must be 1..=1000");
+        }
+        if p.session_hours == 0 || p.header_timeout_secs == 0 {
+            return bad("panel.session_hours and panel.header_timeout_secs must be at least 1");
+        }
+        if p.login_attempts_per_minute == 0 || p.login_attempts_per_minute > 1_000 {
+            return bad("panel.login_attempts_per_minute must be 1..=1000");
         }
         let g = &self.gateway;
         if g.max_connections == 0 || g.max_connections > 100_000 {

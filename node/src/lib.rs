@@ -12,8 +12,10 @@ pub mod identity;
 pub mod logging;
 pub mod metrics;
 pub mod node;
+pub mod panel;
 pub mod store;
 pub mod tor;
 pub mod transport;
+pub(crate) mod web;
 
 pub use error::{Error, Result};

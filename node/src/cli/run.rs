@@ -11,6 +11,7 @@ use warren_node::config::{Config, TransportKind};
 use warren_node::control::{ControlServer, SOCKET_NAME};
 use warren_node::identity::Identity;
 use warren_node::node::{Node, NodeOptions};
+use warren_node::panel::{PAIRING_FILE, Panel, PanelOptions};
 use warren_node::store::Db;
 use warren_node::tor::TorNetwork;
 use warren_node::transport::{
@@ -40,6 +41,9 @@ pub(crate) struct RunArgs {
     /// A node to contact first (repeatable); replaces node.bootstrap from the config.
     #[arg(long, value_name = "ADDR")]
     bootstrap: Vec<String>,
+    /// Where the owner's panel listens on this machine; port 0 picks a free port.
+    #[arg(long, value_name = "IP:PORT")]
+    panel_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -77,6 +81,9 @@ pub(crate) async fn run(dir: &Path, args: RunArgs) -> Result<()> {
     if !args.bootstrap.is_empty() {
         config.node.bootstrap = args.bootstrap;
     }
+    if let Some(p) = args.panel_listen {
+        config.panel.listen = p;
+    }
     config.validate()?;
     let mut level = config.log.level.clone();
     if !config.tor.network.is_empty() {
@@ -108,15 +115,30 @@ pub(crate) async fn run(dir: &Path, args: RunArgs) -> Result<()> {
     let control = ControlServer::bind(&dir.join(SOCKET_NAME)).await?;
     let max_clients = config.limits.control_clients;
     let node = Node::start(NodeOptions {
-        config,
+        config: config.clone(),
         identity,
-        db,
-        transport,
+        db: db.clone(),
+        transport: transport.clone(),
         clock: Arc::new(SystemClock),
         mirror_dir: Some(dir.join(MIRROR_DIR)),
     })
     .await?;
     let handle = node.handle();
+    let panel = match config.panel.enabled {
+        true => Some(
+            Panel::start(PanelOptions {
+                config,
+                config_path: Some(dir.join(CONFIG_NAME)),
+                data_dir: dir.to_path_buf(),
+                db,
+                node: handle.clone(),
+                transport,
+                clock: Arc::new(SystemClock),
+            })
+            .await?,
+        ),
+        false => None,
+    };
     let status = handle.status().await?;
     tracing::info!(address = %status.address, "node running");
     println!(
@@ -125,6 +147,17 @@ pub(crate) async fn run(dir: &Path, args: RunArgs) -> Result<()> {
         status.address,
         dir.display()
     );
+    if let Some(p) = &panel {
+        if let Some(url) = &p.url {
+            println!("  panel    {url}");
+        }
+        if let Some(code) = &p.pairing_code {
+            println!(
+                "\nPair with the panel using this one-time code: {code}\n(also in {})",
+                dir.join(PAIRING_FILE).display()
+            );
+        }
+    }
     let control_stop = CancellationToken::new();
     let control_task =
         tokio::spawn(control.serve(handle.clone(), max_clients, control_stop.clone()));
@@ -134,6 +167,9 @@ pub(crate) async fn run(dir: &Path, args: RunArgs) -> Result<()> {
         () = node.stopped() => tracing::info!("stop requested"),
     }
     control_stop.cancel();
+    if let Some(p) = panel {
+        p.shutdown().await;
+    }
     node.shutdown().await;
     let _ = control_task.await;
     Ok(())

@@ -80,12 +80,6 @@ pub(super) async fn get(
     }
 }
 
-pub(super) async fn pause(node: &NodeHandle, link: &str) -> Result<Response, crate::Error> {
-    let link: Link = link.parse()?;
-    node.files().pause(link.swarm()).await?;
-    Ok(success(serde_json::json!({ "paused": true })))
-}
-
 /// A catalogue entry as `warren catalogue --json` shows it.
 #[derive(Debug, Serialize)]
 struct Entry {

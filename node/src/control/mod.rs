@@ -11,12 +11,14 @@
 //! ```
 
 mod client;
+mod dispatch;
 mod files;
 mod server;
 
 use serde::{Deserialize, Serialize};
 
 pub use client::{request, request_events};
+pub use dispatch::dispatch;
 pub use server::ControlServer;
 
 /// File name of the socket inside the data directory.
@@ -82,6 +84,11 @@ pub enum Request {
     Downloads,
     /// Pause a download (by its link).
     Pause {
+        /// The link.
+        link: String,
+    },
+    /// Stop and forget a download (its files stay where they are).
+    Forget {
         /// The link.
         link: String,
     },

@@ -10,7 +10,6 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use warren_proto::{NodeId, PeerAddr};
 
 use super::{MAX_REQUEST, Request, Response};
 use crate::node::NodeHandle;
@@ -145,99 +144,19 @@ pub(super) fn success<T: serde::Serialize>(value: T) -> Response {
     }
 }
 
-/// Accepts an onion address or a full peer address.
-fn parse_id(s: &str) -> Result<NodeId> {
-    match s.parse::<PeerAddr>() {
-        Ok(a) => Ok(a.id),
-        Err(_) => Ok(NodeId::from_onion(s.trim())?),
-    }
-}
-
 async fn handle(
     req: Request,
     node: &NodeHandle,
     write: &mut tokio::net::unix::OwnedWriteHalf,
 ) -> std::io::Result<Response> {
-    let result = match req {
-        Request::Share { path, options } => {
-            return super::files::share(node, path, options, write).await;
-        }
-        Request::Get { link, out, wait } => {
-            return super::files::get(node, link, out, wait, write).await;
-        }
-        Request::Shares => node.files().shares().await.map(success).map_err(Into::into),
-        Request::Publish { id } => node
-            .files()
-            .set_public(id)
-            .await
-            .map(success)
-            .map_err(Into::into),
-        Request::Unshare { id } => node
-            .files()
-            .unshare(id)
-            .await
-            .map(|()| success(serde_json::json!({})))
-            .map_err(Into::into),
-        Request::Downloads => node
-            .files()
-            .downloads()
-            .await
-            .map(success)
-            .map_err(Into::into),
-        Request::Pause { link } => super::files::pause(node, &link).await,
-        Request::Catalogue => super::files::catalogue(node).await,
-        Request::Mirror { link } => match link.parse() {
-            Ok(link) => node
-                .files()
-                .mirror(link)
-                .await
-                .map(success)
-                .map_err(Into::into),
-            Err(e) => Err(crate::Error::from(e)),
-        },
-        Request::Mirrors => node
-            .files()
-            .mirrors()
-            .await
-            .map(success)
-            .map_err(Into::into),
-        Request::Unmirror { id } => node
-            .files()
-            .unmirror(id)
-            .await
-            .map(|()| success(serde_json::json!({})))
-            .map_err(Into::into),
-        Request::AskMirror { id } => node
-            .files()
-            .ask_mirror(id)
-            .await
-            .map(|v| success(v.iter().map(|n| n.to_string()).collect::<Vec<_>>()))
-            .map_err(Into::into),
-        Request::Status => node.status().await.map(success),
-        Request::Peers => node.peers().await.map(success),
-        Request::TrustList => node.trust_list().await.map(success),
-        Request::TrustAdd { address } => match address.parse::<PeerAddr>() {
-            Ok(addr) => node.trust_add(addr).await.map(success),
-            Err(e) => Err(e.into()),
-        },
-        Request::TrustRemove { id } => match parse_id(&id) {
-            Ok(id) => node
-                .trust_remove(id)
-                .await
-                .map(|was| success(serde_json::json!({ "removed": was }))),
-            Err(e) => Err(e),
-        },
-        Request::Relaunch => match node.relaunch().await {
-            Ok(true) => Ok(success(serde_json::json!({ "relaunching": true }))),
-            Ok(false) => Err(crate::Error::Remote(
-                "this transport has no onion service".into(),
-            )),
-            Err(e) => Err(e),
-        },
-        Request::Shutdown => {
-            node.request_shutdown();
-            Ok(success(serde_json::json!({ "stopping": true })))
-        }
-    };
-    Ok(result.unwrap_or_else(|e: crate::Error| failure(e.to_string())))
+    match req {
+        // The long ones stream progress to the socket; the rest answer once.
+        Request::Share { path, options } => super::files::share(node, path, options, write).await,
+        Request::Get {
+            link,
+            out,
+            wait: true,
+        } => super::files::get(node, link, out, true, write).await,
+        req => Ok(super::dispatch(req, node).await),
+    }
 }

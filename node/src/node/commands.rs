@@ -160,6 +160,7 @@ impl Actor {
         let t = tor.clone().unwrap_or_default();
         Status {
             gateway_url: self.ctx.gateway_base.lock().ok().and_then(|b| b.clone()),
+            panel_url: None,
             online: tor.as_ref().is_none_or(|t| t.onion_reachable == Some(true)),
             not_online_because: t.not_online_because,
             tor_bootstrap: t.bootstrap,

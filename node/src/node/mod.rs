@@ -82,6 +82,7 @@ pub struct NodeHandle {
     shutdown: CancellationToken,
     keypair: Arc<warren_proto::Keypair>,
     files: crate::files::FilesHandle,
+    panel_url: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Node {
@@ -205,6 +206,7 @@ impl Node {
             shutdown: shutdown.clone(),
             keypair: identity_keypair,
             files: files.clone(),
+            panel_url: Arc::default(),
         };
         let registry = crate::files::Registry::new(
             files_cfg,
@@ -287,7 +289,16 @@ impl NodeHandle {
 
     /// The node at a glance.
     pub async fn status(&self) -> Result<Status> {
-        self.ask(NodeCmd::Status).await
+        let mut s: Status = self.ask(NodeCmd::Status).await?;
+        s.panel_url = self.panel_url.lock().ok().and_then(|u| u.clone());
+        Ok(s)
+    }
+
+    /// Records where the owner's panel answers on this machine.
+    pub fn set_panel_url(&self, url: Option<String>) {
+        if let Ok(mut u) = self.panel_url.lock() {
+            *u = url;
+        }
     }
 
     /// Every known node.

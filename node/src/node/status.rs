@@ -23,6 +23,10 @@ pub struct Status {
     /// The base of browser links to this node's shares (`http://<onion>`
     /// on Tor, a loopback address on TCP); none without a web gateway.
     pub gateway_url: Option<String>,
+    /// Where the owner's panel answers on this machine (`http://127.0.0.1:…`);
+    /// none when it is off or could not listen.
+    #[serde(default)]
+    pub panel_url: Option<String>,
     /// Whether the node can be reached by its peers: on Tor, once its own
     /// onion service passed a reachability check; on TCP, always.
     pub online: bool,

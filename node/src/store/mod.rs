@@ -41,10 +41,15 @@ pub enum Table {
     Mirrors,
     /// Share token (16 bytes) → postcard `StoredShareKey` (a share's own identity).
     ShareKeys,
+    /// The panel's owner: `"admin_seed"` → 32-byte secret of the admin
+    /// onion; `"client_secret"` → the owner's 32-byte x25519 client key;
+    /// `"pairing_code"` → UTF-8 code (until paired); `"passphrase"` →
+    /// argon2id PHC string (once paired).
+    Panel,
 }
 
 impl Table {
-    const ALL: [Table; 10] = [
+    const ALL: [Table; 11] = [
         Table::Identity,
         Table::Peers,
         Table::Trust,
@@ -55,6 +60,7 @@ impl Table {
         Table::Downloads,
         Table::Mirrors,
         Table::ShareKeys,
+        Table::Panel,
     ];
 
     fn def(self) -> TableDefinition<'static, &'static [u8], &'static [u8]> {
@@ -69,6 +75,7 @@ impl Table {
             Table::Downloads => "downloads",
             Table::Mirrors => "mirrors",
             Table::ShareKeys => "share_keys",
+            Table::Panel => "panel",
         })
     }
 }

@@ -21,6 +21,7 @@ use crate::tor::TorStatus;
 pub use arti::{ArtiOptions, ArtiTransport, HostedService, RestrictedService, arti_client_config};
 pub use ctor::{CTorOptions, CTorTransport};
 pub use memory::{MemoryTransport, Switchboard};
+pub(crate) use tcp::TcpIncoming;
 pub use tcp::TcpTransport;
 
 /// A bidirectional byte stream to a peer.
@@ -59,6 +60,9 @@ pub enum TransportError {
     #[error("the transport is shut down")]
     Closed,
 }
+
+/// The admin panel's virtual port on its onion service.
+pub const ADMIN_PORT: u16 = 80;
 
 /// A source of inbound streams.
 #[async_trait]
@@ -134,6 +138,20 @@ pub trait Transport: Send + Sync + 'static {
         tcp_web: std::net::SocketAddr,
     ) -> Result<Option<ExtraListeners>, TransportError> {
         let _ = (keypair, tcp_web);
+        Ok(None)
+    }
+
+    /// Hosts the owner's panel as an onion service of its own (`keypair`,
+    /// virtual port 80) with restricted discovery: only holders of one of
+    /// `clients` can find it. Returns its browsers' streams and its
+    /// `<name>.onion`; the service stops when the listener is dropped.
+    /// `None`: this transport has no onion services.
+    async fn listen_admin(
+        &self,
+        keypair: &std::sync::Arc<warren_proto::Keypair>,
+        clients: &[crate::tor::ClientAuthKey],
+    ) -> Result<Option<(Box<dyn Listener>, String)>, TransportError> {
+        let _ = (keypair, clients);
         Ok(None)
     }
 

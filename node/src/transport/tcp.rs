@@ -42,7 +42,14 @@ async fn bind(at: SocketAddr) -> Result<(TcpListener, SocketAddr), TransportErro
     Ok((listener, SocketAddr::new(ip, local.port())))
 }
 
-struct TcpIncoming(TcpListener);
+/// Inbound streams of a bound TCP socket.
+pub(crate) struct TcpIncoming(TcpListener);
+
+impl TcpIncoming {
+    pub(crate) fn new(l: TcpListener) -> TcpIncoming {
+        TcpIncoming(l)
+    }
+}
 
 #[async_trait]
 impl Listener for TcpIncoming {

@@ -148,6 +148,30 @@ impl Registry {
         Ok(())
     }
 
+    /// Stops a download and forgets it: no longer resumed, listed or
+    /// seeded. Its files stay where they are. Mirrors go with `unmirror`.
+    pub(super) async fn forget(&mut self, swarm: SwarmId) -> Result<(), FilesError> {
+        match self.downloads.get(&swarm) {
+            None => return Err(FilesError::NotFound("no download of that".into())),
+            Some(d) if d.mirror.is_some() => {
+                return Err(FilesError::NotFound(
+                    "that is a mirror: stop it with unmirror".into(),
+                ));
+            }
+            Some(_) => {}
+        }
+        if let Some(d) = self.downloads.remove(&swarm) {
+            if let Some(c) = &d.cancel {
+                c.cancel();
+            }
+        }
+        if self.served.remove(&swarm).is_some() {
+            let _ = self.node.provide(swarm, None).await;
+        }
+        self.store.delete(Table::Downloads, swarm.0.to_vec()).await;
+        self.store.flush().await.map_err(Self::store_err)
+    }
+
     pub(super) async fn persist_download(&mut self, swarm: SwarmId, flush: bool) {
         if let Some(d) = self.downloads.get(&swarm) {
             let (table, value) = match &d.mirror {

@@ -22,8 +22,8 @@ pub struct FilesHandle {
     pub(super) tx: mpsc::Sender<Cmd>,
     upload_slots: Arc<Semaphore>,
     max_queued: usize,
-    /// The upload cap, shared by every upload session.
-    upload_rate: Option<Arc<std::sync::Mutex<crate::conn::TokenBucket>>>,
+    /// The upload cap, shared by every upload session (none: no cap).
+    upload_rate: Arc<std::sync::Mutex<Option<crate::conn::TokenBucket>>>,
     /// For a share's own address: the one swarm it serves.
     scope: Option<SwarmId>,
 }
@@ -94,6 +94,11 @@ impl FilesHandle {
         self.ask(|reply| Cmd::Pause { swarm, reply }).await?
     }
 
+    /// Stops and forgets a download (its files stay).
+    pub async fn forget(&self, swarm: SwarmId) -> Result<(), FilesError> {
+        self.ask(|reply| Cmd::Forget { swarm, reply }).await?
+    }
+
     /// The same service, serving only `swarm` (a share's own address).
     pub(crate) fn scoped(&self, swarm: SwarmId) -> FilesHandle {
         FilesHandle {
@@ -129,13 +134,24 @@ impl FilesHandle {
 
     /// How long to wait before sending `bytes` under the upload cap.
     pub(crate) fn upload_wait(&self, bytes: usize) -> std::time::Duration {
-        match &self.upload_rate {
-            Some(b) => b
-                .lock()
-                .map(|mut b| b.take_n(bytes as u32))
-                .unwrap_or_default(),
-            None => std::time::Duration::ZERO,
+        self.upload_rate
+            .lock()
+            .ok()
+            .and_then(|mut b| b.as_mut().map(|b| b.take_n(bytes as u32)))
+            .unwrap_or_default()
+    }
+
+    /// Changes the seeding quota and the upload cap (bytes per second, 0:
+    /// none) of the running service.
+    pub async fn set_limits(&self, seeding_quota: u64, upload_rate: u64) -> Result<(), FilesError> {
+        if let Ok(mut b) = self.upload_rate.lock() {
+            *b = bucket(upload_rate);
         }
+        self.ask(|reply| Cmd::SetQuota {
+            bytes: seeding_quota,
+            reply,
+        })
+        .await
     }
 
     /// A trusted node (reachable at `from`) asks us to keep and seed a
@@ -171,19 +187,20 @@ pub(crate) struct Pending {
     pub(super) rx: mpsc::Receiver<Cmd>,
 }
 
+/// The upload cap's bucket: a second's worth of burst; none for 0.
+fn bucket(rate: u64) -> Option<crate::conn::TokenBucket> {
+    let rate = u32::try_from(rate).unwrap_or(u32::MAX);
+    (rate > 0).then(|| crate::conn::TokenBucket::new(rate, rate))
+}
+
 /// Makes the handle before the service exists (connections need it).
 pub(crate) fn handle(cfg: &FilesConfig) -> (FilesHandle, Pending) {
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
-    let rate = u32::try_from(cfg.upload_rate_limit).unwrap_or(u32::MAX);
     let handle = FilesHandle {
         tx,
         upload_slots: Arc::new(Semaphore::new(cfg.max_upload_sessions)),
         max_queued: cfg.max_queued_requests,
-        upload_rate: (rate > 0).then(|| {
-            Arc::new(std::sync::Mutex::new(crate::conn::TokenBucket::new(
-                rate, rate,
-            )))
-        }),
+        upload_rate: Arc::new(std::sync::Mutex::new(bucket(cfg.upload_rate_limit))),
         scope: None,
     };
     (handle, Pending { rx })

@@ -210,6 +210,14 @@ enum Cmd {
         swarm: SwarmId,
         reply: oneshot::Sender<Result<(), FilesError>>,
     },
+    Forget {
+        swarm: SwarmId,
+        reply: oneshot::Sender<Result<(), FilesError>>,
+    },
+    SetQuota {
+        bytes: u64,
+        reply: oneshot::Sender<()>,
+    },
     Lookup {
         swarm: SwarmId,
         /// Set when asked on a share's own address.
@@ -599,6 +607,14 @@ impl Registry {
                     }
                     None => Err(FilesError::NotFound("no running download of that".into())),
                 };
+                let _ = reply.send(r);
+            }
+            Cmd::SetQuota { bytes, reply } => {
+                self.cfg.seeding_quota_bytes = bytes;
+                let _ = reply.send(());
+            }
+            Cmd::Forget { swarm, reply } => {
+                let r = self.forget(swarm).await;
                 let _ = reply.send(r);
             }
             Cmd::Lookup {

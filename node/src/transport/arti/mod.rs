@@ -188,6 +188,27 @@ impl Transport for ArtiTransport {
         }))
     }
 
+    async fn listen_admin(
+        &self,
+        keypair: &Arc<Keypair>,
+        clients: &[crate::tor::ClientAuthKey],
+    ) -> Result<Option<(Box<dyn Listener>, String)>, TransportError> {
+        let hosted = self
+            .host_restricted(RestrictedService {
+                nickname: "warren-admin".into(),
+                keypair: keypair.clone(),
+                port: super::ADMIN_PORT,
+                clients: clients
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| (format!("owner{i}"), k.clone()))
+                    .collect(),
+            })
+            .await?;
+        let onion = hosted.onion.clone();
+        Ok(Some((Box::new(hosted), onion)))
+    }
+
     fn can_dial(&self, hint: &TransportHint) -> bool {
         matches!(hint, TransportHint::Onion { .. })
     }

@@ -36,6 +36,13 @@ pub struct HostedService {
     stop: CancellationToken,
 }
 
+#[async_trait::async_trait]
+impl Listener for HostedService {
+    async fn accept(&mut self) -> Result<(crate::transport::BoxStream, String), TransportError> {
+        self.listener.accept().await
+    }
+}
+
 impl Drop for HostedService {
     fn drop(&mut self) {
         self.stop.cancel();

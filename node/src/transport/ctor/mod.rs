@@ -165,6 +165,28 @@ impl Transport for CTorTransport {
         Ok(Some((Box::new(Incoming(web, "onion (ctor web)")), base)))
     }
 
+    async fn listen_admin(
+        &self,
+        keypair: &Arc<Keypair>,
+        clients: &[crate::tor::ClientAuthKey],
+    ) -> Result<Option<(Box<dyn Listener>, String)>, TransportError> {
+        let web = bind("the admin panel").await?;
+        let ports = vec![(super::ADMIN_PORT, web.local_addr()?)];
+        let cancel = self.inner.shutdown.child_token();
+        tokio::spawn(extra_service(
+            self.inner.clone(),
+            keypair.clone(),
+            ports,
+            clients.iter().map(|c| c.public_base32()).collect(),
+            cancel.clone(),
+        ));
+        let guard = Arc::new(cancel.drop_guard());
+        Ok(Some((
+            Box::new(Guarded::new(Incoming(web, "onion (ctor admin)"), guard)),
+            keypair.id().to_string(),
+        )))
+    }
+
     async fn listen_as(
         &self,
         keypair: &Arc<Keypair>,
@@ -183,6 +205,7 @@ impl Transport for CTorTransport {
             self.inner.clone(),
             keypair.clone(),
             ports,
+            Vec::new(),
             cancel.clone(),
         ));
         let guard = Arc::new(cancel.drop_guard());
@@ -372,6 +395,7 @@ async fn extra_service(
     inner: Arc<Inner>,
     keypair: Arc<Keypair>,
     ports: Vec<(u16, SocketAddr)>,
+    client_auth: Vec<String>,
     cancel: CancellationToken,
 ) {
     let onion = keypair.id().to_string();
@@ -381,13 +405,13 @@ async fn extra_service(
             let mut ctl = inner.control().await?;
             let key = expanded_secret_key(keypair.seed());
             let id = ctl
-                .add_onion(&key, &ports, &[])
+                .add_onion(&key, &ports, &client_auth)
                 .await
                 .map_err(|e| format!("ADD_ONION: {e}"))?;
             if format!("{id}.onion") != onion {
                 return Err(format!("tor created {id}.onion, not {onion}"));
             }
-            tracing::info!(address = %onion, "a share's onion service added to tor");
+            tracing::info!(address = %onion, "an onion service of another identity added to tor");
             tokio::select! {
                 () = cancel.cancelled() => Ok(()),
                 () = ctl.closed() => Err("tor closed the control connection".to_string()),
@@ -396,7 +420,7 @@ async fn extra_service(
         match attempt.await {
             Ok(()) => return,
             Err(e) => {
-                tracing::warn!(address = %onion, error = %e, "a share's onion service is down; retrying")
+                tracing::warn!(address = %onion, error = %e, "an onion service of another identity is down; retrying")
             }
         }
         tokio::select! {

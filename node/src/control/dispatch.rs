@@ -1,0 +1,89 @@
+//! One code path per action: the control socket and the panel's JSON API
+//! both answer requests here.
+
+use tokio::sync::mpsc;
+use warren_proto::{NodeId, PeerAddr};
+
+use super::server::{failure, success};
+use super::{Request, Response};
+use crate::node::NodeHandle;
+
+/// Accepts an onion address or a full peer address.
+fn parse_id(s: &str) -> crate::Result<NodeId> {
+    match s.parse::<PeerAddr>() {
+        Ok(a) => Ok(a.id),
+        Err(_) => Ok(NodeId::from_onion(s.trim())?),
+    }
+}
+
+/// Answers `req` at once: a share is answered when hashed (progress is not
+/// reported), a download when started.
+pub async fn dispatch(req: Request, node: &NodeHandle) -> Response {
+    answer(req, node)
+        .await
+        .unwrap_or_else(|e| failure(e.to_string()))
+}
+
+async fn answer(req: Request, node: &NodeHandle) -> crate::Result<Response> {
+    let files = node.files();
+    let done = || success(serde_json::json!({}));
+    Ok(match req {
+        Request::Share { path, options } => {
+            let (tx, mut rx) = mpsc::channel(1);
+            let job = tokio::spawn(async move { files.share(path.into(), options, tx).await });
+            while rx.recv().await.is_some() {}
+            match job.await {
+                Ok(r) => success(r?),
+                Err(e) => failure(format!("share task failed: {e}")),
+            }
+        }
+        Request::Get { link, out, .. } => {
+            let status = files.get(link.parse()?, out.into()).await?;
+            let now = status.borrow().clone();
+            success(now)
+        }
+        Request::Shares => success(files.shares().await?),
+        Request::Publish { id } => success(files.set_public(id).await?),
+        Request::Unshare { id } => files.unshare(id).await.map(|()| done())?,
+        Request::Downloads => success(files.downloads().await?),
+        Request::Pause { link } => {
+            let link: warren_proto::link::Link = link.parse()?;
+            files.pause(link.swarm()).await?;
+            success(serde_json::json!({ "paused": true }))
+        }
+        Request::Forget { link } => {
+            let link: warren_proto::link::Link = link.parse()?;
+            files.forget(link.swarm()).await.map(|()| done())?
+        }
+        Request::Catalogue => super::files::catalogue(node).await?,
+        Request::Mirror { link } => success(files.mirror(link.parse()?).await?),
+        Request::Mirrors => success(files.mirrors().await?),
+        Request::Unmirror { id } => files.unmirror(id).await.map(|()| done())?,
+        Request::AskMirror { id } => {
+            let asked = files.ask_mirror(id).await?;
+            success(asked.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+        }
+        Request::Status => success(node.status().await?),
+        Request::Peers => success(node.peers().await?),
+        Request::TrustList => success(node.trust_list().await?),
+        Request::TrustAdd { address } => {
+            success(node.trust_add(address.trim().parse::<PeerAddr>()?).await?)
+        }
+        Request::TrustRemove { id } => {
+            let was = node.trust_remove(parse_id(&id)?).await?;
+            success(serde_json::json!({ "removed": was }))
+        }
+        Request::Relaunch => {
+            if !node.relaunch().await? {
+                return Err(crate::Error::Remote(
+                    "this transport has no onion service".into(),
+                ));
+            }
+            success(serde_json::json!({ "relaunching": true }))
+        }
+        Request::Shutdown => {
+            node.request_shutdown();
+            success(serde_json::json!({ "stopping": true }))
+        }
+    })
+}

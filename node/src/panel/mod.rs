@@ -1,0 +1,270 @@
+//! The owner's web panel: status, peers and trust, shares, downloads, logs
+//! and settings, in small server-rendered pages that work without
+//! JavaScript, and a JSON API for everything the pages do.
+//!
+//! ```text
+//!  127.0.0.1:7450 (panel.listen) ──┐
+//!  admin onion (own key, restricted ├─► web::serve: one task per connection
+//!  discovery: owner's client key) ──┘        │ (at most panel.max_connections)
+//!                                            ▼
+//!                                   routes: security headers on every answer
+//!                                            │
+//!            ┌───────────────┬───────────────┼────────────────┐
+//!            ▼               ▼               ▼                ▼
+//!      pair / login     pages (GET)    forms (POST,      /api (JSON,
+//!      (rate-limited,   need a login   login + CSRF)     login + CSRF header)
+//!       argon2id)                            │                │
+//!                                            └──► control::dispatch ◄── control socket
+//! ```
+//!
+//! Nobody can log in before pairing: the first run makes a one-time
+//! pairing code (printed by `warren run` and kept in
+//! `DATA_DIR/pairing-code.txt` until used); the owner enters it once with a
+//! new passphrase. The admin onion is a separate identity from the node's,
+//! so the two addresses cannot be linked, and its descriptor is encrypted
+//! to the owner's client key, so nobody else can even reach the login page.
+
+mod auth;
+mod jobs;
+mod owner;
+mod pages;
+mod paths;
+mod routes;
+mod session;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::clock::SharedClock;
+use crate::config::{Config, PanelConfig};
+use crate::node::NodeHandle;
+use crate::store::Db;
+use crate::transport::{Listener, Transport};
+use crate::web::ServeLimits;
+use crate::{Error, Result};
+
+pub use owner::MIN_PASSPHRASE;
+
+/// File in the data directory holding the pairing code until it is used.
+pub const PAIRING_FILE: &str = "pairing-code.txt";
+
+/// What the panel needs.
+pub struct PanelOptions {
+    /// The node's whole configuration (the panel's section and the settings).
+    pub config: Config,
+    /// The configuration file the settings page edits; none: read-only.
+    pub config_path: Option<PathBuf>,
+    /// The data directory.
+    pub data_dir: PathBuf,
+    /// The node's database (the owner's secrets live there).
+    pub db: Db,
+    /// The running node.
+    pub node: NodeHandle,
+    /// The node's transport (for the admin onion).
+    pub transport: Arc<dyn Transport>,
+    /// Wall time.
+    pub clock: SharedClock,
+}
+
+/// Where the admin onion stands.
+#[derive(Debug, Clone)]
+pub(crate) enum AdminOnion {
+    /// Turned off in the configuration.
+    Off,
+    /// The transport has no onion services (TCP).
+    Unavailable,
+    /// Being published.
+    Starting,
+    /// Up at this address.
+    Up(String),
+    /// Failed, in words.
+    Failed(String),
+}
+
+/// The panel's shared state.
+pub(crate) struct App {
+    pub(crate) node: NodeHandle,
+    pub(crate) clock: SharedClock,
+    pub(crate) cfg: PanelConfig,
+    pub(crate) config: Mutex<Config>,
+    pub(crate) config_path: Option<PathBuf>,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) owner: Mutex<owner::Owner>,
+    pub(crate) sessions: Mutex<session::Sessions>,
+    pub(crate) attempts: Mutex<session::Attempts>,
+    /// One passphrase hash at a time (each takes ~19 MiB and tens of ms).
+    pub(crate) hashing: Semaphore,
+    pub(crate) roots: paths::Roots,
+    pub(crate) jobs: jobs::Jobs,
+    pub(crate) admin: Mutex<AdminOnion>,
+    pub(crate) rates: Mutex<pages::Rates>,
+}
+
+impl App {
+    pub(crate) fn admin_onion(&self) -> AdminOnion {
+        self.admin
+            .lock()
+            .map(|a| a.clone())
+            .unwrap_or(AdminOnion::Failed("state unavailable".into()))
+    }
+
+    fn set_admin(&self, a: AdminOnion) {
+        if let Ok(mut s) = self.admin.lock() {
+            *s = a;
+        }
+    }
+}
+
+/// The running panel.
+pub struct Panel {
+    /// `http://127.0.0.1:…`, when it listens on this machine.
+    pub url: Option<String>,
+    /// The pairing code, until the owner pairs.
+    pub pairing_code: Option<String>,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl Panel {
+    /// Starts serving (the admin onion comes up in the background).
+    /// A local address that cannot be bound is logged, not fatal: the node
+    /// runs on without a local panel.
+    pub async fn start(opts: PanelOptions) -> Result<Panel> {
+        let cfg = opts.config.panel.clone();
+        let owner = owner::Owner::load_or_create(&opts.db)?;
+        let pairing_code = owner.pairing_code().map(str::to_string);
+        write_pairing_file(&opts.data_dir, pairing_code.as_deref())?;
+        let downloads = match opts.config.files.download_dir.as_str() {
+            "" => opts.data_dir.join("downloads"),
+            d => PathBuf::from(d),
+        };
+        let roots = paths::Roots::new(&cfg.share_roots, downloads)?;
+        let shutdown = CancellationToken::new();
+        let tasks = TaskTracker::new();
+        let app = Arc::new(App {
+            node: opts.node.clone(),
+            clock: opts.clock.clone(),
+            cfg: cfg.clone(),
+            config: Mutex::new(opts.config.clone()),
+            config_path: opts.config_path,
+            data_dir: opts.data_dir,
+            owner: Mutex::new(owner.clone()),
+            sessions: Mutex::new(session::Sessions::new(
+                cfg.max_sessions,
+                Duration::from_secs(cfg.session_hours * 3600),
+            )),
+            attempts: Mutex::new(session::Attempts::new(cfg.login_attempts_per_minute)),
+            hashing: Semaphore::new(1),
+            roots,
+            jobs: jobs::Jobs::default(),
+            admin: Mutex::new(AdminOnion::Off),
+            rates: Mutex::new(pages::Rates::default()),
+        });
+        let limits = ServeLimits {
+            max_connections: cfg.max_connections,
+            header_timeout: Duration::from_secs(cfg.header_timeout_secs),
+            name: "panel",
+        };
+        let router = routes::router(app.clone());
+        let serve = {
+            let (shutdown, tasks) = (shutdown.clone(), tasks.clone());
+            move |listener: Box<dyn Listener>| {
+                let router = router.clone();
+                let handler = move |req| routes::answer(router.clone(), req);
+                crate::web::serve(listener, limits, handler, shutdown.clone(), tasks.clone())
+            }
+        };
+        let mut url = None;
+        if cfg.enabled {
+            match bind(cfg.listen).await {
+                Ok((listener, addr)) => {
+                    url = Some(format!("http://{addr}"));
+                    tasks.spawn(serve(listener));
+                }
+                Err(e) => tracing::warn!(error = %e, "the panel cannot listen on this machine"),
+            }
+        }
+        opts.node.set_panel_url(url.clone());
+        if cfg.enabled && cfg.onion {
+            app.set_admin(AdminOnion::Starting);
+            let transport = opts.transport.clone();
+            let serve_onion = serve.clone();
+            let app2 = app.clone();
+            let stop = shutdown.clone();
+            tasks.spawn(async move {
+                let hosted = tokio::select! {
+                    () = stop.cancelled() => return,
+                    h = transport.listen_admin(&owner.admin, std::slice::from_ref(&owner.client)) => h,
+                };
+                match hosted {
+                    Ok(Some((listener, onion))) => {
+                        tracing::info!(address = %onion, "admin onion service up (restricted discovery)");
+                        app2.set_admin(AdminOnion::Up(onion));
+                        serve_onion(listener).await;
+                    }
+                    Ok(None) => app2.set_admin(AdminOnion::Unavailable),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the admin onion service failed");
+                        app2.set_admin(AdminOnion::Failed(e.to_string()));
+                    }
+                }
+            });
+        }
+        tasks.spawn(pages::sample_rates(app.clone(), shutdown.clone()));
+        Ok(Panel {
+            url,
+            pairing_code,
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// Stops serving.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        self.tasks.close();
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.tasks.wait()).await;
+    }
+}
+
+async fn bind(addr: SocketAddr) -> Result<(Box<dyn Listener>, SocketAddr)> {
+    let l = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(Error::io(format!("binding the panel to {addr}")))?;
+    let local = l
+        .local_addr()
+        .map_err(Error::io("the panel's address".to_string()))?;
+    Ok((Box::new(crate::transport::TcpIncoming::new(l)), local))
+}
+
+/// Keeps `DATA_DIR/pairing-code.txt` (mode 0600) while there is a code;
+/// removes it once paired.
+pub(crate) fn write_pairing_file(dir: &Path, code: Option<&str>) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join(PAIRING_FILE);
+    match code {
+        Some(code) => {
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(Error::io(format!("writing {}", path.display())))?;
+            std::io::Write::write_all(&mut f, format!("{code}\n").as_bytes())
+                .map_err(Error::io(format!("writing {}", path.display())))
+        }
+        None => match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(Error::io(format!("removing {}", path.display()))(e))
+            }
+            _ => Ok(()),
+        },
+    }
+}

@@ -1,0 +1,52 @@
+//! The pairing and login pages.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::html;
+
+use super::{bare, csrf};
+use crate::panel::owner::MIN_PASSPHRASE;
+
+/// First run: the pairing code and a new passphrase.
+pub(crate) fn pair(token: &str, problem: Option<&str>) -> Response {
+    bare(
+        StatusCode::OK,
+        "Pair with your node",
+        html! {
+            @if let Some(p) = problem { div.note.bad role="alert" { (p) } }
+            div.card {
+                p { "Enter the one-time pairing code that " code { "warren run" } " printed (it is also in "
+                    code { "pairing-code.txt" } " in the node's data folder), and choose the passphrase you will log in with." }
+                form method="post" action="/pair" {
+                    (csrf(token))
+                    label for="code" { "Pairing code" }
+                    input #code type="text" name="code" autocomplete="off" autocapitalize="characters" placeholder="XXXX-XXXX-XXXX-XXXX" required;
+                    label for="passphrase" { "New passphrase (at least " (MIN_PASSPHRASE) " characters)" }
+                    input #passphrase type="password" name="passphrase" autocomplete="new-password" minlength=(MIN_PASSPHRASE) required;
+                    label for="confirm" { "The same passphrase again" }
+                    input #confirm type="password" name="confirm" autocomplete="new-password" minlength=(MIN_PASSPHRASE) required;
+                    p { button type="submit" { "Pair" } }
+                }
+            }
+        },
+    )
+}
+
+/// The login form.
+pub(crate) fn login(token: &str, problem: Option<&str>) -> Response {
+    bare(
+        StatusCode::OK,
+        "Log in",
+        html! {
+            @if let Some(p) = problem { div.note.bad role="alert" { (p) } }
+            div.card {
+                form method="post" action="/login" {
+                    (csrf(token))
+                    label for="passphrase" { "Passphrase" }
+                    input #passphrase type="password" name="passphrase" autocomplete="current-password" required autofocus;
+                    p { button type="submit" { "Log in" } }
+                }
+            }
+        },
+    )
+}
