@@ -6,6 +6,7 @@
 pub mod data;
 pub mod raw;
 pub mod transfer;
+pub mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -93,6 +94,10 @@ impl NodeProc {
     pub fn start_with(dir: &Path, args: &[&str]) -> NodeProc {
         let mut cmd = Command::new(warren_bin());
         cmd.arg("--data-dir").arg(dir).arg("run").args(args);
+        if !args.contains(&"--panel-listen") {
+            // Many nodes run at once: each panel on a port of its own.
+            cmd.args(["--panel-listen", "127.0.0.1:0"]);
+        }
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)

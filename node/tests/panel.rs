@@ -1,0 +1,243 @@
+//! The owner's panel over plain HTTP: nothing without a login, no form
+//! without its CSRF token, brute force slowed, paths outside the owner's
+//! folders refused, the JSON API shares the control socket's answers, and
+//! every page stays small.
+#![allow(clippy::unwrap_used, clippy::disallowed_methods)]
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::web::{Login, form, request};
+use common::{NodeProc, wait_for, write_config};
+
+const PASS: &str = "a long enough passphrase";
+
+/// Every page and action, as (method, path).
+const ROUTES: [(&str, &str); 23] = [
+    ("GET", "/dashboard"),
+    ("GET", "/peers"),
+    ("POST", "/peers/trust"),
+    ("POST", "/peers/untrust"),
+    ("GET", "/shares"),
+    ("POST", "/shares"),
+    ("GET", "/shares/qr?id=x"),
+    ("POST", "/shares/publish"),
+    ("POST", "/shares/stop"),
+    ("POST", "/shares/clear"),
+    ("GET", "/downloads"),
+    ("POST", "/downloads"),
+    ("POST", "/downloads/pause"),
+    ("POST", "/downloads/resume"),
+    ("POST", "/downloads/remove"),
+    ("GET", "/logs"),
+    ("GET", "/settings"),
+    ("POST", "/settings"),
+    ("GET", "/access"),
+    ("POST", "/logout"),
+    ("GET", "/"),
+    ("POST", "/api"),
+    ("GET", "/api/csrf"),
+];
+
+fn start(dir: &Path, root: &Path) -> (NodeProc, String) {
+    write_config(
+        dir,
+        &format!("[panel]\nshare_roots = [\"{}\"]\n", root.display()),
+    );
+    let node = NodeProc::start(dir, &[]);
+    let url = node.status()["panel_url"].as_str().unwrap().to_string();
+    (node, url)
+}
+
+fn code(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("pairing-code.txt"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn nothing_without_a_login_and_no_form_without_its_token() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("share");
+    std::fs::create_dir_all(&root).unwrap();
+    let (_node, base) = start(&tmp.path().join("n"), &root);
+
+    // Before pairing every route leads to pairing (the API: 401).
+    for (method, path) in ROUTES {
+        let r = request(&base, method, path, &[], &[], Some(("application/x-www-form-urlencoded", "")));
+        if path.starts_with("/api") {
+            assert_eq!(r.status, 401, "{method} {path}");
+        } else {
+            assert_eq!((r.status, r.header("location")), (303, "/pair"), "{method} {path}");
+        }
+    }
+    // Pairing: a form without its token, a wrong code, a short passphrase.
+    let page = request(&base, "GET", "/pair", &[], &[], None);
+    let token = page.cookie("warren_form").unwrap();
+    let good = code(&tmp.path().join("n"));
+    let post = |cookie: &str, fields: &[(&str, &str)]| {
+        request(&base, "POST", "/pair", &[("warren_form", cookie)], &[],
+            Some(("application/x-www-form-urlencoded", &form(fields))))
+    };
+    let r = post("forged", &[("csrf", "forged2"), ("code", &good), ("passphrase", PASS), ("confirm", PASS)]);
+    assert_eq!(r.status, 403, "a pairing form with a token that does not match its cookie");
+    let r = post(&token, &[("csrf", &token), ("code", "AAAA-AAAA-AAAA-AAAA"), ("passphrase", PASS), ("confirm", PASS)]);
+    assert_eq!(r.status, 401);
+    let r = post(&token, &[("csrf", &token), ("code", &good), ("passphrase", "short"), ("confirm", "short")]);
+    assert_eq!(r.status, 401);
+    assert!(r.cookie("warren_session").is_none());
+    let login = Login::pair(&base, &good, PASS);
+    assert!(!tmp.path().join("n/pairing-code.txt").exists(), "a used code is removed");
+    // The code works once.
+    let again = request(&base, "GET", "/pair", &[], &[], None);
+    assert_eq!((again.status, again.header("location")), (303, "/login"));
+
+    // After pairing: every route without a login leads to the login page;
+    // a forged session cookie is no login.
+    for (method, path) in ROUTES {
+        let r = request(&base, method, path, &[("warren_session", "forged")], &[],
+            Some(("application/x-www-form-urlencoded", "")));
+        if path.starts_with("/api") {
+            assert_eq!(r.status, 401, "{method} {path}");
+        } else {
+            assert_eq!((r.status, r.header("location")), (303, "/login"), "{method} {path}");
+        }
+    }
+    // With a login, every form needs its token.
+    for (method, path) in ROUTES.iter().filter(|(m, p)| *m == "POST" && !p.starts_with("/api")) {
+        let r = login.post(path, &[("csrf", "wrong")]);
+        assert_eq!(r.status, 403, "{method} {path} with a wrong token");
+        let r = login.post(path, &[("csrf", "")]);
+        assert_eq!(r.status, 403, "{method} {path} without a token");
+    }
+    // The API needs its header.
+    assert_eq!(login.api(r#"{"cmd":"status"}"#, None).status, 403);
+    assert_eq!(login.api(r#"{"cmd":"status"}"#, Some("wrong")).status, 403);
+    let ok = login.api(r#"{"cmd":"status"}"#, Some(&login.csrf));
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let v: serde_json::Value = serde_json::from_str(&ok.body).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["result"]["panel_url"].as_str(), Some(base.as_str()));
+    // Still logged in after all that, and logging out ends it.
+    assert_eq!(login.get("/dashboard").status, 200);
+    assert_eq!(login.post("/logout", &[]).status, 303);
+    assert_eq!(login.get("/dashboard").status, 303);
+}
+
+#[test]
+fn paths_outside_the_owners_folders_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("share");
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    std::fs::write(root.join("sub/ok.txt"), b"shared on purpose").unwrap();
+    std::fs::write(tmp.path().join("secret.txt"), b"not for sharing").unwrap();
+    std::os::unix::fs::symlink(tmp.path().join("secret.txt"), root.join("link.txt")).unwrap();
+    let dir = tmp.path().join("n");
+    let (_node, base) = start(&dir, &root);
+    let login = Login::pair(&base, &code(&dir), PASS);
+
+    let sneaky = [
+        format!("{}/sub/../../secret.txt", root.display()),
+        format!("{}/link.txt", root.display()),
+        "/etc/passwd".to_string(),
+        "../secret.txt".to_string(),
+    ];
+    for path in &sneaky {
+        let r = login.post("/shares", &[("path", path)]);
+        assert_eq!(r.status, 303);
+        let page = login.get("/shares");
+        assert!(
+            page.body.contains("outside the folders") || page.body.contains("full path"),
+            "{path}: {}",
+            page.body
+        );
+        let json = format!(r#"{{"cmd":"share","path":{}}}"#, serde_json::to_string(path).unwrap());
+        let r = login.api(&json, Some(&login.csrf));
+        assert_eq!(r.status, 403, "{path}: {}", r.body);
+        let json = format!(
+            r#"{{"cmd":"get","link":"x","out":{}}}"#,
+            serde_json::to_string(&format!("{}/..", root.display())).unwrap()
+        );
+        assert_eq!(login.api(&json, Some(&login.csrf)).status, 403);
+    }
+    let shares = login.api(r#"{"cmd":"shares"}"#, Some(&login.csrf));
+    assert!(shares.body.contains(r#""result":[]"#), "nothing was shared: {}", shares.body);
+
+    // A path inside is shared (in the background, then listed).
+    let inside = format!("{}/sub/ok.txt", root.display());
+    assert_eq!(login.post("/shares", &[("path", &inside)]).status, 303);
+    wait_for(Duration::from_secs(30), "the share", || {
+        login.get("/shares").body.contains("ok.txt</strong>").then_some(())
+    });
+}
+
+#[test]
+fn login_brute_force_is_slowed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("share");
+    std::fs::create_dir_all(&root).unwrap();
+    let dir = tmp.path().join("n");
+    let (_node, base) = start(&dir, &root);
+    let _ = Login::pair(&base, &code(&dir), PASS);
+    // The pairing was one attempt of five a minute.
+    let attempt = |pass: &str| {
+        let page = request(&base, "GET", "/login", &[], &[], None);
+        let token = page.cookie("warren_form").unwrap();
+        request(&base, "POST", "/login", &[("warren_form", &token)], &[],
+            Some(("application/x-www-form-urlencoded", &form(&[("csrf", &token), ("passphrase", pass)]))))
+    };
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        statuses.push(attempt(&format!("guess number {i}")).status);
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 429, 429], "four guesses, then refused");
+    let r = attempt(PASS);
+    assert_eq!(r.status, 429, "even the right passphrase waits its turn");
+    let wait: u64 = r.header("retry-after").parse().unwrap();
+    assert!((1..=12).contains(&wait), "{wait}");
+}
+
+#[test]
+fn every_page_is_small_and_says_how_to_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("share");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("a.txt"), b"hello").unwrap();
+    let dir = tmp.path().join("n");
+    let (_node, base) = start(&dir, &root);
+    let login = Login::pair(&base, &code(&dir), PASS);
+    login.post("/shares", &[("path", &format!("{}/a.txt", root.display()))]);
+    let content = wait_for(Duration::from_secs(30), "the share", || {
+        let v: serde_json::Value =
+            serde_json::from_str(&login.api(r#"{"cmd":"shares"}"#, Some(&login.csrf)).body).unwrap();
+        v["result"][0]["content"].as_str().map(str::to_string)
+    });
+    let page = login.get("/dashboard");
+    let css_path = page.body.split("rel=\"stylesheet\" href=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let css = request(&base, "GET", &css_path, &[], &[], None);
+    assert_eq!(css.status, 200);
+    assert!(css.header("cache-control").contains("immutable"));
+    let qr = format!("/shares/qr?id={content}");
+    for path in ["/dashboard", "/peers", "/shares", &qr, "/downloads", "/logs", "/settings", "/access"] {
+        let r = login.get(path);
+        assert_eq!(r.status, 200, "{path}");
+        let weight = r.body.len() + css.body.len();
+        println!("{path:<24} {:>6} bytes + css {} = {weight}", r.body.len(), css.body.len());
+        assert!(weight <= 30 * 1024, "{path} weighs {weight} bytes");
+        assert_eq!(r.header("cache-control"), "no-store", "{path}");
+        assert!(r.header("content-security-policy").contains("default-src 'none'"), "{path}");
+        assert!(!r.body.contains("<script"), "{path}");
+    }
+    for path in ["/pair", "/login"] {
+        let r = request(&base, "GET", path, &[], &[], None);
+        assert!(r.body.len() + css.body.len() <= 30 * 1024);
+    }
+    // No directory listing, no files outside the routes.
+    for path in ["/static/", "/static", "/../warren.toml", "/static/../warren.toml"] {
+        let r = login.get(path);
+        assert_eq!(r.status, 404, "{path}");
+    }
+}
