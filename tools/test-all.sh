@@ -30,6 +30,8 @@ command -v git >/dev/null || apt_missing+=(git)
 command -v tor >/dev/null || apt_missing+=(tor)   # the private Tor network
 command -v curl >/dev/null || apt_missing+=(curl ca-certificates)   # gateway tests: a real HTTP client
 command -v wget >/dev/null || apt_missing+=(wget)
+command -v chromium >/dev/null || apt_missing+=(chromium)   # the panel's real-browser tests
+command -v chromedriver >/dev/null || apt_missing+=(chromium-driver)
 if ! command -v cargo >/dev/null; then
     # No rustup toolchain: Debian's newer Rust (bookworm's rustc-web).
     apt_missing+=(rustc-web cargo-web)

@@ -67,11 +67,22 @@ fn nothing_without_a_login_and_no_form_without_its_token() {
 
     // Before pairing every route leads to pairing (the API: 401).
     for (method, path) in ROUTES {
-        let r = request(&base, method, path, &[], &[], Some(("application/x-www-form-urlencoded", "")));
+        let r = request(
+            &base,
+            method,
+            path,
+            &[],
+            &[],
+            Some(("application/x-www-form-urlencoded", "")),
+        );
         if path.starts_with("/api") {
             assert_eq!(r.status, 401, "{method} {path}");
         } else {
-            assert_eq!((r.status, r.header("location")), (303, "/pair"), "{method} {path}");
+            assert_eq!(
+                (r.status, r.header("location")),
+                (303, "/pair"),
+                "{method} {path}"
+            );
         }
     }
     // Pairing: a form without its token, a wrong code, a short passphrase.
@@ -79,18 +90,54 @@ fn nothing_without_a_login_and_no_form_without_its_token() {
     let token = page.cookie("warren_form").unwrap();
     let good = code(&tmp.path().join("n"));
     let post = |cookie: &str, fields: &[(&str, &str)]| {
-        request(&base, "POST", "/pair", &[("warren_form", cookie)], &[],
-            Some(("application/x-www-form-urlencoded", &form(fields))))
+        request(
+            &base,
+            "POST",
+            "/pair",
+            &[("warren_form", cookie)],
+            &[],
+            Some(("application/x-www-form-urlencoded", &form(fields))),
+        )
     };
-    let r = post("forged", &[("csrf", "forged2"), ("code", &good), ("passphrase", PASS), ("confirm", PASS)]);
-    assert_eq!(r.status, 403, "a pairing form with a token that does not match its cookie");
-    let r = post(&token, &[("csrf", &token), ("code", "AAAA-AAAA-AAAA-AAAA"), ("passphrase", PASS), ("confirm", PASS)]);
+    let r = post(
+        "forged",
+        &[
+            ("csrf", "forged2"),
+            ("code", &good),
+            ("passphrase", PASS),
+            ("confirm", PASS),
+        ],
+    );
+    assert_eq!(
+        r.status, 403,
+        "a pairing form with a token that does not match its cookie"
+    );
+    let r = post(
+        &token,
+        &[
+            ("csrf", &token),
+            ("code", "AAAA-AAAA-AAAA-AAAA"),
+            ("passphrase", PASS),
+            ("confirm", PASS),
+        ],
+    );
     assert_eq!(r.status, 401);
-    let r = post(&token, &[("csrf", &token), ("code", &good), ("passphrase", "short"), ("confirm", "short")]);
+    let r = post(
+        &token,
+        &[
+            ("csrf", &token),
+            ("code", &good),
+            ("passphrase", "short"),
+            ("confirm", "short"),
+        ],
+    );
     assert_eq!(r.status, 401);
     assert!(r.cookie("warren_session").is_none());
     let login = Login::pair(&base, &good, PASS);
-    assert!(!tmp.path().join("n/pairing-code.txt").exists(), "a used code is removed");
+    assert!(
+        !tmp.path().join("n/pairing-code.txt").exists(),
+        "a used code is removed"
+    );
     // The code works once.
     let again = request(&base, "GET", "/pair", &[], &[], None);
     assert_eq!((again.status, again.header("location")), (303, "/login"));
@@ -98,16 +145,29 @@ fn nothing_without_a_login_and_no_form_without_its_token() {
     // After pairing: every route without a login leads to the login page;
     // a forged session cookie is no login.
     for (method, path) in ROUTES {
-        let r = request(&base, method, path, &[("warren_session", "forged")], &[],
-            Some(("application/x-www-form-urlencoded", "")));
+        let r = request(
+            &base,
+            method,
+            path,
+            &[("warren_session", "forged")],
+            &[],
+            Some(("application/x-www-form-urlencoded", "")),
+        );
         if path.starts_with("/api") {
             assert_eq!(r.status, 401, "{method} {path}");
         } else {
-            assert_eq!((r.status, r.header("location")), (303, "/login"), "{method} {path}");
+            assert_eq!(
+                (r.status, r.header("location")),
+                (303, "/login"),
+                "{method} {path}"
+            );
         }
     }
     // With a login, every form needs its token.
-    for (method, path) in ROUTES.iter().filter(|(m, p)| *m == "POST" && !p.starts_with("/api")) {
+    for (method, path) in ROUTES
+        .iter()
+        .filter(|(m, p)| *m == "POST" && !p.starts_with("/api"))
+    {
         let r = login.post(path, &[("csrf", "wrong")]);
         assert_eq!(r.status, 403, "{method} {path} with a wrong token");
         let r = login.post(path, &[("csrf", "")]);
@@ -154,7 +214,10 @@ fn paths_outside_the_owners_folders_are_refused() {
             "{path}: {}",
             page.body
         );
-        let json = format!(r#"{{"cmd":"share","path":{}}}"#, serde_json::to_string(path).unwrap());
+        let json = format!(
+            r#"{{"cmd":"share","path":{}}}"#,
+            serde_json::to_string(path).unwrap()
+        );
         let r = login.api(&json, Some(&login.csrf));
         assert_eq!(r.status, 403, "{path}: {}", r.body);
         let json = format!(
@@ -164,13 +227,21 @@ fn paths_outside_the_owners_folders_are_refused() {
         assert_eq!(login.api(&json, Some(&login.csrf)).status, 403);
     }
     let shares = login.api(r#"{"cmd":"shares"}"#, Some(&login.csrf));
-    assert!(shares.body.contains(r#""result":[]"#), "nothing was shared: {}", shares.body);
+    assert!(
+        shares.body.contains(r#""result":[]"#),
+        "nothing was shared: {}",
+        shares.body
+    );
 
     // A path inside is shared (in the background, then listed).
     let inside = format!("{}/sub/ok.txt", root.display());
     assert_eq!(login.post("/shares", &[("path", &inside)]).status, 303);
     wait_for(Duration::from_secs(30), "the share", || {
-        login.get("/shares").body.contains("ok.txt</strong>").then_some(())
+        login
+            .get("/shares")
+            .body
+            .contains("ok.txt</strong>")
+            .then_some(())
     });
 }
 
@@ -186,14 +257,27 @@ fn login_brute_force_is_slowed() {
     let attempt = |pass: &str| {
         let page = request(&base, "GET", "/login", &[], &[], None);
         let token = page.cookie("warren_form").unwrap();
-        request(&base, "POST", "/login", &[("warren_form", &token)], &[],
-            Some(("application/x-www-form-urlencoded", &form(&[("csrf", &token), ("passphrase", pass)]))))
+        request(
+            &base,
+            "POST",
+            "/login",
+            &[("warren_form", &token)],
+            &[],
+            Some((
+                "application/x-www-form-urlencoded",
+                &form(&[("csrf", &token), ("passphrase", pass)]),
+            )),
+        )
     };
     let mut statuses = Vec::new();
     for i in 0..6 {
         statuses.push(attempt(&format!("guess number {i}")).status);
     }
-    assert_eq!(statuses, [401, 401, 401, 401, 429, 429], "four guesses, then refused");
+    assert_eq!(
+        statuses,
+        [401, 401, 401, 401, 429, 429],
+        "four guesses, then refused"
+    );
     let r = attempt(PASS);
     assert_eq!(r.status, 429, "even the right passphrase waits its turn");
     let wait: u64 = r.header("retry-after").parse().unwrap();
@@ -212,23 +296,49 @@ fn every_page_is_small_and_says_how_to_cache() {
     login.post("/shares", &[("path", &format!("{}/a.txt", root.display()))]);
     let content = wait_for(Duration::from_secs(30), "the share", || {
         let v: serde_json::Value =
-            serde_json::from_str(&login.api(r#"{"cmd":"shares"}"#, Some(&login.csrf)).body).unwrap();
+            serde_json::from_str(&login.api(r#"{"cmd":"shares"}"#, Some(&login.csrf)).body)
+                .unwrap();
         v["result"][0]["content"].as_str().map(str::to_string)
     });
     let page = login.get("/dashboard");
-    let css_path = page.body.split("rel=\"stylesheet\" href=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let css_path = page
+        .body
+        .split("rel=\"stylesheet\" href=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
     let css = request(&base, "GET", &css_path, &[], &[], None);
     assert_eq!(css.status, 200);
     assert!(css.header("cache-control").contains("immutable"));
     let qr = format!("/shares/qr?id={content}");
-    for path in ["/dashboard", "/peers", "/shares", &qr, "/downloads", "/logs", "/settings", "/access"] {
+    for path in [
+        "/dashboard",
+        "/peers",
+        "/shares",
+        &qr,
+        "/downloads",
+        "/logs",
+        "/settings",
+        "/access",
+    ] {
         let r = login.get(path);
         assert_eq!(r.status, 200, "{path}");
         let weight = r.body.len() + css.body.len();
-        println!("{path:<24} {:>6} bytes + css {} = {weight}", r.body.len(), css.body.len());
+        println!(
+            "{path:<24} {:>6} bytes + css {} = {weight}",
+            r.body.len(),
+            css.body.len()
+        );
         assert!(weight <= 30 * 1024, "{path} weighs {weight} bytes");
         assert_eq!(r.header("cache-control"), "no-store", "{path}");
-        assert!(r.header("content-security-policy").contains("default-src 'none'"), "{path}");
+        assert!(
+            r.header("content-security-policy")
+                .contains("default-src 'none'"),
+            "{path}"
+        );
         assert!(!r.body.contains("<script"), "{path}");
     }
     for path in ["/pair", "/login"] {
@@ -236,7 +346,12 @@ fn every_page_is_small_and_says_how_to_cache() {
         assert!(r.body.len() + css.body.len() <= 30 * 1024);
     }
     // No directory listing, no files outside the routes.
-    for path in ["/static/", "/static", "/../warren.toml", "/static/../warren.toml"] {
+    for path in [
+        "/static/",
+        "/static",
+        "/../warren.toml",
+        "/static/../warren.toml",
+    ] {
         let r = login.get(path);
         assert_eq!(r.status, 404, "{path}");
     }

@@ -31,7 +31,11 @@ impl Answer {
 
     /// The value of the hidden `csrf` field of the page's first form.
     pub fn csrf(&self) -> String {
-        let at = self.body.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+        let at = self
+            .body
+            .find("name=\"csrf\" value=\"")
+            .expect("a csrf field")
+            + 19;
         self.body[at..].split('"').next().unwrap().to_string()
     }
 }
@@ -58,7 +62,10 @@ pub fn request(
     }
     let payload = match body {
         Some((ctype, b)) => {
-            req.push_str(&format!("Content-Type: {ctype}\r\nContent-Length: {}\r\n", b.len()));
+            req.push_str(&format!(
+                "Content-Type: {ctype}\r\nContent-Length: {}\r\n",
+                b.len()
+            ));
             b.to_string()
         }
         None => String::new(),
@@ -105,7 +112,9 @@ pub fn form(pairs: &[(&str, &str)]) -> String {
 fn encode(v: &str) -> String {
     v.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -144,7 +153,14 @@ impl Login {
 
     fn from_answer(base: &str, r: &Answer) -> Login {
         let session = r.cookie("warren_session").expect("a session cookie");
-        let page = request(base, "GET", "/dashboard", &[("warren_session", &session)], &[], None);
+        let page = request(
+            base,
+            "GET",
+            "/dashboard",
+            &[("warren_session", &session)],
+            &[],
+            None,
+        );
         assert_eq!(page.status, 200, "{}", page.body);
         Login {
             base: base.to_string(),
@@ -154,7 +170,14 @@ impl Login {
     }
 
     pub fn get(&self, path: &str) -> Answer {
-        request(&self.base, "GET", path, &[("warren_session", &self.session)], &[], None)
+        request(
+            &self.base,
+            "GET",
+            path,
+            &[("warren_session", &self.session)],
+            &[],
+            None,
+        )
     }
 
     /// Posts a form (the CSRF token is added unless `csrf` is given in `pairs`).

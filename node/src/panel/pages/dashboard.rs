@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::response::Response;
 use maud::html;
 
-use super::{Page, bytes, duration};
+use super::{Page, bytes, duration, plural};
 use crate::panel::auth::Auth;
 use crate::panel::{AdminOnion, App};
 
@@ -101,7 +101,7 @@ pub(crate) async fn page(State(app): State<Arc<App>>, auth: Auth) -> Response {
             div.stat { small { "Uptime" } b { (duration(st.uptime_secs)) } small { "since the node started" } }
             div.stat { small { "Upload" } b { (bytes(rates.up)) "/s" } small { (bytes(st.metrics.bytes_uploaded)) " sent in all" } }
             div.stat { small { "Download" } b { (bytes(rates.down)) "/s" } small { (bytes(st.metrics.bytes_downloaded)) " received in all" } }
-            div.stat { small { "Shared" } b { (bytes(shared)) } small { (shares.len()) " shares" } }
+            div.stat { small { "Shared" } b { (bytes(shared)) } small { (plural(shares.len(), "share")) } }
             div.stat { small { "Downloads" } b { (bytes(downloaded)) } small { (active) " running of " (downloads.len()) } }
             div.stat { small { "Mirrors" } b { (bytes(used)) } small { "of " (bytes(quota)) " quota" } }
         }

@@ -184,6 +184,15 @@ pub(crate) fn bytes(n: u64) -> String {
     }
 }
 
+/// `1 share`, `2 shares`.
+pub(crate) fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
 /// `3 h 12 min`.
 pub(crate) fn duration(secs: u64) -> String {
     match secs {

@@ -1,0 +1,299 @@
+//! The panel in a real browser (headless Chromium through chromedriver):
+//! pair, log in, trust a peer, share a file, download another node's share
+//! and watch it complete; then the main path again with JavaScript off.
+//! Screenshots of every page go to `target/tmp/panel-screenshots/`.
+#![allow(clippy::unwrap_used, clippy::disallowed_methods)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use common::{NodeProc, json as cli_json, wait_for, write_config};
+
+const PASS: &str = "correct horse battery staple";
+
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn chromedriver() -> Driver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver (Debian's chromium-driver) must be installed");
+    wait_for(Duration::from_secs(30), "chromedriver", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    });
+    Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+async fn browser(driver: &Driver, javascript: bool) -> Client {
+    let mut prefs = serde_json::Map::new();
+    if !javascript {
+        prefs.insert(
+            "profile.managed_default_content_settings.javascript".into(),
+            json!(2),
+        );
+    }
+    let caps = json!({
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,1300"],
+            "prefs": prefs,
+        }
+    });
+    let serde_json::Value::Object(caps) = caps else {
+        unreachable!()
+    };
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("a Chromium session")
+}
+
+fn shots() -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("panel-screenshots");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(shots().join(format!("{name}.png")), png).unwrap();
+}
+
+async fn fill(c: &Client, css: &str, text: &str) {
+    let e = c.find(Locator::Css(css)).await.unwrap();
+    e.clear().await.unwrap();
+    e.send_keys(text).await.unwrap();
+}
+
+/// Clicks `css` and waits until the next page has replaced this one.
+async fn submit(c: &Client, css: &str) {
+    let old = c.find(Locator::Css("html")).await.unwrap();
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    for _ in 0..400 {
+        if old.tag_name().await.is_err() {
+            c.find(Locator::Css("body")).await.unwrap();
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("clicking {css} led nowhere");
+}
+
+async fn text(c: &Client) -> String {
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Reloads `url` until its text contains `what`.
+async fn until(c: &Client, url: &str, what: &str, secs: u64) -> String {
+    for _ in 0..secs * 2 {
+        c.goto(url).await.unwrap();
+        let t = text(c).await;
+        if t.contains(what) {
+            return t;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("{url} never showed {what:?}:\n{}", text(c).await);
+}
+
+async fn log_in(c: &Client, base: &str) {
+    c.goto(&format!("{base}/")).await.unwrap();
+    assert!(c.current_url().await.unwrap().path().ends_with("/login"));
+    fill(c, "#passphrase", PASS).await;
+    submit(c, "button[type=submit]").await;
+    assert_eq!(c.current_url().await.unwrap().path(), "/dashboard");
+}
+
+/// Adds `link` on the downloads page and waits until it is complete.
+async fn download(c: &Client, base: &str, link: &str, name: &str) {
+    c.goto(&format!("{base}/downloads")).await.unwrap();
+    fill(c, "#link", link).await;
+    submit(c, "form[action='/downloads'] button").await;
+    assert!(
+        text(c).await.contains("Download started"),
+        "{}",
+        text(c).await
+    );
+    let url = format!("{base}/downloads");
+    let t = until(c, &url, "complete", 60).await;
+    assert!(t.contains(name), "{t}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owner_drives_the_panel_in_a_real_browser() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("box-files");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("notes.txt"), "meeting notes\n".repeat(1000)).unwrap();
+    let a_dir = tmp.path().join("a");
+    write_config(
+        &a_dir,
+        &format!("[panel]\nshare_roots = [\"{}\"]\n", root.display()),
+    );
+    let a = NodeProc::start(&a_dir, &[]);
+    let base = a.status()["panel_url"].as_str().unwrap().to_string();
+    let b_dir = tmp.path().join("b");
+    write_config(&b_dir, "");
+    let b = NodeProc::start(&b_dir, &[]);
+    let photo = tmp.path().join("holiday.bin");
+    let payload: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&photo, &payload).unwrap();
+    let b_share = cli_json(&b_dir, &["share", photo.to_str().unwrap(), "--json"]);
+    let b_link = b_share["link"].as_str().unwrap().to_string();
+
+    let driver = chromedriver();
+    let c = browser(&driver, true).await;
+
+    // Pairing: the first visit lands on it.
+    c.goto(&format!("{base}/")).await.unwrap();
+    assert_eq!(c.current_url().await.unwrap().path(), "/pair");
+    shot(&c, "01-pair").await;
+    let code = std::fs::read_to_string(a_dir.join("pairing-code.txt")).unwrap();
+    fill(&c, "#code", code.trim()).await;
+    fill(&c, "#passphrase", PASS).await;
+    fill(&c, "#confirm", PASS).await;
+    submit(&c, "button[type=submit]").await;
+    assert_eq!(c.current_url().await.unwrap().path(), "/access");
+    let t = text(&c).await;
+    assert!(t.contains("Paired") && t.contains("client key"), "{t}");
+    shot(&c, "02-access").await;
+
+    // Log out and in again.
+    submit(&c, "header form button").await;
+    assert_eq!(c.current_url().await.unwrap().path(), "/login");
+    shot(&c, "03-login").await;
+    fill(&c, "#passphrase", "not the passphrase").await;
+    submit(&c, "button[type=submit]").await;
+    assert!(text(&c).await.contains("Wrong passphrase"));
+    log_in(&c, &base).await;
+    shot(&c, "04-dashboard").await;
+    assert!(text(&c).await.contains("No trusted nodes yet"));
+
+    // Trust node B.
+    c.goto(&format!("{base}/peers")).await.unwrap();
+    fill(&c, "input[name=address]", &b.address()).await;
+    submit(&c, "form[action='/peers/trust'] button").await;
+    let t = text(&c).await;
+    assert!(t.contains("Trusted"), "{t}");
+    let b_id = b.status()["id"].as_str().unwrap().to_string();
+    until(&c, &format!("{base}/peers"), "connected", 30).await;
+    shot(&c, "05-peers").await;
+    let trusted = cli_json(&a_dir, &["trust", "list", "--json"]);
+    assert_eq!(trusted[0]["id"].as_str(), Some(b_id.as_str()));
+
+    // Share a file from the box.
+    c.goto(&format!("{base}/shares")).await.unwrap();
+    fill(&c, "#path", &root.join("notes.txt").display().to_string()).await;
+    fill(&c, "#description", "Notes from the last meeting").await;
+    submit(&c, "form[action='/shares'] button").await;
+    let t = until(&c, &format!("{base}/shares"), "notes.txt ·", 30).await;
+    assert!(t.contains("private"), "{t}");
+    shot(&c, "06-shares").await;
+    let link = c
+        .find(Locator::Css("input[aria-label='Link to notes.txt']"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    let shares = cli_json(&a_dir, &["shares", "--json"]);
+    assert_eq!(shares[0]["link"].as_str(), Some(link.as_str()));
+    submit(&c, "a.button").await;
+    assert_eq!(c.current_url().await.unwrap().path(), "/shares/qr");
+    assert!(c.find(Locator::Css(".qr svg")).await.is_ok());
+    shot(&c, "07-share-qr").await;
+
+    // Download B's share and watch it complete.
+    download(&c, &base, &b_link, "holiday.bin").await;
+    shot(&c, "08-downloads").await;
+    let got = std::fs::read(a_dir.join("downloads/holiday.bin")).unwrap();
+    assert!(got == payload, "the downloaded file matches");
+
+    // Settings: saved into the file and applied.
+    c.goto(&format!("{base}/settings")).await.unwrap();
+    fill(&c, "#quota", "2").await;
+    fill(&c, "#upload", "512").await;
+    submit(&c, "form[action='/settings'] button").await;
+    assert!(
+        text(&c).await.contains("Saved and applied"),
+        "{}",
+        text(&c).await
+    );
+    shot(&c, "09-settings").await;
+    let saved = std::fs::read_to_string(a_dir.join("warren.toml")).unwrap();
+    assert!(
+        saved.contains("seeding_quota_bytes = 2147483648")
+            && saved.contains("upload_rate_limit = 524288"),
+        "{saved}"
+    );
+    assert!(
+        saved.contains("pow_difficulty"),
+        "the rest of the file is kept"
+    );
+    let mirrors = cli_json(&a_dir, &["mirrors", "--json"]);
+    assert_eq!(mirrors["quota_bytes"], 2_147_483_648u64);
+
+    c.goto(&format!("{base}/logs?level=info")).await.unwrap();
+    assert!(text(&c).await.contains("node running"));
+    shot(&c, "10-logs").await;
+    c.goto(&format!("{base}/dashboard")).await.unwrap();
+    shot(&c, "11-dashboard-after").await;
+    c.close().await.unwrap();
+
+    // The main path again with JavaScript off: log in, download, watch.
+    let second = tmp.path().join("second.bin");
+    std::fs::write(&second, vec![42u8; 500_000]).unwrap();
+    let s2 = cli_json(&b_dir, &["share", second.to_str().unwrap(), "--json"]);
+    let c = browser(&driver, false).await;
+    c.goto("data:text/html,<p id=x>off</p><script>document.getElementById('x').textContent='on'</script>").await.unwrap();
+    assert_eq!(text(&c).await, "off", "JavaScript is really off");
+    log_in(&c, &base).await;
+    download(&c, &base, s2["link"].as_str().unwrap(), "second.bin").await;
+    shot(&c, "12-downloads-no-js").await;
+    c.goto(&format!("{base}/peers")).await.unwrap();
+    assert!(text(&c).await.contains("trusted"));
+    c.close().await.unwrap();
+    assert_eq!(
+        std::fs::read(a_dir.join("downloads/second.bin")).unwrap(),
+        vec![42u8; 500_000]
+    );
+}
