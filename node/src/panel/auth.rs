@@ -131,6 +131,7 @@ fn expired_form() -> Response {
 }
 
 /// Takes a login or pairing attempt, or answers 429.
+#[allow(clippy::result_large_err)] // the refusal is the answer itself
 fn attempt(app: &App) -> Result<(), Response> {
     let r = app
         .attempts

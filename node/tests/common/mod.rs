@@ -6,7 +6,8 @@
 pub mod data;
 pub mod raw;
 pub mod transfer;
-pub mod web;
+#[allow(unused_imports)]
+pub use warren_localnet::web;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

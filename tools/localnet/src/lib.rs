@@ -8,7 +8,8 @@
 //! [`down`] stops exactly the processes `up` started. [`shared`] gives a test
 //! binary one network, started on first use and torn down when the test
 //! process exits, however it exits. [`CTor`] runs a C tor client (control
-//! port, SOCKS port, cookie auth) on such a network.
+//! port, SOCKS port, cookie auth) on such a network. [`web`] is a plain
+//! HTTP client for reaching nodes' web panels in the same tests.
 //!
 //! Settings that matter on loopback (`torrc.rs`) come from measurements on
 //! this kind of machine: testing-network voting every 20 s, HSDir/Guard/Exit
@@ -26,6 +27,7 @@ mod net;
 mod ports;
 mod procs;
 mod torrc;
+pub mod web;
 
 pub use ctor::CTor;
 pub use file::{AuthorityEntry, NETWORK_FILE, NetworkFile, RelayEntry};

@@ -2,7 +2,7 @@
 //! proof-of-work mining times and discovery convergence.
 //!
 //! `cargo run --release -p warren-tools --bin warren-bench -- all`
-//! (or `proto`, `pow`, `discovery`, `onion`, `files`, `files-tor`). Figures, not pass/fail: run it on the
+//! (or `proto`, `pow`, `discovery`, `onion`, `panel`, `files`, `files-tor`). Figures, not pass/fail: run it on the
 //! machine you care about.
 
 // A benchmark measures real elapsed time.
@@ -33,6 +33,8 @@ enum What {
     Files,
     /// File transfer on the private Tor network: against plain HTTP and OnionShare, circuits, seeders.
     FilesTor,
+    /// The web panel: page weights, dashboard time (p50/p99), memory it adds.
+    Panel,
     /// Everything above except the file benchmarks (minutes each).
     All,
 }
@@ -58,6 +60,9 @@ fn main() {
     }
     if matches!(w, What::Onion | What::All) {
         bench::onion::run();
+    }
+    if matches!(w, What::Panel | What::All) {
+        bench::panel::run();
     }
     if matches!(w, What::Files | What::FilesTor) {
         bench::files::run(w == What::Files, w == What::FilesTor);

@@ -3,6 +3,7 @@
 pub(crate) mod discovery;
 pub(crate) mod files;
 pub(crate) mod onion;
+pub(crate) mod panel;
 pub(crate) mod pow;
 pub(crate) mod procs;
 pub(crate) mod proto;

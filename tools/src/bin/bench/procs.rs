@@ -101,6 +101,11 @@ impl Proc {
         }
     }
 
+    /// The process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Peak resident memory so far, KiB.
     pub(crate) fn hwm_kib(&self) -> u64 {
         let text = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))

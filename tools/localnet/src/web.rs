@@ -1,5 +1,7 @@
-//! A plain HTTP/1.1 client for the panel's tests: one request per
-//! connection, cookies kept by hand, nothing followed automatically.
+//! A plain HTTP/1.1 client for the panel's tests and benchmarks: one
+//! request per connection, cookies kept by hand, nothing followed
+//! automatically. Panics on I/O errors (it serves tests).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -9,13 +11,16 @@ use std::time::Duration;
 /// An answer.
 #[derive(Debug)]
 pub struct Answer {
+    /// The status code (0 if the answer did not parse).
     pub status: u16,
     /// Lower-case names; repeated headers joined with "\n".
     pub headers: BTreeMap<String, String>,
+    /// The body, as text.
     pub body: String,
 }
 
 impl Answer {
+    /// A header's value ("" when absent).
     pub fn header(&self, name: &str) -> &str {
         self.headers.get(name).map(String::as_str).unwrap_or("")
     }
@@ -122,8 +127,11 @@ fn encode(v: &str) -> String {
 
 /// A logged-in panel session: (session cookie, CSRF token).
 pub struct Login {
+    /// `http://127.0.0.1:port`.
     pub base: String,
+    /// The session cookie's value.
     pub session: String,
+    /// The login's CSRF token.
     pub csrf: String,
 }
 
@@ -169,6 +177,7 @@ impl Login {
         }
     }
 
+    /// `GET path` with the login.
     pub fn get(&self, path: &str) -> Answer {
         request(
             &self.base,
