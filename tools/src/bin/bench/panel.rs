@@ -76,10 +76,11 @@ pub(crate) fn run() {
 
     let css_path = {
         let page = login.get("/dashboard");
-        let at = page.body.find("rel=\"stylesheet\" href=\"").unwrap() + 24;
-        page.body[at..].split('"').next().unwrap().to_string()
+        let tail = page.body.split("rel=\"stylesheet\" href=\"").nth(1).unwrap();
+        tail.split('"').next().unwrap().to_string()
     };
     let css = request(&base, "GET", &css_path, &[], &[], None).body.len();
+    assert!(css > 0, "the stylesheet at {css_path}");
     println!("page weights (HTML + {css} B of CSS, cached after the first visit):");
     for path in [
         "/dashboard",
@@ -93,8 +94,8 @@ pub(crate) fn run() {
         let n = login.get(path).body.len();
         println!("  {path:<12} {n:>6} B  ({:>6} B with CSS)", n + css);
     }
-    for path in ["/pair", "/login"] {
-        let n = request(&base, "GET", path, &[], &[], None).body.len();
+    let login_page = request(&base, "GET", "/login", &[], &[], None).body.len();
+    for (path, n) in [("/pair", pair_page), ("/login", login_page)] {
         println!("  {path:<12} {n:>6} B  ({:>6} B with CSS)", n + css);
     }
 
