@@ -69,6 +69,7 @@ pub(crate) fn run() {
         .as_str()
         .unwrap()
         .to_string();
+    let pair_page = request(&base, "GET", "/pair", &[], &[], None).body.len();
     let code = std::fs::read_to_string(dir.join("pairing-code.txt")).unwrap();
     let login = Login::pair(&base, code.trim(), PASS);
     login.post("/shares", &[("path", &format!("{}/a.txt", root.display()))]);
@@ -76,7 +77,11 @@ pub(crate) fn run() {
 
     let css_path = {
         let page = login.get("/dashboard");
-        let tail = page.body.split("rel=\"stylesheet\" href=\"").nth(1).unwrap();
+        let tail = page
+            .body
+            .split("rel=\"stylesheet\" href=\"")
+            .nth(1)
+            .unwrap();
         tail.split('"').next().unwrap().to_string()
     };
     let css = request(&base, "GET", &css_path, &[], &[], None).body.len();
