@@ -298,9 +298,15 @@ mod tests {
         finger.set_level(true);
         let ev = run(&mut d, 0, 12_000);
         // Held from 0 (debounced at 30): long at 10 s after the press began.
-        assert_eq!(ev, vec![(30, ButtonEvent::Down), (10_000, ButtonEvent::Long)]);
+        assert_eq!(
+            ev,
+            vec![(30, ButtonEvent::Down), (10_000, ButtonEvent::Long)]
+        );
         finger.set_level(false);
-        assert_eq!(run(&mut d, 12_000, 12_100), vec![(12_030, ButtonEvent::Released)]);
+        assert_eq!(
+            run(&mut d, 12_000, 12_100),
+            vec![(12_030, ButtonEvent::Released)]
+        );
     }
 
     #[test]
@@ -311,7 +317,10 @@ mod tests {
         let ev = run(&mut d, 0, 9_990);
         assert_eq!(ev, vec![(30, ButtonEvent::Down)]);
         finger.set_level(false);
-        assert_eq!(run(&mut d, 9_990, 10_100), vec![(10_020, ButtonEvent::Short)]);
+        assert_eq!(
+            run(&mut d, 9_990, 10_100),
+            vec![(10_020, ButtonEvent::Short)]
+        );
     }
 
     #[test]
@@ -358,7 +367,10 @@ mod tests {
         let c = reset_run(&[(0, 11_000), (13_000, 10_500)], 25_000);
         assert_eq!(
             c,
-            vec![(10_000, ResetChange::Armed), (23_000, ResetChange::Confirmed)]
+            vec![
+                (10_000, ResetChange::Armed),
+                (23_000, ResetChange::Confirmed)
+            ]
         );
     }
 
@@ -368,7 +380,10 @@ mod tests {
         // Released (debounced) at 11 030; the window closes 5 s later.
         assert_eq!(
             c,
-            vec![(10_000, ResetChange::Armed), (16_040, ResetChange::Cancelled)]
+            vec![
+                (10_000, ResetChange::Armed),
+                (16_040, ResetChange::Cancelled)
+            ]
         );
     }
 
@@ -377,7 +392,10 @@ mod tests {
         let short = reset_run(&[(0, 11_000), (12_000, 500)], 20_000);
         assert_eq!(
             short,
-            vec![(10_000, ResetChange::Armed), (12_530, ResetChange::Cancelled)]
+            vec![
+                (10_000, ResetChange::Armed),
+                (12_530, ResetChange::Cancelled)
+            ]
         );
         // The second hold begins 6 s after the release: too late, and being
         // a fresh long press, it asks again rather than confirming.

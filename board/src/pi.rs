@@ -55,10 +55,13 @@ const CONSUMER: &str = "warren";
 
 /// Whether this machine is a Raspberry Pi (its device tree says so).
 pub fn is_raspberry_pi() -> bool {
-    ["/proc/device-tree/model", "/sys/firmware/devicetree/base/model"]
-        .iter()
-        .filter_map(|p| std::fs::read(p).ok())
-        .any(|m| String::from_utf8_lossy(&m).contains("Raspberry Pi"))
+    [
+        "/proc/device-tree/model",
+        "/sys/firmware/devicetree/base/model",
+    ]
+    .iter()
+    .filter_map(|p| std::fs::read(p).ok())
+    .any(|m| String::from_utf8_lossy(&m).contains("Raspberry Pi"))
 }
 
 fn gpio(what: String) -> impl FnOnce(linux_embedded_hal::gpio_cdev::Error) -> BoardError {

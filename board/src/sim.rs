@@ -163,7 +163,9 @@ mod tests {
     fn the_control_drives_and_observes_the_board() {
         let (board, ctl) = SimBoard::new(Duration::from_secs(15));
         let mut blinker = Blinker::new(board.led, false, Instant::from_millis(0)).unwrap();
-        blinker.set(Pattern::Starting, Instant::from_millis(0)).unwrap();
+        blinker
+            .set(Pattern::Starting, Instant::from_millis(0))
+            .unwrap();
         assert!(ctl.led_lit());
         let mut button = ButtonDetector::new(board.button, ButtonConfig::default());
         ctl.set_pressed(true);

@@ -152,6 +152,9 @@ mod tests {
         assert!(matches!(s.read(), Err(BoardError::Parse { .. })));
         std::fs::remove_file(&temp).unwrap();
         assert!(matches!(s.read(), Err(BoardError::Io { .. })));
-        assert_eq!(SysfsSensors::find_under_voltage(&dir.path().join("none")), None);
+        assert_eq!(
+            SysfsSensors::find_under_voltage(&dir.path().join("none")),
+            None
+        );
     }
 }

@@ -35,6 +35,8 @@ pub struct Config {
     pub gateway: GatewayConfig,
     /// The owner's web panel.
     pub panel: PanelConfig,
+    /// Board support: LED, button, watchdog, thermal limits.
+    pub board: crate::device::BoardConfig,
     /// Persistence.
     pub store: StoreConfig,
     /// Logging.
@@ -566,6 +568,7 @@ impl Config {
     pub fn validate(&self) -> Result<()> {
         let bad = |what: &str| Err(Error::ConfigValue(what.to_string()));
         self.community.policy()?;
+        self.board.check().map_err(Error::ConfigValue)?;
         for b in &self.node.bootstrap {
             b.parse::<PeerAddr>()
                 .map_err(|e| Error::ConfigValue(format!("node.bootstrap {b:?}: {e}")))?;

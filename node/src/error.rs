@@ -44,6 +44,13 @@ pub enum Error {
     /// A files operation failed.
     #[error(transparent)]
     Files(#[from] crate::files::FilesError),
+    /// The board could not be opened or driven.
+    #[error("board: {0}")]
+    Board(#[from] warren_board::BoardError),
+    /// A board request that this board cannot carry out (pressing a real
+    /// button from software, for one).
+    #[error("{0}")]
+    Refused(String),
     /// An I/O error, with what was being done.
     #[error("{what}: {source}")]
     Io {

@@ -5,6 +5,7 @@ pub mod clock;
 pub mod config;
 pub mod conn;
 pub mod control;
+pub mod device;
 mod error;
 pub mod files;
 pub(crate) mod gateway;

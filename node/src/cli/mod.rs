@@ -124,8 +124,43 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Drive the simulated board (development and tests): press its button,
+    /// set its sensors. A real board's button is pressed by hand.
+    Board {
+        #[command(subcommand)]
+        action: BoardAction,
+    },
     /// Ask the running node to stop.
     Stop,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum BoardAction {
+    /// Press the button: `short` (pairing mode) or `long` (held past the
+    /// long-press time: asks for a factory reset; a second long press
+    /// within the confirmation window confirms it). Returns once released.
+    Press {
+        /// `short` or `long`.
+        #[arg(value_enum)]
+        press: PressArg,
+    },
+    /// Set the simulated sensors.
+    Sensors {
+        /// SoC temperature, °C.
+        #[arg(long, value_name = "CELSIUS", allow_negative_numbers = true)]
+        temperature: Option<f32>,
+        /// Whether the supply voltage is too low.
+        #[arg(long, value_name = "BOOL")]
+        under_voltage: Option<bool>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum PressArg {
+    /// Pressed and released.
+    Short,
+    /// Held past the long-press time.
+    Long,
 }
 
 #[derive(Debug, Subcommand)]
@@ -229,10 +264,44 @@ async fn dispatch(command: Command, dir: PathBuf) -> warren_node::Result<()> {
             println!("onion service relaunching; `warren status` shows when it is reachable again");
             Ok(())
         }
+        Command::Board { action } => board(&dir, action).await,
         Command::Stop => {
             control::request(&dir, &Request::Shutdown).await?;
             println!("node stopping");
             Ok(())
         }
     }
+}
+
+async fn board(dir: &std::path::Path, action: BoardAction) -> warren_node::Result<()> {
+    use warren_node::device::Press;
+    match action {
+        BoardAction::Press { press } => {
+            let press = match press {
+                PressArg::Short => Press::Short,
+                PressArg::Long => Press::Long,
+            };
+            let v = control::request(dir, &Request::BoardPress { press }).await?;
+            println!(
+                "pressed; LED {} ({})",
+                v["led"].as_str().unwrap_or("?"),
+                v["led_because"].as_str().unwrap_or("")
+            );
+        }
+        BoardAction::Sensors {
+            temperature,
+            under_voltage,
+        } => {
+            control::request(
+                dir,
+                &Request::BoardSensors {
+                    temperature_c: temperature,
+                    under_voltage,
+                },
+            )
+            .await?;
+            println!("sensors set");
+        }
+    }
+    Ok(())
 }

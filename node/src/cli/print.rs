@@ -55,6 +55,16 @@ pub(crate) fn status(v: &serde_json::Value, as_json: bool) -> Result<()> {
         };
         println!("bootstrap  {}  {state}", b.address);
     }
+    if let Some(b) = &s.board {
+        let temp = b
+            .temperature_c
+            .map(|c| format!(", {c:.1} °C"))
+            .unwrap_or_default();
+        println!(
+            "board      {}: LED {} ({}){temp}, watchdog {}",
+            b.kind, b.led, b.led_because, b.watchdog
+        );
+    }
     let m = &s.metrics;
     println!(
         "traffic    {} frames in, {} frames out",

@@ -9,6 +9,8 @@ use tokio_util::sync::CancellationToken;
 use warren_node::clock::SystemClock;
 use warren_node::config::{Config, TransportKind};
 use warren_node::control::{ControlServer, SOCKET_NAME};
+use warren_node::device::reset::{self, ResetRequest};
+use warren_node::device::{Device, DeviceOptions};
 use warren_node::identity::Identity;
 use warren_node::node::{Node, NodeOptions};
 use warren_node::panel::{PAIRING_FILE, Panel, PanelOptions};
@@ -21,7 +23,7 @@ use warren_node::{Error, Result};
 
 use super::offline::{CONFIG_NAME, MIRROR_DIR, STORE_NAME, open_data_dir};
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct RunArgs {
     /// Address to listen on (TCP transport); port 0 picks a free port.
     #[arg(long, value_name = "IP:PORT")]
@@ -57,6 +59,31 @@ enum TransportArg {
 }
 
 pub(crate) async fn run(dir: &Path, args: RunArgs) -> Result<()> {
+    let mut first = true;
+    loop {
+        let reset = ResetRequest::default();
+        run_once(dir, &args, first, &reset).await?;
+        if !reset.requested() {
+            return Ok(());
+        }
+        // Every task has ended and every handle on the store is dropped.
+        let removed = reset::wipe(dir, &[CONFIG_NAME])?;
+        // The boot partition's pairing file describes the wiped identity.
+        let boot = Config::load(&dir.join(CONFIG_NAME))?.board.boot_partition;
+        if !boot.is_empty() {
+            let _ = std::fs::remove_file(Path::new(&boot).join(warren_node::panel::BOOT_FILE));
+        }
+        tracing::warn!(
+            removed,
+            "factory reset: the data folder was wiped; starting as a new node"
+        );
+        println!("\nfactory reset: the data folder was wiped; starting again as a new node\n");
+        first = false;
+    }
+}
+
+async fn run_once(dir: &Path, args: &RunArgs, first: bool, reset: &ResetRequest) -> Result<()> {
+    let args = args.clone();
     open_data_dir(dir)?;
     let mut config = Config::load(&dir.join(CONFIG_NAME))?;
     if let Some(l) = args.listen {
@@ -91,7 +118,9 @@ pub(crate) async fn run(dir: &Path, args: RunArgs) -> Result<()> {
         // selection complain every second about relays it cannot have.
         level.push_str(",tor_netdir=error,tor_guardmgr=error,tor_circmgr=error");
     }
-    warren_node::logging::init(&level);
+    if first {
+        warren_node::logging::init(&level);
+    }
 
     let db = Db::open(&dir.join(STORE_NAME))?;
     let difficulty = config.community.policy()?.difficulty;
@@ -124,6 +153,7 @@ pub(crate) async fn run(dir: &Path, args: RunArgs) -> Result<()> {
     })
     .await?;
     let handle = node.handle();
+    let config_board = config.board.clone();
     let panel = match config.panel.enabled {
         true => Some(
             Panel::start(PanelOptions {
@@ -139,6 +169,13 @@ pub(crate) async fn run(dir: &Path, args: RunArgs) -> Result<()> {
         ),
         false => None,
     };
+    let device = Device::start(DeviceOptions {
+        config: config_board,
+        node: handle.clone(),
+        pairing: panel.as_ref().map(|p| p.pairing.clone()),
+        data_dir: dir.to_path_buf(),
+        reset: reset.clone(),
+    })?;
     let status = handle.status().await?;
     tracing::info!(address = %status.address, "node running");
     println!(
@@ -147,6 +184,9 @@ pub(crate) async fn run(dir: &Path, args: RunArgs) -> Result<()> {
         status.address,
         dir.display()
     );
+    if let Some(b) = &status.board {
+        println!("  board    {} (LED {})", b.kind, b.led);
+    }
     if let Some(p) = &panel {
         if let Some(url) = &p.url {
             println!("  panel    {url}");
@@ -167,6 +207,9 @@ pub(crate) async fn run(dir: &Path, args: RunArgs) -> Result<()> {
         () = node.stopped() => tracing::info!("stop requested"),
     }
     control_stop.cancel();
+    if let Some(d) = device {
+        d.shutdown().await;
+    }
     if let Some(p) = panel {
         p.shutdown().await;
     }

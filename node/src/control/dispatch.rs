@@ -16,6 +16,12 @@ fn parse_id(s: &str) -> crate::Result<NodeId> {
     }
 }
 
+fn board(node: &NodeHandle) -> crate::Result<crate::device::DeviceHandle> {
+    node.board().ok_or_else(|| {
+        crate::Error::Refused("this node drives no board ([board] kind = \"none\")".into())
+    })
+}
+
 /// Answers `req` at once: a share is answered when hashed (progress is not
 /// reported), a download when started.
 pub async fn dispatch(req: Request, node: &NodeHandle) -> Response {
@@ -80,6 +86,19 @@ async fn answer(req: Request, node: &NodeHandle) -> crate::Result<Response> {
                 ));
             }
             success(serde_json::json!({ "relaunching": true }))
+        }
+        Request::BoardPress { press } => {
+            board(node)?.press(press).await?;
+            success(serde_json::to_value(board(node)?.status()).unwrap_or_default())
+        }
+        Request::BoardSensors {
+            temperature_c,
+            under_voltage,
+        } => {
+            board(node)?
+                .set_sensors(temperature_c, under_voltage)
+                .await?;
+            done()
         }
         Request::Shutdown => {
             node.request_shutdown();

@@ -29,7 +29,7 @@ pub const MAX_REQUEST: u64 = 64 * 1024;
 pub const MAX_RESPONSE: u64 = 16 * 1024 * 1024;
 
 /// A request.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
 pub enum Request {
     /// The node at a glance.
@@ -111,6 +111,21 @@ pub enum Request {
     AskMirror {
         /// Which share.
         id: String,
+    },
+    /// Press the simulated board's button; answered once it is released
+    /// (refused on a real board).
+    BoardPress {
+        /// `short` or `long`.
+        press: crate::device::Press,
+    },
+    /// Set the simulated board's sensors (refused on a real board).
+    BoardSensors {
+        /// SoC temperature, °C.
+        #[serde(default)]
+        temperature_c: Option<f32>,
+        /// Whether the supply voltage is too low.
+        #[serde(default)]
+        under_voltage: Option<bool>,
     },
     /// Stop the node.
     Shutdown,

@@ -29,7 +29,7 @@ pub use download::DownloadStatus;
 pub use registry::{
     Content, DownloadInfo, FilesHandle, MirrorInfo, MirrorList, Progress, ShareInfo, ShareOptions,
 };
-pub(crate) use registry::{ExtraSetup, Registry, Served, handle};
+pub(crate) use registry::{ExtraSetup, Registry, Served, Work, handle};
 
 use std::path::PathBuf;
 

@@ -32,6 +32,9 @@ pub(crate) enum NodeCmd {
     Catalogue(oneshot::Sender<Vec<SignedEntry>>),
     /// Ask the connected trusted boxes to mirror a swarm of ours.
     AskMirror(SwarmId, u64, oneshot::Sender<Vec<NodeId>>),
+    /// Tests: the node task stops answering for a while, as if stuck.
+    #[cfg(test)]
+    Stall(std::time::Duration),
 }
 
 fn role_name(r: Role) -> String {
@@ -44,6 +47,8 @@ fn role_name(r: Role) -> String {
 impl Actor {
     pub(crate) async fn on_cmd(&mut self, cmd: NodeCmd) {
         match cmd {
+            #[cfg(test)]
+            NodeCmd::Stall(d) => tokio::time::sleep(d).await,
             NodeCmd::Status(reply) => {
                 let _ = reply.send(self.status());
             }
@@ -161,6 +166,7 @@ impl Actor {
         Status {
             gateway_url: self.ctx.gateway_base.lock().ok().and_then(|b| b.clone()),
             panel_url: None,
+            board: None,
             online: tor.as_ref().is_none_or(|t| t.onion_reachable == Some(true)),
             not_online_because: t.not_online_because,
             tor_bootstrap: t.bootstrap,

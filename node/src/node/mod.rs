@@ -83,6 +83,7 @@ pub struct NodeHandle {
     keypair: Arc<warren_proto::Keypair>,
     files: crate::files::FilesHandle,
     panel_url: Arc<std::sync::Mutex<Option<String>>>,
+    board: Arc<std::sync::Mutex<Option<crate::device::DeviceHandle>>>,
 }
 
 impl Node {
@@ -207,6 +208,7 @@ impl Node {
             keypair: identity_keypair,
             files: files.clone(),
             panel_url: Arc::default(),
+            board: Arc::default(),
         };
         let registry = crate::files::Registry::new(
             files_cfg,
@@ -291,7 +293,26 @@ impl NodeHandle {
     pub async fn status(&self) -> Result<Status> {
         let mut s: Status = self.ask(NodeCmd::Status).await?;
         s.panel_url = self.panel_url.lock().ok().and_then(|u| u.clone());
+        s.board = self.board().map(|b| b.status());
         Ok(s)
+    }
+
+    /// Tests: makes the node task hang for `d`.
+    #[cfg(test)]
+    pub(crate) async fn stall(&self, d: Duration) {
+        let _ = self.cmds.send(NodeCmd::Stall(d)).await;
+    }
+
+    /// Records the board actor driving this node's box (none: no board).
+    pub fn set_board(&self, board: Option<crate::device::DeviceHandle>) {
+        if let Ok(mut b) = self.board.lock() {
+            *b = board;
+        }
+    }
+
+    /// The board actor, if the node drives a board.
+    pub fn board(&self) -> Option<crate::device::DeviceHandle> {
+        self.board.lock().ok().and_then(|b| b.clone())
     }
 
     /// Records where the owner's panel answers on this machine.

@@ -27,6 +27,10 @@ pub struct Status {
     /// none when it is off or could not listen.
     #[serde(default)]
     pub panel_url: Option<String>,
+    /// The box's board: LED pattern, temperature, watchdog, pairing mode,
+    /// factory reset (none without board support).
+    #[serde(default)]
+    pub board: Option<crate::device::BoardStatus>,
     /// Whether the node can be reached by its peers: on Tor, once its own
     /// onion service passed a reachability check; on TCP, always.
     pub online: bool,

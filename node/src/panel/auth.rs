@@ -168,8 +168,17 @@ fn logged_in(app: &App, to: &str) -> Response {
     r
 }
 
+/// Whether a pairing code is usable: before the first pairing, or during
+/// pairing mode (the box's button).
+fn can_pair(app: &App) -> bool {
+    app.owner
+        .lock()
+        .map(|o| o.pairing_code().is_some())
+        .unwrap_or(false)
+}
+
 pub(crate) async fn pair_page(State(app): State<Arc<App>>) -> Response {
-    if app.owner.lock().map(|o| o.paired()).unwrap_or(true) {
+    if !can_pair(&app) {
         return Redirect::to("/login").into_response();
     }
     with_form_token(|t| pages::auth::pair(t, None))
@@ -194,14 +203,15 @@ pub(crate) async fn pair(
     let Ok(owner) = app.owner.lock().map(|o| o.clone()) else {
         return pages::error(StatusCode::INTERNAL_SERVER_ERROR, "Try again.");
     };
-    if owner.paired() {
+    if owner.pairing_code().is_none() {
         return Redirect::to("/login").into_response();
     }
+    let again = owner.paired();
     if let Err(r) = attempt(&app) {
         return r;
     }
     let problem = if !owner.pairing_matches(&f.code) {
-        Some("That pairing code is not right. It is printed by `warren run` and kept in pairing-code.txt in the data folder.".to_string())
+        Some("That pairing code is not right. It is printed by `warren run`, kept in pairing-code.txt in the data folder, and in pairing mode written to warren-pairing.txt on the boot partition.".to_string())
     } else if f.passphrase.chars().count() < MIN_PASSPHRASE || f.passphrase.len() > MAX_PASSPHRASE {
         Some(format!(
             "Choose a passphrase of {MIN_PASSPHRASE} to {MAX_PASSPHRASE} characters."
@@ -233,7 +243,18 @@ pub(crate) async fn pair(
             if let Err(e) = write_pairing_file(&app.data_dir, None) {
                 tracing::warn!(error = %e, "the used pairing code file stays");
             }
-            tracing::info!("the panel is paired with its owner");
+            super::pairing::code_used(&app);
+            if again {
+                // A new passphrase: the logins made with the old one end.
+                if let Ok(mut s) = app.sessions.lock() {
+                    s.clear();
+                }
+                tracing::warn!(
+                    "the panel was paired again: new passphrase, every other login ended"
+                );
+            } else {
+                tracing::info!("the panel is paired with its owner");
+            }
             logged_in(&app, "/access?welcome=1")
         }
         Ok(Err(e)) => pages::error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
@@ -245,7 +266,8 @@ pub(crate) async fn login_page(State(app): State<Arc<App>>) -> Response {
     if !app.owner.lock().map(|o| o.paired()).unwrap_or(true) {
         return Redirect::to("/pair").into_response();
     }
-    with_form_token(|t| pages::auth::login(t, None))
+    let pairing = can_pair(&app);
+    with_form_token(|t| pages::auth::login(t, None, pairing))
 }
 
 #[derive(Deserialize)]
@@ -279,7 +301,7 @@ pub(crate) async fn login(
     } else {
         tracing::warn!("panel: a login with a wrong passphrase");
         with_form_token(|t| {
-            let mut r = pages::auth::login(t, Some("Wrong passphrase."));
+            let mut r = pages::auth::login(t, Some("Wrong passphrase."), can_pair(&app));
             *r.status_mut() = StatusCode::UNAUTHORIZED;
             r
         })

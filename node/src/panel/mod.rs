@@ -28,6 +28,7 @@ mod auth;
 mod jobs;
 mod owner;
 mod pages;
+mod pairing;
 mod paths;
 mod routes;
 mod session;
@@ -50,6 +51,7 @@ use crate::web::ServeLimits;
 use crate::{Error, Result};
 
 pub use owner::MIN_PASSPHRASE;
+pub use pairing::{BOOT_FILE, PairingHandle, PairingInfo};
 
 /// File in the data directory holding the pairing code until it is used.
 pub const PAIRING_FILE: &str = "pairing-code.txt";
@@ -104,6 +106,8 @@ pub(crate) struct App {
     pub(crate) jobs: jobs::Jobs,
     pub(crate) admin: Mutex<AdminOnion>,
     pub(crate) rates: Mutex<pages::Rates>,
+    /// Where pairing mode writes its file (`board.boot_partition`).
+    pub(crate) boot_partition: Option<PathBuf>,
 }
 
 impl App {
@@ -127,6 +131,8 @@ pub struct Panel {
     pub url: Option<String>,
     /// The pairing code, until the owner pairs.
     pub pairing_code: Option<String>,
+    /// Pairing mode (the box's button).
+    pub pairing: PairingHandle,
     shutdown: CancellationToken,
     tasks: TaskTracker,
 }
@@ -165,6 +171,10 @@ impl Panel {
             jobs: jobs::Jobs::default(),
             admin: Mutex::new(AdminOnion::Off),
             rates: Mutex::new(pages::Rates::default()),
+            boot_partition: match opts.config.board.boot_partition.as_str() {
+                "" => None,
+                p => Some(PathBuf::from(p)),
+            },
         });
         let limits = ServeLimits {
             max_connections: cfg.max_connections,
@@ -172,20 +182,28 @@ impl Panel {
             name: "panel",
         };
         let router = routes::router(app.clone());
-        let serve = {
-            let (shutdown, tasks) = (shutdown.clone(), tasks.clone());
-            move |listener: Box<dyn Listener>| {
-                let router = router.clone();
-                let handler = move |req| routes::answer(router.clone(), req);
-                crate::web::serve(listener, limits, handler, shutdown.clone(), tasks.clone())
-            }
+        let serve: pairing::Serve = {
+            let tasks = tasks.clone();
+            Arc::new(
+                move |listener: Box<dyn Listener>, stop: CancellationToken| {
+                    let router = router.clone();
+                    let handler = move |req| routes::answer(router.clone(), req);
+                    Box::pin(crate::web::serve(
+                        listener,
+                        limits,
+                        handler,
+                        stop,
+                        tasks.clone(),
+                    ))
+                },
+            )
         };
         let mut url = None;
         if cfg.enabled {
             match bind(cfg.listen).await {
                 Ok((listener, addr)) => {
                     url = Some(format!("http://{addr}"));
-                    tasks.spawn(serve(listener));
+                    tasks.spawn(serve(listener, shutdown.clone()));
                 }
                 Err(e) => tracing::warn!(error = %e, "the panel cannot listen on this machine"),
             }
@@ -206,7 +224,7 @@ impl Panel {
                     Ok(Some((listener, onion))) => {
                         tracing::info!(address = %onion, "admin onion service up (restricted discovery)");
                         app2.set_admin(AdminOnion::Up(onion));
-                        serve_onion(listener).await;
+                        serve_onion(listener, stop).await;
                     }
                     Ok(None) => app2.set_admin(AdminOnion::Unavailable),
                     Err(e) => {
@@ -217,9 +235,11 @@ impl Panel {
             });
         }
         tasks.spawn(pages::sample_rates(app.clone(), shutdown.clone()));
+        let pairing = PairingHandle::new(app.clone(), serve, tasks.clone(), shutdown.clone());
         Ok(Panel {
             url,
             pairing_code,
+            pairing,
             shutdown,
             tasks,
         })

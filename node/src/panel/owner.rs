@@ -101,6 +101,11 @@ impl Owner {
             ));
             pairing = Some(code);
         }
+        if passphrase.is_some() && pairing.is_some() {
+            // A code from a pairing mode that a restart ended: retire it.
+            changes.push((Table::Panel, PAIRING_CODE.to_vec(), None));
+            pairing = None;
+        }
         if !changes.is_empty() {
             db.apply(&changes)?;
         }
@@ -121,6 +126,34 @@ impl Owner {
     /// The pairing code, until it is used.
     pub(crate) fn pairing_code(&self) -> Option<&str> {
         self.pairing.as_deref()
+    }
+
+    /// Makes the pairing code usable (pairing mode): the unused first-run
+    /// code, or, once paired, a fresh one that sets a new passphrase.
+    pub(crate) fn open_pairing(&mut self) -> Result<String> {
+        if let Some(code) = &self.pairing {
+            return Ok(code.clone());
+        }
+        let code = new_code()?;
+        self.db.apply(&[(
+            Table::Panel,
+            PAIRING_CODE.to_vec(),
+            Some(code.clone().into_bytes()),
+        )])?;
+        self.pairing = Some(code.clone());
+        Ok(code)
+    }
+
+    /// Pairing mode ended: once paired, an unused code is retired (before
+    /// the first pairing the first-run code stays). Returns whether a code
+    /// is still usable.
+    pub(crate) fn close_pairing(&mut self) -> Result<bool> {
+        if self.paired() && self.pairing.is_some() {
+            self.db
+                .apply(&[(Table::Panel, PAIRING_CODE.to_vec(), None)])?;
+            self.pairing = None;
+        }
+        Ok(self.pairing.is_some())
     }
 
     /// Whether `code` is the pairing code (constant time).
@@ -200,5 +233,33 @@ mod tests {
         assert!(!after.pairing_matches(&code));
         assert!(after.verify("correct horse battery"));
         assert_eq!(after.client.secret(), o.client.secret());
+    }
+
+    #[test]
+    fn pairing_mode_opens_a_fresh_code_once_paired_and_retires_it() {
+        let db = Db::in_memory().unwrap();
+        let mut o = Owner::load_or_create(&db).unwrap();
+        let first = o.pairing_code().unwrap().to_string();
+        // Before the first pairing, pairing mode uses the first-run code and
+        // leaves it usable afterwards.
+        assert_eq!(o.open_pairing().unwrap(), first);
+        assert!(o.close_pairing().unwrap());
+        o.set_passphrase("correct horse battery").unwrap();
+        let again = o.open_pairing().unwrap();
+        assert_ne!(again, first);
+        assert!(o.pairing_matches(&again));
+        assert!(!o.close_pairing().unwrap());
+        assert!(!o.pairing_matches(&again));
+        // A code left open by a restart is retired at load.
+        let code = o.open_pairing().unwrap();
+        let loaded = Owner::load_or_create(&db).unwrap();
+        assert!(loaded.pairing_code().is_none() && !loaded.pairing_matches(&code));
+        assert_eq!(db.get(Table::Panel, PAIRING_CODE).unwrap(), None);
+        // Re-pairing sets the new passphrase and retires the code.
+        let code = o.open_pairing().unwrap();
+        assert!(o.pairing_matches(&code));
+        o.set_passphrase("a brand new passphrase").unwrap();
+        assert!(o.verify("a brand new passphrase") && !o.verify("correct horse battery"));
+        assert!(o.pairing_code().is_none());
     }
 }

@@ -117,6 +117,11 @@ impl Sessions {
     pub(crate) fn remove(&mut self, token: &str) {
         self.map.remove(&key(token));
     }
+
+    /// Ends every login (the owner paired again with a new passphrase).
+    pub(crate) fn clear(&mut self) {
+        self.map.clear();
+    }
 }
 
 /// Attempts allowed per minute, all clients together (over onion every

@@ -103,6 +103,8 @@ pub(crate) struct Shared {
     pub(crate) max_inflight: usize,
     pub(crate) request_timeout: Duration,
     pub(crate) metrics: Arc<Metrics>,
+    /// The files service (its thermal cap slows downloads while hot).
+    pub(crate) files: Option<crate::files::FilesHandle>,
 }
 
 impl Shared {
@@ -437,6 +439,7 @@ impl Download {
             max_inflight: self.s.cfg.max_inflight_blocks,
             request_timeout: Duration::from_secs(self.s.cfg.request_timeout_secs),
             metrics: self.s.ctx.metrics.clone(),
+            files: self.s.ctx.files.clone(),
         });
         self.per_conn =
             pieces_per_conn(self.s.cfg.max_inflight_blocks, content.manifest.piece_size);

@@ -24,6 +24,9 @@ pub struct FilesHandle {
     max_queued: usize,
     /// The upload cap, shared by every upload session (none: no cap).
     upload_rate: Arc<std::sync::Mutex<Option<crate::conn::TokenBucket>>>,
+    /// The thermal cap: while the box is too hot, uploads, downloads and
+    /// hashing each take bytes from a bucket of their own at this rate.
+    thermal: Arc<std::sync::Mutex<Option<ThermalCap>>>,
     /// For a share's own address: the one swarm it serves.
     scope: Option<SwarmId>,
 }
@@ -132,13 +135,60 @@ impl FilesHandle {
         self.max_queued
     }
 
-    /// How long to wait before sending `bytes` under the upload cap.
+    /// How long to wait before sending `bytes` under the upload cap (and
+    /// the thermal cap).
     pub(crate) fn upload_wait(&self, bytes: usize) -> std::time::Duration {
-        self.upload_rate
+        let cap = self
+            .upload_rate
             .lock()
             .ok()
             .and_then(|mut b| b.as_mut().map(|b| b.take_n(bytes as u32)))
+            .unwrap_or_default();
+        cap.max(self.thermal_wait(Work::Upload, bytes))
+    }
+
+    /// How long `work` on `bytes` must wait under the thermal cap (zero
+    /// while the box is cool).
+    pub(crate) fn thermal_wait(&self, work: Work, bytes: usize) -> std::time::Duration {
+        self.thermal
+            .lock()
+            .ok()
+            .and_then(|mut t| {
+                t.as_mut().map(|t| {
+                    let b = match work {
+                        Work::Upload => &mut t.upload,
+                        Work::Download => &mut t.download,
+                        Work::Disk => &mut t.disk,
+                    };
+                    b.take_n(u32::try_from(bytes).unwrap_or(u32::MAX))
+                })
+            })
             .unwrap_or_default()
+    }
+
+    /// Turns the thermal cap on (bytes per second for each kind of work)
+    /// or off.
+    pub fn set_thermal_cap(&self, rate: Option<u64>) {
+        if let Ok(mut t) = self.thermal.lock() {
+            *t = rate.and_then(|r| {
+                Some(ThermalCap {
+                    upload: bucket(r)?,
+                    download: bucket(r)?,
+                    disk: bucket(r)?,
+                })
+            });
+        }
+    }
+
+    /// Whether the thermal cap is on.
+    pub fn thermal_capped(&self) -> bool {
+        self.thermal.lock().map(|t| t.is_some()).unwrap_or(false)
+    }
+
+    /// Answers once the files service has taken every command before it:
+    /// the liveness check.
+    pub async fn ping(&self) -> Result<(), FilesError> {
+        self.ask(Cmd::Ping).await
     }
 
     /// Changes the seeding quota and the upload cap (bytes per second, 0:
@@ -182,6 +232,24 @@ impl FilesHandle {
     }
 }
 
+/// Work the thermal cap slows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Work {
+    /// Sending blocks to downloaders.
+    Upload,
+    /// Asking providers for blocks.
+    Download,
+    /// Reading files to hash them.
+    Disk,
+}
+
+/// The thermal cap's buckets, one per kind of work.
+struct ThermalCap {
+    upload: crate::conn::TokenBucket,
+    download: crate::conn::TokenBucket,
+    disk: crate::conn::TokenBucket,
+}
+
 /// A handle and the receiver the service task will own.
 pub(crate) struct Pending {
     pub(super) rx: mpsc::Receiver<Cmd>,
@@ -201,6 +269,7 @@ pub(crate) fn handle(cfg: &FilesConfig) -> (FilesHandle, Pending) {
         upload_slots: Arc::new(Semaphore::new(cfg.max_upload_sessions)),
         max_queued: cfg.max_queued_requests,
         upload_rate: Arc::new(std::sync::Mutex::new(bucket(cfg.upload_rate_limit))),
+        thermal: Arc::default(),
         scope: None,
     };
     (handle, Pending { rx })

@@ -26,7 +26,7 @@ mod shares;
 
 pub(crate) use addressed::ExtraSetup;
 pub use handle::FilesHandle;
-pub(crate) use handle::{Pending, handle};
+pub(crate) use handle::{Pending, Work, handle};
 pub use mirrors::{MirrorInfo, MirrorList};
 
 use super::FilesError;
@@ -236,6 +236,8 @@ enum Cmd {
         reply: oneshot::Sender<Result<MirrorInfo, FilesError>>,
     },
     Mirrors(oneshot::Sender<MirrorList>),
+    /// Answers at once: the liveness check.
+    Ping(oneshot::Sender<()>),
     Unmirror {
         id: String,
         reply: oneshot::Sender<Result<(), FilesError>>,
@@ -637,6 +639,9 @@ impl Registry {
             }
             Cmd::Mirrors(reply) => {
                 let _ = reply.send(self.mirror_list());
+            }
+            Cmd::Ping(reply) => {
+                let _ = reply.send(());
             }
             Cmd::Unmirror { id, reply } => {
                 let r = self.unmirror(&id).await;

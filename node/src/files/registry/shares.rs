@@ -179,14 +179,20 @@ impl Registry {
             tags: opts.tags.clone(),
             created_at: now(),
         };
+        let throttle = self.me.clone();
         tokio::spawn(async move {
             let seal2 = seal.clone();
             let result = tokio::task::spawn_blocking(move || {
                 let mut nonce = [0u8; 24];
                 let _ = getrandom::fill(&mut nonce);
                 let cancel = AtomicBool::new(false);
+                let mut read = 0;
                 let mut report = |done: u64, total: u64| {
                     let _ = progress.try_send((done, total));
+                    // While the box is too hot, reading slows to the thermal cap.
+                    let chunk = usize::try_from(done.saturating_sub(read)).unwrap_or(usize::MAX);
+                    read = done;
+                    std::thread::sleep(throttle.thermal_wait(crate::files::Work::Disk, chunk));
                 };
                 let hashed = hash_path(
                     &path,

@@ -16,7 +16,9 @@ pub(crate) fn pair(token: &str, problem: Option<&str>) -> Response {
             @if let Some(p) = problem { div.note.bad role="alert" { (p) } }
             div.card {
                 p { "Enter the one-time pairing code that " code { "warren run" } " printed (it is also in "
-                    code { "pairing-code.txt" } " in the node's data folder), and choose the passphrase you will log in with." }
+                    code { "pairing-code.txt" } " in the node's data folder, and on a box in pairing mode in "
+                    code { "warren-pairing.txt" } " on its boot partition), and choose the passphrase you will log in with. "
+                    "Pairing again replaces the old passphrase and ends every login." }
                 form method="post" action="/pair" {
                     (csrf(token))
                     label for="code" { "Pairing code" }
@@ -33,7 +35,9 @@ pub(crate) fn pair(token: &str, problem: Option<&str>) -> Response {
 }
 
 /// The login form.
-pub(crate) fn login(token: &str, problem: Option<&str>) -> Response {
+/// `pairing`: a pairing code is usable (pairing mode), so a link to pair
+/// again with it is offered.
+pub(crate) fn login(token: &str, problem: Option<&str>, pairing: bool) -> Response {
     bare(
         StatusCode::OK,
         "Log in",
@@ -46,6 +50,10 @@ pub(crate) fn login(token: &str, problem: Option<&str>) -> Response {
                     input #passphrase type="password" name="passphrase" autocomplete="current-password" required autofocus;
                     p { button type="submit" { "Log in" } }
                 }
+            }
+            @if pairing {
+                p { "Pairing mode is on. Forgot the passphrase? "
+                    a href="/pair" { "Pair again with the pairing code" } "." }
             }
         },
     )

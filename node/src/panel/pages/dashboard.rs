@@ -64,6 +64,29 @@ pub(crate) async fn page(State(app): State<Arc<App>>, auth: Auth) -> Response {
             d.status.error.clone().unwrap_or_default()
         ));
     }
+    if let Some(b) = &st.board {
+        if b.throttled {
+            warnings.push(format!(
+                "The box is too hot ({}): transfers and disk work are throttled until it cools down.",
+                b.temperature_c.map(|c| format!("{c:.1} °C")).unwrap_or_default()
+            ));
+        }
+        if b.disk_low {
+            warnings.push("The disk is nearly full.".into());
+        }
+        if b.under_voltage == Some(true) {
+            warnings.push("Under-voltage: the power supply is too weak for the box.".into());
+        }
+        if !b.unresponsive.is_empty() {
+            warnings.push(format!(
+                "Not answering: {} (the watchdog is not fed; the box restarts if this lasts).",
+                b.unresponsive.join(", ")
+            ));
+        }
+        if let Some(f) = &b.fault {
+            warnings.push(format!("Board: {f}"));
+        }
+    }
     if let AdminOnion::Failed(e) = app.admin_onion() {
         warnings.push(format!("The admin onion service failed: {e}"));
     }
@@ -89,6 +112,12 @@ pub(crate) async fn page(State(app): State<Arc<App>>, auth: Auth) -> Response {
                     @if let Some(f) = &st.onion_last_failure { " (" (f) ")" } }
             }
             p.muted { "Address " code { (st.address) } }
+            @if let Some(b) = &st.board {
+                p #board { "Board (" (b.kind) "): LED " b { (b.led) } " — " (b.led_because)
+                    @if let Some(c) = b.temperature_c { " · " (format!("{c:.1}")) " °C" }
+                    " · watchdog " (b.watchdog)
+                    @if b.throttled { " · " span.pill.bad { "throttled" } } }
+            }
         }
         @if !warnings.is_empty() {
             div.note.warn role="alert" {

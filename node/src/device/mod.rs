@@ -1,0 +1,208 @@
+//! The box's board: its status LED, its button, its watchdog and its
+//! temperature, driven by one actor that owns every part.
+//!
+//! ```text
+//!  node status ─┐ every second, in a task of its own, with a deadline
+//!  files ping  ─┴─► check ──► healthy? ── pet the watchdog, sd_notify WATCHDOG=1
+//!                      │
+//!                      ▼
+//!  button pin ─► detector ─► actor (owns blinker, detector, reset flow,
+//!  (every 10 ms)                    feeder, governor) ─► LED pattern
+//!                      │                 │
+//!  sensors ────────────┘ (every 5 s)     ├─► short press: panel pairing mode
+//!                                        ├─► confirmed long press: factory reset
+//!                                        └─► hot: files' thermal cap on / off
+//! ```
+//!
+//! The actor never waits on the node: status and liveness are fetched by a
+//! spawned check with a deadline, so the LED keeps blinking (and shows
+//! `error`) when a core task hangs, and the watchdog is simply not petted.
+//! The timing logic (patterns, debounce, long press, reset confirmation,
+//! feeding cadence, hysteresis) lives in `warren-board`; this module maps
+//! the node's state onto it.
+
+mod actor;
+mod check;
+mod config;
+mod disk;
+mod led;
+mod notify;
+mod open;
+pub mod reset;
+
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::node::NodeHandle;
+use crate::panel::PairingHandle;
+use crate::{Error, Result};
+
+pub use config::{BoardConfig, BoardKind};
+
+/// Commands waiting for the board actor; senders wait when it is full.
+const COMMAND_QUEUE: usize = 8;
+
+/// The board as `status --json` reports it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct BoardStatus {
+    /// `pi` or `sim`.
+    pub kind: String,
+    /// The LED's pattern (`starting`, `bootstrapping`, `online`,
+    /// `degraded`, `pairing`, `reset`, `error`, `off`).
+    pub led: String,
+    /// Why the LED shows what it shows, in words.
+    pub led_because: String,
+    /// SoC temperature, °C, at the last reading.
+    pub temperature_c: Option<f32>,
+    /// Whether the supply voltage is too low (none: not reported).
+    pub under_voltage: Option<bool>,
+    /// `fed`, `withheld` (the last liveness check failed), `expired` (a
+    /// real board would have reset) or `off`.
+    pub watchdog: String,
+    /// Core tasks that did not answer the last liveness check.
+    pub unresponsive: Vec<String>,
+    /// Whether the box is too hot and throttles transfers and disk work.
+    pub throttled: bool,
+    /// Whether free disk space is below `board.disk_low_percent`.
+    pub disk_low: bool,
+    /// Until when pairing mode is on (unix seconds).
+    pub pairing_until: Option<u64>,
+    /// Where the panel answers on the local network during pairing mode.
+    pub pairing_url: Option<String>,
+    /// `idle`, `armed` (a long press asked; hold again to confirm),
+    /// `confirming` or `wiping`.
+    pub reset: String,
+    /// A board part that failed, in words.
+    pub fault: Option<String>,
+}
+
+/// Which press `warren board press` makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Press {
+    /// Pressed and released at once.
+    Short,
+    /// Held past the long-press time.
+    Long,
+}
+
+/// What the simulated board can be told.
+#[derive(Debug)]
+pub(crate) enum Cmd {
+    /// Presses the simulated button; answers when it is released.
+    Press(Press, oneshot::Sender<Result<(), String>>),
+    /// Sets the simulated sensors.
+    Sensors {
+        temperature_c: Option<f32>,
+        under_voltage: Option<bool>,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+}
+
+/// A cheap handle to the running board actor.
+#[derive(Clone, Debug)]
+pub struct DeviceHandle {
+    tx: mpsc::Sender<Cmd>,
+    status: Arc<Mutex<BoardStatus>>,
+}
+
+impl DeviceHandle {
+    /// The board now.
+    pub fn status(&self) -> BoardStatus {
+        self.status.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    async fn ask(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<(), String>>) -> Cmd,
+    ) -> Result<()> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(make(tx))
+            .await
+            .map_err(|_| Error::ShuttingDown)?;
+        rx.await
+            .map_err(|_| Error::ShuttingDown)?
+            .map_err(Error::Refused)
+    }
+
+    /// Presses the simulated button (refused on a real board); returns
+    /// once it is released.
+    pub async fn press(&self, press: Press) -> Result<()> {
+        self.ask(|reply| Cmd::Press(press, reply)).await
+    }
+
+    /// Sets the simulated board's temperature and under-voltage alarm.
+    pub async fn set_sensors(
+        &self,
+        temperature_c: Option<f32>,
+        under_voltage: Option<bool>,
+    ) -> Result<()> {
+        self.ask(|reply| Cmd::Sensors {
+            temperature_c,
+            under_voltage,
+            reply,
+        })
+        .await
+    }
+}
+
+/// What the board actor needs.
+pub struct DeviceOptions {
+    /// `[board]`.
+    pub config: BoardConfig,
+    /// The running node (status, liveness, files).
+    pub node: NodeHandle,
+    /// The panel's pairing mode; none when the panel is off.
+    pub pairing: Option<PairingHandle>,
+    /// The data directory (its disk's free space; wiped by a factory reset).
+    pub data_dir: std::path::PathBuf,
+    /// Set when a confirmed factory reset asks the node to stop and wipe.
+    pub reset: reset::ResetRequest,
+}
+
+/// The running board actor.
+pub struct Device {
+    handle: DeviceHandle,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Device {
+    /// Opens the board `config.kind` names and starts driving it; none for
+    /// `kind = "none"`. A Raspberry Pi whose parts cannot be opened is an
+    /// error (with `kind = "auto"` only when it was detected as a Pi).
+    pub fn start(opts: DeviceOptions) -> Result<Option<Device>> {
+        let Some(board) = open::open(&opts.config)? else {
+            return Ok(None);
+        };
+        let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+        let status = Arc::new(Mutex::new(BoardStatus::default()));
+        let handle = DeviceHandle {
+            tx,
+            status: status.clone(),
+        };
+        let stop = CancellationToken::new();
+        opts.node.set_board(Some(handle.clone()));
+        let task = tokio::spawn(actor::run(board, opts, status, rx, stop.clone()));
+        Ok(Some(Device { handle, stop, task }))
+    }
+
+    /// A handle to it.
+    pub fn handle(&self) -> DeviceHandle {
+        self.handle.clone()
+    }
+
+    /// Stops driving the board: the LED goes dark and the watchdog is
+    /// disarmed (a clean exit must not reset the box).
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        let _ = self.task.await;
+    }
+}
+
+#[cfg(test)]
+mod tests;
