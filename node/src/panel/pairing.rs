@@ -102,24 +102,23 @@ impl PairingHandle {
                 w.url.clone()
             }
             None => {
+                let stop = self.shutdown.child_token();
                 let url = match super::bind(listen).await {
                     Ok((listener, addr)) => {
-                        let stop = self.shutdown.child_token();
                         self.tasks.spawn((self.serve)(listener, stop.clone()));
-                        let (tx, rx) = watch::channel(end);
-                        let url = lan_url(addr);
-                        *window = Some(Window {
-                            until: tx,
-                            url: Some(url.clone()),
-                        });
-                        self.tasks.spawn(self.clone().close_at(rx, stop));
-                        Some(url)
+                        Some(lan_url(addr))
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "pairing mode: the panel cannot listen on the local network");
                         None
                     }
                 };
+                let (tx, rx) = watch::channel(end);
+                *window = Some(Window {
+                    until: tx,
+                    url: url.clone(),
+                });
+                self.tasks.spawn(self.clone().close_at(rx, stop));
                 url
             }
         };
