@@ -29,7 +29,7 @@ fn network() -> &'static warren_localnet::Shared {
 fn onion_config(dir: &Path) {
     write_config(
         dir,
-        "[tor]\nretry_interval_secs = 5\ncheck_timeout_secs = 60\n",
+        "[tor]\nretry_interval_secs = 5\ncheck_timeout_secs = 60\n\n[board]\nkind = \"sim\"\noffline_degraded_secs = 10\n",
     );
 }
 
@@ -241,6 +241,11 @@ fn with_no_tor_in_reach_a_node_keeps_running_and_says_why() {
         ],
     );
     let start = Instant::now();
+    wait_for(
+        Duration::from_secs(5),
+        "the LED to say bootstrapping",
+        || (node.status()["board"]["led"] == "bootstrapping").then_some(()),
+    );
     std::thread::sleep(Duration::from_secs(20));
     let s = node.status();
     assert!(node.alive());
@@ -252,6 +257,15 @@ fn with_no_tor_in_reach_a_node_keeps_running_and_says_why() {
     );
     assert!(s["tor_bootstrap"]["percent"].as_u64().unwrap() < 100, "{s}");
     assert!(field(&s, "onion_reachable").is_null(), "{s}");
+    // The LED: connecting to Tor at first, a problem once it has lasted
+    // board.offline_degraded_secs (10 s here).
+    assert_eq!(s["board"]["led"], "degraded", "{s}");
+    let because = s["board"]["led_because"].as_str().unwrap();
+    assert!(
+        because.contains("Tor") && because.contains("not online for"),
+        "{because}"
+    );
+
     // It retries without spinning or flooding the log.
     let lines = node.log().lines().count();
     assert!(lines < 200, "{lines} log lines in {:?}", start.elapsed());

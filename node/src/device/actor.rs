@@ -95,6 +95,8 @@ struct Actor<L: OutputPin, B: InputPin, W, S> {
     reading: Reading,
     disk_low: bool,
     status: Option<Status>,
+    /// Since when the node has not been online.
+    offline_since: TokioInstant,
     unresponsive: Vec<String>,
     fault: Option<String>,
     pairing_until: Option<(TokioInstant, u64, Option<String>)>,
@@ -163,6 +165,7 @@ async fn drive<L, B, W, S>(
         reading: Reading::default(),
         disk_low: false,
         status: None,
+        offline_since: epoch,
         unresponsive: Vec::new(),
         fault: None,
         pairing_until: None,
@@ -382,8 +385,11 @@ where
             );
         }
         self.unresponsive = out.unresponsive;
-        if out.status.is_some() {
-            self.status = out.status;
+        if let Some(s) = out.status {
+            if s.online {
+                self.offline_since = now;
+            }
+            self.status = Some(s);
         }
         let t = self.board_now(now);
         if let Some(f) = &mut self.feeder {
@@ -469,6 +475,10 @@ where
             hot: self.governor.hot(),
             disk_low: self.disk_low,
             under_voltage: self.reading.under_voltage == Some(true),
+            offline: Some((
+                now.duration_since(self.offline_since),
+                StdDuration::from_secs(self.cfg.offline_degraded_secs),
+            )),
         };
         let (pattern, because) = led::choose(&view);
         match self.blinker.set(pattern, t) {

@@ -79,6 +79,9 @@ pub struct BoardConfig {
     /// Below this share of free space (percent) on the data folder's disk
     /// the box counts as degraded.
     pub disk_low_percent: u8,
+    /// Seconds not online (Tor out of reach, say) after which the LED turns
+    /// from `bootstrapping` to `degraded`.
+    pub offline_degraded_secs: u64,
 }
 
 impl Default for BoardConfig {
@@ -104,6 +107,7 @@ impl Default for BoardConfig {
             cool_celsius: 72.0,
             hot_rate_limit: 256 * 1024,
             disk_low_percent: 5,
+            offline_degraded_secs: 180,
         }
     }
 }
@@ -139,6 +143,9 @@ impl BoardConfig {
         }
         if self.hot_rate_limit == 0 || self.hot_rate_limit > u64::from(u32::MAX) {
             return Err("board.hot_rate_limit must be 1 to 4294967295".into());
+        }
+        if self.offline_degraded_secs == 0 {
+            return Err("board.offline_degraded_secs must be at least 1".into());
         }
         if self.disk_low_percent > 50 {
             return Err("board.disk_low_percent must be at most 50".into());

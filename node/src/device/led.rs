@@ -21,6 +21,9 @@ pub(crate) struct View<'a> {
     pub(crate) hot: bool,
     pub(crate) disk_low: bool,
     pub(crate) under_voltage: bool,
+    /// How long the node has not been online, and from how long on that
+    /// counts as a problem.
+    pub(crate) offline: Option<(std::time::Duration, std::time::Duration)>,
 }
 
 /// The pattern, and why, in words.
@@ -65,7 +68,11 @@ pub(crate) fn choose(v: &View<'_>) -> (Pattern, String) {
             .as_ref()
             .and_then(|b| b.blocked.clone())
             .or_else(|| s.onion_last_failure.clone());
-        return match stuck {
+        let late = v
+            .offline
+            .filter(|(for_, limit)| for_ >= limit)
+            .map(|(for_, _)| format!("not online for {} s", for_.as_secs()));
+        return match stuck.or(late) {
             Some(problem) => (Pattern::Degraded, format!("{why} ({problem})")),
             None => (Pattern::Bootstrapping, why),
         };
@@ -154,6 +161,21 @@ mod tests {
         });
         assert_eq!(p, Pattern::Degraded);
         assert!(why.contains("no relay answers"), "{why}");
+        // Tor simply out of reach says nothing is wrong: after a while the
+        // LED does.
+        let slow = status(serde_json::json!({
+            "tor_bootstrap": {"percent": 0, "phase": "connecting", "blocked": null}
+        }));
+        let limit = std::time::Duration::from_secs(180);
+        let at = |secs| View {
+            status: Some(&slow),
+            offline: Some((std::time::Duration::from_secs(secs), limit)),
+            ..View::default()
+        };
+        assert_eq!(pick(&at(179)), Pattern::Bootstrapping);
+        let (p, why) = choose(&at(180));
+        assert_eq!(p, Pattern::Degraded);
+        assert!(why.contains("not online for 180 s"), "{why}");
         let refused = status(serde_json::json!({"onion_last_failure": "connection refused"}));
         let v = View {
             status: Some(&refused),
