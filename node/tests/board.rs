@@ -169,3 +169,28 @@ fn a_long_press_wipes_the_box_only_when_confirmed() {
     assert_eq!(peers, serde_json::json!([]));
     led_is(&node, "online");
 }
+
+#[test]
+fn a_board_that_cannot_be_opened_leaves_the_node_running_without_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("n");
+    write_config(
+        &dir,
+        "[board]\nkind = \"pi\"\ngpio_chip = \"/dev/no-such-gpiochip\"\n",
+    );
+    let mut node = NodeProc::start(&dir, &[]);
+    let s = node.status();
+    assert!(s["board"].is_null(), "{s}");
+    assert!(node.alive());
+    assert!(
+        node.log().contains("board support is off"),
+        "{}",
+        node.log()
+    );
+    let out = common::warren(&dir, &["board", "press", "short"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("drives no board"),
+        "{out:?}"
+    );
+}

@@ -169,13 +169,19 @@ async fn run_once(dir: &Path, args: &RunArgs, first: bool, reset: &ResetRequest)
         ),
         false => None,
     };
+    // The node is worth more than its LED: a board that cannot be opened
+    // is logged, and the node runs without board support.
     let device = Device::start(DeviceOptions {
         config: config_board,
         node: handle.clone(),
         pairing: panel.as_ref().map(|p| p.pairing.clone()),
         data_dir: dir.to_path_buf(),
         reset: reset.clone(),
-    })?;
+    })
+    .unwrap_or_else(|e| {
+        tracing::error!(error = %e, "board support is off: the board could not be opened");
+        None
+    });
     let status = handle.status().await?;
     tracing::info!(address = %status.address, "node running");
     println!(

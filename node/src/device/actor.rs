@@ -44,8 +44,14 @@ pub(crate) async fn run(
     stop: CancellationToken,
 ) {
     match board {
-        Board::Pi(pi) => {
+        Board::Pi(pi, fault) => {
             let pi = *pi;
+            if let Some(f) = fault {
+                tracing::error!(fault = %f, "board: running without the hardware watchdog");
+                if let Ok(mut s) = status.lock() {
+                    s.fault = Some(f);
+                }
+            }
             let parts = Parts {
                 kind: "pi",
                 led: pi.led,
@@ -167,7 +173,7 @@ async fn drive<L, B, W, S>(
         status: None,
         offline_since: epoch,
         unresponsive: Vec::new(),
-        fault: None,
+        fault: shared.lock().ok().and_then(|s| s.fault.clone()),
         pairing_until: None,
         wipe_at: None,
         pressing: None,

@@ -2,17 +2,17 @@
 
 use std::path::PathBuf;
 
-use warren_board::Duration;
 use warren_board::pi::{PiBoard, PiConfig};
 use warren_board::sim::{SimBoard, SimControl};
+use warren_board::{BoardError, Duration};
 
 use super::{BoardConfig, BoardKind};
 use crate::Result;
 
 /// An opened board.
 pub(crate) enum Board {
-    /// A Raspberry Pi.
-    Pi(Box<PiBoard>),
+    /// A Raspberry Pi, and a part it runs without.
+    Pi(Box<PiBoard>, Option<String>),
     /// The simulated board, and the other end of its wires.
     Sim(SimBoard, SimControl),
 }
@@ -32,7 +32,7 @@ pub(crate) fn open(cfg: &BoardConfig) -> Result<Option<Board>> {
     Ok(match kind {
         BoardKind::None => None,
         BoardKind::Pi => {
-            let board = PiBoard::open(&PiConfig {
+            let mut pi = PiConfig {
                 chip: PathBuf::from(&cfg.gpio_chip),
                 led_line: cfg.led_pin,
                 button_line: cfg.button_pin,
@@ -40,8 +40,18 @@ pub(crate) fn open(cfg: &BoardConfig) -> Result<Option<Board>> {
                 watchdog_timeout: timeout,
                 temperature: path(&cfg.temperature_file),
                 hwmon_root: PathBuf::from("/sys/class/hwmon"),
-            })?;
-            Some(Board::Pi(Box::new(board)))
+            };
+            match PiBoard::open(&pi) {
+                Ok(board) => Some(Board::Pi(Box::new(board), None)),
+                // Without its watchdog (busy: systemd's RuntimeWatchdogSec
+                // holds it, say) the box still shows and takes what it can.
+                Err(e @ BoardError::Io { .. }) if pi.watchdog.is_some() => {
+                    pi.watchdog = None;
+                    let board = PiBoard::open(&pi)?;
+                    Some(Board::Pi(Box::new(board), Some(format!("watchdog: {e}"))))
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         BoardKind::Sim | BoardKind::Auto => {
             let (board, control) = SimBoard::new(timeout);
