@@ -2,7 +2,7 @@
 //! proof-of-work mining times and discovery convergence.
 //!
 //! `cargo run --release -p warren-tools --bin warren-bench -- all`
-//! (or `proto`, `pow`, `discovery`, `onion`, `panel`, `files`, `files-tor`). Figures, not pass/fail: run it on the
+//! (or `proto`, `pow`, `discovery`, `onion`, `panel`, `board`, `files`, `files-tor`). Figures, not pass/fail: run it on the
 //! machine you care about.
 
 // A benchmark measures real elapsed time.
@@ -35,6 +35,8 @@ enum What {
     FilesTor,
     /// The web panel: page weights, dashboard time (p50/p99), memory it adds.
     Panel,
+    /// The board actor: idle CPU and memory it adds, press-to-LED time.
+    Board,
     /// Everything above except the file benchmarks (minutes each).
     All,
 }
@@ -63,6 +65,9 @@ fn main() {
     }
     if matches!(w, What::Panel | What::All) {
         bench::panel::run();
+    }
+    if matches!(w, What::Board | What::All) {
+        bench::board::run();
     }
     if matches!(w, What::Files | What::FilesTor) {
         bench::files::run(w == What::Files, w == What::FilesTor);

@@ -1,5 +1,6 @@
 //! The benchmarks, one module each.
 
+pub(crate) mod board;
 pub(crate) mod discovery;
 pub(crate) mod files;
 pub(crate) mod onion;

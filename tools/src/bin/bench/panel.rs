@@ -12,16 +12,6 @@ use super::procs::Proc;
 const REQUESTS: usize = 1000;
 const PASS: &str = "benchmark passphrase";
 
-fn rss_kib(p: &Proc) -> u64 {
-    let pid = p.pid();
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    text.lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 fn pct(v: &[Duration], p: f64) -> Duration {
     v[((v.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -51,7 +41,7 @@ pub(crate) fn run() {
     // The same node without a panel, then with one.
     let off = Proc::start(&tmp.0.join("off"), "[panel]\nenabled = false\n", &args);
     std::thread::sleep(Duration::from_secs(3));
-    let rss_off = rss_kib(&off);
+    let rss_off = off.rss_kib();
     off.stop();
 
     let root = tmp.0.join("files");
@@ -64,7 +54,7 @@ pub(crate) fn run() {
         &args,
     );
     std::thread::sleep(Duration::from_secs(3));
-    let rss_idle = rss_kib(&node);
+    let rss_idle = node.rss_kib();
     let base = node.status().unwrap()["panel_url"]
         .as_str()
         .unwrap()
@@ -117,7 +107,7 @@ pub(crate) fn run() {
         pct(&times, 0.5).as_secs_f64() * 1e3,
         pct(&times, 0.99).as_secs_f64() * 1e3
     );
-    let rss_busy = rss_kib(&node);
+    let rss_busy = node.rss_kib();
     println!(
         "memory: node without panel {:.1} MiB; with panel idle {:.1} MiB (+{:.1}); after pairing and {REQUESTS} pages {:.1} MiB (+{:.1}); peak {:.1} MiB (argon2id hashing takes 19 MiB while it runs)",
         rss_off as f64 / 1024.0,
