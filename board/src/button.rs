@@ -1,8 +1,10 @@
 //! The button: debounce, short and long presses, and the factory-reset
 //! confirmation.
 //!
-//! [`ButtonDetector`] samples an input pin (every [`ButtonDetector::POLL`]
-//! or so) and turns its level into events. A level counts once it held
+//! [`ButtonDetector`] samples an input pin (every
+//! [`ButtonDetector::IDLE_POLL`] while it rests, every
+//! [`ButtonDetector::POLL`] while it is pressed or settling; it says when
+//! with [`ButtonDetector::next_sample`]) and turns its level into events. A level counts once it held
 //! steady for the debounce time. A press released before the long-press
 //! time is a [`ButtonEvent::Short`]; one still held at the long-press time
 //! gives [`ButtonEvent::Long`] at once (so the LED can answer while the
@@ -62,8 +64,17 @@ pub struct ButtonDetector<P> {
 }
 
 impl<P: InputPin> ButtonDetector<P> {
-    /// How often to sample the pin.
+    /// How often to sample the pin while it is pressed or settling.
     pub const POLL: Duration = Duration::from_millis(10);
+    /// How often to sample it while it rests: a press lasts far longer, and
+    /// the first sample that sees it switches to [`Self::POLL`].
+    pub const IDLE_POLL: Duration = Duration::from_millis(50);
+
+    /// When to sample next, after a sample at `now`.
+    pub fn next_sample(&self, now: Instant) -> Instant {
+        let resting = !self.pressed && self.candidate.is_none();
+        now + if resting { Self::IDLE_POLL } else { Self::POLL }
+    }
 
     /// A detector that takes the button as released to begin with.
     pub fn new(pin: P, cfg: ButtonConfig) -> ButtonDetector<P> {
@@ -321,6 +332,30 @@ mod tests {
             run(&mut d, 9_990, 10_100),
             vec![(10_020, ButtonEvent::Short)]
         );
+    }
+
+    #[test]
+    fn sampling_slows_down_only_while_the_button_rests() {
+        let finger = MockPin::new(false);
+        let mut d = ButtonDetector::new(finger.clone(), cfg());
+        d.sample(at(0)).unwrap();
+        assert_eq!(d.next_sample(at(0)), at(50));
+        finger.set_level(true);
+        d.sample(at(50)).unwrap();
+        assert_eq!(d.next_sample(at(50)), at(60), "settling");
+        assert_eq!(d.sample(at(80)).unwrap(), Some(ButtonEvent::Down));
+        assert_eq!(d.next_sample(at(80)), at(90), "pressed");
+        // A 100 ms press sampled at the idle rate is still caught whole.
+        let finger = MockPin::new(false);
+        let mut d = ButtonDetector::new(finger.clone(), cfg());
+        let mut t = 0;
+        let mut seen = Vec::new();
+        while t < 1000 {
+            finger.set_level((420..520).contains(&t));
+            seen.extend(d.sample(at(t)).unwrap());
+            t = d.next_sample(at(t)).as_millis();
+        }
+        assert_eq!(seen, vec![ButtonEvent::Down, ButtonEvent::Short]);
     }
 
     #[test]

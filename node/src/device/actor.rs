@@ -251,9 +251,9 @@ where
             }
         }
         if now >= self.next_sample {
-            self.next_sample =
-                now + StdDuration::from_micros(ButtonDetector::<B>::POLL.as_micros());
-            match self.button.sample(t) {
+            let sampled = self.button.sample(t);
+            self.next_sample = self.tokio_at(self.button.next_sample(t));
+            match sampled {
                 Ok(Some(ev)) => {
                     self.on_button(ev, now).await;
                     changed = true;

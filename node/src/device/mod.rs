@@ -7,7 +7,7 @@
 //!                      │
 //!                      ▼
 //!  button pin ─► detector ─► actor (owns blinker, detector, reset flow,
-//!  (every 10 ms)                    feeder, governor) ─► LED pattern
+//!  (50 ms, 10 ms pressed)          feeder, governor) ─► LED pattern
 //!                      │                 │
 //!  sensors ────────────┘ (every 5 s)     ├─► short press: panel pairing mode
 //!                                        ├─► confirmed long press: factory reset

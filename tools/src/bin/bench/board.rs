@@ -1,6 +1,6 @@
 //! The board's cost on an idle node: CPU time and memory of the same node
 //! with no board support and with the simulated board (the actor samples
-//! the button every 10 ms, checks liveness every second, reads the sensors
+//! the button every 50 ms at rest, checks liveness every second, reads the sensors
 //! every 5 s), and how soon a simulated press shows on the LED.
 
 use std::time::{Duration, Instant};
