@@ -154,6 +154,7 @@ async fn run_once(dir: &Path, args: &RunArgs, first: bool, reset: &ResetRequest)
     .await?;
     let handle = node.handle();
     let config_board = config.board.clone();
+    let config_role = config.node.role;
     let panel = match config.panel.enabled {
         true => Some(
             Panel::start(PanelOptions {
@@ -177,6 +178,7 @@ async fn run_once(dir: &Path, args: &RunArgs, first: bool, reset: &ResetRequest)
         pairing: panel.as_ref().map(|p| p.pairing.clone()),
         data_dir: dir.to_path_buf(),
         reset: reset.clone(),
+        appliance: config_role == warren_node::config::RoleName::Box,
     })
     .unwrap_or_else(|e| {
         tracing::error!(error = %e, "board support is off: the board could not be opened");

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BoardKind {
-    /// A Raspberry Pi when the device tree says so, else the simulated board.
+    /// A Raspberry Pi when the device tree says so and the node runs as a
+    /// box (`node.role = "box"`), else the simulated board.
     Auto,
     /// A Raspberry Pi (fails to start without its GPIO chip).
     Pi,

@@ -162,6 +162,9 @@ pub struct DeviceOptions {
     pub data_dir: std::path::PathBuf,
     /// Set when a confirmed factory reset asks the node to stop and wipe.
     pub reset: reset::ResetRequest,
+    /// The node runs as the community's box (`node.role = "box"`): only
+    /// then does `kind = "auto"` take a Raspberry Pi's pins and watchdog.
+    pub appliance: bool,
 }
 
 /// The running board actor.
@@ -174,9 +177,9 @@ pub struct Device {
 impl Device {
     /// Opens the board `config.kind` names and starts driving it; none for
     /// `kind = "none"`. A Raspberry Pi whose parts cannot be opened is an
-    /// error (with `kind = "auto"` only when it was detected as a Pi).
+    /// error (`warren run` then runs on without board support).
     pub fn start(opts: DeviceOptions) -> Result<Option<Device>> {
-        let Some(board) = open::open(&opts.config)? else {
+        let Some(board) = open::open(&opts.config, opts.appliance)? else {
             return Ok(None);
         };
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);

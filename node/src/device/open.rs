@@ -21,10 +21,12 @@ fn path(p: &str) -> Option<PathBuf> {
     (!p.is_empty()).then(|| PathBuf::from(p))
 }
 
-/// Opens the board; none for `kind = "none"`.
-pub(crate) fn open(cfg: &BoardConfig) -> Result<Option<Board>> {
+/// Opens the board; none for `kind = "none"`. `auto` takes a Raspberry
+/// Pi's parts only for a box (`appliance`): a member's node on a Pi must not
+/// arm its watchdog or drive its pins.
+pub(crate) fn open(cfg: &BoardConfig, appliance: bool) -> Result<Option<Board>> {
     let kind = match cfg.kind {
-        BoardKind::Auto if warren_board::pi::is_raspberry_pi() => BoardKind::Pi,
+        BoardKind::Auto if appliance && warren_board::pi::is_raspberry_pi() => BoardKind::Pi,
         BoardKind::Auto => BoardKind::Sim,
         k => k,
     };

@@ -38,6 +38,7 @@ fn board(node: &Node, dir: &std::path::Path, cfg: BoardConfig) -> (Device, Reset
         pairing: None,
         data_dir: dir.to_path_buf(),
         reset: reset.clone(),
+        appliance: false,
     })
     .unwrap()
     .unwrap();
@@ -188,6 +189,7 @@ async fn a_board_that_is_none_is_not_started() {
         pairing: None,
         data_dir: dir.path().to_path_buf(),
         reset: ResetRequest::default(),
+        appliance: false,
     })
     .unwrap();
     assert!(got.is_none());
