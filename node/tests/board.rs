@@ -40,12 +40,7 @@ fn led_is(node: &NodeProc, led: &str) -> Value {
     })
 }
 
-fn code(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("pairing-code.txt"))
-        .unwrap()
-        .trim()
-        .to_string()
-}
+use common::pairing_code as code;
 
 #[test]
 fn the_button_opens_pairing_on_the_local_network_for_a_while() {

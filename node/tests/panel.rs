@@ -51,12 +51,7 @@ fn start(dir: &Path, root: &Path) -> (NodeProc, String) {
     (node, url)
 }
 
-fn code(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("pairing-code.txt"))
-        .unwrap()
-        .trim()
-        .to_string()
-}
+use common::pairing_code as code;
 
 #[test]
 fn nothing_without_a_login_and_no_form_without_its_token() {

@@ -201,3 +201,11 @@ pub fn try_status(dir: &Path) -> Option<Value> {
 pub fn listen_addr(status: &Value) -> std::net::SocketAddr {
     status["listen"].as_str().unwrap().parse().unwrap()
 }
+
+/// The panel's one-time pairing code, as the node keeps it in `dir`.
+pub fn pairing_code(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("pairing-code.txt"))
+        .unwrap()
+        .trim()
+        .to_string()
+}

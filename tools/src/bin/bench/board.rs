@@ -5,32 +5,15 @@
 
 use std::time::{Duration, Instant};
 
-use super::procs::Proc;
+use super::procs::{Proc, Scratch, TCP_WITH_PANEL};
 
 /// How long each node idles while its CPU time is measured.
 const IDLE: Duration = Duration::from_secs(60);
 
-/// A folder removed at the end.
-struct Scratch(std::path::PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// (CPU seconds per idle minute, resident KiB at the end).
 fn idle(dir: &std::path::Path, kind: &str) -> (f64, u64) {
-    let args = [
-        "--transport",
-        "tcp",
-        "--listen",
-        "127.0.0.1:0",
-        "--panel-listen",
-        "127.0.0.1:0",
-    ];
     let config = format!("[board]\nkind = \"{kind}\"\npairing_listen = \"127.0.0.1:0\"\n");
-    let node = Proc::start(dir, &config, &args);
+    let node = Proc::start(dir, &config, &TCP_WITH_PANEL);
     // Let start-up work (identity, first checks) pass before measuring.
     std::thread::sleep(Duration::from_secs(3));
     let before = node.cpu_ticks();
@@ -43,8 +26,7 @@ fn idle(dir: &std::path::Path, kind: &str) -> (f64, u64) {
 
 pub(crate) fn run() {
     println!("\n== board ==");
-    let tmp =
-        Scratch(std::env::temp_dir().join(format!("warren-bench-board-{}", std::process::id())));
+    let tmp = Scratch::new("board");
     let (cpu_none, rss_none) = idle(&tmp.0.join("none"), "none");
     let (cpu_sim, rss_sim) = idle(&tmp.0.join("sim"), "sim");
     println!(
@@ -63,16 +45,8 @@ pub(crate) fn run() {
     );
 
     // A short press to the LED showing pairing mode, as `warren` sees it.
-    let args = [
-        "--transport",
-        "tcp",
-        "--listen",
-        "127.0.0.1:0",
-        "--panel-listen",
-        "127.0.0.1:0",
-    ];
     let config = "[board]\nkind = \"sim\"\npairing_listen = \"127.0.0.1:0\"\npairing_secs = 1\n";
-    let node = Proc::start(&tmp.0.join("press"), config, &args);
+    let node = Proc::start(&tmp.0.join("press"), config, &TCP_WITH_PANEL);
     node.wait("online", |s| s["board"]["led"] == "online");
     let mut took = Vec::new();
     for _ in 0..5 {

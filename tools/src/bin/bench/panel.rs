@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use warren_localnet::web::{Login, request};
 
-use super::procs::Proc;
+use super::procs::{Proc, Scratch, TCP_WITH_PANEL};
 
 /// Dashboard requests timed.
 const REQUESTS: usize = 1000;
@@ -16,27 +16,10 @@ fn pct(v: &[Duration], p: f64) -> Duration {
     v[((v.len() as f64 - 1.0) * p).round() as usize]
 }
 
-/// A folder removed at the end.
-struct Scratch(std::path::PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 pub(crate) fn run() {
     println!("\n== panel ==");
-    let tmp =
-        Scratch(std::env::temp_dir().join(format!("warren-bench-panel-{}", std::process::id())));
-    let args = [
-        "--transport",
-        "tcp",
-        "--listen",
-        "127.0.0.1:0",
-        "--panel-listen",
-        "127.0.0.1:0",
-    ];
+    let tmp = Scratch::new("panel");
+    let args = TCP_WITH_PANEL;
 
     // The same node without a panel, then with one.
     let off = Proc::start(&tmp.0.join("off"), "[panel]\nenabled = false\n", &args);

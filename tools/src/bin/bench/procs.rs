@@ -165,3 +165,28 @@ impl Drop for Proc {
         let _ = self.child.wait();
     }
 }
+
+/// A folder removed at the end: `warren-bench-NAME-PID` in the temp folder.
+pub(crate) struct Scratch(pub(crate) PathBuf);
+
+impl Scratch {
+    pub(crate) fn new(name: &str) -> Scratch {
+        Scratch(std::env::temp_dir().join(format!("warren-bench-{name}-{}", std::process::id())))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `warren run` on TCP with its panel, each on a free loopback port.
+pub(crate) const TCP_WITH_PANEL: [&str; 6] = [
+    "--transport",
+    "tcp",
+    "--listen",
+    "127.0.0.1:0",
+    "--panel-listen",
+    "127.0.0.1:0",
+];
