@@ -480,10 +480,14 @@ fn a_ctor_node_recovers_when_its_tor_restarts() {
         },
     );
     assert_eq!(after["onion_address"], before["onion_address"]);
-    let failure = after["onion_last_failure"].as_str().unwrap_or_default();
+    // Later failures (a reachability check while the new descriptor
+    // spreads) may follow the outage; the history keeps it.
+    let failures = after["onion_recent_failures"].as_array().unwrap();
     assert!(
-        failure.contains("control"),
-        "the outage was reported: {failure:?}"
+        failures
+            .iter()
+            .any(|f| f.as_str().unwrap_or_default().contains("control")),
+        "the outage was reported: {failures:?}"
     );
 }
 

@@ -174,6 +174,7 @@ impl Actor {
             onion_reachable: t.onion_reachable,
             onion_last_check: t.last_check,
             onion_last_failure: t.last_failure,
+            onion_recent_failures: t.recent_failures,
             onion_launches: t.launches,
             id: own.id().to_string(),
             address: addresses

@@ -47,6 +47,9 @@ pub struct Status {
     pub onion_last_check: Option<u64>,
     /// The last Tor-side failure, in words.
     pub onion_last_failure: Option<String>,
+    /// The last few Tor-side failures, oldest first (at most eight).
+    #[serde(default)]
+    pub onion_recent_failures: Vec<String>,
     /// How many times the onion service was launched or relaunched.
     pub onion_launches: u32,
     /// `member` or `box`.

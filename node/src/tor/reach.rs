@@ -84,8 +84,7 @@ impl Reachability {
     pub fn failure(&self, what: &str, error: &str) {
         let now = self.clock.unix_now();
         self.update(|s| {
-            s.last_failure = Some(format!("{what}: {error}"));
-            s.last_failure_at = Some(now);
+            s.record_failure(format!("{what}: {error}"), now);
             if s.onion_reachable != Some(true) {
                 s.not_online_because = Some(format!("{what}: {error}"));
             }
@@ -114,8 +113,7 @@ impl Reachability {
                 }
                 Err(e) => {
                     s.onion_reachable = Some(false);
-                    s.last_failure = Some(format!("reachability check: {e}"));
-                    s.last_failure_at = Some(now);
+                    s.record_failure(format!("reachability check: {e}"), now);
                     s.not_online_because = Some(format!(
                         "own onion service not reachable ({fails} failed check(s); relaunch after {}): {e}",
                         policy.relaunch_after
