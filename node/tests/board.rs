@@ -17,12 +17,16 @@ const PASS: &str = "a long enough passphrase";
 const NEW_PASS: &str = "another long passphrase";
 
 fn start(dir: &Path, boot: &Path) -> NodeProc {
+    start_with(dir, boot, "")
+}
+
+fn start_with(dir: &Path, boot: &Path, extra: &str) -> NodeProc {
     std::fs::create_dir_all(boot).unwrap();
     write_config(
         dir,
         &format!(
             "[board]\nkind = \"sim\"\npairing_secs = 4\npairing_listen = \"127.0.0.1:0\"\n\
-             boot_partition = \"{}\"\nlong_press_ms = 800\nreset_confirm_ms = 1500\n",
+             boot_partition = \"{}\"\nlong_press_ms = 800\nreset_confirm_ms = 1500\n{extra}",
             boot.display()
         ),
     );
@@ -120,6 +124,41 @@ fn the_button_opens_pairing_on_the_local_network_for_a_while() {
         Some(("application/x-www-form-urlencoded", &login)),
     );
     assert_eq!(r.status, 401, "the old passphrase no longer works");
+}
+
+#[test]
+fn a_new_box_starts_in_pairing_mode_until_its_owner_pairs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, boot) = (tmp.path().join("n"), tmp.path().join("boot"));
+    let extra = "pairing_until_paired = true\n";
+    let mut node = start_with(&dir, &boot, extra);
+    let b = led_is(&node, "pairing");
+    let lan = b["pairing_url"]
+        .as_str()
+        .unwrap()
+        .trim_end_matches("/pair")
+        .to_string();
+    let first = code(&dir);
+    let file = std::fs::read_to_string(boot.join("warren-pairing.txt")).unwrap();
+    assert!(file.contains(&first) && file.contains(&lan), "{file}");
+    // Unpaired when the window ends: the next start opens it again.
+    node.stop();
+    let mut node = start_with(&dir, &boot, extra);
+    let b = led_is(&node, "pairing");
+    let lan = b["pairing_url"]
+        .as_str()
+        .unwrap()
+        .trim_end_matches("/pair")
+        .to_string();
+    assert_eq!(code(&dir), first, "the first-run code survives a restart");
+    let owner = Login::pair(&lan, &first, PASS);
+    assert_eq!(owner.get("/dashboard").status, 200);
+    // Paired: a start is an ordinary one.
+    node.stop();
+    let node = start_with(&dir, &boot, extra);
+    let b = led_is(&node, "online");
+    assert!(b["pairing_url"].is_null(), "{b}");
+    assert!(!dir.join("pairing-code.txt").exists());
 }
 
 #[test]

@@ -188,6 +188,9 @@ async fn drive<L, B, W, S>(
     };
     a.show();
     notify::ready("starting");
+    if a.cfg.pairing_until_paired && a.pairing.as_ref().is_some_and(|p| !p.paired()) {
+        a.begin_pairing(epoch).await;
+    }
     loop {
         let wake = a.next_wake();
         tokio::select! {

@@ -57,6 +57,9 @@ pub struct BoardConfig {
     /// Where the panel also listens during pairing mode, so the pairing code
     /// works from the local network (port 0 picks one).
     pub pairing_listen: SocketAddr,
+    /// While no owner has paired, every start opens pairing mode as a
+    /// short press would (a new box pairs without its button).
+    pub pairing_until_paired: bool,
     /// The boot partition: pairing mode writes `warren-pairing.txt` there
     /// when the folder exists. Empty: never.
     pub boot_partition: String,
@@ -98,6 +101,7 @@ impl Default for BoardConfig {
             reset_confirm_ms: 5_000,
             pairing_secs: 600,
             pairing_listen: SocketAddr::from(([0, 0, 0, 0], 7451)),
+            pairing_until_paired: false,
             boot_partition: "/boot/firmware".into(),
             watchdog: "/dev/watchdog".into(),
             watchdog_timeout_secs: 15,

@@ -81,6 +81,11 @@ impl PairingHandle {
         }
     }
 
+    /// Whether an owner has paired (set a passphrase).
+    pub fn paired(&self) -> bool {
+        self.app.owner.lock().map(|o| o.paired()).unwrap_or(true)
+    }
+
     /// Opens pairing mode for `length` (or extends the open window to end
     /// `length` from now), with the panel also listening on `listen`.
     pub async fn begin(&self, length: Duration, listen: SocketAddr) -> Result<PairingInfo> {
