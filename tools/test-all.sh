@@ -6,8 +6,12 @@
 # On a fresh Debian 12 machine with a Rust toolchain: installs the Debian
 # packages (tor among them) and cargo tools the tests need, then runs
 # formatting and lint checks, docs, every test (nextest), the onion tier on
-# a private Tor network, and a short run of each fuzz target.
-# Environment: WARREN_FUZZ_SECONDS (default 15) per fuzz target.
+# a private Tor network, a short run of each fuzz target, and the image
+# tier: the Raspberry Pi image built (image-build/build.sh), checked and
+# booted under qemu (hw-tests/qemu-boot.sh); that tier needs root.
+# Environment: WARREN_FUZZ_SECONDS (default 15) per fuzz target;
+# WARREN_IMAGE_OUT (default target/image) for the image; WARREN_IMAGE_TIER=0
+# skips the image tier.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -95,5 +99,15 @@ step "fuzz targets, ${fuzz_seconds}s each"
     done
     rm -f "$log"
 )
+
+if [ "${WARREN_IMAGE_TIER:-1}" = 1 ]; then
+    step "image tier: build the Raspberry Pi image, check it, boot it under qemu"
+    image_out=${WARREN_IMAGE_OUT:-target/image}
+    version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+    as_root env CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" image-build/build.sh "$image_out"
+    as_root hw-tests/qemu-boot.sh "$image_out/warren-$version-rpi-arm64.img"
+else
+    step "image tier skipped (WARREN_IMAGE_TIER=0)"
+fi
 
 step "all tests passed"

@@ -91,6 +91,26 @@ fn the_oldest_supported_config_still_loads() {
 }
 
 #[test]
+fn the_raspberry_pi_images_config_loads_for_both_profiles() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../image-build/rootfs/etc/warren/warren.toml");
+    let template = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        template.contains("@PROFILE@"),
+        "first boot fills in the profile"
+    );
+    for (name, profile) in [("small", Profile::Small), ("desktop", Profile::Desktop)] {
+        let c = Config::from_toml(&template.replace("@PROFILE@", name), &path).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.node.role, RoleName::Box);
+        assert_eq!(c.node.transport, warren_node::config::TransportKind::Ctor);
+        assert_eq!(c.limits.profile, profile);
+        assert!(c.board.pairing_until_paired);
+        assert_eq!(c.board.boot_partition, "/boot/firmware");
+    }
+}
+
+#[test]
 fn an_empty_file_and_no_file_give_the_defaults() {
     assert_eq!(
         Config::from_toml("", Path::new("x")).unwrap(),

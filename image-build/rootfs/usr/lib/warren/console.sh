@@ -1,0 +1,48 @@
+#!/bin/sh
+# Prints to the box's consoles (serial and screen), once the boot has
+# finished: how to pair while no owner has (the pairing file on the boot
+# partition), then a health report. With warren.report=SECONDS on the kernel
+# command line it repeats the report's figures that often.
+set -u
+pairing=/boot/firmware/warren-pairing.txt
+
+say() {
+    for tty in $(cat /sys/class/tty/console/active 2>/dev/null); do
+        [ -w "/dev/$tty" ] && printf '%s\r\n' "$@" > "/dev/$tty"
+    done
+    printf '%s\n' "$@"
+}
+
+data_part=$(basename "$(readlink -f /dev/disk/by-label/warren-data)")
+figures() {
+    pid=$(systemctl show -p MainPID --value warren.service)
+    rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+    written=$(awk '{ print $7 / 2 }' "/sys/class/block/$data_part/stat")
+    up=$(cut -d' ' -f1 /proc/uptime)
+    say "warren-report: uptime_s=$up warren_rss_kib=${rss:-none} data_written_kib=$written"
+}
+
+state=$(timeout 600 systemctl is-system-running --wait)
+i=0
+while [ ! -s "$pairing" ] && [ $i -lt 120 ]; do
+    sleep 1
+    i=$((i + 1))
+done
+if grep -q "pairing code" "$pairing" 2>/dev/null; then
+    say "" "==== Warren: pair this box ====" ""
+    while IFS= read -r line; do say "$line"; done < "$pairing"
+    say "" "(also in warren-pairing.txt on the card's boot partition)" ""
+fi
+
+failed=$(systemctl list-units --failed --plain --no-legend | awk '{ print $1 }' | tr '\n' ' ')
+root=$(findmnt -no OPTIONS / | tr ',' '\n' | grep -x -m1 'ro\|rw')
+data=$(findmnt -no OPTIONS /data | tr ',' '\n' | grep -x -m1 'ro\|rw')
+say "warren-report: system $state"
+say "warren-report: failed units: ${failed:-none}"
+say "warren-report: root ${root:-unmounted} data ${data:-unmounted} data_size_mib=$(($(cat /sys/class/block/$data_part/size) / 2048))"
+say "warren-report: warren $(systemctl is-active warren.service) tor $(systemctl is-active tor@default.service) ssh $(systemctl is-active ssh.service)"
+figures
+every=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^warren\.report=//p')
+if [ -n "$every" ]; then
+    while sleep "$every"; do figures; done
+fi
