@@ -105,6 +105,7 @@ if [ "${WARREN_IMAGE_TIER:-1}" = 1 ]; then
     image_out=${WARREN_IMAGE_OUT:-target/image}
     version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
     as_root env CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" image-build/build.sh "$image_out"
+    as_root image-build/check-image-selftest.sh "$image_out/warren-$version-rpi-arm64.img"
     as_root hw-tests/qemu-boot.sh "$image_out/warren-$version-rpi-arm64.img"
 else
     step "image tier skipped (WARREN_IMAGE_TIER=0)"
