@@ -181,10 +181,14 @@ dash=$(curl -s -m 30 -b "$jar" -o /dev/null -w '%{http_code}' "http://127.0.0.1:
 if [ "$idle" -gt 0 ]; then
     echo "== idle for $idle s"
     sleep "$idle"
-    grep "warren-report: uptime_s=" <(tr -d '\r' <"$console") | sed 's/^/  /' | tail -n 3
+    grep "warren-report: uptime_s=" <(tr -d '\r' <"$console") | sed 's/^/  /'
 fi
-rss=$(grep "warren-report: uptime_s=" <(tr -d '\r' <"$console") | tail -n1 | sed -n 's/.*warren_rss_kib=\([0-9]*\).*/\1/p')
-written=$(grep "warren-report: uptime_s=" <(tr -d '\r' <"$console") | tail -n1 | sed -n 's/.*uptime_s=\([0-9.]*\).*data_written_kib=\([0-9.]*\).*/\2 KiB in \1 s of uptime/p')
+last=$(grep "warren-report: uptime_s=" <(tr -d '\r' <"$console") | tail -n1)
+rss=$(sed -n 's/.*warren_rss_kib=\([0-9]*\).*/\1/p' <<<"$last")
+restarts=$(sed -n 's/.*warren_restarts=\([0-9]*\).*/\1/p' <<<"$last")
+[ "$restarts" = 0 ] && ok "the daemon never restarted (systemd's watchdog kept being fed)" ||
+    bad "the daemon restarted ${restarts:-?} time(s)"
+written=$(sed -n 's/.*uptime_s=\([0-9.]*\).*data_written_kib=\([0-9.]*\).*/\2 KiB in \1 s of uptime/p' <<<"$last")
 
 # Power off, then read the card as a computer would.
 kill "$qemu_pid"

@@ -19,7 +19,8 @@ figures() {
     rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
     written=$(awk '{ print $7 / 2 }' "/sys/class/block/$data_part/stat")
     up=$(cut -d' ' -f1 /proc/uptime)
-    say "warren-report: uptime_s=$up warren_rss_kib=${rss:-none} data_written_kib=$written"
+    restarts=$(systemctl show -p NRestarts --value warren.service)
+    say "warren-report: uptime_s=$up warren_rss_kib=${rss:-none} warren_restarts=$restarts data_written_kib=$written"
 }
 
 state=$(timeout 600 systemctl is-system-running --wait)
