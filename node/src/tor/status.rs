@@ -31,7 +31,7 @@ pub struct TorStatus {
     pub last_failure: Option<String>,
     /// When the last failure happened (unix seconds).
     pub last_failure_at: Option<u64>,
-    /// The last few failures, oldest first (at most [`RECENT_FAILURES`]), so
+    /// The last few failures, oldest first (at most eight), so
     /// an outage stays visible after a later, different failure.
     #[serde(default)]
     pub recent_failures: Vec<String>,
