@@ -51,11 +51,13 @@ if [ $want_build = 1 ]; then
     need e2fsprogs mkfs.ext4
     need xz-utils xz
     need arch-test arch-test
+    need python3 python3
 fi
 if [ $want_boot = 1 ]; then
     need e2fsprogs debugfs
     need mtools mtype
     need curl curl
+    need python3 python3
 fi
 backports=()
 if [ $want_boot = 1 ] && ! command -v qemu-system-aarch64 >/dev/null 2>&1; then
