@@ -251,5 +251,14 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
         .map_err(Error::io(what()))?;
     std::io::Write::write_all(&mut f, text.as_bytes()).map_err(Error::io(what()))?;
     f.sync_all().map_err(Error::io(what()))?;
-    std::fs::rename(&tmp, path).map_err(Error::io(what()))
+    std::fs::rename(&tmp, path).map_err(Error::io(what()))?;
+    // The rename itself must reach the card: on FAT (the boot partition)
+    // a power cut before the directory is written back can leave neither
+    // the old file nor the new one.
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(Error::io(format!("syncing {}", dir.display())))?;
+    }
+    Ok(())
 }
