@@ -56,6 +56,7 @@ done
 echo "root partition"
 extract_partition "$image" 2 "$tmp/root.part"
 dfs() { debugfs -R "$1" "$tmp/root.part" 2>/dev/null; }
+in_part() { debugfs -R "stat $2" "$1" 2>&1 | grep -q 'Inode:'; } # in_part PARTITION PATH
 dfs "cat /etc/shadow" >"$tmp/shadow"
 check "/etc/shadow is there" test -s "$tmp/shadow"
 usable=$(awk -F: '$2 !~ /^[!*]/ { print $1 }' "$tmp/shadow" | tr '\n' ' ')
@@ -69,14 +70,14 @@ check "sshd only when turned on from the boot partition" \
 dfs "cat /etc/fstab" >"$tmp/fstab"
 check "fstab: root read-only" grep -Eq "^LABEL=$ROOT_LABEL +/ +ext4 +ro," "$tmp/fstab"
 check "fstab: data noatime" grep -Eq "^LABEL=$DATA_LABEL +/data +ext4 +noatime,commit=" "$tmp/fstab"
-check "/usr/bin/warren" bash -c "debugfs -R 'stat /usr/bin/warren' '$tmp/root.part' 2>&1 | grep -q 'Inode:'"
-check "warren.service enabled" bash -c "debugfs -R 'stat /etc/systemd/system/multi-user.target.wants/warren.service' '$tmp/root.part' 2>&1 | grep -q 'Inode:'"
+check "/usr/bin/warren" in_part "$tmp/root.part" /usr/bin/warren
+check "warren.service enabled" in_part "$tmp/root.part" /etc/systemd/system/multi-user.target.wants/warren.service
 check "empty machine-id" bash -c "[ -z \"\$(debugfs -R 'cat /etc/machine-id' '$tmp/root.part' 2>/dev/null)\" ]"
 
 echo "data partition"
 extract_partition "$image" 3 "$tmp/data.part"
-check "warren's data folder" bash -c "debugfs -R 'stat /warren' '$tmp/data.part' 2>&1 | grep -q 'Inode:'"
-check "tor's state folder" bash -c "debugfs -R 'stat /tor' '$tmp/data.part' 2>&1 | grep -q 'Inode:'"
+check "warren's data folder" in_part "$tmp/data.part" /warren
+check "tor's state folder" in_part "$tmp/data.part" /tor
 
 if [ $failures -gt 0 ]; then
     echo "check-image: $failures check(s) failed" >&2

@@ -46,6 +46,15 @@ fn led_is(node: &NodeProc, led: &str) -> Value {
 
 use common::pairing_code as code;
 
+/// The pairing window's local address, without `/pair`.
+fn lan_base(board: &Value) -> String {
+    board["pairing_url"]
+        .as_str()
+        .unwrap()
+        .trim_end_matches("/pair")
+        .to_string()
+}
+
 #[test]
 fn the_button_opens_pairing_on_the_local_network_for_a_while() {
     let tmp = tempfile::tempdir().unwrap();
@@ -76,11 +85,7 @@ fn the_button_opens_pairing_on_the_local_network_for_a_while() {
     let out = warren_ok(&dir, &["board", "press", "short"]);
     assert!(out.contains("LED pairing"), "{out}");
     let b = board(&node);
-    let lan = b["pairing_url"]
-        .as_str()
-        .unwrap()
-        .trim_end_matches("/pair")
-        .to_string();
+    let lan = lan_base(&b);
     assert_ne!(lan, base);
     let fresh = code(&dir);
     let file = std::fs::read_to_string(boot.join("warren-pairing.txt")).unwrap();
@@ -133,11 +138,7 @@ fn a_new_box_starts_in_pairing_mode_until_its_owner_pairs() {
     let extra = "pairing_until_paired = true\n";
     let mut node = start_with(&dir, &boot, extra);
     let b = led_is(&node, "pairing");
-    let lan = b["pairing_url"]
-        .as_str()
-        .unwrap()
-        .trim_end_matches("/pair")
-        .to_string();
+    let lan = lan_base(&b);
     let first = code(&dir);
     let file = std::fs::read_to_string(boot.join("warren-pairing.txt")).unwrap();
     assert!(file.contains(&first) && file.contains(&lan), "{file}");
@@ -145,11 +146,7 @@ fn a_new_box_starts_in_pairing_mode_until_its_owner_pairs() {
     node.stop();
     let mut node = start_with(&dir, &boot, extra);
     let b = led_is(&node, "pairing");
-    let lan = b["pairing_url"]
-        .as_str()
-        .unwrap()
-        .trim_end_matches("/pair")
-        .to_string();
+    let lan = lan_base(&b);
     assert_eq!(code(&dir), first, "the first-run code survives a restart");
     let owner = Login::pair(&lan, &first, PASS);
     assert_eq!(owner.get("/dashboard").status, 200);
