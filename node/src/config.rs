@@ -390,6 +390,16 @@ pub struct FilesConfig {
     pub seeding_quota_bytes: u64,
     /// Upload cap for all transfers together, bytes per second; 0: none.
     pub upload_rate_limit: u64,
+    /// Bytes of verified pieces held in memory at once while they are
+    /// sent (to peers and browsers together); readers wait for room. Every
+    /// piece is read whole and checked against its hash before any byte
+    /// of it is sent.
+    pub read_buffer_bytes: u64,
+    /// Seconds between checks that shared and downloaded files are still
+    /// there with the size and modification time they had when last
+    /// verified; a file that differs is checked against its pieces again.
+    /// 0: only when read.
+    pub check_interval_secs: u64,
 }
 
 impl Default for FilesConfig {
@@ -406,6 +416,8 @@ impl Default for FilesConfig {
             max_queued_requests: 64,
             seeding_quota_bytes: 8 << 30,
             upload_rate_limit: 0,
+            read_buffer_bytes: 32 << 20,
+            check_interval_secs: 60,
         }
     }
 }

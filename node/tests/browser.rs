@@ -292,8 +292,11 @@ async fn the_owner_drives_the_panel_in_a_real_browser() {
     c.goto(&format!("{base}/peers")).await.unwrap();
     assert!(text(&c).await.contains("trusted"));
     c.close().await.unwrap();
-    assert_eq!(
-        std::fs::read(a_dir.join("downloads/second.bin")).unwrap(),
-        vec![42u8; 500_000]
-    );
+    // The page said "complete" for the first download already: wait for
+    // this one's file to get its own name (it is `.warren-part` until then).
+    let done = a_dir.join("downloads/second.bin");
+    common::wait_for(std::time::Duration::from_secs(60), "second.bin", || {
+        done.exists().then_some(())
+    });
+    assert_eq!(std::fs::read(&done).unwrap(), vec![42u8; 500_000]);
 }

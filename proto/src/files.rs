@@ -29,6 +29,21 @@ pub enum RejectReason {
     Busy,
     /// The range is outside the piece or larger than [`MAX_BLOCK`].
     BadRange,
+    /// The provider holds the piece but its copy no longer matches the
+    /// piece table, so it will not send it (protocol version 3).
+    Unavailable(Unavailable),
+}
+
+/// Why a provider that knows a swarm cannot serve it now (protocol
+/// version 3). Append-only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Unavailable {
+    /// Its files changed on disk since they were shared or downloaded.
+    Changed,
+    /// Its files are gone (deleted or moved).
+    Missing,
+    /// Its files are being checked against the piece table; ask again later.
+    Checking,
 }
 
 /// Messages on the files channel. Append-only.
@@ -122,5 +137,12 @@ pub enum FileMsg {
         offset: u32,
         /// Why.
         reason: RejectReason,
+    },
+    /// Provider → downloader, instead of `Opened`: the swarm is known here
+    /// but cannot be served now (protocol version 3; older peers get
+    /// `Unknown`).
+    Unavailable {
+        /// Why.
+        why: Unavailable,
     },
 }

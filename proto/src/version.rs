@@ -12,20 +12,29 @@ pub enum ProtocolVersion {
     /// Adds files: transfer connections (`HelloV2` with a purpose), the
     /// files channel and the tracker channel.
     V2,
+    /// Adds typed refusals on the files channel: `FileMsg::Unavailable`
+    /// and `RejectReason::Unavailable`, sent when a provider's copy no
+    /// longer matches its content id (SPEC.md §9).
+    V3,
 }
 
 impl ProtocolVersion {
     /// Every version this implementation speaks, oldest first.
-    pub const ALL: &'static [ProtocolVersion] = &[ProtocolVersion::V1, ProtocolVersion::V2];
+    pub const ALL: &'static [ProtocolVersion] = &[
+        ProtocolVersion::V1,
+        ProtocolVersion::V2,
+        ProtocolVersion::V3,
+    ];
 
     /// The newest version.
-    pub const LATEST: ProtocolVersion = ProtocolVersion::V2;
+    pub const LATEST: ProtocolVersion = ProtocolVersion::V3;
 
     /// The wire number.
     pub fn as_u16(self) -> u16 {
         match self {
             ProtocolVersion::V1 => 1,
             ProtocolVersion::V2 => 2,
+            ProtocolVersion::V3 => 3,
         }
     }
 
@@ -54,7 +63,9 @@ mod tests {
         // (exhaustive match) or fails the assertions below.
         fn listed(v: ProtocolVersion) -> bool {
             match v {
-                ProtocolVersion::V1 | ProtocolVersion::V2 => ProtocolVersion::ALL.contains(&v),
+                ProtocolVersion::V1 | ProtocolVersion::V2 | ProtocolVersion::V3 => {
+                    ProtocolVersion::ALL.contains(&v)
+                }
             }
         }
         for n in 0..=u16::MAX {

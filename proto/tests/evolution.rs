@@ -44,3 +44,32 @@ fn old_code_refuses_new_variants_cleanly() {
     let new = encode(&TransportHint::Memory { port: 1 });
     assert!(decode_exact::<v1::TransportHint>(&new).is_err());
 }
+
+/// `RejectReason` as protocol version 2 knew it: three unit variants.
+mod v2 {
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    pub(super) enum RejectReason {
+        NotHave,
+        Busy,
+        BadRange,
+    }
+}
+
+#[test]
+fn version_3_reject_reasons_leave_version_2_encodings_unchanged() {
+    use warren_proto::files::{RejectReason, Unavailable};
+    for (old, new) in [
+        (v2::RejectReason::NotHave, RejectReason::NotHave),
+        (v2::RejectReason::Busy, RejectReason::Busy),
+        (v2::RejectReason::BadRange, RejectReason::BadRange),
+    ] {
+        assert_eq!(encode(&old), encode(&new));
+        assert_eq!(decode_exact::<RejectReason>(&encode(&old)).unwrap(), new);
+    }
+    // A version 2 node meeting the new reason gets a decode error, which is
+    // why it is only sent on connections that negotiated version 3.
+    let new = encode(&RejectReason::Unavailable(Unavailable::Changed));
+    assert!(decode_exact::<v2::RejectReason>(&new).is_err());
+}

@@ -29,8 +29,8 @@ fn both_sides_learn_the_verified_peer() {
     let at_listener = listener.on_auth(&auth, NOW, &policy()).unwrap();
     assert_eq!(at_dialer.peer.id(), l.id());
     assert_eq!(at_listener.peer.id(), d.id());
-    assert_eq!(at_dialer.version, ProtocolVersion::V2);
-    assert_eq!(at_listener.version, ProtocolVersion::V2);
+    assert_eq!(at_dialer.version, ProtocolVersion::LATEST);
+    assert_eq!(at_listener.version, ProtocolVersion::LATEST);
     assert_eq!(at_dialer.purpose, Purpose::Peer);
     assert_eq!(at_listener.purpose, Purpose::Peer);
 }
@@ -145,7 +145,7 @@ fn unknown_versions_get_a_reject() {
     assert_eq!(
         err,
         Error::Rejected(RejectReason::UnsupportedVersion {
-            supported: heapless::Vec::from_iter([1, 2])
+            supported: heapless::Vec::from_iter([1, 2, 3])
         })
     );
 }
@@ -153,8 +153,12 @@ fn unknown_versions_get_a_reject() {
 #[test]
 fn newest_common_version_is_chosen() {
     assert_eq!(
-        ProtocolVersion::negotiate(&[5, 1, 3]),
+        ProtocolVersion::negotiate(&[5, 1, 4]),
         Some(ProtocolVersion::V1)
+    );
+    assert_eq!(
+        ProtocolVersion::negotiate(&[5, 1, 3]),
+        Some(ProtocolVersion::V3)
     );
     assert_eq!(
         ProtocolVersion::negotiate(&[2, 1]),

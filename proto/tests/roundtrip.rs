@@ -198,7 +198,7 @@ mod v2 {
     use proptest::prelude::*;
     use warren_proto::ProtocolVersion;
     use warren_proto::content::{ContentId, SwarmId};
-    use warren_proto::files::{FileMsg, MAX_BLOCK, RejectReason};
+    use warren_proto::files::{FileMsg, MAX_BLOCK, RejectReason, Unavailable};
     use warren_proto::frame::Channel;
     use warren_proto::msg::Message;
     use warren_proto::tracker::TrackerMsg;
@@ -238,6 +238,22 @@ mod v2 {
                 offset,
                 reason: RejectReason::NotHave
             }),
+            (any::<u32>(), any::<u32>(), unavailable()).prop_map(|(piece, offset, why)| {
+                FileMsg::Reject {
+                    piece,
+                    offset,
+                    reason: RejectReason::Unavailable(why),
+                }
+            }),
+            unavailable().prop_map(|why| FileMsg::Unavailable { why }),
+        ]
+    }
+
+    fn unavailable() -> impl Strategy<Value = Unavailable> {
+        prop_oneof![
+            Just(Unavailable::Changed),
+            Just(Unavailable::Missing),
+            Just(Unavailable::Checking),
         ]
     }
 

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use warren_node::control::{self, Request};
-use warren_node::files::{DownloadInfo, DownloadStatus, ShareInfo, ShareOptions};
+use warren_node::files::{
+    DownloadInfo, DownloadState, DownloadStatus, Health, RecheckReport, ShareInfo, ShareOptions,
+};
 use warren_node::{Error, Result};
 
 use super::progress::{Bar, size};
@@ -33,6 +35,11 @@ pub(crate) struct ShareArgs {
     /// Ask the connected trusted boxes to keep a copy (a sealed share stays encrypted there).
     #[arg(long)]
     mirror: bool,
+    /// Leave out files that cannot be shared (names that are not UTF-8 or
+    /// hold control characters, special files, links out of the folder)
+    /// instead of refusing the folder; they are listed.
+    #[arg(long)]
+    skip_unsafe: bool,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -79,6 +86,19 @@ fn print_share(s: &ShareInfo) {
         }
     );
     println!("  size     {} in {} file(s)", size(s.size), s.files);
+    if s.state != Health::Ok {
+        println!(
+            "  state    {}{}",
+            s.state.as_str(),
+            s.reason
+                .as_ref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        );
+    }
+    for w in &s.warnings {
+        println!("  note     {w}");
+    }
     if s.own_address {
         println!("  address  its own (not this node's)");
     }
@@ -99,6 +119,7 @@ pub(crate) async fn share(dir: &Path, a: ShareArgs) -> Result<()> {
         own_address: a.own_address,
         description: a.description,
         tags: a.tags,
+        skip_unsafe: a.skip_unsafe,
     };
     let req = Request::Share {
         path: path.to_string_lossy().into_owned(),
@@ -176,10 +197,10 @@ pub(crate) async fn get(dir: &Path, a: GetArgs) -> Result<()> {
                     "  {}/s  {} connection(s)  {}",
                     size(s.rate),
                     s.connections,
-                    if s.state == "downloading" {
+                    if s.state == DownloadState::Downloading {
                         String::new()
                     } else {
-                        s.state.clone()
+                        s.state.to_string()
                     }
                 );
                 bar.show(
@@ -232,8 +253,16 @@ pub(crate) async fn downloads(dir: &Path, json: bool) -> Result<()> {
     if list.is_empty() {
         println!("no downloads");
     }
+    let now = {
+        use warren_node::clock::Clock;
+        warren_node::clock::SystemClock.unix_now()
+    };
     for d in list {
         let s = &d.status;
+        let retry = s
+            .retry_at
+            .map(|at| format!("; next try in {} s", at.saturating_sub(now)))
+            .unwrap_or_default();
         println!(
             "{}  {}  {} / {}  → {}{}",
             s.name.as_deref().unwrap_or("?"),
@@ -243,9 +272,48 @@ pub(crate) async fn downloads(dir: &Path, json: bool) -> Result<()> {
             d.out,
             s.error
                 .as_ref()
-                .map(|e| format!("  ({e})"))
+                .map(|e| format!("  ({e}{retry})"))
                 .unwrap_or_default()
         );
+    }
+    Ok(())
+}
+
+pub(crate) async fn recheck(dir: &Path, id: String, json: bool) -> Result<()> {
+    let mut bar = Bar::new();
+    let v = control::request_events(dir, &Request::Recheck { id }, &mut |ev| {
+        if let (false, Some(h)) = (json, ev.get("checking")) {
+            let done = h["done"].as_u64().unwrap_or(0);
+            let total = h["total"].as_u64().unwrap_or(0);
+            bar.show("checking", done, total, "");
+        }
+    })
+    .await;
+    bar.finish();
+    let v = v?;
+    if json {
+        return print_json(&v);
+    }
+    let r: RecheckReport = parse(v)?;
+    println!(
+        "{}: {} of {} pieces match ({})",
+        r.name,
+        r.good,
+        r.pieces,
+        r.state.as_str()
+    );
+    if let Some(reason) = &r.reason {
+        println!("  {reason}");
+    }
+    if let Some(d) = &r.download {
+        if !matches!(d.state, DownloadState::Complete) {
+            println!(
+                "  download {}: {} of {} on disk; `warren downloads` shows its progress",
+                d.state,
+                size(d.done_bytes),
+                size(d.total_bytes)
+            );
+        }
     }
     Ok(())
 }

@@ -85,6 +85,15 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check a share's or a download's files against its pieces (by token,
+    /// link or content id); a download that lacks pieces fetches them again.
+    Recheck {
+        /// The share or download.
+        id: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Pause a download (by its link); `warren get` resumes it.
     Pause {
         /// The link.
@@ -199,6 +208,13 @@ fn default_data_dir() -> PathBuf {
 
 pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Run(_)) {
+        // A command whose reader went away (`warren shares | head -1`)
+        // ends quietly, killed by SIGPIPE as `ls | head` is (status 141 in
+        // the shell), instead of panicking on a failed print. The daemon
+        // keeps ignoring SIGPIPE: a peer that hangs up is an error there.
+        sigpipe::reset();
+    }
     let data_dir = cli.data_dir.clone().unwrap_or_else(default_data_dir);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -247,6 +263,7 @@ async fn dispatch(command: Command, dir: PathBuf) -> warren_node::Result<()> {
         Command::Unshare { id } => files::unshare(&dir, id).await,
         Command::Get(a) => files::get(&dir, a).await,
         Command::Downloads { json } => files::downloads(&dir, json).await,
+        Command::Recheck { id, json } => files::recheck(&dir, id, json).await,
         Command::Pause { link } => files::pause(&dir, link).await,
         Command::Catalogue { json } => files::catalogue(&dir, json).await,
         Command::Mirror { link, json } => mirror::mirror(&dir, link, json).await,

@@ -52,6 +52,15 @@ async fn answer(req: Request, node: &NodeHandle) -> crate::Result<Response> {
         Request::Publish { id } => success(files.set_public(id).await?),
         Request::Unshare { id } => files.unshare(id).await.map(|()| done())?,
         Request::Downloads => success(files.downloads().await?),
+        Request::Recheck { id } => {
+            let (tx, mut rx) = mpsc::channel(1);
+            let job = tokio::spawn(async move { files.recheck(id, tx).await });
+            while rx.recv().await.is_some() {}
+            match job.await {
+                Ok(r) => success(r?),
+                Err(e) => failure(format!("check task failed: {e}")),
+            }
+        }
         Request::Pause { link } => {
             let link: warren_proto::link::Link = link.parse()?;
             files.pause(link.swarm()).await?;

@@ -10,7 +10,7 @@ use warren_proto::{PeerAddr, TransportHint};
 
 use super::Response;
 use super::server::{emit, event, failure, success};
-use crate::files::ShareOptions;
+use crate::files::{DownloadState, ShareOptions};
 use crate::node::NodeHandle;
 
 /// Hashing progress updates queued. Full: an update is skipped.
@@ -39,6 +39,28 @@ pub(super) async fn share(
     })
 }
 
+pub(super) async fn recheck(
+    node: &NodeHandle,
+    id: String,
+    write: &mut OwnedWriteHalf,
+) -> std::io::Result<Response> {
+    let (tx, mut rx) = mpsc::channel(PROGRESS_QUEUE);
+    let files = node.files();
+    let job = tokio::spawn(async move { files.recheck(id, tx).await });
+    while let Some((done, total)) = rx.recv().await {
+        emit(
+            write,
+            &event(serde_json::json!({ "checking": { "done": done, "total": total } })),
+        )
+        .await?;
+    }
+    Ok(match job.await {
+        Ok(Ok(report)) => success(report),
+        Ok(Err(e)) => failure(e.to_string()),
+        Err(e) => failure(format!("check task failed: {e}")),
+    })
+}
+
 pub(super) async fn get(
     node: &NodeHandle,
     link: String,
@@ -60,8 +82,8 @@ pub(super) async fn get(
     }
     loop {
         let now = status.borrow_and_update().clone();
-        if matches!(now.state.as_str(), "complete" | "failed" | "paused") {
-            return Ok(if now.state == "complete" {
+        if now.state.stopped() {
+            return Ok(if now.state == DownloadState::Complete {
                 success(now)
             } else {
                 failure(

@@ -82,6 +82,13 @@ pub enum Request {
     },
     /// Every download.
     Downloads,
+    /// Check a share's or a download's files against its piece table
+    /// (token, link or content id; progress as events). A download that
+    /// lacks pieces afterwards fetches them again.
+    Recheck {
+        /// Which share or download.
+        id: String,
+    },
     /// Pause a download (by its link).
     Pause {
         /// The link.

@@ -157,6 +157,7 @@ async fn handle(
             out,
             wait: true,
         } => super::files::get(node, link, out, true, write).await,
+        Request::Recheck { id } => super::files::recheck(node, id, write).await,
         req => Ok(super::dispatch(req, node).await),
     }
 }

@@ -60,6 +60,14 @@ impl Bitmap {
         }
     }
 
+    /// Marks piece `i` absent.
+    pub fn unset(&mut self, i: u32) {
+        if i < self.len && self.get(i) {
+            self.bits[(i / 64) as usize] &= !(1 << (i % 64));
+            self.ones -= 1;
+        }
+    }
+
     /// Wire form: one bit per piece, most significant bit first.
     pub fn to_wire(&self) -> Vec<u8> {
         let mut out = vec![0u8; (self.len as usize).div_ceil(8)];

@@ -53,15 +53,25 @@ impl SourceFile {
         }
     }
 
+    /// Its size and modification time.
+    pub fn stamp(&self) -> super::source::Stamp {
+        super::source::Stamp {
+            size: self.size,
+            mtime_ns: self.mtime_ns,
+        }
+    }
+
     /// Whether the file on disk is still the one that was hashed.
     pub fn unchanged(&self) -> bool {
         std::fs::metadata(&self.path).is_ok_and(|m| SourceFile::of(self.path.clone(), &m) == *self)
     }
 }
 
-/// What to put in the listing besides the files.
+/// What to put in the listing besides the files, and how to walk them.
 #[derive(Debug, Clone, Default)]
 pub struct Describe {
+    /// Leave out what cannot be shared instead of refusing the folder.
+    pub skip_unsafe: bool,
     /// Description.
     pub description: Option<String>,
     /// Tags.
@@ -79,6 +89,8 @@ pub struct Hashed {
     pub hashes: Vec<[u8; 32]>,
     /// The files, in manifest order.
     pub sources: Vec<SourceFile>,
+    /// What was left out or noticed, for the person sharing.
+    pub notes: Vec<String>,
 }
 
 /// The piece size for `total` bytes.
@@ -101,8 +113,34 @@ fn rel(path: &str) -> Result<RelPath, FilesError> {
     RelPath::new(path).map_err(|e| FilesError::Refused(format!("cannot share {path:?}: {e}")))
 }
 
-/// Lists the files under `root` (or `root` itself) as (path in share, source).
-fn walk(root: &Path) -> Result<Vec<(RelPath, SourceFile)>, FilesError> {
+/// What walking a folder found besides the files.
+#[derive(Debug, Default)]
+struct Walk {
+    /// Leave out what cannot be shared instead of refusing.
+    skip_unsafe: bool,
+    files: Vec<(RelPath, SourceFile)>,
+    /// What was left out, and why (with `skip_unsafe`).
+    skipped: Vec<String>,
+    /// Folders with no file in them (a share holds files only).
+    empty: Vec<String>,
+}
+
+impl Walk {
+    /// Leaves `what` out (with `skip_unsafe`) or refuses the share.
+    fn unsafe_entry(&mut self, what: String) -> Result<(), FilesError> {
+        if self.skip_unsafe {
+            self.skipped.push(what);
+            Ok(())
+        } else {
+            Err(FilesError::Refused(format!(
+                "{what}; nothing was shared (`warren share --skip-unsafe` leaves such files out)"
+            )))
+        }
+    }
+}
+
+/// Lists the files under `root` (or `root` itself).
+fn walk(root: &Path, skip_unsafe: bool) -> Result<Walk, FilesError> {
     let meta = std::fs::symlink_metadata(root).map_err(io(root))?;
     let root = root.canonicalize().map_err(io(root))?;
     let name = root
@@ -110,9 +148,14 @@ fn walk(root: &Path) -> Result<Vec<(RelPath, SourceFile)>, FilesError> {
         .and_then(|n| n.to_str())
         .ok_or_else(|| FilesError::Refused(format!("{} has no usable name", root.display())))?
         .to_string();
+    let mut w = Walk {
+        skip_unsafe,
+        ..Walk::default()
+    };
     if meta.is_file() || (meta.file_type().is_symlink() && root.is_file()) {
         let m = std::fs::metadata(&root).map_err(io(&root))?;
-        return Ok(vec![(rel(&name)?, SourceFile::of(root, &m))]);
+        w.files.push((rel(&name)?, SourceFile::of(root, &m)));
+        return Ok(w);
     }
     if !root.is_dir() {
         return Err(FilesError::Refused(format!(
@@ -120,15 +163,14 @@ fn walk(root: &Path) -> Result<Vec<(RelPath, SourceFile)>, FilesError> {
             root.display()
         )));
     }
-    let mut out = Vec::new();
-    walk_dir(&root, &root, &name, 0, &mut out)?;
-    if out.is_empty() {
+    walk_dir(&root, &root, &name, 0, &mut w)?;
+    if w.files.is_empty() {
         return Err(FilesError::Refused(format!(
             "{} holds no files",
             root.display()
         )));
     }
-    Ok(out)
+    Ok(w)
 }
 
 fn walk_dir(
@@ -136,14 +178,15 @@ fn walk_dir(
     dir: &Path,
     prefix: &str,
     depth: usize,
-    out: &mut Vec<(RelPath, SourceFile)>,
+    w: &mut Walk,
 ) -> Result<(), FilesError> {
     if depth > MAX_DEPTH {
-        return Err(FilesError::Refused(format!(
+        return w.unsafe_entry(format!(
             "{} is nested deeper than {MAX_DEPTH} folders",
             dir.display()
-        )));
+        ));
     }
+    let before = w.files.len();
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .map_err(io(dir))?
         .collect::<Result<_, _>>()
@@ -151,45 +194,59 @@ fn walk_dir(
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
         let path = e.path();
-        let name = e.file_name().into_string().map_err(|n| {
-            FilesError::Refused(format!(
-                "file name {n:?} in {} is not valid UTF-8",
-                dir.display()
-            ))
-        })?;
+        let name = match e.file_name().into_string() {
+            Ok(n) => n,
+            Err(n) => {
+                w.unsafe_entry(format!(
+                    "file name {n:?} in {} is not valid UTF-8",
+                    dir.display()
+                ))?;
+                continue;
+            }
+        };
         let inner = format!("{prefix}/{name}");
         let ft = e.file_type().map_err(io(&path))?;
-        if ft.is_symlink() {
+        let found = if ft.is_symlink() {
             let target = path.canonicalize().map_err(io(&path))?;
             if !target.starts_with(root) {
-                return Err(FilesError::Refused(format!(
+                w.unsafe_entry(format!(
                     "{} is a link to {}, outside the shared folder",
                     path.display(),
                     target.display()
-                )));
+                ))?;
+                continue;
             }
             if !target.is_file() {
-                return Err(FilesError::Refused(format!(
+                w.unsafe_entry(format!(
                     "{} links to a folder; share the folder itself",
                     path.display()
-                )));
+                ))?;
+                continue;
             }
             let m = std::fs::metadata(&target).map_err(io(&target))?;
-            out.push((rel(&inner)?, SourceFile::of(target, &m)));
+            SourceFile::of(target, &m)
         } else if ft.is_dir() {
-            walk_dir(root, &path, &inner, depth + 1, out)?;
+            walk_dir(root, &path, &inner, depth + 1, w)?;
+            continue;
         } else if ft.is_file() {
             let m = e.metadata().map_err(io(&path))?;
-            out.push((rel(&inner)?, SourceFile::of(path, &m)));
+            SourceFile::of(path, &m)
         } else {
+            w.unsafe_entry(format!("{} is not a regular file", path.display()))?;
+            continue;
+        };
+        match RelPath::new(&inner) {
+            Ok(p) => w.files.push((p, found)),
+            Err(e) => w.unsafe_entry(format!("cannot share {inner:?}: {e}"))?,
+        }
+        if w.files.len() > MAX_FILES {
             return Err(FilesError::Refused(format!(
-                "{} is not a regular file",
-                path.display()
+                "more than {MAX_FILES} files: a share holds at most {MAX_FILES}; share its subfolders separately"
             )));
         }
-        if out.len() > MAX_FILES {
-            return Err(FilesError::Refused(format!("more than {MAX_FILES} files")));
-        }
+    }
+    if w.files.len() == before && depth > 0 {
+        w.empty.push(prefix.to_string());
     }
     Ok(())
 }
@@ -204,7 +261,16 @@ pub fn hash_path(
     progress: &mut dyn FnMut(u64, u64),
     cancel: &AtomicBool,
 ) -> Result<Hashed, FilesError> {
-    let mut files = walk(root)?;
+    let walked = walk(root, describe.skip_unsafe)?;
+    let mut notes: Vec<String> = walked
+        .skipped
+        .iter()
+        .map(|s| format!("left out: {s}"))
+        .collect();
+    notes.extend(walked.empty.iter().map(|d| {
+        format!("empty folder {d:?} is not part of the share (a share holds files only)")
+    }));
+    let mut files = walked.files;
     files.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
     let total: u64 = files.iter().map(|(_, s)| s.size).sum();
     let piece_size = choose_piece_size(total);
@@ -327,5 +393,6 @@ pub fn hash_path(
         manifest,
         hashes,
         sources: files.into_iter().map(|(_, s)| s).collect(),
+        notes,
     })
 }

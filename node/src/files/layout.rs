@@ -3,10 +3,14 @@
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use warren_proto::content::Listing;
 
 use super::FilesError;
+use super::bitmap::Bitmap;
+use super::health::{Change, Fault};
 
 /// A file's place in the content.
 #[derive(Debug, Clone)]
@@ -54,22 +58,128 @@ pub fn spans_under(dir: &Path, listing: &Listing) -> Vec<Span> {
         .collect()
 }
 
-/// Creates (or, when `resume`, opens) every output file of `listing`
-/// under `dir`, at its final size.
+/// The suffix a download's file carries until every piece of it is
+/// verified and on disk, so that nobody mistakes a half-written file for a
+/// finished one (Transmission's `.part`, qBittorrent's `.!qB`).
+pub const PART_SUFFIX: &str = ".warren-part";
+
+/// `path` with [`PART_SUFFIX`] appended.
+pub fn part_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(PART_SUFFIX);
+    PathBuf::from(s)
+}
+
+/// Which of a download's files are finished (under their own names); the
+/// others carry [`PART_SUFFIX`]. Shared by the writer, which renames, and
+/// the readers that seed and serve the download.
+#[derive(Debug)]
+pub struct Names {
+    finished: Vec<AtomicBool>,
+}
+
+impl Names {
+    fn new(finished: impl IntoIterator<Item = bool>) -> Names {
+        Names {
+            finished: finished.into_iter().map(AtomicBool::new).collect(),
+        }
+    }
+
+    /// Whether file `i` is under its own name.
+    pub fn is_finished(&self, i: usize) -> bool {
+        self.finished
+            .get(i)
+            .is_some_and(|f| f.load(Ordering::Acquire))
+    }
+
+    /// The path file `i` (whose own name is `path`) has now.
+    pub fn current(&self, path: &Path, i: usize) -> PathBuf {
+        if self.is_finished(i) {
+            path.to_path_buf()
+        } else {
+            part_path(path)
+        }
+    }
+
+    /// Each file under whichever name it has on disk: its own name when
+    /// that exists or when neither does.
+    pub fn from_disk(spans: &[Span]) -> Names {
+        Names::new(spans.iter().map(|s| {
+            std::fs::symlink_metadata(&s.path).is_ok()
+                || std::fs::symlink_metadata(part_path(&s.path)).is_err()
+        }))
+    }
+
+    /// Every file under its own name.
+    pub fn all_finished(n: usize) -> Names {
+        Names::new(std::iter::repeat_n(true, n))
+    }
+
+    fn set_finished(&self, i: usize) {
+        if let Some(f) = self.finished.get(i) {
+            f.store(true, Ordering::Release);
+        }
+    }
+}
+
+/// The pieces that hold bytes of `span` (none for an empty file).
+pub fn pieces_of(span: &Span, piece_size: u32) -> std::ops::Range<u32> {
+    if span.size == 0 {
+        return 0..0;
+    }
+    let ps = u64::from(piece_size.max(1));
+    let first = span.start / ps;
+    let last = (span.start + span.size - 1) / ps;
+    u32::try_from(first).unwrap_or(u32::MAX)..u32::try_from(last + 1).unwrap_or(u32::MAX)
+}
+
+/// Whether every piece of `span` is in `have`.
+pub fn span_complete(span: &Span, piece_size: u32, have: &Bitmap) -> bool {
+    pieces_of(span, piece_size).all(|p| have.get(p))
+}
+
+/// Renames `from` to `to` unless `to` exists (never replaces a file the
+/// user put there).
+pub fn rename_no_replace(from: &Path, to: &Path) -> Result<(), FilesError> {
+    use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
+    match renameat2(AT_FDCWD, from, AT_FDCWD, to, RenameFlags::RENAME_NOREPLACE) {
+        Ok(()) => Ok(()),
+        Err(nix::errno::Errno::EEXIST) => Err(FilesError::Refused(format!(
+            "{} already exists; not replacing it (move it away and run `warren get` again)",
+            to.display()
+        ))),
+        // A filesystem without the flag: check, then rename.
+        Err(nix::errno::Errno::EINVAL) => {
+            if std::fs::symlink_metadata(to).is_ok() {
+                return Err(FilesError::Refused(format!(
+                    "{} already exists; not replacing it",
+                    to.display()
+                )));
+            }
+            std::fs::rename(from, to).map_err(|e| FilesError::io(from, e))
+        }
+        Err(e) => Err(FilesError::io(from, std::io::Error::from(e))),
+    }
+}
+
+/// Creates (or, when `resume`, reopens) every output file of `listing`
+/// under `dir`, at its final size: under its own name when every piece of
+/// it is in `have` (empty files at once), under [`PART_SUFFIX`] otherwise.
 ///
 /// Refuses, before writing anything: a `dir` that is not a folder; any
 /// existing component under `dir` that is a symlink (writing through it
-/// could land outside `dir`); and, unless resuming, any file that already
-/// exists.
+/// could land outside `dir`); and, unless resuming, any file (or
+/// temporary file) that already exists. When resuming, a file whose pieces
+/// are recorded but which is gone is [`Fault::Missing`]: the caller must
+/// re-check the download, not recreate it empty.
 pub fn create_outputs(
     dir: &Path,
     listing: &Listing,
+    piece_size: u32,
+    have: &Bitmap,
     resume: bool,
-) -> Result<Vec<Span>, FilesError> {
-    let meta = std::fs::symlink_metadata(dir).map_err(|e| FilesError::Io {
-        path: dir.to_path_buf(),
-        error: e.to_string(),
-    })?;
+) -> Result<(Vec<Span>, Arc<Names>), FilesError> {
+    let meta = std::fs::symlink_metadata(dir).map_err(|e| FilesError::io(dir, e))?;
     if !meta.is_dir() {
         return Err(FilesError::Refused(format!(
             "{} is not a folder",
@@ -78,50 +188,116 @@ pub fn create_outputs(
     }
     let spans = spans_under(dir, listing);
     // Check everything first, so that a refusal leaves no trace.
-    for (f, span) in listing.files.as_slice().iter().zip(&spans) {
+    for f in listing.files.as_slice() {
         let mut at = dir.to_path_buf();
         let comps: Vec<&str> = f.path.components().collect();
         for (i, c) in comps.iter().enumerate() {
             at.push(c);
-            match std::fs::symlink_metadata(&at) {
-                Ok(m) if m.file_type().is_symlink() => {
-                    return Err(FilesError::Refused(format!(
-                        "{} is a symlink; refusing to write through it",
-                        at.display()
-                    )));
+            let last = i + 1 == comps.len();
+            let names = if last {
+                vec![at.clone(), part_path(&at)]
+            } else {
+                vec![at.clone()]
+            };
+            for name in names {
+                match std::fs::symlink_metadata(&name) {
+                    Ok(m) if m.file_type().is_symlink() => {
+                        return Err(FilesError::Refused(format!(
+                            "{} is a symlink; refusing to write through it",
+                            name.display()
+                        )));
+                    }
+                    Ok(m) if !last && !m.is_dir() => {
+                        return Err(FilesError::Refused(format!(
+                            "{} is in the way (not a folder)",
+                            name.display()
+                        )));
+                    }
+                    Ok(_) if last && !resume => {
+                        return Err(FilesError::Refused(format!(
+                            "{} already exists; remove it or download elsewhere (--out)",
+                            name.display()
+                        )));
+                    }
+                    _ => {}
                 }
-                Ok(m) if i + 1 < comps.len() && !m.is_dir() => {
-                    return Err(FilesError::Refused(format!(
-                        "{} is in the way (not a folder)",
-                        at.display()
-                    )));
-                }
-                Ok(_) if i + 1 == comps.len() && !resume => {
-                    return Err(FilesError::Refused(format!(
-                        "{} already exists; remove it or download elsewhere (--out)",
-                        span.path.display()
-                    )));
-                }
-                _ => {}
             }
         }
     }
-    for span in &spans {
+    let complete: Vec<bool> = spans
+        .iter()
+        .map(|s| span_complete(s, piece_size, have))
+        .collect();
+    for (span, done) in spans.iter().zip(&complete) {
+        let part = part_path(&span.path);
+        let exists = |p: &Path| std::fs::symlink_metadata(p).is_ok();
+        let held = pieces_of(span, piece_size).any(|p| have.get(p));
         if let Some(parent) = span.path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| FilesError::Io {
-                path: parent.to_path_buf(),
-                error: e.to_string(),
-            })?;
+            std::fs::create_dir_all(parent).map_err(|e| FilesError::io(parent, e))?;
         }
-        let f = open_output(&span.path)?;
-        if f.metadata().map(|m| m.len()).unwrap_or(0) != span.size {
-            f.set_len(span.size).map_err(|e| FilesError::Io {
-                path: span.path.clone(),
-                error: e.to_string(),
-            })?;
+        let path = match (*done, exists(&span.path), exists(&part)) {
+            (true, true, _) => span.path.clone(),
+            // Synced but not yet renamed when the node stopped.
+            (true, false, true) => {
+                rename_no_replace(&part, &span.path)?;
+                span.path.clone()
+            }
+            (true, false, false) if span.size == 0 => span.path.clone(),
+            (false, true, false) if held => {
+                // A finished file whose pieces must be fetched again (a
+                // re-check found some of them changed): it is unfinished
+                // again, and says so.
+                rename_no_replace(&span.path, &part)?;
+                part
+            }
+            (_, false, false) if held => return Err(Fault::Missing(part).into()),
+            _ => part,
+        };
+        let f = open_output(&path)?;
+        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        if len != span.size {
+            if held {
+                return Err(Fault::Changed {
+                    path,
+                    change: Change::Size {
+                        expected: span.size,
+                        found: len,
+                    },
+                }
+                .into());
+            }
+            f.set_len(span.size).map_err(|e| FilesError::io(&path, e))?;
         }
     }
-    Ok(spans)
+    Ok((spans, Arc::new(Names::new(complete))))
+}
+
+/// Gives every file of `spans` whose pieces are now all in `have` its own
+/// name (files already finished are skipped). Call only once those pieces
+/// are durable.
+pub fn finish_files(
+    spans: &[Span],
+    names: &Names,
+    piece_size: u32,
+    have: &Bitmap,
+) -> Result<(), FilesError> {
+    for (i, span) in spans.iter().enumerate() {
+        if names.is_finished(i) || !span_complete(span, piece_size, have) {
+            continue;
+        }
+        let part = part_path(&span.path);
+        match rename_no_replace(&part, &span.path) {
+            Ok(()) => {}
+            // The writer still held it open: its bytes went to a file that
+            // is gone.
+            Err(FilesError::Io { .. }) if std::fs::symlink_metadata(&part).is_err() => {
+                return Err(Fault::Missing(part).into());
+            }
+            Err(e) => return Err(e),
+        }
+        names.set_finished(i);
+    }
+    Ok(())
 }
 
 /// Creates (or, when `resume`, reopens) the single file that holds a
@@ -129,10 +305,7 @@ pub fn create_outputs(
 /// an existing file is refused unless resuming (it would belong to another
 /// mirror of the same content).
 pub fn create_blob(path: &Path, size: u64, resume: bool) -> Result<(), FilesError> {
-    let io = |p: &Path, e: std::io::Error| FilesError::Io {
-        path: p.to_path_buf(),
-        error: e.to_string(),
-    };
+    let io = |p: &Path, e: std::io::Error| FilesError::io(p, e);
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
     }
@@ -159,10 +332,7 @@ pub fn open_output(path: &Path) -> Result<File, FilesError> {
         .truncate(false)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)
-        .map_err(|e| FilesError::Io {
-            path: path.to_path_buf(),
-            error: e.to_string(),
-        })
+        .map_err(|e| FilesError::io(path, e))
 }
 
 #[cfg(test)]

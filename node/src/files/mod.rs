@@ -17,21 +17,28 @@
 pub mod bitmap;
 mod download;
 pub mod hashing;
+pub mod health;
 pub mod layout;
 pub mod output;
 mod persist;
+mod recheck;
 mod registry;
 pub mod source;
 mod transfer;
 pub(crate) mod upload;
+pub(crate) mod verified;
 
-pub use download::DownloadStatus;
+pub use download::{DownloadState, DownloadStatus};
+pub use health::Health;
 pub use registry::{
-    Content, DownloadInfo, FilesHandle, MirrorInfo, MirrorList, Progress, ShareInfo, ShareOptions,
+    Content, DownloadInfo, FilesHandle, MirrorInfo, MirrorList, Progress, RecheckReport, ShareInfo,
+    ShareOptions,
 };
-pub(crate) use registry::{ExtraSetup, Registry, Served, Work, handle};
+pub(crate) use registry::{ExtraSetup, Found, Registry, Served, Work, handle};
 
 use std::path::PathBuf;
+
+use health::Fault;
 
 /// Why a files operation failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -52,9 +59,12 @@ pub enum FilesError {
     /// The disk is full.
     #[error("disk full writing {}: the download is paused; free space and run `warren get` again", .0.display())]
     DiskFull(PathBuf),
-    /// A shared file was changed after it was shared.
-    #[error("{} changed since it was shared; share it again", .0.display())]
-    Changed(PathBuf),
+    /// A file no longer holds what was shared or downloaded.
+    #[error(transparent)]
+    Fault(#[from] Fault),
+    /// A provider knows the swarm but cannot serve it now.
+    #[error("{}", unavailable_text(*.0))]
+    Unavailable(warren_proto::files::Unavailable),
     /// Stopped on request.
     #[error("cancelled")]
     Cancelled,
@@ -75,6 +85,29 @@ pub enum FilesError {
         /// Bytes left in the quota.
         left: u64,
     },
+}
+
+impl FilesError {
+    /// An I/O error on `path` (a full disk is [`FilesError::DiskFull`]).
+    pub fn io(path: &std::path::Path, e: std::io::Error) -> FilesError {
+        if e.raw_os_error() == Some(libc::ENOSPC) {
+            FilesError::DiskFull(path.to_path_buf())
+        } else {
+            FilesError::Io {
+                path: path.to_path_buf(),
+                error: e.to_string(),
+            }
+        }
+    }
+}
+
+fn unavailable_text(why: warren_proto::files::Unavailable) -> &'static str {
+    use warren_proto::files::Unavailable;
+    match why {
+        Unavailable::Changed => "its copy changed on disk since it was shared, so it is not served",
+        Unavailable::Missing => "its copy is gone (deleted or moved), so it is not served",
+        Unavailable::Checking => "its copy is being checked; it asks to try again shortly",
+    }
 }
 
 /// `1.5 GiB`-style sizes.

@@ -7,15 +7,21 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
+use std::sync::Arc;
 
 use warren_proto::seal::SealKey;
 
 use super::FilesError;
-use super::layout::{Span, cover, open_output};
+use super::bitmap::Bitmap;
+use super::layout::{Names, Span, cover, finish_files, open_output};
 
 /// The output files of one download.
 pub struct Output {
     spans: Vec<Span>,
+    /// Which files still carry their `.warren-part` name (none: a
+    /// mirror's single file, which is never renamed).
+    names: Option<Arc<Names>>,
+    piece_size: u32,
     /// Sealed downloads arrive encrypted and are written decrypted.
     seal: Option<SealKey>,
     dirty: BTreeSet<usize>,
@@ -29,10 +35,18 @@ pub struct Output {
 const OPEN_FILES: usize = 16;
 
 impl Output {
-    /// Writes into `spans` (created beforehand by `layout::create_outputs`).
-    pub fn new(spans: Vec<Span>, seal: Option<SealKey>) -> Output {
+    /// Writes into `spans` (created beforehand by `layout::create_outputs`),
+    /// each file under its current name in `names`.
+    pub fn new(
+        spans: Vec<Span>,
+        names: Option<Arc<Names>>,
+        piece_size: u32,
+        seal: Option<SealKey>,
+    ) -> Output {
         Output {
             spans,
+            names,
+            piece_size,
             seal,
             dirty: BTreeSet::new(),
             open: HashMap::new(),
@@ -68,6 +82,15 @@ impl Output {
         Ok(())
     }
 
+    /// Gives the files whose pieces are all in `durable` their own
+    /// names. Call after [`Output::sync`].
+    pub fn finish(&mut self, durable: &Bitmap) -> Result<(), FilesError> {
+        match &self.names {
+            Some(n) => finish_files(&self.spans, n, self.piece_size, durable),
+            None => Ok(()),
+        }
+    }
+
     fn file(&mut self, i: usize) -> Result<&File, FilesError> {
         if !self.open.contains_key(&i) {
             // Closing a written file loses nothing: a later sync through a
@@ -75,7 +98,11 @@ impl Output {
             if self.open.len() >= OPEN_FILES {
                 self.open.clear();
             }
-            let f = open_output(&self.spans[i].path)?;
+            let path = match &self.names {
+                Some(n) => n.current(&self.spans[i].path, i),
+                None => self.spans[i].path.clone(),
+            };
+            let f = open_output(&path)?;
             self.open.insert(i, f);
         }
         self.open
@@ -85,12 +112,5 @@ impl Output {
 }
 
 fn write_error(path: &std::path::Path, e: std::io::Error) -> FilesError {
-    if e.raw_os_error() == Some(libc::ENOSPC) {
-        FilesError::DiskFull(path.to_path_buf())
-    } else {
-        FilesError::Io {
-            path: path.to_path_buf(),
-            error: e.to_string(),
-        }
-    }
+    FilesError::io(path, e)
 }

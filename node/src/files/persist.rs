@@ -31,7 +31,7 @@ pub(crate) struct StoredDownload {
     pub(crate) ticket: Option<Ticket>,
     /// Pieces durable on disk (`Bitmap::to_bytes`).
     pub(crate) have: Vec<u8>,
-    /// `active`, `paused`, `complete` or `failed`.
+    /// [`StoredState::as_str`].
     pub(crate) state: String,
     pub(crate) error: Option<String>,
     pub(crate) added_at: u64,
@@ -53,4 +53,50 @@ pub(crate) struct StoredMirror {
     pub(crate) asked_by: Option<NodeId>,
     /// The download's own record.
     pub(crate) dl: StoredDownload,
+}
+
+/// A download's state as the store keeps it (by name, so that records
+/// written before a state existed still decode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StoredState {
+    /// Running, or to resume at the next start.
+    Active,
+    /// Paused by its owner (or by a full disk); `warren get` resumes it.
+    Paused,
+    /// Every piece verified and on disk.
+    Complete,
+    /// Stopped for good; `error` says why.
+    Failed,
+    /// Its files changed after they were downloaded.
+    Changed,
+    /// Its files are gone.
+    Missing,
+}
+
+impl StoredState {
+    /// The stored name.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            StoredState::Active => "active",
+            StoredState::Paused => "paused",
+            StoredState::Complete => "complete",
+            StoredState::Failed => "failed",
+            StoredState::Changed => "changed",
+            StoredState::Missing => "missing",
+        }
+    }
+
+    /// The state of a stored name (an unknown one resumes).
+    pub(crate) fn parse(s: &str) -> StoredState {
+        [
+            StoredState::Paused,
+            StoredState::Complete,
+            StoredState::Failed,
+            StoredState::Changed,
+            StoredState::Missing,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .unwrap_or(StoredState::Active)
+    }
 }

@@ -1,109 +1,225 @@
-//! Reading a share's content from the files that hold it.
+//! Reading a swarm's content from the files that hold it.
+//!
+//! Every read looks the file up by its path again (`stat`): a file that is
+//! gone is [`Fault::Missing`], one whose length is not the manifest's is
+//! [`Fault::Changed`], and a file replaced under the same name is reopened
+//! rather than read through a stale handle. Whether the bytes themselves
+//! are still the content is for the caller to check against the piece
+//! table (`verified.rs`); this module only reads.
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::os::unix::fs::FileExt;
-use std::sync::Mutex;
+use std::io::ErrorKind;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::UNIX_EPOCH;
 
+use serde::{Deserialize, Serialize};
 use warren_proto::seal::SealKey;
 
 use super::FilesError;
-use super::hashing::SourceFile;
-use super::layout::{Span, cover};
+use super::health::{Change, Fault};
+use super::layout::{Names, Span, cover};
 
-/// Open files kept per source (the rest are reopened as needed).
+/// Open files kept per file set (the rest are reopened as needed).
 const OPEN_FILES: usize = 16;
 
-/// Reads content bytes at content offsets. Blocking: call from blocking
-/// threads.
-pub trait PieceSource: Send + Sync {
-    /// Fills `buf` with the content from `offset`.
-    fn read(&self, offset: u64, buf: &mut [u8]) -> Result<(), FilesError>;
+/// What a file looked like when it was last known to hold its content:
+/// its length and modification time. A file whose stamp differs is
+/// re-checked before it is served again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamp {
+    /// Length in bytes.
+    pub size: u64,
+    /// Modification time, nanoseconds since the Unix epoch (0 if unknown).
+    pub mtime_ns: i128,
 }
 
-/// Content that lives in files (a publisher's originals, or a download's
-/// output). For a sealed share whose files hold plaintext, what is read is
-/// encrypted on the way out, so that what leaves is what the pieces hash to.
+impl Stamp {
+    /// The stamp of a file's metadata.
+    pub fn of(meta: &std::fs::Metadata) -> Stamp {
+        let mtime_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map(|d| d.as_nanos() as i128)
+            .unwrap_or(0);
+        Stamp {
+            size: meta.len(),
+            mtime_ns,
+        }
+    }
+}
+
+/// How a file compares with its stamp.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Freshness {
+    /// As stamped.
+    Fresh,
+    /// Same length, other modification time: its pieces must be checked.
+    Stale(PathBuf),
+}
+
+/// A swarm's bytes as they travel, read from the files that hold them. For
+/// a sealed share whose files hold plaintext, what is read is encrypted on
+/// the way out, so that what is returned is what the pieces hash to.
 pub struct FileSet {
     spans: Vec<Span>,
-    /// For a publisher's originals: what each file looked like when hashed.
-    expect: Option<Vec<SourceFile>>,
+    /// What each file looked like when last checked; none while they are
+    /// being written (a download in progress).
+    stamps: Option<Vec<Stamp>>,
+    /// For a download: which files still carry their `.warren-part` name.
+    names: Option<Arc<Names>>,
     seal: Option<SealKey>,
-    open: Mutex<HashMap<usize, File>>,
+    open: Mutex<HashMap<usize, Handle>>,
+}
+
+struct Handle {
+    file: File,
+    dev: u64,
+    ino: u64,
 }
 
 impl FileSet {
-    /// Content in `spans`; `expect` (if given) is checked before each file
-    /// is opened, so an edited original is never served.
+    /// Content in `spans` (sorted by start). `stamps`, one per span, are
+    /// what [`FileSet::freshness`] compares with; `names` maps unfinished
+    /// files to their temporary names; `seal` encrypts plaintext files.
     pub fn new(
         spans: Vec<Span>,
-        expect: Option<Vec<SourceFile>>,
+        stamps: Option<Vec<Stamp>>,
+        names: Option<Arc<Names>>,
         seal: Option<SealKey>,
     ) -> FileSet {
         FileSet {
             spans,
-            expect,
+            stamps,
+            names,
             seal,
             open: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The publisher's originals, as hashed.
-    pub fn originals(sources: &[SourceFile], seal: Option<SealKey>) -> FileSet {
-        let mut start = 0;
-        let spans = sources
-            .iter()
-            .map(|s| {
-                let span = Span {
-                    path: s.path.clone(),
-                    start,
-                    size: s.size,
-                };
-                start += s.size;
-                span
-            })
-            .collect();
-        FileSet::new(spans, Some(sources.to_vec()), seal)
+    /// The files, in content order.
+    pub fn spans(&self) -> &[Span] {
+        &self.spans
     }
 
-    fn with_file<T>(
-        &self,
-        i: usize,
-        f: impl FnOnce(&File) -> std::io::Result<T>,
-    ) -> Result<T, FilesError> {
-        let span = &self.spans[i];
-        let err = |e: std::io::Error| FilesError::Io {
-            path: span.path.clone(),
-            error: e.to_string(),
+    /// The same files with new stamps (after a check found them intact).
+    pub fn restamped(&self, stamps: Vec<Stamp>) -> FileSet {
+        FileSet::new(
+            self.spans.clone(),
+            Some(stamps),
+            self.names.clone(),
+            self.seal.clone(),
+        )
+    }
+
+    /// The path file `i` has now (a download's unfinished file carries
+    /// its temporary name).
+    pub fn path(&self, i: usize) -> PathBuf {
+        match &self.names {
+            Some(n) => n.current(&self.spans[i].path, i),
+            None => self.spans[i].path.clone(),
+        }
+    }
+
+    /// Looks file `i` up by its path: gone, or of another length than the
+    /// manifest's, is a fault. Blocking.
+    pub fn lookup(&self, i: usize) -> Result<(PathBuf, std::fs::Metadata), FilesError> {
+        let mut path = self.path(i);
+        let meta = match std::fs::metadata(&path) {
+            Ok(m) => m,
+            // Renamed to its final name in the meantime: look again.
+            Err(e) if e.kind() == ErrorKind::NotFound && self.path(i) != path => {
+                path = self.path(i);
+                std::fs::metadata(&path).map_err(|e| not_there(&path, e))?
+            }
+            Err(e) => return Err(not_there(&path, e)),
         };
+        let expected = self.spans[i].size;
+        if !meta.is_file() || meta.len() != expected {
+            return Err(Fault::Changed {
+                path,
+                change: Change::Size {
+                    expected,
+                    found: meta.len(),
+                },
+            }
+            .into());
+        }
+        Ok((path, meta))
+    }
+
+    /// How files `range` compare with their stamps. A fault for a file
+    /// that is gone or of the wrong length. Blocking.
+    pub fn freshness(&self, range: std::ops::Range<usize>) -> Result<Freshness, FilesError> {
+        for i in range {
+            let (path, meta) = self.lookup(i)?;
+            if let Some(stamps) = &self.stamps {
+                if Stamp::of(&meta) != stamps[i] {
+                    return Ok(Freshness::Stale(path));
+                }
+            }
+        }
+        Ok(Freshness::Fresh)
+    }
+
+    /// Every file's stamp now, in order; a fault for the first that is
+    /// gone or of the wrong length. Blocking.
+    pub fn stamps_now(&self) -> Result<Vec<Stamp>, FilesError> {
+        (0..self.spans.len())
+            .map(|i| self.lookup(i).map(|(_, m)| Stamp::of(&m)))
+            .collect()
+    }
+
+    fn read_file(&self, i: usize, at: u64, buf: &mut [u8]) -> Result<(), FilesError> {
+        let (path, meta) = self.lookup(i)?;
         let mut open = self
             .open
             .lock()
             .map_err(|_| FilesError::Refused("file cache poisoned".into()))?;
-        if !open.contains_key(&i) {
-            if let Some(expect) = &self.expect {
-                if !expect[i].unchanged() {
-                    return Err(FilesError::Changed(span.path.clone()));
-                }
-            }
+        let current = open
+            .get(&i)
+            .is_some_and(|h| h.dev == meta.dev() && h.ino == meta.ino());
+        if !current {
             if open.len() >= OPEN_FILES {
                 open.clear();
             }
-            open.insert(i, File::open(&span.path).map_err(err)?);
+            let file = File::open(&path).map_err(|e| not_there(&path, e))?;
+            open.insert(
+                i,
+                Handle {
+                    file,
+                    dev: meta.dev(),
+                    ino: meta.ino(),
+                },
+            );
         }
-        let file = open
+        let h = open
             .get(&i)
             .ok_or_else(|| FilesError::Refused("file cache".into()))?;
-        f(file).map_err(err)
+        h.file.read_exact_at(buf, at).map_err(|e| match e.kind() {
+            // Shorter than a moment ago: truncated under us.
+            ErrorKind::UnexpectedEof => Fault::Changed {
+                path: path.clone(),
+                change: Change::Size {
+                    expected: self.spans[i].size,
+                    found: at,
+                },
+            }
+            .into(),
+            _ => FilesError::io(&path, e),
+        })
     }
-}
 
-impl PieceSource for FileSet {
-    fn read(&self, offset: u64, buf: &mut [u8]) -> Result<(), FilesError> {
+    /// Fills `buf` with the content from `offset` (as it travels).
+    /// Blocking.
+    pub fn read(&self, offset: u64, buf: &mut [u8]) -> Result<(), FilesError> {
         let mut at = 0usize;
         for (i, file_off, len) in cover(&self.spans, offset, buf.len() as u64) {
             let part = &mut buf[at..at + len as usize];
-            self.with_file(i, |f| f.read_exact_at(part, file_off))?;
+            self.read_file(i, file_off, part)?;
             at += len as usize;
         }
         if at != buf.len() {
@@ -116,5 +232,21 @@ impl PieceSource for FileSet {
                 .map_err(|e| FilesError::Refused(e.to_string()))?;
         }
         Ok(())
+    }
+
+    /// The files holding content bytes `offset .. offset + len`.
+    pub fn files_of(&self, offset: u64, len: u64) -> std::ops::Range<usize> {
+        let c = cover(&self.spans, offset, len.max(1));
+        match (c.first(), c.last()) {
+            (Some(a), Some(b)) => a.0..b.0 + 1,
+            _ => 0..0,
+        }
+    }
+}
+
+fn not_there(path: &std::path::Path, e: std::io::Error) -> FilesError {
+    match e.kind() {
+        ErrorKind::NotFound => Fault::Missing(path.to_path_buf()).into(),
+        _ => FilesError::io(path, e),
     }
 }

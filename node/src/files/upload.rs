@@ -2,26 +2,32 @@
 //! manifest, piece table and blocks.
 //!
 //! The session owns its request queue (bounded by `files.max_queued_requests`;
-//! beyond that a request is refused with `Busy`). Blocks are read on a
-//! blocking thread in batches of up to [`READ_BATCH`], and sent in order.
+//! beyond that a request is refused with `Busy`) and at most one verified
+//! piece: blocks are cut from whole pieces that matched their hash
+//! (`verified.rs`), up to [`READ_BATCH`] per turn, in order. A piece that
+//! no longer matches is never sent: the request is refused with
+//! `Unavailable` (version 3; `NotHave` for older peers) and the session
+//! ends.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::OwnedSemaphorePermit;
 use warren_proto::BoundedBytes;
 use warren_proto::BoundedVec;
+use warren_proto::ProtocolVersion;
 use warren_proto::files::{
-    FileMsg, MAX_BITFIELD, MAX_BLOCK, MAX_HASHES, MAX_MANIFEST_CHUNK, RejectReason,
+    FileMsg, MAX_BITFIELD, MAX_BLOCK, MAX_HASHES, MAX_MANIFEST_CHUNK, RejectReason, Unavailable,
 };
 use warren_proto::handshake::Established;
 use warren_proto::msg::CloseReason;
 
 use super::FilesError;
 use super::bitmap::Bitmap;
-use super::registry::{FilesHandle, Served};
+use super::health::Fault;
+use super::registry::{FilesHandle, Found, Served};
 use super::transfer::{self, Sender};
+use super::verified::Piece;
 use crate::conn::{ConnCtx, FramedStream};
 use crate::metrics::Metrics;
 
@@ -48,15 +54,29 @@ pub(crate) async fn serve(
             Ok(Err(e)) => return Err(e),
             Err(_) => return Err(FilesError::Transfer("no Open within 30 s".into())),
         };
-        let Some(served) = files.lookup(swarm).await else {
-            tx.send(FileMsg::Unknown).await?;
-            return Ok(());
+        let typed = est.version >= ProtocolVersion::V3;
+        let served = match files.lookup(swarm).await {
+            Some(Found::Served(s)) => *s,
+            Some(Found::Unavailable { health }) if typed => {
+                if let Some(why) = health.refusal() {
+                    tx.send(FileMsg::Unavailable { why }).await?;
+                    return Ok(());
+                }
+                tx.send(FileMsg::Unknown).await?;
+                return Ok(());
+            }
+            _ => {
+                tx.send(FileMsg::Unknown).await?;
+                return Ok(());
+            }
         };
         Session {
             tx: tx.clone(),
             served,
+            typed,
             queue: VecDeque::new(),
             max_queue: files.max_queued_requests(),
+            piece: None,
             ctx,
             files: &files,
         }
@@ -68,9 +88,14 @@ pub(crate) async fn serve(
         Ok(()) => tx.close(CloseReason::Normal),
         Err(e) => {
             tracing::debug!(peer = %est.peer.id().short(), error = %e, "upload session ended");
-            if matches!(e, FilesError::Proto(_)) {
-                Metrics::inc(&ctx.metrics.protocol_violations);
-                tx.close(CloseReason::ProtocolViolation);
+            match e {
+                FilesError::Proto(_) => {
+                    Metrics::inc(&ctx.metrics.protocol_violations);
+                    tx.close(CloseReason::ProtocolViolation);
+                }
+                // Our copy changed: the refusal is queued; say goodbye.
+                FilesError::Fault(_) => tx.close(CloseReason::Normal),
+                _ => {}
             }
         }
     }
@@ -79,8 +104,13 @@ pub(crate) async fn serve(
 struct Session<'a> {
     tx: Sender,
     served: Served,
+    /// The peer speaks version 3: refusals are typed.
+    typed: bool,
     queue: VecDeque<(u32, u32, u32)>,
     max_queue: usize,
+    /// The last piece read and verified (blocks of one piece are usually
+    /// asked for one after another).
+    piece: Option<Piece>,
     ctx: &'a ConnCtx,
     files: &'a FilesHandle,
 }
@@ -182,54 +212,43 @@ impl Session<'_> {
         }
     }
 
-    /// Reads and sends up to READ_BATCH queued blocks.
+    /// Sends up to READ_BATCH queued blocks, each cut from its verified
+    /// piece.
     async fn serve_batch(&mut self, have: &Bitmap) -> Result<(), FilesError> {
-        let manifest = &self.served.content.manifest;
-        let mut reads = Vec::new();
-        while reads.len() < READ_BATCH {
+        for _ in 0..READ_BATCH {
             let Some((piece, offset, len)) = self.queue.pop_front() else {
                 break;
             };
-            let piece_len = manifest.piece_len(u64::from(piece));
-            if !have.get(piece) {
+            let piece_len = self.served.content.manifest.piece_len(u64::from(piece));
+            let refuse = if !have.get(piece) {
+                Some(RejectReason::NotHave)
+            } else if len == 0 || len > MAX_BLOCK || u64::from(offset) + u64::from(len) > piece_len
+            {
+                Some(RejectReason::BadRange)
+            } else {
+                None
+            };
+            if let Some(reason) = refuse {
                 self.tx
                     .send(FileMsg::Reject {
                         piece,
                         offset,
-                        reason: RejectReason::NotHave,
+                        reason,
                     })
                     .await?;
                 continue;
             }
-            if len == 0 || len > MAX_BLOCK || u64::from(offset) + u64::from(len) > piece_len {
-                self.tx
-                    .send(FileMsg::Reject {
-                        piece,
-                        offset,
-                        reason: RejectReason::BadRange,
-                    })
-                    .await?;
-                continue;
+            if self.piece.as_ref().is_none_or(|p| p.index != piece) {
+                // One piece in memory per session: let go of the last one
+                // before waiting for room for the next.
+                self.piece = None;
+                match self.served.pieces.piece(piece).await {
+                    Ok(p) => self.piece = Some(p),
+                    Err(e) => return self.refuse(piece, offset, e).await,
+                }
             }
-            let at = u64::from(piece) * u64::from(manifest.piece_size) + u64::from(offset);
-            reads.push((piece, offset, at, len));
-        }
-        if reads.is_empty() {
-            return Ok(());
-        }
-        let source = Arc::clone(&self.served.source);
-        let blocks = tokio::task::spawn_blocking(move || {
-            reads
-                .into_iter()
-                .map(|(piece, offset, at, len)| {
-                    let mut buf = vec![0u8; len as usize];
-                    source.read(at, &mut buf).map(|()| (piece, offset, buf))
-                })
-                .collect::<Result<Vec<_>, FilesError>>()
-        })
-        .await
-        .map_err(|e| FilesError::Transfer(format!("read task: {e}")))??;
-        for (piece, offset, data) in blocks {
+            let Some(p) = &self.piece else { continue };
+            let data = p.bytes[offset as usize..(offset + len) as usize].to_vec();
             let wait = self.files.upload_wait(data.len());
             if !wait.is_zero() {
                 tokio::time::sleep(wait).await;
@@ -245,5 +264,27 @@ impl Session<'_> {
                 .await?;
         }
         Ok(())
+    }
+
+    /// A piece could not be read as it should be: refuse the request, and
+    /// end the session (every later piece may be just as wrong).
+    async fn refuse(&mut self, piece: u32, offset: u32, e: FilesError) -> Result<(), FilesError> {
+        let why = match &e {
+            FilesError::Fault(Fault::Missing(_)) => Unavailable::Missing,
+            _ => Unavailable::Changed,
+        };
+        let reason = if self.typed {
+            RejectReason::Unavailable(why)
+        } else {
+            RejectReason::NotHave
+        };
+        self.tx
+            .send(FileMsg::Reject {
+                piece,
+                offset,
+                reason,
+            })
+            .await?;
+        Err(e)
     }
 }

@@ -1,6 +1,7 @@
 //! Response bodies: small ones in memory, file bytes streamed from a
-//! share's plaintext through a bounded channel (the reader waits while the
-//! browser is slow, so a download holds a few chunks of memory at most).
+//! share's verified pieces through a bounded channel (the reader waits
+//! while the browser is slow, so a download holds one piece and a few
+//! chunks of memory at most).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -10,9 +11,11 @@ use bytes::Bytes;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use tokio::sync::mpsc;
 
-use crate::files::source::PieceSource;
+use warren_proto::seal::SealKey;
 
-/// Bytes read from disk per chunk.
+use crate::files::verified::{Piece, Verified};
+
+/// Bytes per chunk handed to the connection.
 const CHUNK: usize = 64 * 1024;
 /// Chunks read ahead of the browser.
 const AHEAD: usize = 4;
@@ -39,32 +42,63 @@ impl Body {
         Body::Full(None)
     }
 
-    /// `len` bytes of `source` from content offset `from`, read on blocking
-    /// threads. A read error ends the body early (the browser sees a short
-    /// transfer and can resume it).
-    pub(crate) fn stream(source: Arc<dyn PieceSource>, from: u64, len: u64) -> Body {
+    /// `len` bytes of the content from content offset `from`, cut from
+    /// verified pieces (`first` is the piece holding `from`, already
+    /// verified), decrypted with `key` for a sealed share. A piece that no
+    /// longer matches ends the body early with an error: its bytes are
+    /// never sent.
+    pub(crate) fn stream(
+        pieces: Arc<Verified>,
+        first: Piece,
+        key: Option<SealKey>,
+        from: u64,
+        len: u64,
+    ) -> Body {
         let (tx, rx) = mpsc::channel(AHEAD);
+        let piece_size = u64::from(pieces.content().manifest.piece_size.max(1));
         tokio::spawn(async move {
             let mut at = from;
             let end = from + len;
+            let mut next = Some(first);
             while at < end {
-                let n = (end - at).min(CHUNK as u64) as usize;
-                let src = source.clone();
-                let read = tokio::task::spawn_blocking(move || {
-                    let mut buf = vec![0u8; n];
-                    src.read(at, &mut buf).map(|()| buf)
-                })
-                .await;
-                let chunk = match read {
-                    Ok(Ok(buf)) => Ok(Bytes::from(buf)),
-                    Ok(Err(e)) => Err(std::io::Error::other(e.to_string())),
-                    Err(e) => Err(std::io::Error::other(e.to_string())),
+                let index = (at / piece_size) as u32;
+                let piece = match next.take() {
+                    Some(p) if p.index == index => p,
+                    other => {
+                        // One piece in memory: let go of the last first.
+                        drop(other);
+                        match pieces.piece(index).await {
+                            Ok(p) => p,
+                            Err(e) => {
+                                let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                                return;
+                            }
+                        }
+                    }
                 };
-                let failed = chunk.is_err();
-                if tx.send(chunk).await.is_err() || failed {
-                    return;
+                let start = u64::from(index) * piece_size;
+                let bytes = match &key {
+                    Some(k) => {
+                        let mut plain = piece.bytes.to_vec();
+                        if let Err(e) = k.apply(start, &mut plain) {
+                            let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                            return;
+                        }
+                        Bytes::from(plain)
+                    }
+                    None => piece.bytes.clone(),
+                };
+                let a = (at - start) as usize;
+                let b = (end.min(start + bytes.len() as u64) - start) as usize;
+                let mut c = a;
+                while c < b {
+                    let d = (c + CHUNK).min(b);
+                    if tx.send(Ok(bytes.slice(c..d))).await.is_err() {
+                        return;
+                    }
+                    c = d;
                 }
-                at += n as u64;
+                at = start + b as u64;
             }
         });
         Body::Stream { rx, left: len }

@@ -62,11 +62,46 @@ pub(crate) fn notice(title: &str, text: &str) -> String {
     )
 }
 
-/// The file list of a share. `base` is the share's path (`/s/<token>`);
-/// `have` says how many of the content's pieces this node holds.
-pub(crate) fn listing(l: &Listing, base: &str, have: (u32, u32)) -> String {
+/// Most bytes of file rows on one listing page; with the page around
+/// them a listing page stays under 30 KB however many files a share has.
+pub(crate) const PAGE_BYTES: usize = 24 * 1024;
+
+/// One file's row.
+fn row(base: &str, i: usize, path: &str, size_b: u64) -> String {
+    let leaf = path.rsplit('/').next().unwrap_or(path);
+    format!(
+        "<tr><td><a href=\"{base}/{i}/{}\" download>{}</a></td><td class=\"n\">{}</td></tr>",
+        pct(leaf),
+        escape(path),
+        size(size_b)
+    )
+}
+
+/// The file list of a share, page `page_no` (from 1; none past the last
+/// page). `base` is the share's path (`/s/<token>`); `have` says how many
+/// of the content's pieces this node holds.
+pub(crate) fn listing(l: &Listing, base: &str, have: (u32, u32), page_no: usize) -> Option<String> {
+    let files = l.files.as_slice();
+    // Pages hold whole rows up to PAGE_BYTES (at least one row each).
+    let rows: Vec<String> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| row(base, i, &f.path.to_string(), f.size))
+        .collect();
+    let mut pages: Vec<std::ops::Range<usize>> = Vec::new();
+    let (mut from, mut bytes) = (0, 0);
+    for (i, r) in rows.iter().enumerate() {
+        if i > from && bytes + r.len() > PAGE_BYTES {
+            pages.push(from..i);
+            (from, bytes) = (i, 0);
+        }
+        bytes += r.len();
+    }
+    pages.push(from..rows.len());
+    let shown = pages.get(page_no.checked_sub(1)?)?.clone();
+
     let mut body = String::new();
-    let total: u64 = l.files.as_slice().iter().map(|f| f.size).sum();
+    let total: u64 = files.iter().map(|f| f.size).sum();
     let _ = write!(body, "<h1>{}</h1>", escape(l.name.as_str()));
     if let Some(d) = &l.description {
         let _ = write!(body, "<p>{}</p>", escape(d.as_str()));
@@ -78,7 +113,6 @@ pub(crate) fn listing(l: &Listing, base: &str, have: (u32, u32)) -> String {
         }
         body.push_str("</p>");
     }
-    let files = l.files.as_slice();
     let _ = write!(
         body,
         "<p class=\"note\">{} {}, {}</p>",
@@ -93,20 +127,46 @@ pub(crate) fn listing(l: &Listing, base: &str, have: (u32, u32)) -> String {
             have.0, have.1
         );
     }
+    let nav = nav(base, page_no, pages.len(), &shown, files.len());
+    body.push_str(&nav);
     body.push_str("<table>");
-    for (i, f) in files.iter().enumerate() {
-        let path = f.path.to_string();
-        let leaf = path.rsplit('/').next().unwrap_or(&path);
-        let _ = write!(
-            body,
-            "<tr><td><a href=\"{base}/{i}/{}\" download>{}</a></td><td class=\"n\">{}</td></tr>",
-            pct(leaf),
-            escape(&path),
-            size(f.size)
-        );
+    for r in &rows[shown] {
+        body.push_str(r);
     }
     body.push_str("</table>");
-    wrap(l.name.as_str(), &body)
+    body.push_str(&nav);
+    Some(wrap(l.name.as_str(), &body))
+}
+
+/// "Files 101–200 of 5000 · previous · next", when there is more than
+/// one page.
+fn nav(
+    base: &str,
+    page_no: usize,
+    pages: usize,
+    shown: &std::ops::Range<usize>,
+    n: usize,
+) -> String {
+    if pages <= 1 {
+        return String::new();
+    }
+    let mut out = format!(
+        "<p class=\"note\">Files {}–{} of {n} · page {page_no} of {pages}",
+        shown.start + 1,
+        shown.end
+    );
+    if page_no > 1 {
+        let _ = write!(
+            out,
+            " · <a href=\"{base}?page={}\">previous</a>",
+            page_no - 1
+        );
+    }
+    if page_no < pages {
+        let _ = write!(out, " · <a href=\"{base}?page={}\">next</a>", page_no + 1);
+    }
+    out.push_str("</p>");
+    out
 }
 
 #[cfg(test)]

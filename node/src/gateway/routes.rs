@@ -9,7 +9,15 @@
 //! | `/c/<id>/<n>/<name>`     | the same for a public share                   |
 //!
 //! Unknown tokens and ids get the same 404 as malformed ones, so the
-//! gateway says nothing about which tokens exist.
+//! gateway says nothing about which tokens exist. A share whose files are
+//! gone answers 410, one whose files changed 409, with a page saying so;
+//! before a file's first byte is sent its piece is verified, and a file
+//! whose size or modification time changed is checked against its pieces
+//! first (503 with `Retry-After` if that takes longer than
+//! [`SETTLE_WAIT`]). A listing is paged (`?page=N`) so that no page
+//! outgrows `page::PAGE_BYTES`.
+
+use std::time::Duration;
 
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
@@ -18,8 +26,12 @@ use warren_proto::content::{ContentId, SwarmId, Token};
 use super::body::Body;
 use super::page;
 use super::range::{self, Want};
-use crate::files::FilesHandle;
-use crate::files::Served;
+use crate::files::health::Health;
+use crate::files::source::Freshness;
+use crate::files::{FilesError, FilesHandle, Found, Served};
+
+/// How long a request waits for a changed file to be checked.
+pub(crate) const SETTLE_WAIT: Duration = Duration::from_secs(10);
 
 /// Answers one request.
 pub(crate) async fn handle<B>(req: Request<B>, files: FilesHandle) -> Response<Body> {
@@ -62,40 +74,96 @@ async fn route<B>(req: &Request<B>, files: FilesHandle) -> Response<Body> {
     let Some(swarm) = swarm else {
         return not_found();
     };
-    let Some(served) = files.lookup(swarm).await else {
-        return not_found();
+    let served = match files.lookup(swarm).await {
+        None => return not_found(),
+        Some(Found::Unavailable { health }) => return unavailable(health),
+        Some(Found::Served(s)) => *s,
     };
     let base = format!("/{kind}/{id}");
     match (parts.next(), parts.next()) {
-        (None | Some(""), None) => listing(&served, &base),
+        (None | Some(""), None) => listing(&served, &base, page_number(req.uri().query())),
         (Some(n), _) => match n.parse::<usize>() {
-            Ok(n) => file(req, &served, n),
+            Ok(n) => file(req, &files, swarm, served, n).await,
             Err(_) => not_found(),
         },
         (None, Some(_)) => not_found(),
     }
 }
 
-fn listing(served: &Served, base: &str) -> Response<Body> {
+/// `page=N` in a query (pages count from 1).
+fn page_number(query: Option<&str>) -> usize {
+    query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .find_map(|kv| kv.strip_prefix("page=")?.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1)
+}
+
+fn listing(served: &Served, base: &str, page_no: usize) -> Response<Body> {
     let Some(view) = &served.view else {
         return sealed();
     };
     let have = served.have.borrow();
-    html(
-        StatusCode::OK,
-        page::listing(&view.listing, base, (have.count(), have.len())),
-    )
+    match page::listing(&view.listing, base, (have.count(), have.len()), page_no) {
+        Some(p) => html(StatusCode::OK, p),
+        None => not_found(),
+    }
 }
 
-fn file<B>(req: &Request<B>, served: &Served, n: usize) -> Response<Body> {
+/// Whether the files holding bytes `from .. from + len` are as last
+/// verified; a changed stamp is settled by a check first. Gives the share
+/// as served after that, or the answer to send instead.
+async fn settled(
+    files: &FilesHandle,
+    swarm: SwarmId,
+    served: Served,
+    from: u64,
+    len: u64,
+) -> Result<Served, Response<Body>> {
+    let mut served = served;
+    for round in 0..2 {
+        let fs = served.pieces.files().clone();
+        let range = fs.files_of(from, len);
+        let fresh = tokio::task::spawn_blocking(move || fs.freshness(range))
+            .await
+            .map_err(|_| failed())?;
+        match fresh {
+            Ok(Freshness::Fresh) => return Ok(served),
+            Ok(Freshness::Stale(_)) if round == 0 => {
+                match tokio::time::timeout(SETTLE_WAIT, files.settle(swarm)).await {
+                    Ok(Some(Found::Served(s))) => served = *s,
+                    Ok(Some(Found::Unavailable { health })) => return Err(unavailable(health)),
+                    Ok(None) => return Err(not_found()),
+                    Err(_) => return Err(checking()),
+                }
+            }
+            // Changed again while it was being checked.
+            Ok(Freshness::Stale(_)) => return Err(checking()),
+            Err(e) => {
+                served.pieces.report(&e);
+                return Err(refused(&e));
+            }
+        }
+    }
+    Err(checking())
+}
+
+async fn file<B>(
+    req: &Request<B>,
+    files: &FilesHandle,
+    swarm: SwarmId,
+    served: Served,
+    n: usize,
+) -> Response<Body> {
     let Some(view) = &served.view else {
         return sealed();
     };
-    let files = view.listing.files.as_slice();
-    let Some(entry) = files.get(n) else {
+    let entries = view.listing.files.as_slice();
+    let Some(entry) = entries.get(n) else {
         return not_found();
     };
-    let start: u64 = files[..n].iter().map(|f| f.size).sum();
+    let start: u64 = entries[..n].iter().map(|f| f.size).sum();
     let len = entry.size;
     let etag = format!("\"{}-{n}\"", served.content.id);
     let range_header = req
@@ -126,7 +194,7 @@ fn file<B>(req: &Request<B>, served: &Served, n: usize) -> Response<Body> {
             return r;
         }
     };
-    if !have_bytes(served, start + first, count) {
+    if !have_bytes(&served, start + first, count) {
         let mut r = html(
             StatusCode::SERVICE_UNAVAILABLE,
             page::notice(
@@ -150,7 +218,24 @@ fn file<B>(req: &Request<B>, served: &Served, n: usize) -> Response<Body> {
             }
         })
         .collect();
-    let mut r = Response::new(Body::stream(view.plain.clone(), start + first, count));
+    let key = view.key.clone();
+    // Nothing is answered until the files are known to be as verified and
+    // the first piece matches its hash.
+    let body = if count == 0 {
+        Body::empty()
+    } else {
+        let served = match settled(files, swarm, served.clone(), start + first, count).await {
+            Ok(s) => s,
+            Err(r) => return r,
+        };
+        let ps = u64::from(served.content.manifest.piece_size.max(1));
+        let index = ((start + first) / ps) as u32;
+        match served.pieces.piece(index).await {
+            Ok(p) => Body::stream(served.pieces.clone(), p, key, start + first, count),
+            Err(e) => return refused(&e),
+        }
+    };
+    let mut r = Response::new(body);
     *r.status_mut() = status;
     let h = r.headers_mut();
     h.insert(
@@ -187,6 +272,57 @@ fn have_bytes(served: &Served, from: u64, len: u64) -> bool {
     let have = served.have.borrow();
     let (a, b) = (from / piece, (from + len - 1) / piece);
     (a..=b).all(|i| u32::try_from(i).is_ok_and(|i| have.get(i)))
+}
+
+/// The answer for a share whose files no longer hold it.
+fn unavailable(health: Health) -> Response<Body> {
+    match health {
+        Health::Missing => html(
+            StatusCode::GONE,
+            page::notice(
+                "File gone",
+                "The node that shares this no longer has the file: it was deleted or moved. Nothing can be downloaded from this link here.",
+            ),
+        ),
+        _ => html(
+            StatusCode::CONFLICT,
+            page::notice(
+                "File changed",
+                "The file changed on the node that shares it after this link was made, so it no longer matches the link. Nothing of the changed file is sent. Ask for a new link.",
+            ),
+        ),
+    }
+}
+
+/// The answer when reading failed.
+fn refused(e: &FilesError) -> Response<Body> {
+    match e {
+        FilesError::Fault(f) => unavailable(f.health()),
+        _ => failed(),
+    }
+}
+
+fn failed() -> Response<Body> {
+    html(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        page::notice(
+            "Cannot read the file",
+            "This node could not read the file. Try again later.",
+        ),
+    )
+}
+
+fn checking() -> Response<Body> {
+    let mut r = html(
+        StatusCode::SERVICE_UNAVAILABLE,
+        page::notice(
+            "Being checked",
+            "The file was modified on this node and is being checked against the link. Try again in a moment.",
+        ),
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
+    r
 }
 
 fn sealed() -> Response<Body> {

@@ -63,6 +63,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/shares/publish", post(shares::publish))
         .route("/shares/stop", post(shares::stop))
         .route("/shares/clear", post(shares::clear))
+        .route("/recheck", post(shares::recheck))
         .route("/downloads", get(downloads::page).post(downloads::add))
         .route("/downloads/pause", post(downloads::pause))
         .route("/downloads/resume", post(downloads::resume))

@@ -41,6 +41,9 @@ pub enum Table {
     Mirrors,
     /// Share token (16 bytes) → postcard `StoredShareKey` (a share's own identity).
     ShareKeys,
+    /// Swarm (32 bytes) → postcard `Vec<Stamp>`: a finished download's
+    /// files (size, modification time) as last verified.
+    Stamps,
     /// The panel's owner: `"admin_seed"` → 32-byte secret of the admin
     /// onion; `"client_secret"` → the owner's 32-byte x25519 client key;
     /// `"pairing_code"` → UTF-8 code (until paired); `"passphrase"` →
@@ -49,7 +52,7 @@ pub enum Table {
 }
 
 impl Table {
-    const ALL: [Table; 11] = [
+    const ALL: [Table; 12] = [
         Table::Identity,
         Table::Peers,
         Table::Trust,
@@ -60,6 +63,7 @@ impl Table {
         Table::Downloads,
         Table::Mirrors,
         Table::ShareKeys,
+        Table::Stamps,
         Table::Panel,
     ];
 
@@ -75,6 +79,7 @@ impl Table {
             Table::Downloads => "downloads",
             Table::Mirrors => "mirrors",
             Table::ShareKeys => "share_keys",
+            Table::Stamps => "stamps",
             Table::Panel => "panel",
         })
     }

@@ -65,12 +65,7 @@ pub(crate) async fn run(
     if matches!(end, FilesError::Cancelled) {
         end = conn.run(&mut rx, &mut cmds).await;
     }
-    let _ = events
-        .send(ConnEvent::Closed {
-            conn: id,
-            why: end.to_string(),
-        })
-        .await;
+    let _ = events.send(ConnEvent::Closed { conn: id, why: end }).await;
 }
 
 struct Conn<'a> {
@@ -266,6 +261,11 @@ impl Conn<'_> {
         match reason {
             RejectReason::BadRange => {
                 Err(warren_proto::Error::Unexpected("our request was out of range").into())
+            }
+            // The provider's copy no longer matches: try it again later.
+            RejectReason::Unavailable(why) => {
+                self.drop_piece(p).await?;
+                Err(FilesError::Unavailable(why))
             }
             RejectReason::NotHave | RejectReason::Busy => {
                 // Give the piece back; the download reassigns it.

@@ -72,6 +72,7 @@ pub(crate) async fn open(
                 addr.id
             )));
         }
+        FileMsg::Unavailable { why } => return Err(FilesError::Unavailable(why)),
         _ => return Err(warren_proto::Error::Unexpected("expected Opened").into()),
     };
     check_ticket(expect, content, ticket.as_ref())?;

@@ -34,13 +34,14 @@ use warren_proto::{NodeId, PeerAddr, SignedNodeRecord};
 use self::conn::ToConn;
 use self::meta::{Expect, Opened};
 use self::picker::Picker;
-pub(crate) use self::want::{Place, Signer, Want};
+pub(crate) use self::want::{Place, Signer, Want, lay};
 use self::writer::Durable;
 pub(crate) use self::writer::WriteJob;
 use super::FilesError;
 use super::bitmap::Bitmap;
 use super::output::Output;
 use super::registry::{Content, RegistryEvent};
+use super::source::Stamp;
 use crate::config::FilesConfig;
 use crate::conn::ConnCtx;
 use crate::metrics::Metrics;
@@ -69,6 +70,18 @@ const WHO_HAS_EVERY: u64 = 30;
 fn ask_again(tick: u64) -> bool {
     matches!(tick, 2 | 4 | 8 | 16) || tick % WHO_HAS_EVERY == 0
 }
+/// First wait before asking again a provider that sent a piece that does
+/// not match its hash; it doubles each time, up to the maximum.
+const BAD_PIECE_BACKOFF: Duration = Duration::from_secs(15);
+/// First wait before asking again a provider whose copy changed or is gone.
+const UNAVAILABLE_BACKOFF: Duration = Duration::from_secs(15);
+/// Longest wait before a provider is tried again.
+const MAX_BAD_PIECE_BACKOFF: Duration = Duration::from_secs(600);
+/// Providers named in a waiting download's `error`.
+const MAX_REASONS: usize = 4;
+/// A piece that did not hash to its entry in the piece table.
+const BAD_PIECE: warren_proto::Error = warren_proto::Error::HashMismatch("piece");
+
 /// How long to wait for other providers once every one asked has said it
 /// does not have the swarm.
 const NOBODY_HAS_IT: Duration = Duration::from_secs(15);
@@ -87,7 +100,7 @@ pub(crate) enum ConnEvent {
     /// A piece was given back (refused by the provider).
     Released { conn: u64, piece: u32 },
     /// The connection ended.
-    Closed { conn: u64, why: String },
+    Closed { conn: u64, why: FilesError },
     /// A connection was opened (dialing done, swarm served).
     Opened { conn: u64, opened: Box<Opened> },
 }
@@ -116,12 +129,74 @@ impl Shared {
     }
 }
 
+/// Where a download stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DownloadState {
+    /// Asking providers for the manifest and piece table.
+    #[default]
+    Metadata,
+    /// No provider can send pieces now; `error` says why and `retry_at`
+    /// when the next one will be tried.
+    Waiting,
+    /// Pieces are arriving.
+    Downloading,
+    /// Its files are being checked against the piece table.
+    Checking,
+    /// Every piece verified and on disk, under the files' own names.
+    Complete,
+    /// Paused (by its owner, or by a full disk); `warren get` resumes it.
+    Paused,
+    /// Stopped for good; `error` says why.
+    Failed,
+    /// Its files changed after they were downloaded; not seeded.
+    /// `warren get` fetches what changed again.
+    Changed,
+    /// Its files are gone; not seeded. `warren get` fetches them again.
+    Missing,
+}
+
+impl DownloadState {
+    /// The word `warren downloads` shows.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DownloadState::Metadata => "metadata",
+            DownloadState::Waiting => "waiting",
+            DownloadState::Downloading => "downloading",
+            DownloadState::Checking => "checking",
+            DownloadState::Complete => "complete",
+            DownloadState::Paused => "paused",
+            DownloadState::Failed => "failed",
+            DownloadState::Changed => "changed",
+            DownloadState::Missing => "missing",
+        }
+    }
+
+    /// Whether the download has stopped (nothing more happens until its
+    /// owner acts).
+    pub fn stopped(self) -> bool {
+        matches!(
+            self,
+            DownloadState::Complete
+                | DownloadState::Paused
+                | DownloadState::Failed
+                | DownloadState::Changed
+                | DownloadState::Missing
+        )
+    }
+}
+
+impl std::fmt::Display for DownloadState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A download's state, as `warren downloads` shows it.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DownloadStatus {
-    /// `metadata`, `downloading`, `waiting` (no provider reachable yet),
-    /// `complete`, `paused` or `failed`.
-    pub state: String,
+    /// Where it stands.
+    pub state: DownloadState,
     /// The share's name, once known.
     pub name: Option<String>,
     /// Total bytes, once known.
@@ -138,8 +213,26 @@ pub struct DownloadStatus {
     pub providers: usize,
     /// Bytes per second over the last seconds.
     pub rate: u64,
-    /// What went wrong, if anything.
+    /// What went wrong, if anything (while waiting: why no provider can
+    /// send pieces).
     pub error: Option<String>,
+    /// While waiting: when the next provider will be tried (unix seconds).
+    #[serde(default)]
+    pub retry_at: Option<u64>,
+}
+
+impl DownloadStatus {
+    /// Sets the sizes and the bytes on disk from `have`.
+    pub(crate) fn set_progress(&mut self, content: &Content, have: &Bitmap) {
+        let m = &content.manifest;
+        self.total_bytes = m.total_size;
+        self.pieces_total = have.len();
+        self.pieces_done = have.count();
+        self.done_bytes = (0..have.len())
+            .filter(|p| have.get(*p))
+            .map(|p| m.piece_len(u64::from(p)))
+            .sum();
+    }
 }
 
 /// Everything a download needs.
@@ -169,6 +262,10 @@ struct Provider {
     next_try: Instant,
     banned: bool,
     gone: bool,
+    /// Pieces it sent that did not match.
+    bad: u32,
+    /// What went wrong with it last.
+    last_error: Option<String>,
 }
 
 struct ConnState {
@@ -188,17 +285,31 @@ pub(crate) async fn run(setup: Setup) {
         Err(e) => Err(e),
     };
     if let Err(e) = &result {
-        tracing::warn!(error = %e, "download stopped");
+        if !matches!(e, FilesError::Cancelled) {
+            tracing::warn!(error = %e, "download stopped");
+        }
         status.send_modify(|s| {
-            s.state = if matches!(e, FilesError::Cancelled) {
-                "paused".into()
-            } else {
-                "failed".into()
-            };
+            s.state = stopped_state(e);
             s.error = (!matches!(e, FilesError::Cancelled)).then(|| e.to_string());
+            s.connections = 0;
+            s.rate = 0;
+            s.retry_at = None;
         });
     }
     let _ = registry.send(RegistryEvent::Done { swarm, result }).await;
+}
+
+/// The state a download that stopped with `e` is in.
+pub(crate) fn stopped_state(e: &FilesError) -> DownloadState {
+    match e {
+        // A full disk pauses: free space and resume.
+        FilesError::Cancelled | FilesError::DiskFull(_) => DownloadState::Paused,
+        FilesError::Fault(f) => match f.health() {
+            crate::files::health::Health::Missing => DownloadState::Missing,
+            _ => DownloadState::Changed,
+        },
+        _ => DownloadState::Failed,
+    }
 }
 
 struct Download {
@@ -245,13 +356,15 @@ impl Download {
         self.s.want.private()
     }
 
-    async fn run(mut self) -> Result<(), FilesError> {
+    async fn run(mut self) -> Result<Option<Vec<Stamp>>, FilesError> {
         let mut who_has = self.s.node.who_has(self.swarm, self.private()).await.ok();
         let resuming = self.s.resume.is_some();
         let (content, have, first) = match self.s.resume.take() {
             Some((c, have)) => (c, have, None),
             None => {
-                self.s.status.send_modify(|s| s.state = "metadata".into());
+                self.s
+                    .status
+                    .send_modify(|s| s.state = DownloadState::Metadata);
                 let (content, opened) = self.metadata(&mut who_has).await?;
                 let n = content.manifest.piece_count() as u32;
                 (content, Bitmap::new(n), Some(opened))
@@ -265,15 +378,18 @@ impl Download {
                 left: max,
             });
         }
-        let (place, key, c2) = (
+        let (place, key, c2, h2) = (
             self.s.place.clone(),
             self.s.want.key.clone(),
             content.clone(),
+            have.clone(),
         );
-        let prepared =
-            tokio::task::spawn_blocking(move || want::prepare(&place, &c2, key.as_ref(), resuming))
-                .await
-                .map_err(|e| FilesError::Transfer(format!("output task: {e}")))??;
+        let prepared = tokio::task::spawn_blocking(move || {
+            want::prepare(&place, &c2, key.as_ref(), &h2, resuming)
+        })
+        .await
+        .map_err(|e| FilesError::Transfer(format!("output task: {e}")))??;
+        let files = prepared.files.clone();
         let (have_tx, have_rx) = watch::channel(Arc::new(have.clone()));
         let ticket = first.as_ref().and_then(|o| o.ticket.clone());
         let _ = self
@@ -284,22 +400,33 @@ impl Download {
                 content: content.clone(),
                 ticket,
                 have: have_rx,
-                source: Arc::new(prepared.served),
+                files: prepared.files,
                 view: prepared.view,
                 name: prepared.name.clone(),
             })
             .await;
         self.s.status.send_modify(|s| {
             s.name = Some(prepared.name);
-            s.total_bytes = content.manifest.total_size;
-            s.pieces_total = have.len();
+            s.set_progress(&content, &have);
         });
-        if have.complete() {
-            self.finish_status(&content, &have);
-            return Ok(());
+        if !have.complete() {
+            self.transfer(
+                content.clone(),
+                have.clone(),
+                have_tx,
+                prepared.output,
+                first,
+                &mut who_has,
+            )
+            .await?;
         }
-        self.transfer(content, have, have_tx, prepared.output, first, &mut who_has)
+        // Every piece is durable and every file has its own name: record
+        // what the files look like now.
+        let stamps = tokio::task::spawn_blocking(move || files.stamps_now())
             .await
+            .map_err(|e| FilesError::Transfer(format!("stat task: {e}")))??;
+        self.finish_status(&content);
+        Ok(Some(stamps))
     }
 
     /// Finds a provider and learns the manifest and piece table from it.
@@ -338,9 +465,11 @@ impl Download {
             } else {
                 hopeless_since = None;
             }
+            let (why, retry_at) = self.why_waiting();
             self.s.status.send_modify(|s| {
-                s.state = "waiting".into();
-                s.error = Some(last_error.clone());
+                s.state = DownloadState::Waiting;
+                s.error = Some(why);
+                s.retry_at = retry_at;
                 s.providers = self.providers.len();
             });
             tokio::select! {
@@ -368,19 +497,88 @@ impl Download {
         Ok((content, opened))
     }
 
+    /// Records what went wrong with a provider and when to try it again.
+    /// A provider that says it does not have the swarm is not asked again;
+    /// one that breaks the protocol is dropped; one that sent a piece that
+    /// does not match, or whose copy changed, is tried again later (its
+    /// owner may put the file back) after a longer wait each time.
     fn provider_failed(&mut self, id: &NodeId, e: &FilesError) {
-        if let Some(p) = self.providers.get_mut(id) {
-            match e {
-                FilesError::NotFound(_) => p.gone = true,
-                FilesError::Proto(_) => p.banned = true,
-                _ => {
-                    p.failures += 1;
-                    let backoff =
-                        Duration::from_secs(2u64.saturating_pow(p.failures.min(7)).min(120));
-                    p.next_try = Instant::now() + backoff.mul_f64(0.5 + fastrand::f64());
-                }
-            }
+        if matches!(e, FilesError::Cancelled) {
+            return;
         }
+        if let Some(p) = self.providers.get_mut(id) {
+            let (base, cap) = match e {
+                FilesError::NotFound(_) => {
+                    p.gone = true;
+                    p.last_error = Some(e.to_string());
+                    return;
+                }
+                FilesError::Proto(warren_proto::Error::HashMismatch("piece")) => {
+                    p.bad += 1;
+                    p.last_error = Some(format!(
+                        "sent {} that did not match {} hash",
+                        if p.bad == 1 {
+                            "a piece".to_string()
+                        } else {
+                            format!("{} pieces", p.bad)
+                        },
+                        if p.bad == 1 { "its" } else { "their" }
+                    ));
+                    (BAD_PIECE_BACKOFF, MAX_BAD_PIECE_BACKOFF)
+                }
+                FilesError::Proto(_) => {
+                    p.banned = true;
+                    p.last_error = Some(format!("broke the protocol: {e}"));
+                    return;
+                }
+                FilesError::Unavailable(_) => {
+                    p.last_error = Some(e.to_string());
+                    (UNAVAILABLE_BACKOFF, MAX_BAD_PIECE_BACKOFF)
+                }
+                _ => {
+                    p.last_error = Some(e.to_string());
+                    (Duration::from_secs(1), Duration::from_secs(120))
+                }
+            };
+            p.failures += 1;
+            let backoff = base
+                .saturating_mul(1 << p.failures.min(10))
+                .min(cap)
+                .mul_f64(0.5 + fastrand::f64() / 2.0);
+            p.next_try = Instant::now() + backoff;
+        }
+    }
+
+    /// Why no provider sends pieces now, and when the next will be tried
+    /// (unix seconds).
+    fn why_waiting(&self) -> (String, Option<u64>) {
+        let now = Instant::now();
+        let mut reasons: Vec<String> = self
+            .providers
+            .values()
+            .filter_map(|p| Some(format!("{}: {}", p.addr.id.short(), p.last_error.as_ref()?)))
+            .collect();
+        reasons.sort();
+        let shown = reasons.len().min(MAX_REASONS);
+        let mut why = reasons[..shown].join("; ");
+        if reasons.len() > shown {
+            why.push_str(&format!("; and {} more", reasons.len() - shown));
+        }
+        if why.is_empty() {
+            why = "no provider found yet".into();
+        }
+        let next = self
+            .providers
+            .values()
+            .filter(|p| !p.gone && !p.banned)
+            .map(|p| p.next_try)
+            .min();
+        let unix = {
+            use crate::clock::Clock;
+            crate::clock::SystemClock.unix_now()
+        };
+        let retry_at = next.map(|t| unix + t.saturating_duration_since(now).as_secs());
+        (why, retry_at)
     }
 
     fn add_providers(&mut self, records: Vec<SignedNodeRecord>) {
@@ -404,14 +602,15 @@ impl Download {
         }
     }
 
-    fn finish_status(&self, content: &Content, have: &Bitmap) {
+    fn finish_status(&self, content: &Content) {
+        let n = content.manifest.piece_count() as u32;
         self.s.status.send_modify(|s| {
-            s.state = "complete".into();
-            s.done_bytes = content.manifest.total_size;
-            s.pieces_done = have.count();
+            s.state = DownloadState::Complete;
+            s.set_progress(content, &Bitmap::full(n));
             s.connections = 0;
             s.rate = 0;
             s.error = None;
+            s.retry_at = None;
         });
     }
 
@@ -428,7 +627,7 @@ impl Download {
         let pieces = have.len();
         let (writes_tx, writes_rx) = mpsc::channel(WRITE_QUEUE);
         let (durable_tx, mut durable) = mpsc::channel(16);
-        let writer = tokio::spawn(writer::run(output, pieces, writes_rx, durable_tx));
+        let writer = tokio::spawn(writer::run(output, have.clone(), writes_rx, durable_tx));
         let shared = Arc::new(Shared {
             pieces,
             piece_size: content.manifest.piece_size,
@@ -449,8 +648,9 @@ impl Download {
             self.start_conn(id, o, &shared);
         }
         self.s.status.send_modify(|s| {
-            s.state = "downloading".into();
+            s.state = DownloadState::Downloading;
             s.error = None;
+            s.retry_at = None;
         });
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let mut ticks: u64 = 0;
@@ -475,7 +675,6 @@ impl Download {
                             drop(shared);
                             self.conns.clear();
                             let _ = writer.await;
-                            self.finish_status(&content, &have);
                             return Ok(());
                         }
                     }
@@ -499,11 +698,23 @@ impl Download {
                     last_bytes = bytes;
                     let ready = self.conns.values().filter(|c| c.has.is_some()).count();
                     let providers = self.providers.values().filter(|p| !p.banned && !p.gone).count();
+                    let waiting = (ready == 0).then(|| self.why_waiting());
                     self.s.status.send_modify(|s| {
                         s.rate = rate;
                         s.connections = ready;
                         s.providers = providers;
-                        s.state = if ready == 0 { "waiting".into() } else { "downloading".into() };
+                        match waiting {
+                            Some((why, retry_at)) => {
+                                s.state = DownloadState::Waiting;
+                                s.error = Some(why);
+                                s.retry_at = retry_at;
+                            }
+                            None => {
+                                s.state = DownloadState::Downloading;
+                                s.error = None;
+                                s.retry_at = None;
+                            }
+                        }
                     });
                 }
             }
@@ -529,16 +740,7 @@ impl Download {
                 have: have.clone(),
             })
             .await;
-        let m = &content.manifest;
-        let bytes: u64 = (0..have.len())
-            .filter(|p| have.get(*p))
-            .map(|p| m.piece_len(u64::from(p)))
-            .sum();
-        let count = have.count();
-        self.s.status.send_modify(|s| {
-            s.pieces_done = count;
-            s.done_bytes = bytes;
-        });
+        self.s.status.send_modify(|s| s.set_progress(content, have));
     }
 
     fn on_event(&mut self, ev: ConnEvent, picker: &mut Picker, shared: &Arc<Shared>) {
@@ -586,9 +788,7 @@ impl Download {
                 if let Some(c) = self.conns.get(&conn) {
                     let provider = c.provider;
                     tracing::warn!(peer = %provider.short(), piece, "provider sent a piece that does not match its hash; dropping it");
-                    if let Some(p) = self.providers.get_mut(&provider) {
-                        p.banned = true;
-                    }
+                    self.provider_failed(&provider, &FilesError::Proto(BAD_PIECE));
                     // Close every connection to that provider.
                     for c in self.conns.values_mut().filter(|c| c.provider == provider) {
                         c.to = None;
@@ -615,8 +815,13 @@ impl Download {
                         p.conns = p.conns.saturating_sub(1);
                     }
                     tracing::debug!(peer = %c.provider.short(), %why, "transfer connection closed");
-                    let e = FilesError::Transfer(why);
-                    self.provider_failed(&c.provider, &e);
+                    // A bad piece was counted when it came.
+                    if !matches!(
+                        why,
+                        FilesError::Proto(warren_proto::Error::HashMismatch("piece"))
+                    ) {
+                        self.provider_failed(&c.provider, &why);
+                    }
                 }
                 self.assign_all(picker);
             }
@@ -711,10 +916,7 @@ impl Download {
                             conn,
                             opened: Box::new(o),
                         },
-                        Err(e) => ConnEvent::Closed {
-                            conn,
-                            why: e.to_string(),
-                        },
+                        Err(e) => ConnEvent::Closed { conn, why: e },
                     };
                     let _ = events.send(ev).await;
                 });
@@ -732,6 +934,8 @@ impl Provider {
             next_try: Instant::now(),
             banned: false,
             gone: false,
+            bad: 0,
+            last_error: None,
         }
     }
 }

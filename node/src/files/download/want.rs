@@ -10,10 +10,11 @@ use warren_proto::seal::SealKey;
 use warren_proto::{NodeId, PeerAddr};
 
 use super::super::FilesError;
-use super::super::layout::{Span, create_blob, create_outputs};
+use super::super::bitmap::Bitmap;
+use super::super::layout::{Names, Span, create_blob, create_outputs, spans_under};
 use super::super::output::Output;
 use super::super::registry::{Content, View};
-use super::super::source::FileSet;
+use super::super::source::{FileSet, Stamp};
 
 /// Who must have signed a provider's ticket.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -71,46 +72,46 @@ pub(crate) enum Place {
     Blob(PathBuf),
 }
 
-/// A download's outputs, once the content is known.
-pub(crate) struct Prepared {
-    /// What upload sessions serve (as it travels).
-    pub(crate) served: FileSet,
+/// Where a download's content lies, once known (no I/O).
+pub(crate) struct Laid {
+    /// The files, in content order, under their own names.
+    pub(crate) spans: Vec<Span>,
     /// What a browser sees, when this node can read the content.
     pub(crate) view: Option<View>,
-    /// Where verified pieces are written.
-    pub(crate) output: Output,
+    /// The key that encrypts what the files hold into what travels
+    /// (a sealed share downloaded with its key is written decrypted).
+    pub(crate) seal: Option<SealKey>,
     /// The share's name (a sealed mirror has none readable).
     pub(crate) name: String,
+    /// Whether the files carry `.warren-part` names until finished.
+    pub(crate) part_names: bool,
 }
 
-/// Creates (or, when `resume`, reopens) the outputs for `content`. Blocking.
-pub(crate) fn prepare(
+/// Where `content` goes in `place`.
+pub(crate) fn lay(
     place: &Place,
     content: &Content,
     key: Option<&SealKey>,
-    resume: bool,
-) -> Result<Prepared, FilesError> {
+) -> Result<Laid, FilesError> {
     match place {
         Place::Files(out) => {
             let listing = content.listing(key)?;
-            let spans = create_outputs(out, &listing, resume)?;
-            Ok(Prepared {
-                served: FileSet::new(spans.clone(), None, key.cloned()),
-                view: Some(View {
-                    listing: Arc::new(listing.clone()),
-                    plain: Arc::new(FileSet::new(spans.clone(), None, None)),
-                }),
-                output: Output::new(spans, key.cloned()),
+            Ok(Laid {
+                spans: spans_under(out, &listing),
                 name: listing.name.to_string(),
+                view: Some(View {
+                    listing: Arc::new(listing),
+                    key: key.cloned(),
+                }),
+                seal: key.cloned(),
+                part_names: true,
             })
         }
         Place::Blob(path) => {
-            let size = content.manifest.total_size;
-            create_blob(path, size, resume)?;
             let spans = vec![Span {
                 path: path.clone(),
                 start: 0,
-                size,
+                size: content.manifest.total_size,
             }];
             // Plain content stays readable; sealed content is never opened.
             let listing = content.listing(None).ok();
@@ -121,15 +122,82 @@ pub(crate) fn prepare(
                     content.id.to_string().chars().take(12).collect::<String>()
                 ),
             };
-            Ok(Prepared {
-                served: FileSet::new(spans.clone(), None, None),
+            Ok(Laid {
+                spans,
                 view: listing.map(|l| View {
                     listing: Arc::new(l),
-                    plain: Arc::new(FileSet::new(spans.clone(), None, None)),
+                    key: None,
                 }),
-                output: Output::new(spans, None),
+                seal: None,
                 name,
+                part_names: false,
             })
         }
     }
+}
+
+impl Laid {
+    /// The files as they are on disk now (each under whichever name it
+    /// has), with `stamps` as their last verified state. Blocking.
+    pub(crate) fn files_on_disk(&self, stamps: Option<Vec<Stamp>>) -> FileSet {
+        let names = self
+            .part_names
+            .then(|| Arc::new(Names::from_disk(&self.spans)));
+        FileSet::new(self.spans.clone(), stamps, names, self.seal.clone())
+    }
+
+    /// The files of a finished download, under their own names.
+    pub(crate) fn finished(&self, stamps: Option<Vec<Stamp>>) -> FileSet {
+        let names = self
+            .part_names
+            .then(|| Arc::new(Names::all_finished(self.spans.len())));
+        FileSet::new(self.spans.clone(), stamps, names, self.seal.clone())
+    }
+}
+
+/// A download's outputs, ready to be written.
+pub(crate) struct Prepared {
+    /// What upload sessions serve (as it travels).
+    pub(crate) files: Arc<FileSet>,
+    /// What a browser sees, when this node can read the content.
+    pub(crate) view: Option<View>,
+    /// Where verified pieces are written.
+    pub(crate) output: Output,
+    /// The share's name.
+    pub(crate) name: String,
+}
+
+/// Creates (or, when `resume`, reopens) the outputs for `content`, given
+/// the pieces already on disk. Blocking.
+pub(crate) fn prepare(
+    place: &Place,
+    content: &Content,
+    key: Option<&SealKey>,
+    have: &Bitmap,
+    resume: bool,
+) -> Result<Prepared, FilesError> {
+    let laid = lay(place, content, key)?;
+    let piece_size = content.manifest.piece_size;
+    let (spans, names) = match place {
+        Place::Files(out) => {
+            let listing = content.listing(key)?;
+            let (spans, names) = create_outputs(out, &listing, piece_size, have, resume)?;
+            (spans, Some(names))
+        }
+        Place::Blob(path) => {
+            create_blob(path, content.manifest.total_size, resume)?;
+            (laid.spans.clone(), None)
+        }
+    };
+    Ok(Prepared {
+        files: Arc::new(FileSet::new(
+            spans.clone(),
+            None,
+            names.clone(),
+            laid.seal.clone(),
+        )),
+        output: Output::new(spans, names, piece_size, laid.seal.clone()),
+        view: laid.view,
+        name: laid.name,
+    })
 }

@@ -33,13 +33,16 @@ pub(crate) enum Durable {
 }
 
 /// Writes jobs until the job queue closes; the last batch is synced then.
+/// `have` is what was durable before; a file whose pieces are all durable
+/// gets its own name once they are synced.
 pub(crate) async fn run(
     mut out: Output,
-    pieces: u32,
+    have: Bitmap,
     mut jobs: mpsc::Receiver<WriteJob>,
     report: mpsc::Sender<Durable>,
 ) {
-    let mut written = Bitmap::new(pieces);
+    let mut written = have.clone();
+    let mut durable = have;
     let mut pending: Vec<u32> = Vec::new();
     let mut pending_bytes = 0u64;
     let mut due: Option<Instant> = None;
@@ -47,7 +50,7 @@ pub(crate) async fn run(
         let job = tokio::select! {
             j = jobs.recv() => j,
             () = async { tokio::time::sleep_until(due.unwrap_or_else(Instant::now)).await }, if due.is_some() => {
-                match sync(out, &mut pending, &report).await {
+                match sync(out, &mut pending, &mut durable, &report).await {
                     Some(o) => out = o,
                     None => return,
                 }
@@ -57,7 +60,7 @@ pub(crate) async fn run(
             }
         };
         let Some(job) = job else {
-            let _ = sync(out, &mut pending, &report).await;
+            let _ = sync(out, &mut pending, &mut durable, &report).await;
             return;
         };
         // In the endgame a piece may arrive twice: it is written once.
@@ -81,7 +84,7 @@ pub(crate) async fn run(
         pending_bytes += len;
         due.get_or_insert(Instant::now() + SYNC_EVERY);
         if pending_bytes >= SYNC_BYTES {
-            match sync(out, &mut pending, &report).await {
+            match sync(out, &mut pending, &mut durable, &report).await {
                 Some(o) => out = o,
                 None => return,
             }
@@ -94,17 +97,23 @@ pub(crate) async fn run(
 async fn sync(
     mut out: Output,
     pending: &mut Vec<u32>,
+    durable: &mut Bitmap,
     report: &mpsc::Sender<Durable>,
 ) -> Option<Output> {
     if pending.is_empty() {
         return Some(out);
     }
-    let (out, r) = tokio::task::spawn_blocking(move || {
-        let r = out.sync();
-        (out, r)
+    let mut now = durable.clone();
+    for p in pending.iter() {
+        now.set(*p);
+    }
+    let (out, now, r) = tokio::task::spawn_blocking(move || {
+        let r = out.sync().and_then(|()| out.finish(&now));
+        (out, now, r)
     })
     .await
     .ok()?;
+    *durable = now;
     match r {
         Ok(()) => {
             let _ = report

@@ -1,6 +1,7 @@
 //! Downloads: starting, resuming, pausing, and what they report.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -8,27 +9,76 @@ use warren_proto::content::{SwarmId, Token};
 use warren_proto::encode;
 use warren_proto::link::Link;
 
+use super::checks::{Depth, Why};
 use super::{Dl, Registry, RegistryEvent, Served};
 use crate::files::FilesError;
 use crate::files::bitmap::Bitmap;
-use crate::files::download::{self, DownloadStatus, Place, Want};
-use crate::files::persist::StoredMirror;
+use crate::files::download::{self, DownloadState, DownloadStatus, Place, Want, lay};
+use crate::files::health::{Fault, Owner};
+use crate::files::persist::{StoredMirror, StoredState};
+use crate::files::source::Stamp;
 use crate::store::Table;
 
 impl Registry {
-    /// Resumes the downloads that were running when the node stopped.
+    /// Resumes the downloads that were running when the node stopped, and
+    /// serves the finished ones from their files (never recreating them:
+    /// a finished file that is gone is reported missing by the first scan).
     pub(super) fn resume_all(&mut self) {
-        let active: Vec<SwarmId> = self
+        let all: Vec<(SwarmId, StoredState)> = self
             .downloads
             .iter()
-            .filter(|(_, d)| d.stored.state == "active" || d.stored.state == "complete")
-            .map(|(s, _)| *s)
+            .map(|(s, d)| (*s, d.state()))
             .collect();
-        for s in active {
-            if let Err(e) = self.start_download(s) {
-                tracing::warn!(error = %e, "cannot resume a download");
+        for (s, state) in all {
+            match state {
+                StoredState::Active => {
+                    if let Err(e) = self.start_download(s) {
+                        tracing::warn!(error = %e, "cannot resume a download");
+                    }
+                }
+                StoredState::Complete | StoredState::Changed | StoredState::Missing => {
+                    self.serve_finished(s)
+                }
+                StoredState::Paused | StoredState::Failed => {}
             }
         }
+    }
+
+    /// Serves a finished download from its files, under their own names,
+    /// with the stamps recorded when they were last verified.
+    pub(super) fn serve_finished(&mut self, swarm: SwarmId) {
+        let Some(d) = self.downloads.get(&swarm) else {
+            return;
+        };
+        let content = match d.stored.content.map(|c| self.load_content(&c)) {
+            Some(Ok(Some(c))) => c,
+            _ => {
+                tracing::warn!("a finished download without its manifest is not served");
+                return;
+            }
+        };
+        let laid = match lay(&d.place, &content, d.want.key.as_ref()) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "a finished download cannot be served");
+                return;
+            }
+        };
+        let files = Arc::new(laid.finished(d.stamps.clone()));
+        let ticket = d.stored.ticket.clone();
+        let pieces = Arc::new(self.verified(Owner::Download(swarm), content.clone(), files));
+        let have = self.full_have(&content);
+        self.served.insert(
+            swarm,
+            Served {
+                owner: Owner::Download(swarm),
+                content,
+                ticket,
+                pieces,
+                have,
+                view: laid.view,
+            },
+        );
     }
 
     pub(super) fn get(
@@ -52,8 +102,14 @@ impl Registry {
                         .into(),
                 ));
             }
-            if d.cancel.is_some() || d.stored.state == "complete" {
+            if d.cancel.is_some() || d.state() == StoredState::Complete {
                 return Ok(d.status.clone());
+            }
+            if matches!(d.state(), StoredState::Changed | StoredState::Missing) {
+                // Find out what is still there, then fetch the rest.
+                let status = d.status.clone();
+                self.check(Owner::Download(swarm), Depth::Full, Why::Resume);
+                return Ok(status);
             }
             // Resumed with a link that may name another node to ask (the
             // share moved, or the first one was wrong): ask that one.
@@ -95,6 +151,7 @@ impl Registry {
                     .ok_or_else(|| FilesError::NotFound("the download's manifest".into()))?;
                 let have = self.downloads[&swarm].stored.have.clone();
                 let have = Bitmap::from_bytes(&have)
+                    .filter(|b| u64::from(b.len()) == content.manifest.piece_count())
                     .unwrap_or_else(|| Bitmap::new(content.manifest.piece_count() as u32));
                 Some((content, have))
             }
@@ -107,14 +164,15 @@ impl Registry {
         let Some(d) = self.downloads.get_mut(&swarm) else {
             return Ok(());
         };
-        let (status_tx, status) = watch::channel(DownloadStatus {
-            state: "metadata".into(),
-            ..d.status.borrow().clone()
+        d.status_tx.send_modify(|s| {
+            s.state = DownloadState::Metadata;
+            s.error = None;
+            s.retry_at = None;
         });
+        let status_tx = d.status_tx.clone();
         let cancel = CancellationToken::new();
-        d.status = status;
         d.cancel = Some(cancel.clone());
-        d.stored.state = "active".into();
+        d.set_state(StoredState::Active);
         d.stored.error = None;
         tokio::spawn(download::run(download::Setup {
             want: d.want.clone(),
@@ -169,6 +227,7 @@ impl Registry {
             let _ = self.node.provide(swarm, None).await;
         }
         self.store.delete(Table::Downloads, swarm.0.to_vec()).await;
+        self.store.delete(Table::Stamps, swarm.0.to_vec()).await;
         self.store.flush().await.map_err(Self::store_err)
     }
 
@@ -203,7 +262,7 @@ impl Registry {
                 content,
                 ticket,
                 have,
-                source,
+                files,
                 view,
                 name,
             } => {
@@ -243,12 +302,15 @@ impl Registry {
                 // Private swarms are the ones with tickets.
                 let private = ticket.is_some();
                 self.persist_download(swarm, true).await;
+                let pieces =
+                    Arc::new(self.verified(Owner::Download(swarm), content.clone(), files));
                 self.served.insert(
                     swarm,
                     Served {
+                        owner: Owner::Download(swarm),
                         content,
                         ticket,
-                        source,
+                        pieces,
                         have,
                         view,
                     },
@@ -258,29 +320,94 @@ impl Registry {
             RegistryEvent::Progress { swarm, have } => {
                 if let Some(d) = self.downloads.get_mut(&swarm) {
                     d.stored.have = have.to_bytes();
-                    if have.complete() {
-                        d.stored.state = "complete".into();
-                    }
                 }
                 self.persist_download(swarm, true).await;
             }
-            RegistryEvent::Done { swarm, result } => {
-                if let Some(d) = self.downloads.get_mut(&swarm) {
-                    d.cancel = None;
-                    match &result {
-                        Ok(()) => d.stored.state = "complete".into(),
-                        Err(FilesError::Cancelled) => d.stored.state = "paused".into(),
-                        Err(e) => {
-                            d.stored.state = "failed".into();
-                            d.stored.error = Some(e.to_string());
-                        }
-                    }
-                    if result.is_err() && !matches!(result, Err(FilesError::Cancelled)) {
-                        self.drop_failed_mirror(swarm).await;
-                    }
+            RegistryEvent::Done { swarm, result } => self.download_done(swarm, result).await,
+        }
+    }
+
+    async fn download_done(
+        &mut self,
+        swarm: SwarmId,
+        result: Result<Option<Vec<Stamp>>, FilesError>,
+    ) {
+        let Some(d) = self.downloads.get_mut(&swarm) else {
+            return;
+        };
+        d.cancel = None;
+        let mut drop_mirror = false;
+        match result {
+            Ok(stamps) => {
+                d.set_state(StoredState::Complete);
+                d.stored.error = None;
+                if let Some(c) = d
+                    .stored
+                    .content
+                    .and_then(|c| self.load_content(&c).ok().flatten())
+                {
+                    let d = self.downloads.get_mut(&swarm).expect("checked above");
+                    d.stored.have = Bitmap::full(c.manifest.piece_count() as u32).to_bytes();
                 }
-                self.persist_download(swarm, true).await;
+                self.record_stamps(swarm, stamps).await;
+                // Serve it from its finished files from now on.
+                self.serve_finished(swarm);
+            }
+            // Stopped because its files changed: that state stays.
+            Err(FilesError::Cancelled)
+                if matches!(d.state(), StoredState::Changed | StoredState::Missing) => {}
+            Err(FilesError::Cancelled) => d.set_state(StoredState::Paused),
+            Err(e) => {
+                let state = match download::stopped_state(&e) {
+                    DownloadState::Paused => StoredState::Paused,
+                    DownloadState::Missing => StoredState::Missing,
+                    DownloadState::Changed => StoredState::Changed,
+                    _ => StoredState::Failed,
+                };
+                drop_mirror = d.mirror.is_some();
+                let text = match &e {
+                    FilesError::Fault(f) => self.download_reason(swarm, f),
+                    other => other.to_string(),
+                };
+                let d = self.downloads.get_mut(&swarm).expect("checked above");
+                d.set_state(state);
+                d.stored.error = Some(text.clone());
+                d.status_tx.send_modify(|s| s.error = Some(text));
             }
         }
+        if drop_mirror {
+            self.drop_failed_mirror(swarm).await;
+        }
+        self.persist_download(swarm, true).await;
+    }
+
+    /// Records a finished download's stamps (none: forgets them).
+    pub(super) async fn record_stamps(&mut self, swarm: SwarmId, stamps: Option<Vec<Stamp>>) {
+        let Some(d) = self.downloads.get_mut(&swarm) else {
+            return;
+        };
+        d.stamps = stamps.clone();
+        match stamps {
+            Some(s) => {
+                self.store
+                    .put(Table::Stamps, swarm.0.to_vec(), encode(&s))
+                    .await
+            }
+            None => self.store.delete(Table::Stamps, swarm.0.to_vec()).await,
+        }
+    }
+
+    /// What a fault means for a download, and what its owner can do.
+    pub(super) fn download_reason(&self, swarm: SwarmId, f: &Fault) -> String {
+        let link = self
+            .downloads
+            .get(&swarm)
+            .map(|d| d.stored.link.clone())
+            .unwrap_or_default();
+        let what = match f.health() {
+            crate::files::health::Health::Missing => "fetches it again",
+            _ => "fetches what changed again, replacing it",
+        };
+        format!("{f}; it is not seeded; `warren get {link}` {what}")
     }
 }

@@ -9,7 +9,10 @@ use warren_proto::content::SwarmId;
 use warren_proto::link::Link;
 use warren_proto::{NodeId, PeerAddr};
 
-use super::{Cmd, DownloadInfo, MirrorInfo, MirrorList, Progress, Served, ShareInfo, ShareOptions};
+use super::{
+    Cmd, DownloadInfo, Found, MirrorInfo, MirrorList, Progress, RecheckReport, ShareInfo,
+    ShareOptions,
+};
 use crate::config::FilesConfig;
 use crate::files::{DownloadStatus, FilesError};
 
@@ -110,7 +113,8 @@ impl FilesHandle {
         }
     }
 
-    pub(crate) async fn lookup(&self, swarm: SwarmId) -> Option<Served> {
+    /// What `swarm` is on this node (none: unknown here).
+    pub(crate) async fn lookup(&self, swarm: SwarmId) -> Option<Found> {
         let scope = self.scope;
         self.ask(|reply| Cmd::Lookup {
             swarm,
@@ -120,6 +124,37 @@ impl FilesHandle {
         .await
         .ok()
         .flatten()
+    }
+
+    /// A file of `swarm` no longer has the stamp it had when last verified:
+    /// has it it changed? Answers once its pieces are checked (several
+    /// callers share one check).
+    pub(crate) async fn settle(&self, swarm: SwarmId) -> Option<Found> {
+        let scope = self.scope;
+        self.ask(|reply| Cmd::Settle {
+            swarm,
+            scope,
+            reply,
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+
+    /// Checks a share's or download's files against its piece table (by
+    /// token, link or content id); `progress` gets bytes checked. A
+    /// download missing pieces afterwards fetches them again.
+    pub async fn recheck(
+        &self,
+        id: String,
+        progress: mpsc::Sender<Progress>,
+    ) -> Result<RecheckReport, FilesError> {
+        self.ask(|reply| Cmd::Recheck {
+            id,
+            progress,
+            reply,
+        })
+        .await?
     }
 
     /// A slot for an inbound transfer connection, if one is free.

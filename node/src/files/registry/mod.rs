@@ -19,6 +19,7 @@ use warren_proto::seal::SealKey;
 use warren_proto::{NodeId, PeerAddr, decode_exact};
 
 mod addressed;
+mod checks;
 mod downloads;
 mod handle;
 mod mirrors;
@@ -31,10 +32,12 @@ pub use mirrors::{MirrorInfo, MirrorList};
 
 use super::FilesError;
 use super::bitmap::Bitmap;
-use super::download::{DownloadStatus, Place, Want};
+use super::download::{DownloadState, DownloadStatus, Place, Want};
 use super::hashing::Hashed;
-use super::persist::{StoredDownload, StoredMirror, StoredShare};
-use super::source::PieceSource;
+use super::health::{FAULT_QUEUE, Fault, Health, Owner};
+use super::persist::{StoredDownload, StoredMirror, StoredShare, StoredState};
+use super::source::{FileSet, Stamp};
+use super::verified::{ReadBudget, Verified};
 use crate::config::FilesConfig;
 use crate::conn::ConnCtx;
 use crate::node::NodeHandle;
@@ -78,20 +81,38 @@ impl Content {
 /// What an upload session (and the web gateway) serves for one swarm.
 #[derive(Clone)]
 pub(crate) struct Served {
+    /// Whose it is (a share or a download).
+    pub(crate) owner: Owner,
     pub(crate) content: Arc<Content>,
     pub(crate) ticket: Option<Ticket>,
-    /// The content as it travels (sealed shares: encrypted).
-    pub(crate) source: Arc<dyn PieceSource>,
+    /// The content as it travels (sealed shares: encrypted), only ever
+    /// read piece by verified piece.
+    pub(crate) pieces: Arc<Verified>,
     pub(crate) have: watch::Receiver<Arc<Bitmap>>,
     /// What a browser sees; none when this node cannot read the content.
     pub(crate) view: Option<View>,
 }
 
-/// The readable side of a share: its listing and its plaintext.
+/// The readable side of a share: its listing, and the key that turns the
+/// pieces back into plaintext (sealed shares).
 #[derive(Clone)]
 pub(crate) struct View {
     pub(crate) listing: Arc<Listing>,
-    pub(crate) plain: Arc<dyn PieceSource>,
+    pub(crate) key: Option<SealKey>,
+}
+
+/// What a lookup finds.
+#[derive(Clone)]
+pub(crate) enum Found {
+    /// Served (while its files are being checked, too: every piece is
+    /// verified as it is read).
+    Served(Box<Served>),
+    /// Known here, but its files no longer hold it (why, in words, is for
+    /// the owner only: it names local paths).
+    Unavailable {
+        /// Changed or missing.
+        health: Health,
+    },
 }
 
 /// Events from downloads.
@@ -102,16 +123,17 @@ pub(crate) enum RegistryEvent {
         content: Arc<Content>,
         ticket: Option<Ticket>,
         have: watch::Receiver<Arc<Bitmap>>,
-        source: Arc<dyn PieceSource>,
+        files: Arc<FileSet>,
         view: Option<View>,
         name: String,
     },
     /// More pieces are durable.
     Progress { swarm: SwarmId, have: Bitmap },
-    /// The download ended (cancelled = paused).
+    /// The download ended (cancelled = paused); a finished one gives its
+    /// files' stamps.
     Done {
         swarm: SwarmId,
-        result: Result<(), FilesError>,
+        result: Result<Option<Vec<Stamp>>, FilesError>,
     },
 }
 
@@ -133,6 +155,11 @@ pub struct ShareOptions {
     /// Tags.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Leave out files that cannot be shared (names that are not valid
+    /// UTF-8 or hold control characters, special files, links out of the
+    /// folder) instead of refusing the folder; the answer lists them.
+    #[serde(default)]
+    pub skip_unsafe: bool,
 }
 
 /// A share, as `warren shares --json` shows it.
@@ -160,6 +187,14 @@ pub struct ShareInfo {
     pub own_address: bool,
     /// When it was shared (unix seconds).
     pub created_at: u64,
+    /// Whether its files still hold what was shared.
+    pub state: Health,
+    /// What is wrong, when the state is not `ok`, and what to do.
+    pub reason: Option<String>,
+    /// What sharing left out or noticed (skipped files, empty folders);
+    /// only in the answer to `share`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// A download, as `warren downloads --json` shows it.
@@ -188,7 +223,7 @@ enum Cmd {
         opts: ShareOptions,
         seal: Option<SealKey>,
         identity: Option<crate::identity::Identity>,
-        result: Result<Hashed, FilesError>,
+        result: Result<Box<Hashed>, FilesError>,
         reply: oneshot::Sender<Result<ShareInfo, FilesError>>,
     },
     Shares(oneshot::Sender<Vec<ShareInfo>>),
@@ -222,8 +257,26 @@ enum Cmd {
         swarm: SwarmId,
         /// Set when asked on a share's own address.
         scope: Option<SwarmId>,
-        reply: oneshot::Sender<Option<Served>>,
+        reply: oneshot::Sender<Option<Found>>,
     },
+    /// A file of this swarm's no longer has its recorded stamp: check it
+    /// (once, however many ask) and answer when the verdict is in.
+    Settle {
+        swarm: SwarmId,
+        scope: Option<SwarmId>,
+        reply: oneshot::Sender<Option<Found>>,
+    },
+    /// The owner asks for a share's or a download's files to be checked
+    /// against the piece table.
+    Recheck {
+        id: String,
+        progress: mpsc::Sender<Progress>,
+        reply: oneshot::Sender<Result<RecheckReport, FilesError>>,
+    },
+    /// A check finished (sent by its task).
+    Checked(Box<checks::Done>),
+    /// The periodic look at every file finished (sent by its task).
+    Scanned(Vec<(Owner, Result<Vec<Stamp>, FilesError>)>),
     /// A trusted node asks us to keep a copy of a swarm.
     Mirror {
         from: PeerAddr,
@@ -249,10 +302,35 @@ enum Cmd {
     },
 }
 
+/// What `warren recheck` found.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecheckReport {
+    /// The share's or download's name.
+    pub name: String,
+    /// Pieces checked.
+    pub pieces: u32,
+    /// Pieces whose bytes match the piece table.
+    pub good: u32,
+    /// Its state now.
+    pub state: Health,
+    /// What is wrong and what to do, if anything is.
+    pub reason: Option<String>,
+    /// For a download: what it does now (`complete`, or fetching what is
+    /// missing).
+    pub download: Option<DownloadStatus>,
+}
+
 struct Share {
     stored: StoredShare,
     content: Arc<Content>,
     seal: Option<SealKey>,
+    /// Its files, read only through piece verification.
+    pieces: Arc<Verified>,
+    health: Health,
+    reason: Option<String>,
+    /// The files' stamps when a check last found them wrong: they are not
+    /// checked again until they change.
+    seen_bad: Option<Vec<Stamp>>,
 }
 
 struct Dl {
@@ -261,8 +339,15 @@ struct Dl {
     place: Place,
     /// For a mirror kept for others: its quota and who asked.
     mirror: Option<MirrorMeta>,
+    /// The status the registry shows; a running download's task writes
+    /// to a clone.
+    status_tx: watch::Sender<DownloadStatus>,
     status: watch::Receiver<DownloadStatus>,
     cancel: Option<CancellationToken>,
+    /// A finished download's files as last verified (`stamps` table).
+    stamps: Option<Vec<Stamp>>,
+    /// The files' stamps when a check last found them wrong.
+    seen_bad: Option<Vec<Stamp>>,
 }
 
 impl Dl {
@@ -277,30 +362,63 @@ impl Dl {
             content: None,
             ticket: None,
             have: Vec::new(),
-            state: "active".into(),
+            state: StoredState::Active.as_str().into(),
             error: None,
             added_at: now(),
             name: None,
         };
-        Dl::stored(stored, want, place, mirror)
+        Dl::stored(stored, want, place, mirror, None)
     }
 
-    /// A download as recorded, not running.
-    fn stored(stored: StoredDownload, want: Want, place: Place, mirror: Option<MirrorMeta>) -> Dl {
-        let (_tx, status) = watch::channel(DownloadStatus {
-            state: stored.state.clone(),
+    /// A download as recorded, not running; `content` (when known) gives
+    /// the stored progress its sizes.
+    fn stored(
+        stored: StoredDownload,
+        want: Want,
+        place: Place,
+        mirror: Option<MirrorMeta>,
+        content: Option<&Content>,
+    ) -> Dl {
+        let state = match StoredState::parse(&stored.state) {
+            StoredState::Active => DownloadState::Waiting,
+            StoredState::Paused => DownloadState::Paused,
+            StoredState::Complete => DownloadState::Complete,
+            StoredState::Failed => DownloadState::Failed,
+            StoredState::Changed => DownloadState::Changed,
+            StoredState::Missing => DownloadState::Missing,
+        };
+        let mut status = DownloadStatus {
+            state,
             name: stored.name.clone(),
             error: stored.error.clone(),
             ..DownloadStatus::default()
-        });
+        };
+        if let Some(c) = content {
+            let have = Bitmap::from_bytes(&stored.have)
+                .filter(|b| u64::from(b.len()) == c.manifest.piece_count())
+                .unwrap_or_else(|| Bitmap::new(c.manifest.piece_count() as u32));
+            status.set_progress(c, &have);
+        }
+        let (status_tx, status) = watch::channel(status);
         Dl {
             stored,
             want,
             place,
             mirror,
+            status_tx,
             status,
             cancel: None,
+            stamps: None,
+            seen_bad: None,
         }
+    }
+
+    fn state(&self) -> StoredState {
+        StoredState::parse(&self.stored.state)
+    }
+
+    fn set_state(&mut self, s: StoredState) {
+        self.stored.state = s.as_str().into();
     }
 }
 
@@ -333,6 +451,12 @@ pub(crate) struct Registry {
     events: mpsc::Receiver<RegistryEvent>,
     full: HashMap<ContentId, watch::Receiver<Arc<Bitmap>>>,
     keep_full: Vec<watch::Sender<Arc<Bitmap>>>,
+    /// Memory for verified pieces being sent, node-wide.
+    budget: ReadBudget,
+    faults_tx: mpsc::Sender<(Owner, Fault)>,
+    faults: mpsc::Receiver<(Owner, Fault)>,
+    /// Checks running or queued, and who waits for their verdict.
+    checks: checks::Checks,
 }
 
 fn now() -> u64 {
@@ -352,6 +476,8 @@ impl Registry {
         me: FilesHandle,
     ) -> Result<Registry, FilesError> {
         let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
+        let (faults_tx, faults) = mpsc::channel(FAULT_QUEUE);
+        let budget = ReadBudget::new(cfg.read_buffer_bytes);
         let mut r = Registry {
             cfg,
             mirror_dir: extra.mirror_dir.clone(),
@@ -369,6 +495,10 @@ impl Registry {
             events,
             full: HashMap::new(),
             keep_full: Vec::new(),
+            budget,
+            faults_tx,
+            faults,
+            checks: checks::Checks::default(),
         };
         r.restore()?;
         Ok(r)
@@ -460,8 +590,32 @@ impl Registry {
         place: Place,
         mirror: Option<MirrorMeta>,
     ) {
-        self.downloads
-            .insert(swarm, Dl::stored(stored, want, place, mirror));
+        let content = match stored.content.map(|c| self.load_content(&c)) {
+            Some(Ok(c)) => c,
+            _ => None,
+        };
+        let mut dl = Dl::stored(stored, want, place, mirror, content.as_deref());
+        dl.stamps = self
+            .db
+            .get(Table::Stamps, &swarm.0)
+            .ok()
+            .flatten()
+            .and_then(|v| decode_exact(&v).ok());
+        self.downloads.insert(swarm, dl);
+    }
+
+    /// What `swarm` is here. A share with an address of its own is served
+    /// there only, and that address serves nothing else.
+    fn lookup(&self, swarm: SwarmId, scope: Option<SwarmId>) -> Option<Found> {
+        let visible = match scope {
+            Some(s) => s == swarm,
+            None => !self.addressed.values().any(|a| a.swarm == swarm),
+        };
+        let served = self.served.get(&swarm).filter(|_| visible)?;
+        Some(match self.health_of(served.owner) {
+            (Health::Ok | Health::Checking, _) => Found::Served(Box::new(served.clone())),
+            (health, _) => Found::Unavailable { health },
+        })
     }
 
     fn full_have(&mut self, content: &Content) -> watch::Receiver<Arc<Bitmap>> {
@@ -479,8 +633,14 @@ impl Registry {
     /// Runs the service until the node shuts down (or every handle is gone).
     pub(crate) async fn run(mut self, mut pending: Pending) {
         self.start_all_addressed().await;
-        self.provide_all().await;
         self.resume_all();
+        self.provide_all().await;
+        // Look at every file once at start, then every check interval.
+        self.start_scan();
+        let every = self.cfg.check_interval_secs;
+        let mut scan = tokio::time::interval(std::time::Duration::from_secs(every.max(1)));
+        scan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        scan.reset();
         let shutdown = self.ctx.shutdown.clone();
         loop {
             tokio::select! {
@@ -490,6 +650,8 @@ impl Registry {
                     None => break,
                 },
                 Some(ev) = self.events.recv() => self.on_event(ev).await,
+                Some((owner, fault)) = self.faults.recv() => self.on_fault(owner, fault).await,
+                _ = scan.tick(), if every > 0 => self.start_scan(),
             }
         }
         // Stop downloads; each records what is durable as it stops.
@@ -541,7 +703,9 @@ impl Registry {
             }
         }
         for (swarm, d) in &self.downloads {
-            if d.stored.content.is_some() {
+            if d.stored.content.is_some()
+                && !matches!(d.state(), StoredState::Changed | StoredState::Missing)
+            {
                 // Private swarms are the ones with tickets.
                 let private = d.stored.ticket.is_some();
                 let _ = self.node.provide(*swarm, Some(private)).await;
@@ -565,7 +729,14 @@ impl Registry {
                 reply,
             } => {
                 let r = match result {
-                    Ok(h) => self.finish_share(h, opts, seal, identity).await,
+                    Ok(h) => {
+                        let notes = h.notes.clone();
+                        let r = self.finish_share(*h, opts, seal, identity).await;
+                        r.map(|mut info| {
+                            info.warnings = notes;
+                            info
+                        })
+                    }
                     Err(e) => Err(e),
                 };
                 let _ = reply.send(r);
@@ -624,14 +795,20 @@ impl Registry {
                 scope,
                 reply,
             } => {
-                // A share with an address of its own is served there only,
-                // and that address serves nothing else.
-                let visible = match scope {
-                    Some(s) => s == swarm,
-                    None => !self.addressed.values().any(|a| a.swarm == swarm),
-                };
-                let _ = reply.send(self.served.get(&swarm).filter(|_| visible).cloned());
+                let _ = reply.send(self.lookup(swarm, scope));
             }
+            Cmd::Settle {
+                swarm,
+                scope,
+                reply,
+            } => self.settle(swarm, scope, reply),
+            Cmd::Recheck {
+                id,
+                progress,
+                reply,
+            } => self.recheck_for_owner(&id, progress, reply),
+            Cmd::Checked(done) => self.on_checked(*done).await,
+            Cmd::Scanned(results) => self.on_scanned(results).await,
             Cmd::Mirror { from, swarm, size } => self.mirror_request(from, swarm, size).await,
             Cmd::MirrorLink { link, reply } => {
                 let r = self.mirror_link(link).await;

@@ -15,30 +15,80 @@ use super::{Cmd, Content, Registry, Served, Share, ShareInfo, ShareOptions, View
 use crate::files::FilesError;
 use crate::files::Progress;
 use crate::files::hashing::{Describe, Hashed, hash_path};
+use crate::files::health::{Health, Owner};
+use crate::files::layout::Span;
 use crate::files::persist::StoredShare;
-use crate::files::source::{FileSet, PieceSource};
+use crate::files::source::FileSet;
 use crate::store::Table;
+
+/// A share's original files, with the stamps they had when last verified.
+pub(super) fn share_files(stored: &StoredShare, seal: Option<SealKey>) -> FileSet {
+    let mut start = 0;
+    let spans = stored
+        .sources
+        .iter()
+        .map(|s| {
+            let span = Span {
+                path: s.path.clone(),
+                start,
+                size: s.size,
+            };
+            start += s.size;
+            span
+        })
+        .collect();
+    let stamps = stored.sources.iter().map(|s| s.stamp()).collect();
+    FileSet::new(spans, Some(stamps), None, seal)
+}
 
 impl Registry {
     pub(super) fn install_share(&mut self, stored: StoredShare, content: Arc<Content>) {
         let seal = stored.seal.map(SealKey);
-        let source: Arc<dyn PieceSource> =
-            Arc::new(FileSet::originals(&stored.sources, seal.clone()));
+        let files = Arc::new(share_files(&stored, seal.clone()));
+        let token = stored.token;
+        let pieces = Arc::new(self.verified(Owner::Share(token), content.clone(), files));
+        self.shares.insert(
+            token,
+            Share {
+                stored,
+                content,
+                seal,
+                pieces,
+                health: Health::Ok,
+                reason: None,
+                seen_bad: None,
+            },
+        );
+        self.serve_share(token);
+    }
+
+    /// (Re)installs what a share's swarms serve, from the share.
+    pub(super) fn serve_share(&mut self, token: [u8; 16]) {
+        let Some(s) = self.shares.get(&token) else {
+            return;
+        };
+        let (content, pieces, seal, public) = (
+            s.content.clone(),
+            s.pieces.clone(),
+            s.seal.clone(),
+            s.stored.public,
+        );
+        let ticket = s.stored.ticket.clone();
         let have = self.full_have(&content);
         let view = content.listing(seal.as_ref()).ok().map(|l| View {
             listing: Arc::new(l),
-            plain: Arc::new(FileSet::originals(&stored.sources, None)),
+            key: seal,
         });
         let served = Served {
+            owner: Owner::Share(token),
             content: content.clone(),
-            ticket: Some(stored.ticket.clone()),
-            source,
-            have: have.clone(),
+            ticket: Some(ticket),
+            pieces,
+            have,
             view,
         };
-        let token = Token(stored.token);
-        self.served.insert(token.swarm(), served.clone());
-        if stored.public {
+        self.served.insert(Token(token).swarm(), served.clone());
+        if public {
             self.served.insert(
                 SwarmId::from(content.id),
                 Served {
@@ -47,14 +97,6 @@ impl Registry {
                 },
             );
         }
-        self.shares.insert(
-            stored.token,
-            Share {
-                stored,
-                content,
-                seal,
-            },
-        );
     }
 
     pub(super) fn own_addr(&self) -> Option<PeerAddr> {
@@ -102,6 +144,9 @@ impl Registry {
             sealed: s.seal.is_some(),
             own_address: own.is_some(),
             created_at: s.stored.created_at,
+            state: s.health,
+            reason: s.reason.clone(),
+            warnings: Vec::new(),
         }
     }
 
@@ -175,6 +220,7 @@ impl Registry {
         let me = self.me.tx.clone();
         let difficulty = opts.own_address.then_some(self.ctx.policy.difficulty);
         let describe = Describe {
+            skip_unsafe: opts.skip_unsafe,
             description: opts.description.clone(),
             tags: opts.tags.clone(),
             created_at: now(),
@@ -216,7 +262,7 @@ impl Registry {
                     opts,
                     seal,
                     identity,
-                    result,
+                    result: result.map(Box::new),
                     reply,
                 })
                 .await;

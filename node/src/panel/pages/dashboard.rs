@@ -8,6 +8,7 @@ use axum::response::Response;
 use maud::html;
 
 use super::{Page, bytes, duration, plural};
+use crate::files::{DownloadState, Health};
 use crate::panel::auth::Auth;
 use crate::panel::{AdminOnion, App};
 
@@ -39,7 +40,7 @@ pub(crate) async fn page(State(app): State<Arc<App>>, auth: Auth) -> Response {
         .unwrap_or((0, 0));
     let active = downloads
         .iter()
-        .filter(|d| !matches!(d.status.state.as_str(), "complete" | "failed" | "paused"))
+        .filter(|d| !d.status.state.stopped())
         .count();
 
     let mut warnings: Vec<String> = Vec::new();
@@ -57,11 +58,28 @@ pub(crate) async fn page(State(app): State<Arc<App>>, auth: Auth) -> Response {
             bytes(quota)
         ));
     }
-    for d in downloads.iter().filter(|d| d.status.state == "failed") {
+    for d in downloads.iter().filter(|d| {
+        matches!(
+            d.status.state,
+            DownloadState::Failed | DownloadState::Changed | DownloadState::Missing
+        )
+    }) {
         let name = d.status.name.clone().unwrap_or_else(|| "a download".into());
         warnings.push(format!(
-            "{name} failed: {}",
+            "Download {name} {}: {}",
+            d.status.state,
             d.status.error.clone().unwrap_or_default()
+        ));
+    }
+    for s in shares
+        .iter()
+        .filter(|s| matches!(s.state, Health::Changed | Health::Missing))
+    {
+        warnings.push(format!(
+            "Share {} {}: {}",
+            s.name,
+            s.state.as_str(),
+            s.reason.clone().unwrap_or_default()
         ));
     }
     if let Some(b) = &st.board {

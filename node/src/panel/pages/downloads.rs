@@ -9,14 +9,15 @@ use serde::Deserialize;
 
 use super::{Page, act, bytes, csrf};
 use crate::control::Request;
+use crate::files::DownloadState;
 use crate::panel::App;
 use crate::panel::auth::{Auth, Post};
 
 /// Seconds between reloads while a download runs.
 const RUNNING_REFRESH: u32 = 3;
 
-fn running(state: &str) -> bool {
-    !matches!(state, "complete" | "failed" | "paused")
+fn running(state: &DownloadState) -> bool {
+    !state.stopped()
 }
 
 pub(crate) async fn page(State(app): State<Arc<App>>, auth: Auth) -> Response {
@@ -50,13 +51,14 @@ pub(crate) async fn page(State(app): State<Arc<App>>, auth: Auth) -> Response {
                                     @if running(&s.state) { " · " (bytes(s.rate)) "/s · " (s.providers) " providers" } }
                             }
                             td {
-                                @match s.state.as_str() {
-                                    "complete" => span.pill.ok { "complete" },
-                                    "failed" => span.pill.bad title=[s.error.as_deref()] { "failed" },
-                                    "paused" => span.pill.warn { "paused" },
+                                @match s.state {
+                                    DownloadState::Complete => span.pill.ok { "complete" },
+                                    DownloadState::Failed | DownloadState::Changed | DownloadState::Missing => span.pill.bad title=[s.error.as_deref()] { (s.state) },
+                                    DownloadState::Paused => span.pill.warn { "paused" },
                                     other => span.pill { (other) },
                                 }
                                 @if let Some(e) = &s.error { br; small.muted { (e) } }
+                                @if let Some(at) = s.retry_at { br; small.muted { "next try " (retry_in(at)) } }
                             }
                             td {
                                 @if running(&s.state) {
@@ -64,11 +66,21 @@ pub(crate) async fn page(State(app): State<Arc<App>>, auth: Auth) -> Response {
                                         (csrf(&auth.csrf)) input type="hidden" name="link" value=(d.link);
                                         button.small.ghost type="submit" { "Pause" }
                                     }
-                                } @else if s.state != "complete" {
+                                } @else if s.state != DownloadState::Complete {
                                     form method="post" action="/downloads/resume" {
                                         (csrf(&auth.csrf)) input type="hidden" name="link" value=(d.link);
                                         input type="hidden" name="out" value=(d.out);
-                                        button.small type="submit" { "Resume" }
+                                        button.small type="submit" {
+                                            @if matches!(s.state, DownloadState::Changed | DownloadState::Missing) { "Fetch again" } @else { "Resume" }
+                                        }
+                                    }
+                                }
+                                @if matches!(s.state, DownloadState::Complete | DownloadState::Changed | DownloadState::Missing | DownloadState::Paused) {
+                                    " "
+                                    form method="post" action="/recheck" {
+                                        (csrf(&auth.csrf)) input type="hidden" name="id" value=(d.link);
+                                        input type="hidden" name="back" value="/downloads";
+                                        button.small.ghost type="submit" { "Check files" }
                                     }
                                 }
                                 " "
@@ -156,4 +168,14 @@ pub(crate) async fn remove(State(app): State<Arc<App>>, post: Post<LinkForm>) ->
         "Removed; its files stay where they are.".into()
     })
     .await
+}
+
+/// "in 40 s"-style time until `at` (unix seconds).
+fn retry_in(at: u64) -> String {
+    use crate::clock::Clock;
+    let now = crate::clock::SystemClock.unix_now();
+    match at.saturating_sub(now) {
+        0 => "now".into(),
+        s => format!("in {}", super::duration(s)),
+    }
 }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::{Empty, Page, act, bytes, csrf, flash};
 use crate::control::Request;
-use crate::files::ShareOptions;
+use crate::files::{Health, ShareOptions};
 use crate::panel::App;
 use crate::panel::auth::{Auth, Post};
 
@@ -77,7 +77,13 @@ pub(crate) async fn page(State(app): State<Arc<App>>, auth: Auth) -> Response {
                         @if s.public { span.pill.ok { "public" } } @else { span.pill { "private" } }
                         @if s.sealed { " " span.pill { "sealed" } }
                         @if s.own_address { " " span.pill { "own address" } }
+                        @match s.state {
+                            Health::Ok => {},
+                            Health::Checking => { " " span.pill.warn { "checking" } },
+                            _ => { " " span.pill.bad { (s.state.as_str()) } },
+                        }
                     }
+                    @if let Some(r) = &s.reason { p.muted { (r) } }
                     label { "Link (select and copy)" }
                     input type="text" readonly value=(s.link) aria-label={ "Link to " (s.name) };
                     @if let Some(u) = &s.url {
@@ -92,6 +98,11 @@ pub(crate) async fn page(State(app): State<Arc<App>>, auth: Auth) -> Response {
                                 button.small.ghost type="submit" { "Make public" }
                             } " "
                         }
+                        form method="post" action="/recheck" {
+                            (csrf(&auth.csrf)) input type="hidden" name="id" value=(s.content);
+                            input type="hidden" name="back" value="/shares";
+                            button.small.ghost type="submit" { "Check files" }
+                        } " "
                         form method="post" action="/shares/stop" {
                             (csrf(&auth.csrf)) input type="hidden" name="id" value=(s.content);
                             button.small.danger type="submit" { "Stop sharing" }
@@ -162,6 +173,35 @@ pub(crate) async fn publish(State(app): State<Arc<App>>, post: Post<IdForm>) -> 
             "{} is public now.",
             v["name"].as_str().unwrap_or("The share")
         )
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RecheckForm {
+    id: String,
+    back: String,
+}
+
+/// Checks a share's or a download's files against its pieces; the answer
+/// says how many matched.
+pub(crate) async fn recheck(State(app): State<Arc<App>>, post: Post<RecheckForm>) -> Response {
+    let back = if post.form.back == "/downloads" {
+        "/downloads"
+    } else {
+        "/shares"
+    };
+    let req = Request::Recheck { id: post.form.id };
+    act(&app, &post.auth, req, back, |v| {
+        let (good, n) = (
+            v["good"].as_u64().unwrap_or(0),
+            v["pieces"].as_u64().unwrap_or(0),
+        );
+        let name = v["name"].as_str().unwrap_or("it");
+        match v["reason"].as_str() {
+            Some(r) => format!("{name}: {good} of {n} pieces match. {r}"),
+            None => format!("{name}: {good} of {n} pieces match its link."),
+        }
     })
     .await
 }
