@@ -108,7 +108,7 @@ qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 2 -m 1024 \
     -kernel "$kernel" -initrd "$initrd" -append "$append" \
     -drive "file=$raw,if=none,id=card,format=raw" -device virtio-blk-pci,drive=card \
     -netdev "user,id=net,restrict=on,hostfwd=tcp:127.0.0.1:$port-:7451" \
-    -device virtio-net-pci,netdev=net \
+    -device virtio-net-pci,netdev=net,romfile= \
     -display none -monitor none -serial "file:$console" -no-reboot &
 qemu_pid=$!
 

@@ -43,6 +43,9 @@ if [ $want_build = 1 ]; then
     need rustc-web /usr/bin/rustc
     need libstd-rust-web-dev:arm64 /usr/lib/rustlib/aarch64-unknown-linux-gnu
     need gcc-aarch64-linux-gnu aarch64-linux-gnu-gcc
+    # The cross C library's headers, which gcc only recommends: ring's C
+    # code includes <stdint.h>.
+    need libc6-dev-arm64-cross /usr/aarch64-linux-gnu/include/bits/libc-header-start.h
     need qemu-user-static qemu-aarch64-static
     need mmdebstrap mmdebstrap
     need dosfstools mkfs.vfat
@@ -58,6 +61,9 @@ if [ $want_boot = 1 ]; then
     need mtools mtype
     need curl curl
     need python3 python3
+    # The NICs' option ROMs, which qemu only recommends: without them qemu
+    # refuses a virtio-net-pci device that does not say romfile=.
+    need ipxe-qemu /usr/lib/ipxe/qemu/efi-virtio.rom
 fi
 backports=()
 if [ $want_boot = 1 ] && ! command -v qemu-system-aarch64 >/dev/null 2>&1; then

@@ -4,14 +4,17 @@
 #   tools/test-all.sh
 #
 # On a fresh Debian 12 machine with a Rust toolchain: installs the Debian
-# packages (tor among them) and cargo tools the tests need, then runs
-# formatting and lint checks, docs, every test (nextest), the onion tier on
-# a private Tor network, a short run of each fuzz target, and the image
-# tier: the Raspberry Pi image built (image-build/build.sh), checked and
-# booted under qemu (hw-tests/qemu-boot.sh); that tier needs root.
+# packages (tools/deps.sh; tor among them) and cargo tools the tests need,
+# then runs formatting and lint checks, docs, every test (nextest), the
+# onion tier on a private Tor network, a short run of each fuzz target, the
+# fresh-machine check (tools/check-fresh-debian.sh: the install steps, run
+# in a brand-new Debian 12 root, give every tool the tests start; as root
+# only), and the image tier: the Raspberry Pi image built
+# (image-build/build.sh), checked and booted under qemu
+# (hw-tests/qemu-boot.sh); that tier needs root.
 # Environment: WARREN_FUZZ_SECONDS (default 15) per fuzz target;
 # WARREN_IMAGE_OUT (default target/image) for the image; WARREN_IMAGE_TIER=0
-# skips the image tier.
+# skips the image tier; WARREN_FRESH_CHECK=0 skips the fresh-machine check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,24 +30,7 @@ as_root() {
 }
 
 # --- Debian packages ---------------------------------------------------------
-apt_missing=()
-command -v cc >/dev/null || apt_missing+=(gcc libc6-dev)
-command -v c++ >/dev/null || apt_missing+=(g++)   # libFuzzer is C++
-command -v git >/dev/null || apt_missing+=(git)
-command -v tor >/dev/null || apt_missing+=(tor)   # the private Tor network
-command -v curl >/dev/null || apt_missing+=(curl ca-certificates)   # gateway tests: a real HTTP client
-command -v wget >/dev/null || apt_missing+=(wget)
-command -v chromium >/dev/null || apt_missing+=(chromium)   # the panel's real-browser tests
-command -v chromedriver >/dev/null || apt_missing+=(chromium-driver)
-if ! command -v cargo >/dev/null; then
-    # No rustup toolchain: Debian's newer Rust (bookworm's rustc-web).
-    apt_missing+=(rustc-web cargo-web)
-fi
-if [ ${#apt_missing[@]} -gt 0 ]; then
-    step "installing Debian packages: ${apt_missing[*]}"
-    as_root apt-get update -q
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${apt_missing[@]}"
-fi
+tools/deps.sh
 
 # --- cargo tools ---------------------------------------------------------------
 if ! cargo nextest --version >/dev/null 2>&1; then
@@ -99,6 +85,17 @@ step "fuzz targets, ${fuzz_seconds}s each"
     done
     rm -f "$log"
 )
+
+# A package that only this machine has (a Recommends left out, a hand
+# install) would hide behind a green run; a brand-new root has none.
+if [ "${WARREN_FRESH_CHECK:-1}" = 0 ]; then
+    step "fresh-machine check skipped (WARREN_FRESH_CHECK=0)"
+elif [ "$(id -u)" -ne 0 ]; then
+    step "fresh-machine check skipped: it needs root (mmdebstrap, chroot, mounts)"
+else
+    step "fresh-machine check: the install steps on a brand-new Debian 12"
+    tools/check-fresh-debian.sh </dev/null
+fi
 
 if [ "${WARREN_IMAGE_TIER:-1}" = 1 ]; then
     step "image tier: build the Raspberry Pi image, check it, boot it under qemu"
