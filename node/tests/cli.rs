@@ -285,3 +285,56 @@ fn a_bad_config_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn every_command_ends_quietly_when_its_reader_goes_away() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("node");
+    write_config(&dir, "");
+    let _node = NodeProc::start(&dir, &[]);
+    for i in 0..3 {
+        let f = tmp.path().join(format!("file-{i}.txt"));
+        std::fs::write(&f, format!("file {i}\n")).unwrap();
+        warren_ok(&dir, &["share", f.to_str().unwrap()]);
+    }
+    let commands: &[&[&str]] = &[
+        &["status"],
+        &["status", "--json"],
+        &["peers"],
+        &["shares"],
+        &["shares", "--json"],
+        &["downloads", "--json"],
+        &["catalogue"],
+        &["mirrors"],
+        &["trust", "list"],
+        &["--help"],
+    ];
+    for args in commands {
+        for reader in ["true", "head -c 1"] {
+            for _ in 0..5 {
+                // As `ls | head`: the writer ends when the reader is gone,
+                // by SIGPIPE (status 141 in the shell) or by having written
+                // everything first (0); never a panic.
+                let script = format!(
+                    "\"$0\" --data-dir \"$1\" {} 2>\"$2\" | {reader} >/dev/null; echo \"${{PIPESTATUS[0]}}\"",
+                    args.join(" ")
+                );
+                let err = tmp.path().join("stderr");
+                let out = std::process::Command::new("bash")
+                    .args(["-c", &script])
+                    .arg(common::warren_bin())
+                    .arg(&dir)
+                    .arg(&err)
+                    .output()
+                    .unwrap();
+                let status = String::from_utf8_lossy(&out.stdout).trim().to_string();
+                let stderr = std::fs::read_to_string(&err).unwrap_or_default();
+                assert!(
+                    status == "0" || status == "141",
+                    "warren {args:?} | {reader}: status {status}, stderr: {stderr}"
+                );
+                assert!(stderr.is_empty(), "warren {args:?} | {reader}: {stderr}");
+            }
+        }
+    }
+}

@@ -72,9 +72,9 @@ fn ask_again(tick: u64) -> bool {
 }
 /// First wait before asking again a provider that sent a piece that does
 /// not match its hash; it doubles each time, up to the maximum.
-const BAD_PIECE_BACKOFF: Duration = Duration::from_secs(15);
+const BAD_PIECE_BACKOFF: Duration = Duration::from_secs(10);
 /// First wait before asking again a provider whose copy changed or is gone.
-const UNAVAILABLE_BACKOFF: Duration = Duration::from_secs(15);
+const UNAVAILABLE_BACKOFF: Duration = Duration::from_secs(10);
 /// Longest wait before a provider is tried again.
 const MAX_BAD_PIECE_BACKOFF: Duration = Duration::from_secs(600);
 /// Providers named in a waiting download's `error`.
@@ -541,8 +541,10 @@ impl Download {
                 }
             };
             p.failures += 1;
+            // base, 2·base, 4·base … up to cap; each cut by up to a half at
+            // random, so that many downloaders do not come back at once.
             let backoff = base
-                .saturating_mul(1 << p.failures.min(10))
+                .saturating_mul(1 << (p.failures - 1).min(10))
                 .min(cap)
                 .mul_f64(0.5 + fastrand::f64() / 2.0);
             p.next_try = Instant::now() + backoff;

@@ -21,6 +21,22 @@ use crate::files::persist::StoredShare;
 use crate::files::source::FileSet;
 use crate::store::Table;
 
+/// The token or content id in a browser URL (`http://<onion>/s/<token>`,
+/// `…/c/<content id>/0/name`); anything else as it is.
+fn from_browser_url(id: &str) -> &str {
+    let Some(rest) = id
+        .strip_prefix("http://")
+        .or_else(|| id.strip_prefix("https://"))
+    else {
+        return id;
+    };
+    let mut parts = rest.split('/').skip(1);
+    match (parts.next(), parts.next()) {
+        (Some("s" | "c"), Some(t)) if !t.is_empty() => t,
+        _ => id,
+    }
+}
+
 /// A share's original files, with the stamps they had when last verified.
 pub(super) fn share_files(stored: &StoredShare, seal: Option<SealKey>) -> FileSet {
     let mut start = 0;
@@ -161,7 +177,7 @@ impl Registry {
     }
 
     pub(super) fn find_share(&self, id: &str) -> Option<[u8; 16]> {
-        let id = id.trim();
+        let id = from_browser_url(id.trim());
         let token = id
             .parse::<Link>()
             .ok()
