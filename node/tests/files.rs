@@ -463,6 +463,13 @@ fn a_full_disk_stops_the_download_cleanly_and_it_resumes_after() {
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("disk full"), "{err}");
+    // Paused (not failed), with the bytes that did reach the disk.
+    let d = json(&b.dir, &["downloads", "--json"])[0].clone();
+    assert_eq!(d["state"], "paused", "{d}");
+    assert!(d["error"].as_str().unwrap().contains("disk full"), "{d}");
+    let done = d["done_bytes"].as_u64().unwrap();
+    assert!(done > 0 && done < 6_000_000, "{d}");
+    assert_eq!(d["total_bytes"], 6_000_000);
     // Space freed (the filesystem grows): the same command resumes.
     let grown = Command::new("mount")
         .args(["-o", "remount,size=16m"])

@@ -76,7 +76,14 @@ pub(crate) async fn run(
         let Ok((o, r)) = r else { return };
         out = o;
         if let Err(e) = r {
-            let _ = report.send(Durable::Failed(e)).await;
+            // What was written before (a full disk stops at some piece)
+            // is kept: synced and reported, so the download resumes there.
+            if sync(out, &mut pending, &mut durable, &report)
+                .await
+                .is_some()
+            {
+                let _ = report.send(Durable::Failed(e)).await;
+            }
             return;
         }
         written.set(job.piece);
