@@ -15,7 +15,7 @@ use common::{NodeProc, wait_for, write_config};
 const PASS: &str = "a long enough passphrase";
 
 /// Every page and action, as (method, path).
-const ROUTES: [(&str, &str); 23] = [
+const ROUTES: [(&str, &str); 24] = [
     ("GET", "/dashboard"),
     ("GET", "/peers"),
     ("POST", "/peers/trust"),
@@ -26,6 +26,7 @@ const ROUTES: [(&str, &str); 23] = [
     ("POST", "/shares/publish"),
     ("POST", "/shares/stop"),
     ("POST", "/shares/clear"),
+    ("POST", "/recheck"),
     ("GET", "/downloads"),
     ("POST", "/downloads"),
     ("POST", "/downloads/pause"),
@@ -350,4 +351,57 @@ fn every_page_is_small_and_says_how_to_cache() {
         let r = login.get(path);
         assert_eq!(r.status, 404, "{path}");
     }
+}
+
+#[test]
+fn the_owner_sees_a_share_whose_file_is_gone_and_checks_it_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("share");
+    std::fs::create_dir_all(&root).unwrap();
+    let file = root.join("minutes.txt");
+    std::fs::write(&file, "minutes of the meeting\n".repeat(5000)).unwrap();
+    let dir = tmp.path().join("n");
+    write_config(
+        &dir,
+        &format!(
+            "[panel]\nshare_roots = [\"{}\"]\n\n[files]\ncheck_interval_secs = 1\n",
+            root.display()
+        ),
+    );
+    let node = NodeProc::start(&dir, &[]);
+    let base = node.status()["panel_url"].as_str().unwrap().to_string();
+    let login = Login::pair(&base, &code(&dir), PASS);
+    let path = file.display().to_string();
+    assert_eq!(login.post("/shares", &[("path", &path)]).status, 303);
+    wait_for(Duration::from_secs(30), "the share", || {
+        login
+            .get("/shares")
+            .body
+            .contains("minutes.txt</strong>")
+            .then_some(())
+    });
+
+    std::fs::remove_file(&file).unwrap();
+    let dash = wait_for(Duration::from_secs(30), "the dashboard's warning", || {
+        let b = login.get("/dashboard").body;
+        b.contains("Share minutes.txt missing").then_some(b)
+    });
+    assert!(dash.contains("Needs your attention"), "{dash}");
+    let page = login.get("/shares").body;
+    assert!(page.contains("pill bad\">missing"), "{page}");
+    assert!(page.contains("is gone"), "{page}");
+
+    // Put back, and checked from the panel: all its pieces match.
+    std::fs::write(&file, "minutes of the meeting\n".repeat(5000)).unwrap();
+    let shares = login.api(r#"{"cmd":"shares"}"#, Some(&login.csrf));
+    let v: serde_json::Value = serde_json::from_str(&shares.body).unwrap();
+    let content = v["result"][0]["content"].as_str().unwrap().to_string();
+    let r = login.post("/recheck", &[("id", &content), ("back", "/shares")]);
+    assert_eq!((r.status, r.header("location")), (303, "/shares"));
+    let page = login.get("/shares").body;
+    assert!(
+        page.contains("minutes.txt: 2 of 2 pieces match its link."),
+        "{page}"
+    );
+    assert!(!page.contains("pill bad\">missing"), "{page}");
 }
