@@ -2,8 +2,9 @@
 //! proof-of-work mining times and discovery convergence.
 //!
 //! `cargo run --release -p warren-tools --bin warren-bench -- all`
-//! (or `proto`, `pow`, `discovery`, `onion`, `panel`, `board`, `files`, `files-tor`). Figures, not pass/fail: run it on the
-//! machine you care about.
+//! (or `proto`, `pow`, `discovery`, `onion`, `panel`, `board`, `files`,
+//! `files-tor`, `serve [OTHER_WARREN]`). Figures, not pass/fail: run it on
+//! the machine you care about.
 
 // A benchmark measures real elapsed time.
 #![allow(clippy::disallowed_methods, clippy::unwrap_used)]
@@ -19,7 +20,7 @@ struct Args {
     what: What,
 }
 
-#[derive(Subcommand, Clone, Copy, PartialEq, Eq)]
+#[derive(Subcommand, Clone, PartialEq, Eq)]
 enum What {
     /// Handshakes per second and frame encode/decode throughput.
     Proto,
@@ -37,6 +38,14 @@ enum What {
     Panel,
     /// The board actor: idle CPU and memory it adds, press-to-LED time.
     Board,
+    /// What verifying every piece on the way out costs: gateway and peer
+    /// download throughput on loopback and the seeder's CPU per GiB, and
+    /// SHA-256 throughput; against another `warren` binary when given.
+    Serve {
+        /// Another build of `warren` (an older one) to measure in the same
+        /// run, interleaved.
+        other: Option<std::path::PathBuf>,
+    },
     /// Everything above except the file benchmarks (minutes each).
     All,
 }
@@ -71,5 +80,8 @@ fn main() {
     }
     if matches!(w, What::Files | What::FilesTor) {
         bench::files::run(w == What::Files, w == What::FilesTor);
+    }
+    if let What::Serve { other } = &w {
+        bench::serve::run(other.as_deref());
     }
 }

@@ -22,6 +22,8 @@ pub(crate) fn warren_bin() -> PathBuf {
 /// A `warren run` process, killed on drop.
 pub(crate) struct Proc {
     pub(crate) dir: PathBuf,
+    /// The `warren` binary it runs (and its commands use).
+    bin: PathBuf,
     child: Child,
 }
 
@@ -29,6 +31,11 @@ impl Proc {
     /// `warren --data-dir DIR run ARGS…` with `config` after a low proof of
     /// work setting in `warren.toml`; its log goes to `DIR/node.log`.
     pub(crate) fn start(dir: &Path, config: &str, args: &[&str]) -> Proc {
+        Proc::start_bin(&warren_bin(), dir, config, args)
+    }
+
+    /// The same with another `warren` binary (an older build, to compare).
+    pub(crate) fn start_bin(bin: &Path, dir: &Path, config: &str, args: &[&str]) -> Proc {
         std::fs::create_dir_all(dir).unwrap();
         std::fs::write(
             dir.join("warren.toml"),
@@ -40,7 +47,7 @@ impl Proc {
             .append(true)
             .open(dir.join("node.log"))
             .unwrap();
-        let child = Command::new(warren_bin())
+        let child = Command::new(bin)
             .arg("--data-dir")
             .arg(dir)
             .arg("run")
@@ -52,6 +59,7 @@ impl Proc {
             .unwrap();
         let p = Proc {
             dir: dir.to_path_buf(),
+            bin: bin.to_path_buf(),
             child,
         };
         p.wait("the control socket", |_| true);
@@ -60,7 +68,7 @@ impl Proc {
 
     /// `warren --data-dir DIR ARGS…`, run to its end.
     pub(crate) fn cli(&self, args: &[&str]) -> Output {
-        Command::new(warren_bin())
+        Command::new(&self.bin)
             .arg("--data-dir")
             .arg(&self.dir)
             .args(args)

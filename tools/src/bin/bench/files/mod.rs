@@ -14,7 +14,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Writes `len` pseudo-random bytes to `path`.
-fn random_file(path: &Path, len: u64, seed: u64) {
+pub(crate) fn random_file(path: &Path, len: u64, seed: u64) {
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     let mut buf = vec![0u8; 8 << 20];
@@ -48,7 +48,7 @@ fn openssl_sha256(path: &Path) -> Duration {
 }
 
 /// Whether two files hold the same bytes (`cmp`).
-fn same(a: &Path, b: &Path) -> bool {
+pub(crate) fn same(a: &Path, b: &Path) -> bool {
     Command::new("cmp")
         .arg("-s")
         .arg(a)
@@ -58,7 +58,7 @@ fn same(a: &Path, b: &Path) -> bool {
         .unwrap_or(false)
 }
 
-fn mb_s(bytes: u64, d: Duration) -> f64 {
+pub(crate) fn mb_s(bytes: u64, d: Duration) -> f64 {
     bytes as f64 / d.as_secs_f64() / 1e6
 }
 
