@@ -67,6 +67,8 @@ pub enum Change {
     },
     /// A piece read from it does not hash to the piece table's entry.
     Piece(u32),
+    /// Something else (a folder, a device) is where it was.
+    NotAFile,
     /// Its size and modification time are not the ones recorded when it
     /// was last checked (its content is not known yet).
     Modified,
@@ -79,6 +81,7 @@ impl std::fmt::Display for Change {
                 write!(f, "it is {found} bytes long, not {expected}")
             }
             Change::Piece(p) => write!(f, "piece {p} no longer matches its hash"),
+            Change::NotAFile => f.write_str("it is no longer a regular file"),
             Change::Modified => f.write_str("it was modified"),
         }
     }
@@ -98,13 +101,22 @@ pub enum Fault {
         /// How.
         change: Change,
     },
+    /// The file is there but cannot be read (its permissions changed).
+    #[error("{} cannot be read: {error}", path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        error: String,
+    },
 }
 
 impl Fault {
     /// The health it leads to.
     pub fn health(&self) -> Health {
         match self {
-            Fault::Missing(_) => Health::Missing,
+            // Not there to read, as far as anyone asking can tell.
+            Fault::Missing(_) | Fault::Unreadable { .. } => Health::Missing,
             Fault::Changed {
                 change: Change::Modified,
                 ..

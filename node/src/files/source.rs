@@ -76,7 +76,7 @@ pub struct FileSet {
 }
 
 struct Handle {
-    file: File,
+    file: Arc<File>,
     dev: u64,
     ino: u64,
 }
@@ -138,7 +138,14 @@ impl FileSet {
             Err(e) => return Err(not_there(&path, e)),
         };
         let expected = self.spans[i].size;
-        if !meta.is_file() || meta.len() != expected {
+        if !meta.is_file() {
+            return Err(Fault::Changed {
+                path,
+                change: Change::NotAFile,
+            }
+            .into());
+        }
+        if meta.len() != expected {
             return Err(Fault::Changed {
                 path,
                 change: Change::Size {
@@ -173,33 +180,43 @@ impl FileSet {
             .collect()
     }
 
-    fn read_file(&self, i: usize, at: u64, buf: &mut [u8]) -> Result<(), FilesError> {
-        let (path, meta) = self.lookup(i)?;
+    /// An open handle to file `i` as it is now (reopened if the file was
+    /// replaced). The cache lock is not held while reading.
+    fn handle(
+        &self,
+        i: usize,
+        path: &std::path::Path,
+        meta: &std::fs::Metadata,
+    ) -> Result<Arc<File>, FilesError> {
         let mut open = self
             .open
             .lock()
             .map_err(|_| FilesError::Refused("file cache poisoned".into()))?;
-        let current = open
+        if let Some(h) = open
             .get(&i)
-            .is_some_and(|h| h.dev == meta.dev() && h.ino == meta.ino());
-        if !current {
-            if open.len() >= OPEN_FILES {
-                open.clear();
-            }
-            let file = File::open(&path).map_err(|e| not_there(&path, e))?;
-            open.insert(
-                i,
-                Handle {
-                    file,
-                    dev: meta.dev(),
-                    ino: meta.ino(),
-                },
-            );
+            .filter(|h| h.dev == meta.dev() && h.ino == meta.ino())
+        {
+            return Ok(h.file.clone());
         }
-        let h = open
-            .get(&i)
-            .ok_or_else(|| FilesError::Refused("file cache".into()))?;
-        h.file.read_exact_at(buf, at).map_err(|e| match e.kind() {
+        if open.len() >= OPEN_FILES {
+            open.clear();
+        }
+        let file = Arc::new(File::open(path).map_err(|e| not_there(path, e))?);
+        open.insert(
+            i,
+            Handle {
+                file: file.clone(),
+                dev: meta.dev(),
+                ino: meta.ino(),
+            },
+        );
+        Ok(file)
+    }
+
+    fn read_file(&self, i: usize, at: u64, buf: &mut [u8]) -> Result<(), FilesError> {
+        let (path, meta) = self.lookup(i)?;
+        let file = self.handle(i, &path, &meta)?;
+        file.read_exact_at(buf, at).map_err(|e| match e.kind() {
             // Shorter than a moment ago: truncated under us.
             ErrorKind::UnexpectedEof => Fault::Changed {
                 path: path.clone(),
@@ -246,7 +263,12 @@ impl FileSet {
 
 fn not_there(path: &std::path::Path, e: std::io::Error) -> FilesError {
     match e.kind() {
-        ErrorKind::NotFound => Fault::Missing(path.to_path_buf()).into(),
+        ErrorKind::NotFound | ErrorKind::NotADirectory => Fault::Missing(path.to_path_buf()).into(),
+        ErrorKind::PermissionDenied => Fault::Unreadable {
+            path: path.to_path_buf(),
+            error: e.to_string(),
+        }
+        .into(),
         _ => FilesError::io(path, e),
     }
 }

@@ -37,6 +37,8 @@ const READ_BATCH: usize = 16;
 const OPEN_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a transfer connection may stay silent.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(180);
+/// How long a session keeps its last piece once nobody asks for it.
+const PIECE_IDLE: Duration = Duration::from_secs(2);
 
 /// Serves one inbound transfer connection until it ends.
 pub(crate) async fn serve(
@@ -77,6 +79,7 @@ pub(crate) async fn serve(
             queue: VecDeque::new(),
             max_queue: files.max_queued_requests(),
             piece: None,
+            piece_used: tokio::time::Instant::now(),
             ctx,
             files: &files,
         }
@@ -109,8 +112,10 @@ struct Session<'a> {
     queue: VecDeque<(u32, u32, u32)>,
     max_queue: usize,
     /// The last piece read and verified (blocks of one piece are usually
-    /// asked for one after another).
+    /// asked for one after another), and when it was last used: it is let
+    /// go after [`PIECE_IDLE`] so that an idle downloader holds no memory.
     piece: Option<Piece>,
+    piece_used: tokio::time::Instant,
     ctx: &'a ConnCtx,
     files: &'a FilesHandle,
 }
@@ -154,6 +159,9 @@ impl Session<'_> {
                 }
                 () = std::future::ready(()), if !self.queue.is_empty() => {
                     self.serve_batch(&sent).await?;
+                }
+                () = tokio::time::sleep_until(self.piece_used + PIECE_IDLE), if self.piece.is_some() => {
+                    self.piece = None;
                 }
             }
         }
@@ -248,6 +256,7 @@ impl Session<'_> {
                 }
             }
             let Some(p) = &self.piece else { continue };
+            self.piece_used = tokio::time::Instant::now();
             let data = p.bytes[offset as usize..(offset + len) as usize].to_vec();
             let wait = self.files.upload_wait(data.len());
             if !wait.is_zero() {

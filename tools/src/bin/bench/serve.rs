@@ -74,7 +74,10 @@ impl Seeder {
             .output()
             .unwrap();
         let took = t.elapsed();
-        let got: u64 = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap_or(0);
+        let got: u64 = String::from_utf8_lossy(&o.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(0);
         assert_eq!(got, SIZE, "{}: the gateway sent {got} bytes", self.name);
         self.gateway.push(took);
         self.gateway_cpu.push(self.node.cpu_ticks() - cpu);
@@ -90,7 +93,14 @@ impl Seeder {
             &self.bin,
             &d,
             "",
-            &["--transport", "tcp", "--listen", "127.0.0.1:0", "--bootstrap", &addr],
+            &[
+                "--transport",
+                "tcp",
+                "--listen",
+                "127.0.0.1:0",
+                "--bootstrap",
+                &addr,
+            ],
         );
         b.wait("connected", |s| s["connected_peers"].as_u64() >= Some(1));
         let out = d.join("out");
@@ -102,7 +112,11 @@ impl Seeder {
         self.peer_cpu.push(self.node.cpu_ticks() - cpu);
         assert_eq!(done["state"], "complete", "{done}");
         let name = src.file_name().unwrap();
-        assert!(same(src, &out.join(name)), "{}: the download differs", self.name);
+        assert!(
+            same(src, &out.join(name)),
+            "{}: the download differs",
+            self.name
+        );
         drop(b);
         let _ = std::fs::remove_dir_all(&d);
     }
@@ -133,7 +147,9 @@ fn sha256_rate() -> f64 {
         .map(|_| {
             let t = Instant::now();
             for _ in 0..n {
-                std::hint::black_box(warren_proto::content::piece_hash(std::hint::black_box(&piece)));
+                std::hint::black_box(warren_proto::content::piece_hash(std::hint::black_box(
+                    &piece,
+                )));
             }
             t.elapsed()
         })
@@ -152,7 +168,12 @@ pub(crate) fn run(other: Option<&Path>) {
     std::fs::create_dir_all(&tmp).unwrap();
     let src = tmp.join("big.bin");
     random_file(&src, SIZE, 7);
-    let mut seeders = vec![Seeder::start("this build", &warren_bin(), &tmp.join("this"), &src)];
+    let mut seeders = vec![Seeder::start(
+        "this build",
+        &warren_bin(),
+        &tmp.join("this"),
+        &src,
+    )];
     if let Some(o) = other {
         seeders.push(Seeder::start(
             &format!("{}", o.display()),
