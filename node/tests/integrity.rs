@@ -11,12 +11,15 @@ mod common;
 
 use std::os::unix::fs::FileExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::data::{curl, header, page_links, random_bytes};
-use common::transfer::{dial, recv, send};
-use common::{NodeProc, TEST_BITS, json, listen_addr, wait_for, warren_bin, write_config};
+use common::transfer::{dial, open_answer, recv, send};
+use common::{
+    NodeProc, TEST_BITS, first_download, get_in_background, json, listen_addr, wait_for,
+    warren_bin, write_config,
+};
 use serde_json::Value;
 use warren_proto::files::{FileMsg, RejectReason, Unavailable};
 use warren_proto::link::Link;
@@ -27,6 +30,17 @@ const FAST_CHECKS: &str = "[files]\ncheck_interval_secs = 1\n";
 fn node(dir: &Path, boot: &[&str]) -> NodeProc {
     write_config(dir, FAST_CHECKS);
     NodeProc::start(dir, boot)
+}
+
+/// A node in `tmp/a` sharing `tmp/f.bin`, 1,000,000 random bytes: the
+/// file, its bytes, the node and `share --json`'s answer.
+fn one_shared_file(tmp: &Path, seed: u64) -> (std::path::PathBuf, Vec<u8>, NodeProc, Value) {
+    let src = tmp.join("f.bin");
+    let data = random_bytes(1_000_000, seed);
+    std::fs::write(&src, &data).unwrap();
+    let a = node(&tmp.join("a"), &[]);
+    let shared = json(&a.dir, &["share", src.to_str().unwrap(), "--json"]);
+    (src, data, a, shared)
 }
 
 /// The browser URL of the share's first file.
@@ -69,23 +83,6 @@ fn mtime(path: &Path) -> std::time::SystemTime {
 fn overwrite(path: &Path, offset: u64, bytes: &[u8]) {
     let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
     f.write_all_at(bytes, offset).unwrap();
-}
-
-/// `warren get` in the background (it waits as long as the download does).
-fn get_in_background(dir: &Path, link: &str, out: &Path) -> Child {
-    Command::new(warren_bin())
-        .arg("--data-dir")
-        .arg(dir)
-        .args(["get", link, "--json", "--out"])
-        .arg(out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
-fn download(dir: &Path) -> Value {
-    json(dir, &["downloads", "--json"])[0].clone()
 }
 
 #[test]
@@ -142,7 +139,7 @@ fn a_file_edited_while_shared_is_refused_until_it_is_put_back() {
     std::fs::create_dir_all(&out).unwrap();
     let mut getter = get_in_background(&b.dir, &link, &out);
     let d = wait_for(Duration::from_secs(30), "b says why it waits", || {
-        let d = download(&b.dir);
+        let d = first_download(&b.dir);
         let err = d["error"].as_str().unwrap_or("").to_string();
         err.contains("changed").then_some(d)
     });
@@ -162,7 +159,7 @@ fn a_file_edited_while_shared_is_refused_until_it_is_put_back() {
     assert_eq!(code, 200);
     assert!(body == data);
     wait_for(Duration::from_secs(90), "b completes", || {
-        (download(&b.dir)["state"] == "complete").then_some(())
+        (first_download(&b.dir)["state"] == "complete").then_some(())
     });
     assert!(std::fs::read(out.join("f.bin")).unwrap() == data);
     let _ = getter.kill();
@@ -172,11 +169,7 @@ fn a_file_edited_while_shared_is_refused_until_it_is_put_back() {
 #[test]
 fn an_edit_that_keeps_the_modification_time_is_caught_by_the_piece_hashes() {
     let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("f.bin");
-    let data = random_bytes(1_000_000, 2);
-    std::fs::write(&src, &data).unwrap();
-    let a = node(&tmp.path().join("a"), &[]);
-    let shared = json(&a.dir, &["share", src.to_str().unwrap(), "--json"]);
+    let (src, data, a, shared) = one_shared_file(tmp.path(), 2);
     let url = file_url(&shared);
 
     // Piece 5 (64 KiB pieces) changes; the file's size and modification
@@ -203,18 +196,7 @@ fn an_edit_that_keeps_the_modification_time_is_caught_by_the_piece_hashes() {
     // refused with the reason, never sent the bytes.
     let link: Link = shared["link"].as_str().unwrap().parse().unwrap();
     let at = listen_addr(&a.status());
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let answer = rt.block_on(async {
-        let mut c = dial(at, link.at.id, TEST_BITS).await;
-        send(
-            &mut c,
-            FileMsg::Open {
-                swarm: link.swarm(),
-            },
-        )
-        .await;
-        recv(&mut c).await.unwrap()
-    });
+    let answer = open_answer(at, link.at.id, link.swarm(), TEST_BITS);
     assert_eq!(
         answer,
         FileMsg::Unavailable {
@@ -226,11 +208,7 @@ fn an_edit_that_keeps_the_modification_time_is_caught_by_the_piece_hashes() {
 #[test]
 fn a_piece_that_no_longer_matches_is_refused_to_a_peer_with_the_reason() {
     let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("f.bin");
-    let data = random_bytes(1_000_000, 3);
-    std::fs::write(&src, &data).unwrap();
-    let a = node(&tmp.path().join("a"), &[]);
-    let shared = json(&a.dir, &["share", src.to_str().unwrap(), "--json"]);
+    let (src, data, a, shared) = one_shared_file(tmp.path(), 3);
     let link: Link = shared["link"].as_str().unwrap().parse().unwrap();
     let at = listen_addr(&a.status());
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -384,18 +362,7 @@ fn a_deleted_shared_file_is_gone_for_everyone_and_says_so_across_restarts() {
     assert_eq!(curl(&[], shared["url"].as_str().unwrap()).0, 410);
     let link: Link = shared["link"].as_str().unwrap().parse().unwrap();
     let at = listen_addr(&a.status());
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let answer = rt.block_on(async {
-        let mut c = dial(at, link.at.id, TEST_BITS).await;
-        send(
-            &mut c,
-            FileMsg::Open {
-                swarm: link.swarm(),
-            },
-        )
-        .await;
-        recv(&mut c).await.unwrap()
-    });
+    let answer = open_answer(at, link.at.id, link.swarm(), TEST_BITS);
     assert_eq!(
         answer,
         FileMsg::Unavailable {
@@ -406,7 +373,7 @@ fn a_deleted_shared_file_is_gone_for_everyone_and_says_so_across_restarts() {
     std::fs::create_dir_all(&out).unwrap();
     let mut getter = get_in_background(&b.dir, link.to_string().as_str(), &out);
     let d = wait_for(Duration::from_secs(30), "b says why", || {
-        let d = download(&b.dir);
+        let d = first_download(&b.dir);
         d["error"]
             .as_str()
             .unwrap_or("")

@@ -9,11 +9,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::data::{curl, random_bytes};
-use common::{NodeProc, json, wait_for, warren_bin, write_config};
+use common::{NodeProc, first_download, get_in_background, json, wait_for, write_config};
 use serde_json::Value;
 use warren_proto::files::{FileMsg, Unavailable};
 
@@ -24,31 +23,15 @@ fn node(dir: &Path, extra: &str, boot: &[&str]) -> NodeProc {
     NodeProc::start(dir, boot)
 }
 
-fn download(dir: &Path) -> Value {
-    json(dir, &["downloads", "--json"])[0].clone()
-}
-
 fn wait_download(dir: &Path, state: &str, secs: u64) -> Value {
     wait_for(
         Duration::from_secs(secs),
         &format!("download {state}"),
         || {
-            let d = download(dir);
+            let d = first_download(dir);
             (d["state"] == state).then_some(d)
         },
     )
-}
-
-fn get_in_background(dir: &Path, link: &str, out: &Path) -> Child {
-    Command::new(warren_bin())
-        .arg("--data-dir")
-        .arg(dir)
-        .args(["get", link, "--json", "--out"])
-        .arg(out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
 }
 
 fn get_ok(dir: &Path, link: &str, out: &Path) -> Value {
@@ -120,18 +103,7 @@ fn a_finished_download_deleted_by_its_user_is_not_recreated_nor_seeded() {
     let parsed: warren_proto::link::Link = link.parse().unwrap();
     let at = common::listen_addr(&q.status());
     let q_id: warren_proto::NodeId = q.status()["id"].as_str().unwrap().parse().unwrap();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let answer = rt.block_on(async {
-        let mut c = common::transfer::dial(at, q_id, common::TEST_BITS).await;
-        common::transfer::send(
-            &mut c,
-            FileMsg::Open {
-                swarm: parsed.swarm(),
-            },
-        )
-        .await;
-        common::transfer::recv(&mut c).await.unwrap()
-    });
+    let answer = common::transfer::open_answer(at, q_id, parsed.swarm(), common::TEST_BITS);
     assert_eq!(
         answer,
         FileMsg::Unavailable {
@@ -147,7 +119,7 @@ fn a_finished_download_deleted_by_its_user_is_not_recreated_nor_seeded() {
     std::fs::create_dir_all(&out_r).unwrap();
     let mut getter = get_in_background(&r.dir, &link, &out_r);
     let d = wait_for(Duration::from_secs(60), "r says why it waits", || {
-        let d = download(&r.dir);
+        let d = first_download(&r.dir);
         (d["error"].is_string() && d["retry_at"].is_u64()).then_some(d)
     });
     assert!(
@@ -155,7 +127,7 @@ fn a_finished_download_deleted_by_its_user_is_not_recreated_nor_seeded() {
         "{d}"
     );
     std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(download(&r.dir)["done_bytes"], 0);
+    assert_eq!(first_download(&r.dir)["done_bytes"], 0);
     assert_eq!(r.status()["metrics"]["pieces_bad"], 0);
     assert!(entries(&out_r).is_empty());
     let _ = getter.kill();
@@ -230,7 +202,7 @@ fn unfinished_files_carry_a_temporary_name_and_progress_survives_a_restart() {
     std::fs::create_dir_all(&out).unwrap();
     let mut getter = get_in_background(&q.dir, &link, &out);
     let d = wait_for(Duration::from_secs(30), "some bytes", || {
-        let d = download(&q.dir);
+        let d = first_download(&q.dir);
         (d["done_bytes"].as_u64().unwrap_or(0) > 0).then_some(d)
     });
     assert_eq!(d["state"], "downloading", "{d}");
@@ -247,7 +219,7 @@ fn unfinished_files_carry_a_temporary_name_and_progress_survives_a_restart() {
     assert!(q.stop().success());
     assert!(p.stop().success());
     q = NodeProc::start(&q_dir, &[]);
-    let d = download(&q.dir);
+    let d = first_download(&q.dir);
     assert_eq!(d["total_bytes"], 3_000_006, "{d}");
     let done = d["done_bytes"].as_u64().unwrap();
     assert!(done > 0 && done < 3_000_006, "{d}");
@@ -281,7 +253,7 @@ fn a_part_file_deleted_while_downloading_stops_it_with_the_reason() {
     std::fs::create_dir_all(&out).unwrap();
     let mut getter = get_in_background(&q.dir, &link, &out);
     wait_for(Duration::from_secs(30), "some bytes", || {
-        (download(&q.dir)["done_bytes"].as_u64().unwrap_or(0) > 0).then_some(())
+        (first_download(&q.dir)["done_bytes"].as_u64().unwrap_or(0) > 0).then_some(())
     });
     std::fs::remove_file(out.join("f.bin.warren-part")).unwrap();
     let d = wait_download(&q.dir, "missing", 60);

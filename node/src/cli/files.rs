@@ -125,18 +125,7 @@ pub(crate) async fn share(dir: &Path, a: ShareArgs) -> Result<()> {
         path: path.to_string_lossy().into_owned(),
         options,
     };
-    let mut bar = Bar::new();
-    let quiet = a.json;
-    let v = control::request_events(dir, &req, &mut |ev| {
-        if let (false, Some(h)) = (quiet, ev.get("hashing")) {
-            let done = h["done"].as_u64().unwrap_or(0);
-            let total = h["total"].as_u64().unwrap_or(0);
-            bar.show("hashing", done, total, "");
-        }
-    })
-    .await;
-    bar.finish();
-    let mut v = v?;
+    let mut v = with_bar(dir, &req, "hashing", a.json).await?;
     let info: ShareInfo = parse(v.clone())?;
     if !a.json {
         print_share(&info);
@@ -279,18 +268,24 @@ pub(crate) async fn downloads(dir: &Path, json: bool) -> Result<()> {
     Ok(())
 }
 
-pub(crate) async fn recheck(dir: &Path, id: String, json: bool) -> Result<()> {
+/// A request whose progress events (`{"<what>": {"done", "total"}}`) drive
+/// a progress bar on stderr (none with `--json`); its answer.
+async fn with_bar(dir: &Path, req: &Request, what: &str, json: bool) -> Result<serde_json::Value> {
     let mut bar = Bar::new();
-    let v = control::request_events(dir, &Request::Recheck { id }, &mut |ev| {
-        if let (false, Some(h)) = (json, ev.get("checking")) {
+    let v = control::request_events(dir, req, &mut |ev| {
+        if let (false, Some(h)) = (json, ev.get(what)) {
             let done = h["done"].as_u64().unwrap_or(0);
             let total = h["total"].as_u64().unwrap_or(0);
-            bar.show("checking", done, total, "");
+            bar.show(what, done, total, "");
         }
     })
     .await;
     bar.finish();
-    let v = v?;
+    v
+}
+
+pub(crate) async fn recheck(dir: &Path, id: String, json: bool) -> Result<()> {
+    let v = with_bar(dir, &Request::Recheck { id }, "checking", json).await?;
     if json {
         return print_json(&v);
     }

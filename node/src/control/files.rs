@@ -10,11 +10,39 @@ use warren_proto::{PeerAddr, TransportHint};
 
 use super::Response;
 use super::server::{emit, event, failure, success};
-use crate::files::{DownloadState, ShareOptions};
+use crate::files::{DownloadState, FilesError, Progress, ShareOptions};
 use crate::node::NodeHandle;
 
 /// Hashing progress updates queued. Full: an update is skipped.
 const PROGRESS_QUEUE: usize = 16;
+
+/// Runs a files job that reports `(done, total)` progress, sending each
+/// update to the client as `{"<what>": {"done": …, "total": …}}`, then its
+/// answer.
+async fn with_progress<T, F>(
+    what: &'static str,
+    write: &mut OwnedWriteHalf,
+    job: impl FnOnce(mpsc::Sender<Progress>) -> F,
+) -> std::io::Result<Response>
+where
+    T: Serialize + Send + 'static,
+    F: std::future::Future<Output = Result<T, FilesError>> + Send + 'static,
+{
+    let (tx, mut rx) = mpsc::channel(PROGRESS_QUEUE);
+    let job = tokio::spawn(job(tx));
+    while let Some((done, total)) = rx.recv().await {
+        emit(
+            write,
+            &event(serde_json::json!({ what: { "done": done, "total": total } })),
+        )
+        .await?;
+    }
+    Ok(match job.await {
+        Ok(Ok(answer)) => success(answer),
+        Ok(Err(e)) => failure(e.to_string()),
+        Err(e) => failure(format!("{what} task failed: {e}")),
+    })
+}
 
 pub(super) async fn share(
     node: &NodeHandle,
@@ -22,21 +50,11 @@ pub(super) async fn share(
     options: ShareOptions,
     write: &mut OwnedWriteHalf,
 ) -> std::io::Result<Response> {
-    let (tx, mut rx) = mpsc::channel(PROGRESS_QUEUE);
     let files = node.files();
-    let job = tokio::spawn(async move { files.share(path.into(), options, tx).await });
-    while let Some((done, total)) = rx.recv().await {
-        emit(
-            write,
-            &event(serde_json::json!({ "hashing": { "done": done, "total": total } })),
-        )
-        .await?;
-    }
-    Ok(match job.await {
-        Ok(Ok(info)) => success(info),
-        Ok(Err(e)) => failure(e.to_string()),
-        Err(e) => failure(format!("share task failed: {e}")),
+    with_progress("hashing", write, move |tx| async move {
+        files.share(path.into(), options, tx).await
     })
+    .await
 }
 
 pub(super) async fn recheck(
@@ -44,21 +62,11 @@ pub(super) async fn recheck(
     id: String,
     write: &mut OwnedWriteHalf,
 ) -> std::io::Result<Response> {
-    let (tx, mut rx) = mpsc::channel(PROGRESS_QUEUE);
     let files = node.files();
-    let job = tokio::spawn(async move { files.recheck(id, tx).await });
-    while let Some((done, total)) = rx.recv().await {
-        emit(
-            write,
-            &event(serde_json::json!({ "checking": { "done": done, "total": total } })),
-        )
-        .await?;
-    }
-    Ok(match job.await {
-        Ok(Ok(report)) => success(report),
-        Ok(Err(e)) => failure(e.to_string()),
-        Err(e) => failure(format!("check task failed: {e}")),
+    with_progress("checking", write, move |tx| async move {
+        files.recheck(id, tx).await
     })
+    .await
 }
 
 pub(super) async fn get(

@@ -9,7 +9,6 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::UNIX_EPOCH;
 
 use warren_proto::content::{
     FileEntry, Listing, MAX_FILES, MAX_PIECE_SIZE, MAX_PIECES, Manifest, Meta, RelPath, piece_hash,
@@ -40,16 +39,11 @@ pub struct SourceFile {
 
 impl SourceFile {
     fn of(path: PathBuf, meta: &std::fs::Metadata) -> SourceFile {
-        let mtime_ns = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map(|d| d.as_nanos() as i128)
-            .unwrap_or(0);
+        let stamp = super::source::Stamp::of(meta);
         SourceFile {
             path,
-            size: meta.len(),
-            mtime_ns,
+            size: stamp.size,
+            mtime_ns: stamp.mtime_ns,
         }
     }
 

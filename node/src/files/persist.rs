@@ -86,6 +86,20 @@ impl StoredState {
         }
     }
 
+    /// What `warren downloads` shows for a download in this state that is
+    /// not running.
+    pub(crate) fn shown(self) -> crate::files::DownloadState {
+        use crate::files::DownloadState;
+        match self {
+            StoredState::Active => DownloadState::Waiting,
+            StoredState::Paused => DownloadState::Paused,
+            StoredState::Complete => DownloadState::Complete,
+            StoredState::Failed => DownloadState::Failed,
+            StoredState::Changed => DownloadState::Changed,
+            StoredState::Missing => DownloadState::Missing,
+        }
+    }
+
     /// The state of a stored name (an unknown one resumes).
     pub(crate) fn parse(s: &str) -> StoredState {
         [

@@ -209,3 +209,22 @@ pub fn pairing_code(dir: &Path) -> String {
         .trim()
         .to_string()
 }
+
+/// `warren get LINK --out OUT` in the background (it waits as long as the
+/// download does); kill it when done.
+pub fn get_in_background(dir: &Path, link: &str, out: &Path) -> Child {
+    Command::new(warren_bin())
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["get", link, "--json", "--out"])
+        .arg(out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// The node's first download, as `downloads --json` shows it.
+pub fn first_download(dir: &Path) -> Value {
+    json(dir, &["downloads", "--json"])[0].clone()
+}

@@ -252,3 +252,14 @@ async fn serve_rogue(
         }
     }
 }
+
+/// What a node at `at` (whose key is `target`) answers to `Open` for
+/// `swarm` on a transfer connection of its own. Blocking.
+pub fn open_answer(at: SocketAddr, target: NodeId, swarm: SwarmId, bits: u8) -> FileMsg {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut c = dial(at, target, bits).await;
+        send(&mut c, FileMsg::Open { swarm }).await;
+        recv(&mut c).await.unwrap()
+    })
+}

@@ -580,14 +580,7 @@ impl Registry {
         if d.cancel.is_some() {
             return;
         }
-        let shown = match d.state() {
-            StoredState::Active => DownloadState::Waiting,
-            StoredState::Paused => DownloadState::Paused,
-            StoredState::Complete => DownloadState::Complete,
-            StoredState::Failed => DownloadState::Failed,
-            StoredState::Changed => DownloadState::Changed,
-            StoredState::Missing => DownloadState::Missing,
-        };
+        let shown = d.state().shown();
         let content = d
             .stored
             .content

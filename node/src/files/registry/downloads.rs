@@ -5,18 +5,18 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
-use warren_proto::content::{SwarmId, Token};
+use warren_proto::content::{SwarmId, Ticket, Token};
 use warren_proto::encode;
 use warren_proto::link::Link;
 
 use super::checks::{Depth, Why};
-use super::{Dl, Registry, RegistryEvent, Served};
+use super::{Content, Dl, Registry, RegistryEvent, Served, View};
 use crate::files::FilesError;
 use crate::files::bitmap::Bitmap;
 use crate::files::download::{self, DownloadState, DownloadStatus, Place, Want, lay};
 use crate::files::health::{Fault, Owner};
 use crate::files::persist::{StoredMirror, StoredState};
-use crate::files::source::Stamp;
+use crate::files::source::{FileSet, Stamp};
 use crate::store::Table;
 
 impl Registry {
@@ -66,17 +66,32 @@ impl Registry {
         };
         let files = Arc::new(laid.finished(d.stamps.clone()));
         let ticket = d.stored.ticket.clone();
-        let pieces = Arc::new(self.verified(Owner::Download(swarm), content.clone(), files));
         let have = self.full_have(&content);
+        self.serve_download(swarm, content, ticket, files, have, laid.view);
+    }
+
+    /// What a download's swarm serves: its files, read piece by verified
+    /// piece, and the pieces it has.
+    fn serve_download(
+        &mut self,
+        swarm: SwarmId,
+        content: Arc<Content>,
+        ticket: Option<Ticket>,
+        files: Arc<FileSet>,
+        have: watch::Receiver<Arc<Bitmap>>,
+        view: Option<View>,
+    ) {
+        let owner = Owner::Download(swarm);
+        let pieces = Arc::new(self.verified(owner, content.clone(), files));
         self.served.insert(
             swarm,
             Served {
-                owner: Owner::Download(swarm),
+                owner,
                 content,
                 ticket,
                 pieces,
                 have,
-                view: laid.view,
+                view,
             },
         );
     }
@@ -302,19 +317,7 @@ impl Registry {
                 // Private swarms are the ones with tickets.
                 let private = ticket.is_some();
                 self.persist_download(swarm, true).await;
-                let pieces =
-                    Arc::new(self.verified(Owner::Download(swarm), content.clone(), files));
-                self.served.insert(
-                    swarm,
-                    Served {
-                        owner: Owner::Download(swarm),
-                        content,
-                        ticket,
-                        pieces,
-                        have,
-                        view,
-                    },
-                );
+                self.serve_download(swarm, content, ticket, files, have, view);
                 let _ = self.node.provide(swarm, Some(private)).await;
             }
             RegistryEvent::Progress { swarm, have } => {

@@ -32,7 +32,7 @@ pub use mirrors::{MirrorInfo, MirrorList};
 
 use super::FilesError;
 use super::bitmap::Bitmap;
-use super::download::{DownloadState, DownloadStatus, Place, Want};
+use super::download::{DownloadStatus, Place, Want};
 use super::hashing::Hashed;
 use super::health::{FAULT_QUEUE, Fault, Health, Owner};
 use super::persist::{StoredDownload, StoredMirror, StoredShare, StoredState};
@@ -379,16 +379,8 @@ impl Dl {
         mirror: Option<MirrorMeta>,
         content: Option<&Content>,
     ) -> Dl {
-        let state = match StoredState::parse(&stored.state) {
-            StoredState::Active => DownloadState::Waiting,
-            StoredState::Paused => DownloadState::Paused,
-            StoredState::Complete => DownloadState::Complete,
-            StoredState::Failed => DownloadState::Failed,
-            StoredState::Changed => DownloadState::Changed,
-            StoredState::Missing => DownloadState::Missing,
-        };
         let mut status = DownloadStatus {
-            state,
+            state: StoredState::parse(&stored.state).shown(),
             name: stored.name.clone(),
             error: stored.error.clone(),
             ..DownloadStatus::default()
