@@ -690,7 +690,7 @@ impl Registry {
 /// What a fault means for a share, and what its owner can do.
 fn share_reason(f: &Fault) -> String {
     format!(
-        "{f}; it is not served. Share the file again for a new link, or put it back as it was and run `warren recheck`"
+        "{f}; it is not served. Put the file back as it was (it is served again once checked; `warren recheck` checks at once), or share it again for a new link and unshare this one"
     )
 }
 
