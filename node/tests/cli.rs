@@ -336,5 +336,24 @@ fn every_command_ends_quietly_when_its_reader_goes_away() {
                 assert!(stderr.is_empty(), "warren {args:?} | {reader}: {stderr}");
             }
         }
+        // A full disk is an error said in words, not a panic.
+        let full = std::process::Command::new(common::warren_bin())
+            .arg("--data-dir")
+            .arg(&dir)
+            .args(*args)
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&full.stderr);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        if args[0] != "--help" {
+            // (clap prints help itself, and ignores a failed write.)
+            assert_eq!(
+                full.status.code(),
+                Some(1),
+                "warren {args:?} >/dev/full: {stderr}"
+            );
+            assert!(stderr.contains("No space left on device"), "{stderr}");
+        }
     }
 }

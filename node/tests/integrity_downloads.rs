@@ -268,3 +268,49 @@ fn a_part_file_deleted_while_downloading_stops_it_with_the_reason() {
     assert_eq!(get_ok(&q.dir, &link, &out)["state"], "complete");
     assert!(std::fs::read(out.join("f.bin")).unwrap() == data);
 }
+
+#[test]
+fn a_part_file_written_to_by_someone_else_is_never_called_complete() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("f.bin");
+    let data = random_bytes(3_000_000, 15);
+    std::fs::write(&src, &data).unwrap();
+    let p = node(&tmp.path().join("p"), "upload_rate_limit = 400000\n", &[]);
+    let q = node(&tmp.path().join("q"), "", &[&p.address()]);
+    let link = json(&p.dir, &["share", src.to_str().unwrap(), "--json"])["link"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = tmp.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut getter = get_in_background(&q.dir, &link, &out);
+    wait_for(Duration::from_secs(30), "a third of it", || {
+        (first_download(&q.dir)["done_bytes"].as_u64().unwrap_or(0) > 1_000_000).then_some(())
+    });
+    // Someone writes into the unfinished file: a byte in every piece, so
+    // that pieces already on disk are hit too.
+    let part = out.join("f.bin.warren-part");
+    let f = std::fs::OpenOptions::new().write(true).open(&part).unwrap();
+    for piece in 0..46u64 {
+        std::os::unix::fs::FileExt::write_all_at(&f, b"X", piece * 65_536 + 7).unwrap();
+    }
+    drop(f);
+    let d = wait_for(Duration::from_secs(60), "the download stops", || {
+        let d = first_download(&q.dir);
+        matches!(d["state"].as_str(), Some("changed" | "complete")).then_some(d)
+    });
+    assert_eq!(
+        d["state"], "changed",
+        "never complete with those bytes: {d}"
+    );
+    assert!(
+        d["error"].as_str().unwrap().contains("f.bin.warren-part"),
+        "{d}"
+    );
+    assert!(!out.join("f.bin").exists());
+    let _ = getter.kill();
+    let _ = getter.wait();
+    // Asked again: what no longer matches is fetched again.
+    assert_eq!(get_ok(&q.dir, &link, &out)["state"], "complete");
+    assert!(std::fs::read(out.join("f.bin")).unwrap() == data);
+}

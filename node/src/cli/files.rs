@@ -66,7 +66,7 @@ pub(super) fn parse<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Res
 }
 
 pub(super) fn print_json(v: &serde_json::Value) -> Result<()> {
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(v).map_err(|e| Error::Remote(e.to_string()))?
     );
@@ -74,7 +74,7 @@ pub(super) fn print_json(v: &serde_json::Value) -> Result<()> {
 }
 
 fn print_share(s: &ShareInfo) {
-    println!(
+    outln!(
         "{}{}",
         s.name,
         if s.public {
@@ -85,9 +85,9 @@ fn print_share(s: &ShareInfo) {
             " (private)"
         }
     );
-    println!("  size     {} in {} file(s)", size(s.size), s.files);
+    outln!("  size     {} in {} file(s)", size(s.size), s.files);
     if s.state != Health::Ok {
-        println!(
+        outln!(
             "  state    {}{}",
             s.state.as_str(),
             s.reason
@@ -97,17 +97,17 @@ fn print_share(s: &ShareInfo) {
         );
     }
     for w in &s.warnings {
-        println!("  note     {w}");
+        outln!("  note     {w}");
     }
     if s.own_address {
-        println!("  address  its own (not this node's)");
+        outln!("  address  its own (not this node's)");
     }
-    println!("  link     {}", s.link);
+    outln!("  link     {}", s.link);
     if let Some(u) = &s.url {
-        println!("  browser  {u}");
+        outln!("  browser  {u}");
     }
     if let Some(p) = &s.public_link {
-        println!("  public   {p}");
+        outln!("  public   {p}");
     }
 }
 
@@ -147,7 +147,7 @@ pub(crate) async fn shares(dir: &Path, json: bool) -> Result<()> {
     }
     let list: Vec<ShareInfo> = parse(v)?;
     if list.is_empty() {
-        println!("nothing shared");
+        outln!("nothing shared");
     }
     for s in &list {
         print_share(s);
@@ -163,7 +163,7 @@ pub(crate) async fn publish(dir: &Path, id: String) -> Result<()> {
 
 pub(crate) async fn unshare(dir: &Path, id: String) -> Result<()> {
     control::request(dir, &Request::Unshare { id: id.clone() }).await?;
-    println!("no longer shared: {id}");
+    outln!("no longer shared: {id}");
     Ok(())
 }
 
@@ -182,16 +182,17 @@ pub(crate) async fn get(dir: &Path, a: GetArgs) -> Result<()> {
     let mut on_event = |ev: &serde_json::Value| {
         if let (false, Some(d)) = (quiet, ev.get("download")) {
             if let Ok(s) = serde_json::from_value::<DownloadStatus>(d.clone()) {
-                let extra = format!(
-                    "  {}/s  {} connection(s)  {}",
-                    size(s.rate),
-                    s.connections,
-                    if s.state == DownloadState::Downloading {
-                        String::new()
-                    } else {
-                        s.state.to_string()
+                let extra = match (s.state, &s.error) {
+                    (DownloadState::Downloading, _) => {
+                        format!("  {}/s  {} connection(s)", size(s.rate), s.connections)
                     }
-                );
+                    // Why it waits, shortened to fit the line.
+                    (state, Some(e)) => {
+                        let e: String = e.chars().take(60).collect();
+                        format!("  {state}: {e}")
+                    }
+                    (state, None) => format!("  {state}"),
+                };
                 bar.show(
                     s.name.as_deref().unwrap_or("download"),
                     s.done_bytes,
@@ -224,7 +225,7 @@ pub(crate) async fn get(dir: &Path, a: GetArgs) -> Result<()> {
         return print_json(&v);
     }
     let s: DownloadStatus = parse(v)?;
-    println!(
+    outln!(
         "downloaded {} ({}) into {}",
         s.name.unwrap_or_default(),
         size(s.total_bytes),
@@ -240,7 +241,7 @@ pub(crate) async fn downloads(dir: &Path, json: bool) -> Result<()> {
     }
     let list: Vec<DownloadInfo> = parse(v)?;
     if list.is_empty() {
-        println!("no downloads");
+        outln!("no downloads");
     }
     let now = {
         use warren_node::clock::Clock;
@@ -252,7 +253,7 @@ pub(crate) async fn downloads(dir: &Path, json: bool) -> Result<()> {
             .retry_at
             .map(|at| format!("; next try in {} s", at.saturating_sub(now)))
             .unwrap_or_default();
-        println!(
+        outln!(
             "{}  {}  {} / {}  → {}{}",
             s.name.as_deref().unwrap_or("?"),
             s.state,
@@ -290,7 +291,7 @@ pub(crate) async fn recheck(dir: &Path, id: String, json: bool) -> Result<()> {
         return print_json(&v);
     }
     let r: RecheckReport = parse(v)?;
-    println!(
+    outln!(
         "{}: {} of {} pieces match ({})",
         r.name,
         r.good,
@@ -298,11 +299,11 @@ pub(crate) async fn recheck(dir: &Path, id: String, json: bool) -> Result<()> {
         r.state.as_str()
     );
     if let Some(reason) = &r.reason {
-        println!("  {reason}");
+        outln!("  {reason}");
     }
     if let Some(d) = &r.download {
         if !matches!(d.state, DownloadState::Complete) {
-            println!(
+            outln!(
                 "  download {}: {} of {} on disk; `warren downloads` shows its progress",
                 d.state,
                 size(d.done_bytes),
@@ -315,7 +316,7 @@ pub(crate) async fn recheck(dir: &Path, id: String, json: bool) -> Result<()> {
 
 pub(crate) async fn pause(dir: &Path, link: String) -> Result<()> {
     control::request(dir, &Request::Pause { link }).await?;
-    println!("paused");
+    outln!("paused");
     Ok(())
 }
 
@@ -326,10 +327,10 @@ pub(crate) async fn catalogue(dir: &Path, json: bool) -> Result<()> {
     }
     let list = v.as_array().cloned().unwrap_or_default();
     if list.is_empty() {
-        println!("the catalogue is empty");
+        outln!("the catalogue is empty");
     }
     for e in list {
-        println!(
+        outln!(
             "{}  {}  {}\n  {}",
             e["name"].as_str().unwrap_or("?"),
             size(e["size"].as_u64().unwrap_or(0)),

@@ -12,7 +12,7 @@ use super::progress::size;
 
 fn print_mirror(m: &MirrorInfo) {
     let s = &m.status;
-    println!(
+    outln!(
         "{}  {}  {} / {}{}",
         s.name.as_deref().unwrap_or("(content not known yet)"),
         s.state,
@@ -23,11 +23,11 @@ fn print_mirror(m: &MirrorInfo) {
             .map(|e| format!("  ({e})"))
             .unwrap_or_default()
     );
-    println!("  swarm    {}", m.swarm);
+    outln!("  swarm    {}", m.swarm);
     if let Some(by) = &m.asked_by {
-        println!("  for      {by}");
+        outln!("  for      {by}");
     }
-    println!("  quota    {}", size(m.quota_bytes));
+    outln!("  quota    {}", size(m.quota_bytes));
 }
 
 /// `warren mirror LINK`.
@@ -39,9 +39,9 @@ pub(crate) async fn mirror(dir: &Path, link: String, json: bool) -> Result<()> {
     }
     let m: MirrorInfo = parse(v)?;
     if sealed_key {
-        println!("the link's key was not given to the node: it keeps the content encrypted");
+        outln!("the link's key was not given to the node: it keeps the content encrypted");
     }
-    println!("mirroring (`warren mirrors` shows progress):");
+    outln!("mirroring (`warren mirrors` shows progress):");
     print_mirror(&m);
     Ok(())
 }
@@ -53,13 +53,13 @@ pub(crate) async fn mirrors(dir: &Path, json: bool) -> Result<()> {
         return print_json(&v);
     }
     let list: MirrorList = parse(v)?;
-    println!(
+    outln!(
         "seeding quota: {} of {} used",
         size(list.used_bytes),
         size(list.quota_bytes)
     );
     if list.mirrors.is_empty() {
-        println!("no mirrors");
+        outln!("no mirrors");
     }
     for m in &list.mirrors {
         print_mirror(m);
@@ -70,7 +70,7 @@ pub(crate) async fn mirrors(dir: &Path, json: bool) -> Result<()> {
 /// `warren unmirror ID`.
 pub(crate) async fn unmirror(dir: &Path, id: String) -> Result<()> {
     control::request(dir, &Request::Unmirror { id: id.clone() }).await?;
-    println!("no longer mirrored: {id}");
+    outln!("no longer mirrored: {id}");
     Ok(())
 }
 
@@ -80,12 +80,12 @@ pub(crate) async fn ask(dir: &Path, id: String, json: bool) -> Result<serde_json
     if !json {
         let asked: Vec<String> = parse(v.clone())?;
         if asked.is_empty() {
-            println!(
+            outln!(
                 "no trusted box is connected to ask for a mirror; run `warren ask-mirror` again later"
             );
         }
         for b in &asked {
-            println!("asked {b} to mirror it");
+            outln!("asked {b} to mirror it");
         }
     }
     Ok(v)

@@ -1,6 +1,15 @@
 //! The command line. Its shape is a contract that docs, tests and scripts
 //! rely on: add to it, do not change what is there.
 
+/// `println!` for a command's answer: a write that fails (a full disk, a
+/// closed file) ends the command with an error and status 1, not a panic.
+/// (A reader that went away ends it by SIGPIPE first, as `ls | head`.)
+macro_rules! outln {
+    ($($t:tt)*) => {
+        $crate::cli::out(format_args!($($t)*))
+    };
+}
+
 mod files;
 mod mirror;
 mod offline;
@@ -192,6 +201,16 @@ pub(crate) enum TrustAction {
     },
 }
 
+/// Writes one line of a command's answer (see `outln!`).
+pub(crate) fn out(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    if let Err(e) = o.write_fmt(args).and_then(|()| o.write_all(b"\n")) {
+        eprintln!("error: cannot write the answer: {e}");
+        std::process::exit(1);
+    }
+}
+
 /// The default data directory.
 fn default_data_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("WARREN_DATA_DIR") {
@@ -278,13 +297,13 @@ async fn dispatch(command: Command, dir: PathBuf) -> warren_node::Result<()> {
         }
         Command::Relaunch => {
             control::request(&dir, &Request::Relaunch).await?;
-            println!("onion service relaunching; `warren status` shows when it is reachable again");
+            outln!("onion service relaunching; `warren status` shows when it is reachable again");
             Ok(())
         }
         Command::Board { action } => board(&dir, action).await,
         Command::Stop => {
             control::request(&dir, &Request::Shutdown).await?;
-            println!("node stopping");
+            outln!("node stopping");
             Ok(())
         }
     }
@@ -299,7 +318,7 @@ async fn board(dir: &std::path::Path, action: BoardAction) -> warren_node::Resul
                 PressArg::Long => Press::Long,
             };
             let v = control::request(dir, &Request::BoardPress { press }).await?;
-            println!(
+            outln!(
                 "pressed; LED {} ({})",
                 v["led"].as_str().unwrap_or("?"),
                 v["led_because"].as_str().unwrap_or("")
@@ -317,7 +336,7 @@ async fn board(dir: &std::path::Path, action: BoardAction) -> warren_node::Resul
                 },
             )
             .await?;
-            println!("sensors set");
+            outln!("sensors set");
         }
     }
     Ok(())

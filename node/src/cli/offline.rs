@@ -79,18 +79,18 @@ pub(crate) async fn init(dir: &Path, json: bool) -> Result<()> {
     };
     if json {
         let v = serde_json::json!({ "id": id.to_string(), "address": address, "created": created, "data_dir": dir });
-        println!("{v}");
+        outln!("{v}");
     } else {
-        println!(
+        outln!(
             "{} {}",
             if created { "created" } else { "existing" },
             dir.display()
         );
-        println!("id       {id}");
+        outln!("id       {id}");
         match address {
-            Some(a) => println!("address  {a}"),
+            Some(a) => outln!("address  {a}"),
             None => {
-                println!("address  shown by `warren status` once the node runs (listen port 0)")
+                outln!("address  shown by `warren status` once the node runs (listen port 0)")
             }
         }
     }

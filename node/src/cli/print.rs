@@ -10,7 +10,7 @@ fn parse<T: serde::de::DeserializeOwned>(v: &serde_json::Value) -> Result<T> {
 }
 
 fn json(v: &serde_json::Value) -> Result<()> {
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(v).map_err(|e| Error::Remote(e.to_string()))?
     );
@@ -31,14 +31,18 @@ pub(crate) fn status(v: &serde_json::Value, as_json: bool) -> Result<()> {
         return json(v);
     }
     let s: Status = parse(v)?;
-    println!("id         {}", s.id);
-    println!("address    {}", s.address);
-    println!("transport  {}", s.transport);
-    println!("role       {}", s.role);
-    println!("uptime     {}", duration(s.uptime_secs));
-    println!(
+    outln!("id         {}", s.id);
+    outln!("address    {}", s.address);
+    outln!("transport  {}", s.transport);
+    outln!("role       {}", s.role);
+    outln!("uptime     {}", duration(s.uptime_secs));
+    outln!(
         "peers      {} connected ({} in, {} out), {} known, {} trusted",
-        s.connected_peers, s.inbound, s.outbound, s.known_peers, s.trusted_peers
+        s.connected_peers,
+        s.inbound,
+        s.outbound,
+        s.known_peers,
+        s.trusted_peers
     );
     for b in &s.bootstrap {
         let state = if b.connected {
@@ -53,26 +57,30 @@ pub(crate) fn status(v: &serde_json::Value, as_json: bool) -> Result<()> {
         } else {
             "connecting".to_string()
         };
-        println!("bootstrap  {}  {state}", b.address);
+        outln!("bootstrap  {}  {state}", b.address);
     }
     if let Some(b) = &s.board {
         let temp = b
             .temperature_c
             .map(|c| format!(", {c:.1} °C"))
             .unwrap_or_default();
-        println!(
+        outln!(
             "board      {}: LED {} ({}){temp}, watchdog {}",
-            b.kind, b.led, b.led_because, b.watchdog
+            b.kind,
+            b.led,
+            b.led_because,
+            b.watchdog
         );
     }
     let m = &s.metrics;
-    println!(
+    outln!(
         "traffic    {} frames in, {} frames out",
-        m.frames_in, m.frames_out
+        m.frames_in,
+        m.frames_out
     );
     if !m.rejected.is_empty() {
         let r: Vec<String> = m.rejected.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        println!("refused    {}", r.join(", "));
+        outln!("refused    {}", r.join(", "));
     }
     Ok(())
 }
@@ -83,7 +91,7 @@ pub(crate) fn peers(v: &serde_json::Value, as_json: bool) -> Result<()> {
     }
     let peers: Vec<PeerInfo> = parse(v)?;
     if peers.is_empty() {
-        println!("no known peers");
+        outln!("no known peers");
     }
     for p in peers {
         let state = match p.connected {
@@ -98,7 +106,7 @@ pub(crate) fn peers(v: &serde_json::Value, as_json: bool) -> Result<()> {
             None => "known".into(),
         };
         let trusted = if p.trusted { " trusted" } else { "" };
-        println!(
+        outln!(
             "{}  {}{}  {}",
             p.id,
             p.role.as_deref().unwrap_or("?"),
@@ -118,11 +126,11 @@ pub(crate) fn trust(action: &TrustAction, v: &serde_json::Value, running: bool) 
     match action {
         TrustAction::Add { .. } => {
             let t: TrustInfo = parse(v)?;
-            println!("trusted {}{later}", t.address);
+            outln!("trusted {}{later}", t.address);
         }
         TrustAction::Remove { id } => {
             let removed = v.get("removed").and_then(|r| r.as_bool()).unwrap_or(false);
-            println!(
+            outln!(
                 "{}{later}",
                 if removed {
                     format!("no longer trusted: {id}")
@@ -137,10 +145,10 @@ pub(crate) fn trust(action: &TrustAction, v: &serde_json::Value, running: bool) 
             }
             let list: Vec<TrustInfo> = parse(v)?;
             if list.is_empty() {
-                println!("no trusted nodes");
+                outln!("no trusted nodes");
             }
             for t in list {
-                println!("{}", t.address);
+                outln!("{}", t.address);
             }
         }
     }

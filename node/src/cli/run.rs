@@ -23,6 +23,15 @@ use warren_node::{Error, Result};
 
 use super::offline::{CONFIG_NAME, MIRROR_DIR, STORE_NAME, open_data_dir};
 
+/// Prints what `warren run` tells the person who started it; a stdout
+/// that cannot be written to (closed, full) does not stop the node.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
 #[derive(Debug, Clone, Args)]
 pub(crate) struct RunArgs {
     /// Address to listen on (TCP transport); port 0 picks a free port.
@@ -77,7 +86,7 @@ pub(crate) async fn run(dir: &Path, args: RunArgs) -> Result<()> {
             removed,
             "factory reset: the data folder was wiped; starting as a new node"
         );
-        println!("\nfactory reset: the data folder was wiped; starting again as a new node\n");
+        say!("\nfactory reset: the data folder was wiped; starting again as a new node\n");
         first = false;
     }
 }
@@ -186,21 +195,21 @@ async fn run_once(dir: &Path, args: &RunArgs, first: bool, reset: &ResetRequest)
     });
     let status = handle.status().await?;
     tracing::info!(address = %status.address, "node running");
-    println!(
+    say!(
         "warren node running\n  id       {}\n  address  {}\n  data     {}",
         status.id,
         status.address,
         dir.display()
     );
     if let Some(b) = &status.board {
-        println!("  board    {} (LED {})", b.kind, b.led);
+        say!("  board    {} (LED {})", b.kind, b.led);
     }
     if let Some(p) = &panel {
         if let Some(url) = &p.url {
-            println!("  panel    {url}");
+            say!("  panel    {url}");
         }
         if let Some(code) = &p.pairing_code {
-            println!(
+            say!(
                 "\nPair with the panel using this one-time code: {code}\n(also in {})",
                 dir.join(PAIRING_FILE).display()
             );

@@ -94,11 +94,12 @@ pub(super) async fn get(
             return Ok(if now.state == DownloadState::Complete {
                 success(now)
             } else {
-                failure(
-                    now.error
-                        .clone()
-                        .unwrap_or_else(|| format!("the download is {}", now.state)),
-                )
+                failure(now.error.clone().unwrap_or_else(|| {
+                    format!(
+                        "the download is {} (paused, or the node stopped); the same `warren get` resumes it",
+                        now.state
+                    )
+                }))
             });
         }
         // If the client went away this fails and the download goes on.

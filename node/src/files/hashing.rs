@@ -18,7 +18,10 @@ use warren_proto::seal::SealKey;
 use warren_proto::{BoundedString, BoundedVec};
 
 use super::FilesError;
+use super::source::Stamp;
 
+/// Files that cannot be shared named in one refusal, at most.
+const MAX_NAMED: usize = 10;
 /// Deepest folder nesting walked.
 const MAX_DEPTH: usize = 64;
 /// Smallest piece size chosen for a share.
@@ -39,7 +42,7 @@ pub struct SourceFile {
 
 impl SourceFile {
     fn of(path: PathBuf, meta: &std::fs::Metadata) -> SourceFile {
-        let stamp = super::source::Stamp::of(meta);
+        let stamp = Stamp::of(meta);
         SourceFile {
             path,
             size: stamp.size,
@@ -47,17 +50,15 @@ impl SourceFile {
         }
     }
 
-    /// Its size and modification time.
-    pub fn stamp(&self) -> super::source::Stamp {
-        super::source::Stamp {
+    /// Its size and modification time (all a share made before stamps held
+    /// more recorded).
+    pub fn stamp(&self) -> Stamp {
+        Stamp {
             size: self.size,
             mtime_ns: self.mtime_ns,
+            ctime_ns: 0,
+            ino: 0,
         }
-    }
-
-    /// Whether the file on disk is still the one that was hashed.
-    pub fn unchanged(&self) -> bool {
-        std::fs::metadata(&self.path).is_ok_and(|m| SourceFile::of(self.path.clone(), &m) == *self)
     }
 }
 
@@ -83,6 +84,9 @@ pub struct Hashed {
     pub hashes: Vec<[u8; 32]>,
     /// The files, in manifest order.
     pub sources: Vec<SourceFile>,
+    /// The files' stamps, taken from the handles they were read through
+    /// before they were read.
+    pub stamps: Vec<Stamp>,
     /// What was left out or noticed, for the person sharing.
     pub notes: Vec<String>,
 }
@@ -120,16 +124,27 @@ struct Walk {
 }
 
 impl Walk {
-    /// Leaves `what` out (with `skip_unsafe`) or refuses the share.
+    /// Notes `what`: left out with `skip_unsafe`, a reason to refuse the
+    /// share otherwise (every such file is named, up to a point).
     fn unsafe_entry(&mut self, what: String) -> Result<(), FilesError> {
-        if self.skip_unsafe {
-            self.skipped.push(what);
-            Ok(())
-        } else {
-            Err(FilesError::Refused(format!(
-                "{what}; nothing was shared (`warren share --skip-unsafe` leaves such files out)"
-            )))
+        self.skipped.push(what);
+        if !self.skip_unsafe && self.skipped.len() >= MAX_NAMED {
+            return Err(self.refusal());
         }
+        Ok(())
+    }
+
+    /// Why the share is refused, naming what cannot be shared.
+    fn refusal(&self) -> FilesError {
+        let more = if self.skipped.len() >= MAX_NAMED {
+            " (and perhaps more)"
+        } else {
+            ""
+        };
+        FilesError::Refused(format!(
+            "{}{more}; nothing was shared (`warren share --skip-unsafe` leaves such files out)",
+            self.skipped.join("; ")
+        ))
     }
 }
 
@@ -158,6 +173,9 @@ fn walk(root: &Path, skip_unsafe: bool) -> Result<Walk, FilesError> {
         )));
     }
     walk_dir(&root, &root, &name, 0, &mut w)?;
+    if !w.skip_unsafe && !w.skipped.is_empty() {
+        return Err(w.refusal());
+    }
     if w.files.is_empty() {
         return Err(FilesError::Refused(format!(
             "{} holds no files",
@@ -279,8 +297,17 @@ pub fn hash_path(
     let mut buf = vec![0u8; 1 << 20];
     let mut done: u64 = 0;
     progress(0, total);
+    let mut stamps = Vec::with_capacity(files.len());
     for (_, src) in &files {
         let mut f = File::open(&src.path).map_err(io(&src.path))?;
+        let before = Stamp::of(&f.metadata().map_err(io(&src.path))?);
+        if before.size != src.size {
+            return Err(FilesError::Refused(format!(
+                "{} changed while being shared; try again",
+                src.path.display()
+            )));
+        }
+        stamps.push(before);
         let mut left = src.size;
         while left > 0 {
             if cancel.load(Ordering::Relaxed) {
@@ -317,8 +344,9 @@ pub fn hash_path(
     if !piece.is_empty() {
         hashes.push(piece_hash(&piece));
     }
-    for (_, src) in &files {
-        if !src.unchanged() {
+    for ((_, src), before) in files.iter().zip(&stamps) {
+        let now = std::fs::metadata(&src.path).map(|m| Stamp::of(&m));
+        if !now.is_ok_and(|now| before.matches(&now)) {
             return Err(FilesError::Refused(format!(
                 "{} changed while being shared; try again",
                 src.path.display()
@@ -387,6 +415,7 @@ pub fn hash_path(
         manifest,
         hashes,
         sources: files.into_iter().map(|(_, s)| s).collect(),
+        stamps,
         notes,
     })
 }

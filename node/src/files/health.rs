@@ -66,7 +66,13 @@ pub enum Change {
         found: u64,
     },
     /// A piece read from it does not hash to the piece table's entry.
-    Piece(u32),
+    Piece {
+        /// The piece.
+        index: u32,
+        /// The other files the piece holds bytes of, when which of them
+        /// changed is not known.
+        also: Vec<PathBuf>,
+    },
     /// Something else (a folder, a device) is where it was.
     NotAFile,
     /// Its size and modification time are not the ones recorded when it
@@ -80,7 +86,17 @@ impl std::fmt::Display for Change {
             Change::Size { expected, found } => {
                 write!(f, "it is {found} bytes long, not {expected}")
             }
-            Change::Piece(p) => write!(f, "piece {p} no longer matches its hash"),
+            Change::Piece { index, also } if also.is_empty() => {
+                write!(f, "piece {index} no longer matches its hash")
+            }
+            Change::Piece { index, also } => {
+                let names: Vec<String> = also.iter().map(|p| p.display().to_string()).collect();
+                write!(
+                    f,
+                    "piece {index} no longer matches its hash (the piece also holds {}: one of them changed)",
+                    names.join(", ")
+                )
+            }
             Change::NotAFile => f.write_str("it is no longer a regular file"),
             Change::Modified => f.write_str("it was modified"),
         }

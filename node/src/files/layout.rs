@@ -228,6 +228,7 @@ pub fn create_outputs(
         .iter()
         .map(|s| span_complete(s, piece_size, have))
         .collect();
+    let mut finished = Vec::with_capacity(spans.len());
     for (span, done) in spans.iter().zip(&complete) {
         let part = part_path(&span.path);
         let exists = |p: &Path| std::fs::symlink_metadata(p).is_ok();
@@ -237,11 +238,9 @@ pub fn create_outputs(
         }
         let path = match (*done, exists(&span.path), exists(&part)) {
             (true, true, _) => span.path.clone(),
-            // Synced but not yet renamed when the node stopped.
-            (true, false, true) => {
-                rename_no_replace(&part, &span.path)?;
-                span.path.clone()
-            }
+            // Synced but not checked and renamed when the node stopped: the
+            // writer checks it and gives it its name.
+            (true, false, true) => part,
             (true, false, false) if span.size == 0 => span.path.clone(),
             (false, true, false) if held => {
                 // A finished file whose pieces must be fetched again (a
@@ -268,35 +267,28 @@ pub fn create_outputs(
             }
             f.set_len(span.size).map_err(|e| FilesError::io(&path, e))?;
         }
+        finished.push(path == span.path);
     }
-    Ok((spans, Arc::new(Names::new(complete))))
+    Ok((spans, Arc::new(Names::new(finished))))
 }
 
-/// Gives every file of `spans` whose pieces are now all in `have` its own
-/// name (files already finished are skipped). Call only once those pieces
-/// are durable.
-pub fn finish_files(
-    spans: &[Span],
-    names: &Names,
-    piece_size: u32,
-    have: &Bitmap,
-) -> Result<(), FilesError> {
-    for (i, span) in spans.iter().enumerate() {
-        if names.is_finished(i) || !span_complete(span, piece_size, have) {
-            continue;
-        }
-        let part = part_path(&span.path);
-        match rename_no_replace(&part, &span.path) {
-            Ok(()) => {}
-            // The writer still held it open: its bytes went to a file that
-            // is gone.
-            Err(FilesError::Io { .. }) if std::fs::symlink_metadata(&part).is_err() => {
-                return Err(Fault::Missing(part).into());
-            }
-            Err(e) => return Err(e),
-        }
-        names.set_finished(i);
+/// Gives file `i` of a download (its own name `span.path`) that name, from
+/// its temporary one. Call only once its pieces are durable and checked.
+pub fn finish_file(span: &Span, names: &Names, i: usize) -> Result<(), FilesError> {
+    if names.is_finished(i) {
+        return Ok(());
     }
+    let part = part_path(&span.path);
+    match rename_no_replace(&part, &span.path) {
+        Ok(()) => {}
+        // The writer still held it open: its bytes went to a file that is
+        // gone.
+        Err(FilesError::Io { .. }) if std::fs::symlink_metadata(&part).is_err() => {
+            return Err(Fault::Missing(part).into());
+        }
+        Err(e) => return Err(e),
+    }
+    names.set_finished(i);
     Ok(())
 }
 

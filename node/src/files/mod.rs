@@ -105,7 +105,7 @@ fn unavailable_text(why: warren_proto::files::Unavailable) -> &'static str {
     use warren_proto::files::Unavailable;
     match why {
         Unavailable::Changed => "its copy changed on disk since it was shared, so it is not served",
-        Unavailable::Missing => "its copy is gone (deleted or moved), so it is not served",
+        Unavailable::Missing => "its copy is gone or cannot be read, so it is not served",
         Unavailable::Checking => "its copy is being checked; it asks to try again shortly",
     }
 }

@@ -2,7 +2,10 @@
 //!
 //! Pieces are written once, where they belong, in whole. They become
 //! durable in batches: after `sync` returns, every piece written before it
-//! is on disk, and only then may the download record them as present.
+//! is on disk, and only then may the download record them as present. A
+//! file whose pieces are all durable is read back and checked against the
+//! piece table once more before it is called finished (and given its own
+//! name): nothing can have changed it unseen since it was written.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
@@ -13,7 +16,10 @@ use warren_proto::seal::SealKey;
 
 use super::FilesError;
 use super::bitmap::Bitmap;
-use super::layout::{Names, Span, cover, finish_files, open_output};
+use super::layout::{Names, Span, cover, finish_file, open_output, pieces_of, span_complete};
+use super::registry::Content;
+use super::source::FileSet;
+use super::verified::read_checked;
 
 /// The output files of one download.
 pub struct Output {
@@ -21,7 +27,11 @@ pub struct Output {
     /// Which files still carry their `.warren-part` name (none: a
     /// mirror's single file, which is never renamed).
     names: Option<Arc<Names>>,
-    piece_size: u32,
+    content: Arc<Content>,
+    /// The same files, read back to check finished ones.
+    check: FileSet,
+    /// Files found whole and checked.
+    finished: Vec<bool>,
     /// Sealed downloads arrive encrypted and are written decrypted.
     seal: Option<SealKey>,
     dirty: BTreeSet<usize>,
@@ -40,13 +50,20 @@ impl Output {
     pub fn new(
         spans: Vec<Span>,
         names: Option<Arc<Names>>,
-        piece_size: u32,
+        content: Arc<Content>,
         seal: Option<SealKey>,
     ) -> Output {
+        let check = FileSet::new(spans.clone(), None, names.clone(), seal.clone());
+        // Files under their own names were checked when they got them.
+        let finished = (0..spans.len())
+            .map(|i| names.as_ref().is_some_and(|n| n.is_finished(i)))
+            .collect();
         Output {
+            finished,
             spans,
             names,
-            piece_size,
+            content,
+            check,
             seal,
             dirty: BTreeSet::new(),
             open: HashMap::new(),
@@ -82,13 +99,26 @@ impl Output {
         Ok(())
     }
 
-    /// Gives the files whose pieces are all in `durable` their own
-    /// names. Call after [`Output::sync`].
+    /// Checks each file whose pieces are now all in `durable` against the
+    /// piece table, reading it back, and gives it its own name. A piece
+    /// that no longer matches (the file was written to by someone else) is
+    /// a fault: the download stops rather than call it finished. Call
+    /// after [`Output::sync`].
     pub fn finish(&mut self, durable: &Bitmap) -> Result<(), FilesError> {
-        match &self.names {
-            Some(n) => finish_files(&self.spans, n, self.piece_size, durable),
-            None => Ok(()),
+        let piece_size = self.content.manifest.piece_size;
+        for i in 0..self.spans.len() {
+            if self.finished[i] || !span_complete(&self.spans[i], piece_size, durable) {
+                continue;
+            }
+            for p in pieces_of(&self.spans[i], piece_size) {
+                read_checked(&self.check, &self.content, p)?;
+            }
+            if let Some(n) = &self.names {
+                finish_file(&self.spans[i], n, i)?;
+            }
+            self.finished[i] = true;
         }
+        Ok(())
     }
 
     fn file(&mut self, i: usize) -> Result<&File, FilesError> {

@@ -26,14 +26,22 @@ use super::layout::{Names, Span, cover};
 const OPEN_FILES: usize = 16;
 
 /// What a file looked like when it was last known to hold its content:
-/// its length and modification time. A file whose stamp differs is
-/// re-checked before it is served again.
+/// its length, modification and change times, and inode. A file whose stamp
+/// differs is checked against its pieces before it is served again. The
+/// change time cannot be set by a user, so an edit whose modification time
+/// is put back (`touch -r`, `cp -p`, `rsync -t`) still changes the stamp;
+/// the inode changes when a file is replaced by another of the same name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stamp {
     /// Length in bytes.
     pub size: u64,
     /// Modification time, nanoseconds since the Unix epoch (0 if unknown).
     pub mtime_ns: i128,
+    /// Status change time, nanoseconds since the Unix epoch (0: not
+    /// recorded, as for shares made before it was).
+    pub ctime_ns: i128,
+    /// Inode number (0: not recorded).
+    pub ino: u64,
 }
 
 impl Stamp {
@@ -48,8 +56,24 @@ impl Stamp {
         Stamp {
             size: meta.len(),
             mtime_ns,
+            ctime_ns: i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+            ino: meta.ino(),
         }
     }
+
+    /// Whether `now` is this file as stamped (what was not recorded is not
+    /// compared).
+    pub fn matches(&self, now: &Stamp) -> bool {
+        self.size == now.size
+            && self.mtime_ns == now.mtime_ns
+            && (self.ctime_ns == 0 || self.ctime_ns == now.ctime_ns)
+            && (self.ino == 0 || self.ino == now.ino)
+    }
+}
+
+/// Whether every stamp of `now` matches its recorded one in `then`.
+pub fn all_match(then: &[Stamp], now: &[Stamp]) -> bool {
+    then.len() == now.len() && then.iter().zip(now).all(|(a, b)| a.matches(b))
 }
 
 /// How a file compares with its stamp.
@@ -103,6 +127,11 @@ impl FileSet {
     /// The files, in content order.
     pub fn spans(&self) -> &[Span] {
         &self.spans
+    }
+
+    /// The stamps the files had when last verified, if recorded.
+    pub fn stamps(&self) -> Option<&[Stamp]> {
+        self.stamps.as_deref()
     }
 
     /// The same files with new stamps (after a check found them intact).
@@ -164,7 +193,7 @@ impl FileSet {
         for i in range {
             let (path, meta) = self.lookup(i)?;
             if let Some(stamps) = &self.stamps {
-                if Stamp::of(&meta) != stamps[i] {
+                if !stamps[i].matches(&Stamp::of(&meta)) {
                     return Ok(Freshness::Stale(path));
                 }
             }

@@ -24,7 +24,6 @@ use warren_proto::msg::CloseReason;
 
 use super::FilesError;
 use super::bitmap::Bitmap;
-use super::health::Fault;
 use super::registry::{FilesHandle, Found, Served};
 use super::transfer::{self, Sender};
 use super::verified::Piece;
@@ -279,7 +278,7 @@ impl Session<'_> {
     /// end the session (every later piece may be just as wrong).
     async fn refuse(&mut self, piece: u32, offset: u32, e: FilesError) -> Result<(), FilesError> {
         let why = match &e {
-            FilesError::Fault(Fault::Missing(_)) => Unavailable::Missing,
+            FilesError::Fault(f) => f.health().refusal().unwrap_or(Unavailable::Changed),
             _ => Unavailable::Changed,
         };
         let reason = if self.typed {

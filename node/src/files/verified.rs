@@ -24,7 +24,7 @@ use super::FilesError;
 use super::health::{Change, Fault, FaultSink};
 use super::layout::cover;
 use super::registry::Content;
-use super::source::FileSet;
+use super::source::{FileSet, Stamp};
 
 /// Bytes per permit of the read budget.
 const UNIT: u64 = 1024;
@@ -147,6 +147,35 @@ impl Verified {
     }
 }
 
+/// Which file of those piece `i` covers changed: the one whose stamp
+/// changed since it was verified; when that does not tell (a download in
+/// progress, or none looks changed), the first, naming the others.
+fn blame(files: &FileSet, i: u32, offset: u64, len: u64) -> Fault {
+    let covered: Vec<usize> = cover(files.spans(), offset, len)
+        .iter()
+        .map(|(f, _, _)| *f)
+        .collect();
+    let stale = files.stamps().and_then(|recorded| {
+        covered.iter().copied().find(|f| {
+            files
+                .lookup(*f)
+                .is_ok_and(|(_, m)| !recorded[*f].matches(&Stamp::of(&m)))
+        })
+    });
+    let first = covered.first().copied().unwrap_or(0);
+    let (file, also) = match stale {
+        Some(f) => (f, Vec::new()),
+        None => (
+            first,
+            covered.iter().skip(1).map(|f| files.path(*f)).collect(),
+        ),
+    };
+    Fault::Changed {
+        path: files.path(file),
+        change: Change::Piece { index: i, also },
+    }
+}
+
 /// Reads piece `i` of `content` from `files` and checks its hash.
 /// Blocking.
 pub(crate) fn read_checked(
@@ -164,15 +193,7 @@ pub(crate) fn read_checked(
         .get(i as usize)
         .ok_or_else(|| FilesError::Refused(format!("no piece {i}")))?;
     if piece_hash(&buf) != *expected {
-        // Blame the first file the piece covers.
-        let file = cover(files.spans(), offset, len)
-            .first()
-            .map_or(0, |(f, _, _)| *f);
-        return Err(Fault::Changed {
-            path: files.path(file),
-            change: Change::Piece(i),
-        }
-        .into());
+        return Err(blame(files, i, offset, len).into());
     }
     Ok(buf)
 }

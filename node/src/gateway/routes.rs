@@ -288,7 +288,7 @@ fn unavailable(health: Health) -> Response<Body> {
             StatusCode::CONFLICT,
             page::notice(
                 "File changed",
-                "The file changed on the node that shares it after this link was made, so it no longer matches the link. Nothing of the changed file is sent. Ask for a new link.",
+                "A file of this share changed on the node that shares it after this link was made, so the share no longer matches the link. Nothing of a changed file is sent. Ask for a new link.",
             ),
         ),
     }

@@ -41,8 +41,9 @@ pub enum Table {
     Mirrors,
     /// Share token (16 bytes) → postcard `StoredShareKey` (a share's own identity).
     ShareKeys,
-    /// Swarm (32 bytes) → postcard `Vec<Stamp>`: a finished download's
-    /// files (size, modification time) as last verified.
+    /// Swarm (32 bytes) of a finished download, or token (16 bytes) of a
+    /// share → postcard `Vec<Stamp>`: its files (size, modification and
+    /// change times, inode) as last verified.
     Stamps,
     /// The panel's owner: `"admin_seed"` → 32-byte secret of the admin
     /// onion; `"client_secret"` → the owner's 32-byte x25519 client key;

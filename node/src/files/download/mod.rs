@@ -409,7 +409,13 @@ impl Download {
             s.name = Some(prepared.name);
             s.set_progress(&content, &have);
         });
-        if !have.complete() {
+        if have.complete() {
+            // Everything was on disk already: check what was not checked.
+            let mut output = prepared.output;
+            tokio::task::spawn_blocking(move || output.finish(&have))
+                .await
+                .map_err(|e| FilesError::Transfer(format!("check task: {e}")))??;
+        } else {
             self.transfer(
                 content.clone(),
                 have.clone(),

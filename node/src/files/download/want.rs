@@ -171,7 +171,7 @@ pub(crate) struct Prepared {
 /// the pieces already on disk. Blocking.
 pub(crate) fn prepare(
     place: &Place,
-    content: &Content,
+    content: &Arc<Content>,
     key: Option<&SealKey>,
     have: &Bitmap,
     resume: bool,
@@ -196,7 +196,7 @@ pub(crate) fn prepare(
             names.clone(),
             laid.seal.clone(),
         )),
-        output: Output::new(spans, names, piece_size, laid.seal.clone()),
+        output: Output::new(spans, names, content.clone(), laid.seal.clone()),
         view: laid.view,
         name: laid.name,
     })

@@ -29,7 +29,7 @@ use crate::files::download::{DownloadState, lay};
 use crate::files::health::{Fault, FaultSink, Health, Owner};
 use crate::files::persist::StoredState;
 use crate::files::recheck::{Rechecked, recheck};
-use crate::files::source::{FileSet, Stamp};
+use crate::files::source::{FileSet, Stamp, all_match};
 use crate::files::verified::Verified;
 use crate::store::Table;
 
@@ -157,11 +157,18 @@ impl Registry {
     /// Sets a share's or finished download's health; logs and announces
     /// (or withdraws) only when it changes.
     pub(super) async fn set_health(&mut self, owner: Owner, health: Health, fault: Option<&Fault>) {
-        let (before, _) = self.health_of(owner);
+        let (before, said) = self.health_of(owner);
+        let reason = match owner {
+            Owner::Share(_) => fault.map(share_reason),
+            Owner::Download(sw) => fault.map(|f| self.download_reason(sw, f)),
+        };
+        // Nothing new: nothing to write, log or announce.
+        if before == health && (fault.is_none() || said == reason) {
+            return;
+        }
         let name = self.name_of(owner);
         match owner {
             Owner::Share(t) => {
-                let reason = fault.map(share_reason);
                 let Some(s) = self.shares.get_mut(&t) else {
                     return;
                 };
@@ -169,7 +176,6 @@ impl Registry {
                 s.reason = reason;
             }
             Owner::Download(sw) => {
-                let reason = fault.map(|f| self.download_reason(sw, f));
                 let Some(d) = self.downloads.get_mut(&sw) else {
                     return;
                 };
@@ -225,12 +231,7 @@ impl Registry {
     pub(super) async fn on_fault(&mut self, owner: Owner, fault: Fault) {
         match fault.health() {
             Health::Checking => self.check(owner, Depth::Verdict, Why::Stale),
-            h => {
-                let (now, _) = self.health_of(owner);
-                if now != h {
-                    self.set_health(owner, h, Some(&fault)).await;
-                }
-            }
+            h => self.set_health(owner, h, Some(&fault)).await,
         }
     }
 
@@ -311,11 +312,14 @@ impl Registry {
                     .shares
                     .get(&t)
                     .ok_or_else(|| FilesError::NotFound("no such share".into()))?;
-                let recorded = s.stored.sources.iter().map(|f| f.stamp()).collect();
+                // Intact so far: only files whose stamps changed need
+                // reading. Found wrong before: all of it (a file edited with
+                // its times put back has the stamp it had).
+                let intact = matches!(s.health, Health::Ok | Health::Checking);
                 Ok(CheckInput {
                     files: s.pieces.files().clone(),
                     content: s.content.clone(),
-                    recorded: Some(recorded),
+                    recorded: intact.then(|| s.stamps.clone()),
                     progress: None,
                 })
             }
@@ -338,10 +342,11 @@ impl Registry {
                         FilesError::Refused("nothing of it has been downloaded yet".into())
                     })?;
                 let laid = lay(&d.place, &content, d.want.key.as_ref())?;
+                let intact = d.state() == StoredState::Complete;
                 Ok(CheckInput {
                     files: Arc::new(laid.files_on_disk(d.stamps.clone())),
                     content,
-                    recorded: d.stamps.clone(),
+                    recorded: d.stamps.clone().filter(|_| intact),
                     progress: None,
                 })
             }
@@ -388,20 +393,34 @@ impl Registry {
         self.check(owner, Depth::Full, Why::Owner(reply));
     }
 
-    /// A share (token, link, content id) or a download (link, swarm).
+    /// A share (token, link, content id) or a download (either of its
+    /// links, its token, its swarm or its content id).
     fn find_owner(&self, id: &str) -> Option<Owner> {
         if let Some(t) = self.find_share(id) {
             return Some(Owner::Share(t));
         }
         let id = id.trim();
-        let swarm = id
-            .parse::<warren_proto::link::Link>()
-            .ok()
-            .map(|l| l.swarm())
-            .or_else(|| SwarmId::from_base32(id).ok())?;
+        let link = id.parse::<warren_proto::link::Link>().ok();
+        let named: Vec<[u8; 32]> = [
+            link.as_ref().map(|l| l.swarm().0),
+            link.as_ref().and_then(|l| match l.target {
+                warren_proto::link::Target::Public(c) => Some(c.0),
+                warren_proto::link::Target::Private { .. } => None,
+            }),
+            Token::from_base32(id).ok().map(|t| t.swarm().0),
+            SwarmId::from_base32(id).ok().map(|s| s.0),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         self.downloads
-            .contains_key(&swarm)
-            .then_some(Owner::Download(swarm))
+            .iter()
+            .find(|(s, d)| {
+                named
+                    .iter()
+                    .any(|n| *n == s.0 || Some(*n) == d.stored.content)
+            })
+            .map(|(s, _)| Owner::Download(*s))
     }
 
     /// A check finished: record its verdict, answer who waited.
@@ -447,24 +466,20 @@ impl Registry {
         match (&r.fault, intact, r.stamps) {
             (None, true, Some(stamps)) => {
                 s.seen_bad = None;
-                let changed = s
-                    .stored
-                    .sources
-                    .iter()
-                    .zip(&stamps)
-                    .any(|(f, st)| f.stamp() != *st);
-                if changed {
+                if s.stamps != stamps {
                     // The files are as shared: remember how they look now.
                     for (f, st) in s.stored.sources.iter_mut().zip(&stamps) {
                         f.size = st.size;
                         f.mtime_ns = st.mtime_ns;
                     }
-                    let files = Arc::new(s.pieces.files().restamped(stamps));
+                    let files = Arc::new(s.pieces.files().restamped(stamps.clone()));
                     s.pieces = Arc::new(s.pieces.with_files(files));
-                    let stored = s.stored.clone();
+                    s.stamps = stamps;
+                    let (stored, encoded) = (s.stored.clone(), encode(&s.stamps));
                     self.store
                         .put(Table::Shares, token.to_vec(), encode(&stored))
                         .await;
+                    self.store.put(Table::Stamps, token.to_vec(), encoded).await;
                     self.serve_share(token);
                 }
                 self.set_health(Owner::Share(token), Health::Ok, None).await;
@@ -558,7 +573,11 @@ impl Registry {
             }
             self.persist_download(swarm, true).await;
         }
-        let (state, reason) = self.health_of(owner);
+        // What the check found (the download may be fetching it again).
+        let (state, reason) = match &r.fault {
+            Some(f) => (f.health(), Some(self.download_reason(swarm, f))),
+            None => (Health::Ok, None),
+        };
         Ok(RecheckReport {
             name: self.name_of(owner),
             pieces: r.checked.min(total),
@@ -646,16 +665,7 @@ impl Registry {
             let (health, _) = self.health_of(owner);
             let (recorded, seen_bad) = match owner {
                 Owner::Share(t) => match self.shares.get(&t) {
-                    Some(s) => (
-                        Some(
-                            s.stored
-                                .sources
-                                .iter()
-                                .map(|f| f.stamp())
-                                .collect::<Vec<_>>(),
-                        ),
-                        s.seen_bad.clone(),
-                    ),
+                    Some(s) => (Some(s.stamps.clone()), s.seen_bad.clone()),
                     None => continue,
                 },
                 Owner::Download(sw) => match self.downloads.get(&sw) {
@@ -673,7 +683,7 @@ impl Registry {
                 Ok(now) => {
                     let intact = matches!(health, Health::Ok | Health::Checking);
                     let look = if intact {
-                        recorded.as_ref() != Some(&now)
+                        !recorded.is_some_and(|r| all_match(&r, &now))
                     } else {
                         // Not again until the files change (or come back).
                         seen_bad.as_ref() != Some(&now)
@@ -709,7 +719,8 @@ fn stale_pieces(files: &FileSet, content: &Content, recorded: &[Stamp]) -> Bitma
     let mut out = Bitmap::new(n);
     for (i, span) in files.spans().iter().enumerate() {
         let now = files.lookup(i).ok().map(|(_, m)| Stamp::of(&m));
-        if now.as_ref() != recorded.get(i) {
+        let same = matches!((recorded.get(i), &now), (Some(r), Some(n)) if r.matches(n));
+        if !same {
             for p in crate::files::layout::pieces_of(span, content.manifest.piece_size) {
                 out.set(p);
             }

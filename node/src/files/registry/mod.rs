@@ -326,6 +326,8 @@ struct Share {
     seal: Option<SealKey>,
     /// Its files, read only through piece verification.
     pieces: Arc<Verified>,
+    /// What its files looked like when last verified (`stamps` table).
+    stamps: Vec<Stamp>,
     health: Health,
     reason: Option<String>,
     /// The files' stamps when a check last found them wrong: they are not
@@ -530,8 +532,17 @@ impl Registry {
             let Ok(stored) = decode_exact::<StoredShare>(&v) else {
                 continue;
             };
+            // Stamps recorded in full, or what the share itself recorded.
+            let stamps = self
+                .db
+                .get(Table::Stamps, &stored.token)
+                .ok()
+                .flatten()
+                .and_then(|v| decode_exact::<Vec<Stamp>>(&v).ok())
+                .filter(|s| s.len() == stored.sources.len())
+                .unwrap_or_else(|| stored.sources.iter().map(|f| f.stamp()).collect());
             match self.load_content(&stored.content)? {
-                Some(content) => self.install_share(stored, content),
+                Some(content) => self.install_share(stored, content, stamps),
                 None => tracing::warn!(name = %stored.name, "share without its manifest skipped"),
             }
         }

@@ -18,7 +18,7 @@ use crate::files::hashing::{Describe, Hashed, hash_path};
 use crate::files::health::{Health, Owner};
 use crate::files::layout::Span;
 use crate::files::persist::StoredShare;
-use crate::files::source::FileSet;
+use crate::files::source::{FileSet, Stamp};
 use crate::store::Table;
 
 /// The token or content id in a browser URL (`http://<onion>/s/<token>`,
@@ -38,7 +38,11 @@ fn from_browser_url(id: &str) -> &str {
 }
 
 /// A share's original files, with the stamps they had when last verified.
-pub(super) fn share_files(stored: &StoredShare, seal: Option<SealKey>) -> FileSet {
+pub(super) fn share_files(
+    stored: &StoredShare,
+    stamps: Vec<Stamp>,
+    seal: Option<SealKey>,
+) -> FileSet {
     let mut start = 0;
     let spans = stored
         .sources
@@ -53,14 +57,19 @@ pub(super) fn share_files(stored: &StoredShare, seal: Option<SealKey>) -> FileSe
             span
         })
         .collect();
-    let stamps = stored.sources.iter().map(|s| s.stamp()).collect();
     FileSet::new(spans, Some(stamps), None, seal)
 }
 
 impl Registry {
-    pub(super) fn install_share(&mut self, stored: StoredShare, content: Arc<Content>) {
+    /// Serves a share whose files were last verified with `stamps`.
+    pub(super) fn install_share(
+        &mut self,
+        stored: StoredShare,
+        content: Arc<Content>,
+        stamps: Vec<Stamp>,
+    ) {
         let seal = stored.seal.map(SealKey);
-        let files = Arc::new(share_files(&stored, seal.clone()));
+        let files = Arc::new(share_files(&stored, stamps.clone(), seal.clone()));
         let token = stored.token;
         let pieces = Arc::new(self.verified(Owner::Share(token), content.clone(), files));
         self.shares.insert(
@@ -70,6 +79,7 @@ impl Registry {
                 content,
                 seal,
                 pieces,
+                stamps,
                 health: Health::Ok,
                 reason: None,
                 seen_bad: None,
@@ -342,10 +352,13 @@ impl Registry {
             self.save_share_key(token, i).await;
         }
         self.store
+            .put(Table::Stamps, token.to_vec(), encode(&h.stamps))
+            .await;
+        self.store
             .put(Table::Shares, token.to_vec(), encode(&stored))
             .await;
         self.store.flush().await.map_err(Self::store_err)?;
-        self.install_share(stored, content);
+        self.install_share(stored, content, h.stamps);
         if let Some(i) = identity {
             if let Err(e) = self.start_addressed(token, i).await {
                 let _ = self.unshare(&Token(token).to_base32()).await;
@@ -432,6 +445,7 @@ impl Registry {
             let _ = self.node.provide(SwarmId::from(s.content.id), None).await;
         }
         self.store.delete(Table::Shares, token.to_vec()).await;
+        self.store.delete(Table::Stamps, token.to_vec()).await;
         self.store.flush().await.map_err(Self::store_err)
     }
 }
