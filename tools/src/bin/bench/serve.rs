@@ -30,6 +30,8 @@ struct Seeder {
     peer: Vec<Duration>,
     /// Seeder CPU ticks (1/100 s) per round of a peer download.
     peer_cpu: Vec<u64>,
+    /// The downloader's CPU ticks per round.
+    downloader_cpu: Vec<u64>,
     gateway_cpu: Vec<u64>,
 }
 
@@ -61,6 +63,7 @@ impl Seeder {
             gateway: Vec::new(),
             peer: Vec::new(),
             peer_cpu: Vec::new(),
+            downloader_cpu: Vec::new(),
             gateway_cpu: Vec::new(),
         }
     }
@@ -105,11 +108,12 @@ impl Seeder {
         b.wait("connected", |s| s["connected_peers"].as_u64() >= Some(1));
         let out = d.join("out");
         std::fs::create_dir_all(&out).unwrap();
-        let cpu = self.node.cpu_ticks();
+        let (cpu, b_cpu) = (self.node.cpu_ticks(), b.cpu_ticks());
         let t = Instant::now();
         let done = b.json(&["get", &self.link, "--out", out.to_str().unwrap(), "--json"]);
         self.peer.push(t.elapsed());
         self.peer_cpu.push(self.node.cpu_ticks() - cpu);
+        self.downloader_cpu.push(b.cpu_ticks() - b_cpu);
         assert_eq!(done["state"], "complete", "{done}");
         let name = src.file_name().unwrap();
         assert!(
@@ -127,14 +131,19 @@ impl Seeder {
         let p = median(&mut self.peer);
         self.gateway_cpu.sort_unstable();
         self.peer_cpu.sort_unstable();
+        self.downloader_cpu.sort_unstable();
         let cpu = |v: &[u64]| v[v.len() / 2] as f64 / 100.0 / gib;
+        println!("{}:", self.name);
         println!(
-            "{:<14} gateway {:>5.0} MB/s (seeder {:.2} CPU s/GiB)   peer download {:>5.0} MB/s (seeder {:.2} CPU s/GiB)",
-            self.name,
+            "  gateway        {:>5.0} MB/s, seeder {:.2} CPU s/GiB",
             mb_s(SIZE, g),
             cpu(&self.gateway_cpu),
+        );
+        println!(
+            "  peer download  {:>5.0} MB/s, seeder {:.2} CPU s/GiB, downloader {:.2} CPU s/GiB",
             mb_s(SIZE, p),
             cpu(&self.peer_cpu),
+            cpu(&self.downloader_cpu),
         );
     }
 }
