@@ -53,15 +53,27 @@ pub struct PiBoard {
 
 const CONSUMER: &str = "warren";
 
-/// Whether this machine is a Raspberry Pi (its device tree says so).
-pub fn is_raspberry_pi() -> bool {
+/// The machine's model as its device tree names it (`Raspberry Pi 3 Model
+/// B Rev 1.2`), if it has one.
+pub fn model() -> Option<String> {
     [
         "/proc/device-tree/model",
         "/sys/firmware/devicetree/base/model",
     ]
     .iter()
     .filter_map(|p| std::fs::read(p).ok())
-    .any(|m| String::from_utf8_lossy(&m).contains("Raspberry Pi"))
+    .map(|m| {
+        String::from_utf8_lossy(&m)
+            .trim_end_matches('\0')
+            .trim()
+            .to_string()
+    })
+    .find(|m| !m.is_empty())
+}
+
+/// Whether this machine is a Raspberry Pi (its device tree says so).
+pub fn is_raspberry_pi() -> bool {
+    model().is_some_and(|m| m.contains("Raspberry Pi"))
 }
 
 fn gpio(what: String) -> impl FnOnce(linux_embedded_hal::gpio_cdev::Error) -> BoardError {

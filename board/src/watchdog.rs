@@ -74,6 +74,21 @@ impl Feeder {
         }
     }
 
+    /// Whether checking liveness every third of `timeout`, each check
+    /// allowed `deadline`, keeps a healthy node's pets inside the timeout:
+    /// a pet comes at most `timeout / 3 + deadline` after the last, which
+    /// must leave a failed check's third a chance, so `deadline` must stay
+    /// under a third of `timeout`. The error says why not, in words.
+    pub fn fits(timeout: Duration, deadline: Duration) -> Result<(), &'static str> {
+        if timeout.as_ticks() < 3 {
+            return Err("the watchdog's timeout is too short to check anything in");
+        }
+        if deadline.as_ticks() * 3 >= timeout.as_ticks() {
+            return Err("the liveness deadline is a third of the watchdog's timeout or more");
+        }
+        Ok(())
+    }
+
     /// How often liveness is checked.
     pub fn interval(&self) -> Duration {
         self.interval
@@ -117,6 +132,17 @@ impl Feeder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cadence_must_fit_the_drivers_timeout() {
+        // The Pi's BCM2835 driver: 15 s; the node checks every 5 s with a
+        // 2 s deadline.
+        assert!(Feeder::fits(Duration::from_secs(15), Duration::from_secs(2)).is_ok());
+        assert!(Feeder::fits(Duration::from_secs(6), Duration::from_secs(2)).is_err());
+        assert!(Feeder::fits(Duration::from_ticks(2), Duration::from_ticks(0)).is_err());
+        let f = Feeder::new(Duration::from_secs(15), at(0));
+        assert_eq!(f.interval(), Duration::from_secs(5));
+    }
 
     fn at(s: u64) -> Instant {
         Instant::from_secs(s)

@@ -91,6 +91,18 @@ fn the_button_opens_pairing_on_the_local_network_for_a_while() {
     let file = std::fs::read_to_string(boot.join("warren-pairing.txt")).unwrap();
     assert!(file.contains(&fresh) && file.contains(&lan), "{file}");
     assert!(file.contains(":descriptor:x25519:"), "{file}");
+    // What a person reads: how long, not a unix time; never 0.0.0.0.
+    assert!(
+        file.contains("Pairing mode is open for 1 more minute"),
+        "{file}"
+    );
+    assert!(!file.contains("unix") && !file.contains("0.0.0.0"), "{file}");
+    let text = warren_ok(&dir, &["status"]);
+    assert!(text.contains("board      simulated board: LED pairing"), "{text}");
+    assert!(
+        text.contains("pairing    open for 1 more minute, at http://127.0.0.1:"),
+        "{text}"
+    );
     // Pairing again from the local network sets a new passphrase and ends
     // the old login.
     let again = Login::pair(&lan, &fresh, NEW_PASS);

@@ -66,11 +66,27 @@ pub(crate) fn status(v: &serde_json::Value, as_json: bool) -> Result<()> {
             .unwrap_or_default();
         outln!(
             "board      {}: LED {} ({}){temp}, watchdog {}",
-            b.kind,
+            b.model,
             b.led,
             b.led_because,
             b.watchdog
         );
+        if let Some(until) = b.pairing_until {
+            let now = {
+                use warren_node::clock::Clock;
+                warren_node::clock::SystemClock.unix_now()
+            };
+            let left = std::time::Duration::from_secs(until.saturating_sub(now));
+            outln!(
+                "pairing    open for {}{}",
+                warren_node::panel::for_how_long(left),
+                if b.pairing_urls.is_empty() {
+                    String::new()
+                } else {
+                    format!(", at {}", b.pairing_urls.join(" "))
+                }
+            );
+        }
     }
     let m = &s.metrics;
     outln!(

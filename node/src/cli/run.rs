@@ -202,7 +202,7 @@ async fn run_once(dir: &Path, args: &RunArgs, first: bool, reset: &ResetRequest)
         dir.display()
     );
     if let Some(b) = &status.board {
-        say!("  board    {} (LED {})", b.kind, b.led);
+        say!("  board    {} (LED {})", b.model, b.led);
     }
     if let Some(p) = &panel {
         if let Some(url) = &p.url {

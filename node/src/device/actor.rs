@@ -29,6 +29,7 @@ const SHORT_HOLD: StdDuration = StdDuration::from_millis(200);
 /// The parts the actor drives.
 struct Parts<L, B, W, S> {
     kind: &'static str,
+    model: String,
     led: L,
     button: B,
     watchdog: Option<W>,
@@ -54,6 +55,7 @@ pub(crate) async fn run(
             }
             let parts = Parts {
                 kind: "pi",
+                model: warren_board::pi::model().unwrap_or_else(|| "Raspberry Pi".into()),
                 led: pi.led,
                 button: pi.button,
                 watchdog: pi.watchdog,
@@ -64,6 +66,7 @@ pub(crate) async fn run(
         Board::Sim(sim, control) => {
             let parts = Parts {
                 kind: "sim",
+                model: super::SIM_MODEL.into(),
                 led: sim.led,
                 button: sim.button,
                 watchdog: Some(sim.watchdog),
@@ -84,6 +87,8 @@ struct Pressing {
 
 struct Actor<L: OutputPin, B: InputPin, W, S> {
     kind: &'static str,
+    /// What the board is, in words.
+    model: String,
     cfg: BoardConfig,
     node: NodeHandle,
     pairing: Option<PairingHandle>,
@@ -105,7 +110,7 @@ struct Actor<L: OutputPin, B: InputPin, W, S> {
     offline_since: TokioInstant,
     unresponsive: Vec<String>,
     fault: Option<String>,
-    pairing_until: Option<(TokioInstant, u64, Option<String>)>,
+    pairing_until: Option<(TokioInstant, u64)>,
     wipe_at: Option<TokioInstant>,
     pressing: Option<Pressing>,
     next_led: Option<TokioInstant>,
@@ -148,12 +153,34 @@ async fn drive<L, B, W, S>(
             active_low: cfg.button_active_low,
         },
     );
-    let feeder = parts
-        .watchdog
-        .as_ref()
-        .map(|w| Feeder::new(w.timeout(), Instant::from_ticks(0)));
+    let feeder = parts.watchdog.as_ref().map(|w| {
+        // The timeout is the driver's own (read back after opening, on a
+        // Pi): the cadence must fit it.
+        let deadline = Duration::from_millis(cfg.liveness_deadline_ms);
+        let f = Feeder::new(w.timeout(), Instant::from_ticks(0));
+        match Feeder::fits(w.timeout(), deadline) {
+            Ok(()) => tracing::info!(
+                timeout_s = w.timeout().as_secs(),
+                check_every_s = f.interval().as_secs(),
+                deadline_ms = cfg.liveness_deadline_ms,
+                "board: watchdog armed; petted only after a passed liveness check"
+            ),
+            Err(why) => {
+                tracing::error!(
+                    timeout_s = w.timeout().as_secs(),
+                    deadline_ms = cfg.liveness_deadline_ms,
+                    "board: {why}: a healthy node may be reset (lower board.liveness_deadline_ms)"
+                );
+                if let Ok(mut s) = shared.lock() {
+                    s.fault = Some(format!("watchdog: {why}"));
+                }
+            }
+        }
+        f
+    });
     let mut a = Actor {
         kind: parts.kind,
+        model: parts.model,
         flow: ResetFlow::new(Duration::from_millis(cfg.reset_confirm_ms)),
         governor: Governor::new(cfg.hot_celsius, cfg.cool_celsius),
         cfg,
@@ -332,10 +359,10 @@ where
             Ok(info) => {
                 tracing::info!(
                     secs = self.cfg.pairing_secs,
-                    url = info.url.as_deref().unwrap_or("-"),
+                    at = %info.urls.join(" "),
                     "board: pairing mode on"
                 );
-                self.pairing_until = Some((now + length, info.until, info.url));
+                self.pairing_until = Some((now + length, info.until));
             }
             Err(e) => tracing::warn!(error = %e, "board: pairing mode could not start"),
         }
@@ -507,8 +534,13 @@ where
             (_, ResetStep::Confirming) => "confirming",
             (_, ResetStep::Idle) => "idle",
         };
+        let pairing_urls = match (&self.pairing, &self.pairing_until) {
+            (Some(p), Some(_)) => p.urls(),
+            _ => Vec::new(),
+        };
         let s = BoardStatus {
             kind: self.kind.to_string(),
+            model: self.model.clone(),
             led: pattern.name().to_string(),
             led_because: because,
             temperature_c: self.reading.temperature_c,
@@ -523,7 +555,12 @@ where
             throttled: self.governor.hot(),
             disk_low: self.disk_low,
             pairing_until: self.pairing_until.as_ref().map(|p| p.1),
-            pairing_url: self.pairing_until.as_ref().and_then(|p| p.2.clone()),
+            pairing_url: pairing_urls
+                .iter()
+                .find(|u| !u.contains(".local:"))
+                .or(pairing_urls.first())
+                .cloned(),
+            pairing_urls,
             reset: reset.to_string(),
             fault: self.fault.clone(),
         };

@@ -60,6 +60,11 @@ pub struct BoardConfig {
     /// While no owner has paired, every start opens pairing mode as a
     /// short press would (a new box pairs without its button).
     pub pairing_until_paired: bool,
+    /// On the community's box (`node.role = "box"`), announce the box as
+    /// `warren-xxxx.local` with multicast DNS while pairing mode is open,
+    /// so a phone or laptop on the same network can open the pairing page
+    /// by name.
+    pub mdns: bool,
     /// The boot partition: pairing mode writes `warren-pairing.txt` there
     /// when the folder exists. Empty: never.
     pub boot_partition: String,
@@ -102,6 +107,7 @@ impl Default for BoardConfig {
             pairing_secs: 600,
             pairing_listen: SocketAddr::from(([0, 0, 0, 0], 7451)),
             pairing_until_paired: false,
+            mdns: true,
             boot_partition: "/boot/firmware".into(),
             watchdog: "/dev/watchdog".into(),
             watchdog_timeout_secs: 15,

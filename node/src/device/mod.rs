@@ -42,6 +42,9 @@ use crate::{Error, Result};
 
 pub use config::{BoardConfig, BoardKind};
 
+/// The simulated board's model, as status shows it.
+pub(crate) const SIM_MODEL: &str = "simulated board";
+
 /// Commands waiting for the board actor; senders wait when it is full.
 const COMMAND_QUEUE: usize = 8;
 
@@ -50,6 +53,10 @@ const COMMAND_QUEUE: usize = 8;
 pub struct BoardStatus {
     /// `pi` or `sim`.
     pub kind: String,
+    /// What the board is, in words: the Pi's model from its device tree
+    /// (`Raspberry Pi 3 Model B Rev 1.2`), or `simulated board`.
+    #[serde(default)]
+    pub model: String,
     /// The LED's pattern (`starting`, `bootstrapping`, `online`,
     /// `degraded`, `pairing`, `reset`, `error`, `off`).
     pub led: String,
@@ -70,8 +77,14 @@ pub struct BoardStatus {
     pub disk_low: bool,
     /// Until when pairing mode is on (unix seconds).
     pub pairing_until: Option<u64>,
-    /// Where the panel answers on the local network during pairing mode.
+    /// Where the panel answers on the local network during pairing mode:
+    /// the first of `pairing_urls` that is an address.
     pub pairing_url: Option<String>,
+    /// Every place the pairing page opens on the local network during
+    /// pairing mode: `http://warren-xxxx.local:PORT/pair` when announced,
+    /// then each of the box's addresses.
+    #[serde(default)]
+    pub pairing_urls: Vec<String>,
     /// `idle`, `armed` (a long press asked; hold again to confirm),
     /// `confirming` or `wiping`.
     pub reset: String,
@@ -183,7 +196,24 @@ impl Device {
             return Ok(None);
         };
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
-        let status = Arc::new(Mutex::new(BoardStatus::default()));
+        // What the board is, from the start (before its actor's first
+        // look at the node).
+        let (kind, model) = match &board {
+            open::Board::Pi(..) => (
+                "pi",
+                warren_board::pi::model().unwrap_or_else(|| "Raspberry Pi".into()),
+            ),
+            open::Board::Sim(..) => ("sim", SIM_MODEL.to_string()),
+        };
+        let status = Arc::new(Mutex::new(BoardStatus {
+            kind: kind.into(),
+            model,
+            led: "starting".into(),
+            led_because: "the node is starting".into(),
+            watchdog: "off".into(),
+            reset: "idle".into(),
+            ..BoardStatus::default()
+        }));
         let handle = DeviceHandle {
             tx,
             status: status.clone(),

@@ -181,7 +181,8 @@ pub(crate) async fn pair_page(State(app): State<Arc<App>>) -> Response {
     if !can_pair(&app) {
         return Redirect::to("/login").into_response();
     }
-    with_form_token(|t| pages::auth::pair(t, None))
+    let window = app.pairing_shown();
+    with_form_token(|t| pages::auth::pair(t, None, window.as_ref()))
 }
 
 #[derive(Deserialize)]
@@ -223,7 +224,7 @@ pub(crate) async fn pair(
     };
     if let Some(p) = problem {
         return with_form_token(|t| {
-            let mut r = pages::auth::pair(t, Some(&p));
+            let mut r = pages::auth::pair(t, Some(&p), app.pairing_shown().as_ref());
             *r.status_mut() = StatusCode::UNAUTHORIZED;
             r
         });

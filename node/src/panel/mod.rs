@@ -26,6 +26,7 @@
 
 mod auth;
 mod jobs;
+mod lan;
 mod owner;
 mod pages;
 mod pairing;
@@ -51,7 +52,7 @@ use crate::web::ServeLimits;
 use crate::{Error, Result};
 
 pub use owner::MIN_PASSPHRASE;
-pub use pairing::{BOOT_FILE, PairingHandle, PairingInfo};
+pub use pairing::{BOOT_FILE, PairingHandle, PairingInfo, for_how_long};
 
 /// File in the data directory holding the pairing code until it is used.
 pub const PAIRING_FILE: &str = "pairing-code.txt";
@@ -108,6 +109,21 @@ pub(crate) struct App {
     pub(crate) rates: Mutex<pages::Rates>,
     /// Where pairing mode writes its file (`board.boot_partition`).
     pub(crate) boot_partition: Option<PathBuf>,
+    /// Whether pairing mode announces the box's `.local` name.
+    pub(crate) mdns: bool,
+    /// While pairing mode is open: when it closes, and where the pairing
+    /// page opens on the local network (the pairing page shows both).
+    pub(crate) pairing_window: Mutex<Option<(tokio::time::Instant, Vec<String>)>>,
+}
+
+impl App {
+    /// "open for 9 more minutes" and the local URLs, while pairing mode
+    /// is open.
+    pub(crate) fn pairing_shown(&self) -> Option<(String, Vec<String>)> {
+        let w = self.pairing_window.lock().ok()?.clone()?;
+        let left = w.0.saturating_duration_since(tokio::time::Instant::now());
+        Some((pairing::for_how_long(left), w.1))
+    }
 }
 
 impl App {
@@ -175,6 +191,8 @@ impl Panel {
                 "" => None,
                 p => Some(PathBuf::from(p)),
             },
+            mdns: opts.config.board.mdns && opts.config.node.role == crate::config::RoleName::Box,
+            pairing_window: Mutex::new(None),
         });
         let limits = ServeLimits {
             max_connections: cfg.max_connections,

@@ -8,9 +8,13 @@
 //! - The panel also listens on `board.pairing_listen` until the window
 //!   ends; then that listener and its connections close.
 //! - `warren-pairing.txt` on the boot partition (when the folder exists)
-//!   holds the admin onion's address, the owner's client key, and the code
-//!   with the local address while the window is open. Once the code is
-//!   used or retired the file keeps only the address and the key.
+//!   holds the admin onion's address, the owner's client key, and, while
+//!   the window is open, the code, how many minutes it stays open and the
+//!   addresses to open it at on the local network: the box's `.local` name
+//!   (announced with mDNS on the community's box, `lan.rs`) and every
+//!   address its interfaces have, looked at again every few seconds so a
+//!   box that gets its address late still says it. Once the code is used
+//!   or retired the file keeps only the address and the key.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -34,10 +38,17 @@ pub const BOOT_FILE: &str = "warren-pairing.txt";
 pub(crate) type Serve =
     Arc<dyn Fn(Box<dyn Listener>, CancellationToken) -> BoxFuture<'static, ()> + Send + Sync>;
 
+/// How often the box's addresses are looked at while pairing is open.
+const ADDRESS_POLL: Duration = Duration::from_secs(5);
+
 /// An open pairing window.
 struct Window {
     until: watch::Sender<Instant>,
-    url: Option<String>,
+    /// The local listener's address, if it could listen.
+    bound: Option<SocketAddr>,
+    /// The `.local` name, while it is announced.
+    name: Option<String>,
+    _announcer: Option<super::lan::Announcer>,
 }
 
 /// Starts pairing mode on the running panel.
@@ -48,6 +59,9 @@ pub struct PairingHandle {
     tasks: TaskTracker,
     shutdown: CancellationToken,
     window: Arc<tokio::sync::Mutex<Option<Window>>>,
+    /// Where the pairing page opens on the local network now (none while
+    /// closed), for status.
+    urls: watch::Sender<Vec<String>>,
 }
 
 impl std::fmt::Debug for PairingHandle {
@@ -61,8 +75,10 @@ impl std::fmt::Debug for PairingHandle {
 pub struct PairingInfo {
     /// When it closes (unix seconds).
     pub until: u64,
-    /// Where the panel answers on the local network, if it could listen.
-    pub url: Option<String>,
+    /// Where the panel answers on the local network: the `.local` name (when
+    /// announced), then each address. Empty when it could not listen, or
+    /// while the box has no address on a network.
+    pub urls: Vec<String>,
 }
 
 impl PairingHandle {
@@ -78,7 +94,14 @@ impl PairingHandle {
             tasks,
             shutdown,
             window: Arc::default(),
+            urls: watch::Sender::new(Vec::new()),
         }
+    }
+
+    /// Where the pairing page opens on the local network now (empty while
+    /// pairing mode is off).
+    pub fn urls(&self) -> Vec<String> {
+        self.urls.borrow().clone()
     }
 
     /// Whether an owner has paired (set a passphrase).
@@ -101,38 +124,82 @@ impl PairingHandle {
         write_pairing_file(&self.app.data_dir, Some(&code))?;
         let end = Instant::now() + length;
         let until = self.app.clock.unix_now() + length.as_secs();
-        let url = match &*window {
+        match &*window {
             Some(w) => {
                 w.until.send_replace(end);
-                w.url.clone()
             }
             None => {
                 let stop = self.shutdown.child_token();
-                let url = match super::bind(listen).await {
+                let bound = match super::bind(listen).await {
                     Ok((listener, addr)) => {
                         self.tasks.spawn((self.serve)(listener, stop.clone()));
-                        Some(lan_url(addr))
+                        Some(addr)
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "pairing mode: the panel cannot listen on the local network");
                         None
                     }
                 };
+                let (name, announcer) = match bound.filter(|_| self.app.mdns) {
+                    Some(addr) => self.announce(addr.port()),
+                    None => (None, None),
+                };
                 let (tx, rx) = watch::channel(end);
                 *window = Some(Window {
                     until: tx,
-                    url: url.clone(),
+                    bound,
+                    name,
+                    _announcer: announcer,
                 });
                 self.tasks.spawn(self.clone().close_at(rx, stop));
-                url
             }
+        }
+        let urls = self.refresh(window.as_ref(), &code, end);
+        Ok(PairingInfo { until, urls })
+    }
+
+    /// Announces the box's `.local` name (a failure is logged: the
+    /// addresses still work).
+    fn announce(&self, port: u16) -> (Option<String>, Option<super::lan::Announcer>) {
+        let Ok(seed) = self.app.owner.lock().map(|o| *o.admin.id().as_bytes()) else {
+            return (None, None);
         };
-        write_boot_file(&self.app, Some((&code, url.as_deref(), until)));
-        Ok(PairingInfo { until, url })
+        let name = super::lan::box_name(&seed);
+        match super::lan::Announcer::start(&name, port) {
+            Ok(a) => {
+                tracing::info!(name = %format!("{name}.local"), "pairing mode: announced on the local network");
+                (Some(name), Some(a))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "pairing mode: the .local name could not be announced");
+                (None, None)
+            }
+        }
+    }
+
+    /// Works out where the pairing page opens now, and writes it (with the
+    /// time left) to the boot partition's file. The URLs.
+    fn refresh(&self, window: Option<&Window>, code: &str, end: Instant) -> Vec<String> {
+        let urls = match window.and_then(|w| w.bound.map(|b| (b, w.name.as_deref()))) {
+            Some((bound, name)) => super::lan::pairing_urls(bound, name, &super::lan::addresses()),
+            None => Vec::new(),
+        };
+        self.urls.send_replace(urls.clone());
+        if let Ok(mut w) = self.app.pairing_window.lock() {
+            *w = Some((end, urls.clone()));
+        }
+        let left = end.saturating_duration_since(Instant::now());
+        write_boot_file(&self.app, Some((code, &urls, left)));
+        urls
     }
 
     /// Waits for the window's end (which `begin` may move), then closes it.
+    /// Meanwhile looks at the box's addresses every few seconds, and keeps
+    /// the boot partition's file saying where and for how long.
     async fn close_at(self, mut until: watch::Receiver<Instant>, stop: CancellationToken) {
+        let mut poll = tokio::time::interval(ADDRESS_POLL);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut shown = (self.urls(), minutes_left(*until.borrow()));
         loop {
             let end = *until.borrow_and_update();
             tokio::select! {
@@ -143,11 +210,26 @@ impl PairingHandle {
                     }
                 }
                 r = until.changed() => if r.is_err() { return },
+                _ = poll.tick() => {
+                    let now = (self.urls_now().await, minutes_left(end));
+                    if now != shown {
+                        let window = self.window.lock().await;
+                        let code = self.app.owner.lock().ok().and_then(|o| o.pairing_code().map(str::to_string));
+                        if let Some(code) = code {
+                            self.refresh(window.as_ref(), &code, end);
+                        }
+                        shown = now;
+                    }
+                }
             }
         }
         let mut window = self.window.lock().await;
         stop.cancel();
         *window = None;
+        self.urls.send_replace(Vec::new());
+        if let Ok(mut w) = self.app.pairing_window.lock() {
+            *w = None;
+        }
         let still = self.app.owner.lock().ok().map(|mut o| {
             o.close_pairing()
                 .map(|open| open.then(|| o.pairing_code().map(str::to_string)))
@@ -166,6 +248,27 @@ impl PairingHandle {
         write_boot_file(&self.app, None);
         tracing::info!("pairing mode off");
     }
+
+    /// The URLs the open window would give now.
+    async fn urls_now(&self) -> Vec<String> {
+        let window = self.window.lock().await;
+        match window
+            .as_ref()
+            .and_then(|w| w.bound.map(|b| (b, w.name.clone())))
+        {
+            Some((bound, name)) => {
+                super::lan::pairing_urls(bound, name.as_deref(), &super::lan::addresses())
+            }
+            None => Vec::new(),
+        }
+    }
+}
+
+/// Whole minutes (rounded up) until `end`.
+fn minutes_left(end: Instant) -> u64 {
+    end.saturating_duration_since(Instant::now())
+        .as_secs()
+        .div_ceil(60)
 }
 
 /// The code was used: the boot partition's file keeps only the address
@@ -174,28 +277,10 @@ pub(crate) fn code_used(app: &App) {
     write_boot_file(app, None);
 }
 
-/// `http://IP:PORT/pair`; for an address that listens everywhere, the
-/// first IPv4 address of this machine's network interfaces that is not
-/// loopback.
-fn lan_url(addr: SocketAddr) -> String {
-    let ip = if addr.ip().is_unspecified() {
-        local_ipv4().map_or_else(|| addr.ip().to_string(), |ip| ip.to_string())
-    } else {
-        addr.ip().to_string()
-    };
-    format!("http://{ip}:{}/pair", addr.port())
-}
-
-fn local_ipv4() -> Option<std::net::Ipv4Addr> {
-    nix::ifaddrs::getifaddrs().ok()?.find_map(|i| {
-        let ip = i.address?.as_sockaddr_in()?.ip();
-        (!ip.is_loopback()).then_some(ip)
-    })
-}
-
 /// Writes `warren-pairing.txt` on the boot partition, if there is one;
-/// `open`: the usable code, the local address and the window's end.
-fn write_boot_file(app: &App, open: Option<(&str, Option<&str>, u64)>) {
+/// `open`: the usable code, where to open the pairing page, and how long
+/// the window stays open.
+fn write_boot_file(app: &App, open: Option<(&str, &[String], Duration)>) {
     let Some(dir) = app.boot_partition.as_deref().filter(|d| d.is_dir()) else {
         return;
     };
@@ -205,7 +290,7 @@ fn write_boot_file(app: &App, open: Option<(&str, Option<&str>, u64)>) {
     }
 }
 
-fn boot_text(app: &App, open: Option<(&str, Option<&str>, u64)>) -> String {
+fn boot_text(app: &App, open: Option<(&str, &[String], Duration)>) -> String {
     let (client, admin_id) = match app.owner.lock() {
         Ok(o) => (o.client.clone(), o.admin.id()),
         Err(_) => return String::new(),
@@ -226,16 +311,35 @@ fn boot_text(app: &App, open: Option<(&str, Option<&str>, u64)>) -> String {
         data_encoding::BASE32_NOPAD.encode(client.secret()),
         client.auth_private(&admin_id),
     );
-    if let Some((code, url, until)) = open {
+    if let Some((code, urls, left)) = open {
         t.push_str(&format!(
-            "\nPairing mode is on until {until} (unix time).\n\
-             One-time pairing code:\n  {code}\n"
+            "\nPairing mode is open for {} (the box rewrites this file when it closes).\n\
+             One-time pairing code:\n  {code}\n",
+            for_how_long(left)
         ));
-        if let Some(url) = url {
-            t.push_str(&format!("Pair from the local network at:\n  {url}\n"));
+        if urls.is_empty() {
+            t.push_str(
+                "The box has no address on a network yet: connect it to your router with a cable.\n\
+                 This file names its addresses as soon as it has one.\n",
+            );
+        } else {
+            t.push_str("Pair from a phone or computer on the same network, at any of:\n");
+            for u in urls {
+                t.push_str(&format!("  {u}\n"));
+            }
         }
     }
     t
+}
+
+/// "9 more minutes", "1 more minute", "less than a minute": how long a
+/// person reads that something stays open.
+pub fn for_how_long(left: Duration) -> String {
+    match left.as_secs().div_ceil(60) {
+        0 => "less than a minute".into(),
+        1 => "1 more minute".into(),
+        m => format!("{m} more minutes"),
+    }
 }
 
 fn write_private(path: &Path, text: &str) -> Result<()> {

@@ -7,13 +7,27 @@ use maud::html;
 use super::{bare, csrf};
 use crate::panel::owner::MIN_PASSPHRASE;
 
-/// First run: the pairing code and a new passphrase.
-pub(crate) fn pair(token: &str, problem: Option<&str>) -> Response {
+/// First run (or pairing mode): the pairing code and a new passphrase.
+/// `window`: while pairing mode is open, how long it stays open and where
+/// this page opens on the local network.
+pub(crate) fn pair(
+    token: &str,
+    problem: Option<&str>,
+    window: Option<&(String, Vec<String>)>,
+) -> Response {
     bare(
         StatusCode::OK,
         "Pair with your node",
         html! {
             @if let Some(p) = problem { div.note.bad role="alert" { (p) } }
+            @if let Some((left, urls)) = window {
+                div.note { "Pairing mode is open for " (left) "."
+                    @if !urls.is_empty() {
+                        " On your network this page opens at: "
+                        @for (i, u) in urls.iter().enumerate() { @if i > 0 { ", " } code { (u) } }
+                    }
+                }
+            }
             div.card {
                 p { "Enter the one-time pairing code that " code { "warren run" } " printed (it is also in "
                     code { "pairing-code.txt" } " in the node's data folder, and on a box in pairing mode in "
