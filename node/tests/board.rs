@@ -96,9 +96,15 @@ fn the_button_opens_pairing_on_the_local_network_for_a_while() {
         file.contains("Pairing mode is open for 1 more minute"),
         "{file}"
     );
-    assert!(!file.contains("unix") && !file.contains("0.0.0.0"), "{file}");
+    assert!(
+        !file.contains("unix") && !file.contains("0.0.0.0"),
+        "{file}"
+    );
     let text = warren_ok(&dir, &["status"]);
-    assert!(text.contains("board      simulated board: LED pairing"), "{text}");
+    assert!(
+        text.contains("board      simulated board: LED pairing"),
+        "{text}"
+    );
     assert!(
         text.contains("pairing    open for 1 more minute, at http://127.0.0.1:"),
         "{text}"

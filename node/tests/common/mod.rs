@@ -93,7 +93,19 @@ impl NodeProc {
     /// Starts `warren --data-dir DIR run ARGS…` and waits until its control
     /// socket answers. The log (appended across restarts) is `DIR/node.log`.
     pub fn start_with(dir: &Path, args: &[&str]) -> NodeProc {
-        let mut cmd = Command::new(warren_bin());
+        Self::start_in(dir, &[], args)
+    }
+
+    /// The same, run through `prefix` (for example `ip netns exec NS`).
+    pub fn start_in(dir: &Path, prefix: &[&str], args: &[&str]) -> NodeProc {
+        let mut cmd = match prefix.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(warren_bin());
+                c
+            }
+            None => Command::new(warren_bin()),
+        };
         cmd.arg("--data-dir").arg(dir).arg("run").args(args);
         if !args.contains(&"--panel-listen") {
             // Many nodes run at once: each panel on a port of its own.
