@@ -14,7 +14,9 @@
 # (hw-tests/qemu-boot.sh); that tier needs root.
 # Environment: WARREN_FUZZ_SECONDS (default 15) per fuzz target;
 # WARREN_IMAGE_OUT (default target/image) for the image; WARREN_IMAGE_TIER=0
-# skips the image tier; WARREN_FRESH_CHECK=0 skips the fresh-machine check.
+# skips the image tier; WARREN_PI_MACHINES (default "raspi3b raspi3ap") the
+# qemu Raspberry Pi models it boots besides virt; WARREN_FRESH_CHECK=0 skips
+# the fresh-machine check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -104,6 +106,10 @@ if [ "${WARREN_IMAGE_TIER:-1}" = 1 ]; then
     as_root env CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" image-build/build.sh "$image_out"
     as_root image-build/check-image-selftest.sh "$image_out/warren-$version-rpi-arm64.img"
     as_root hw-tests/qemu-boot.sh "$image_out/warren-$version-rpi-arm64.img"
+    # qemu's own Raspberry Pi models: the Pi's kernel, device tree and SD host.
+    for machine in ${WARREN_PI_MACHINES:-raspi3b raspi3ap}; do
+        as_root hw-tests/qemu-boot-pi.sh "$image_out/warren-$version-rpi-arm64.img" "$machine"
+    done
 else
     step "image tier skipped (WARREN_IMAGE_TIER=0)"
 fi
