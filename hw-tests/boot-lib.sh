@@ -103,7 +103,7 @@ pairing_checks() {
     if curl -s -m 20 "http://127.0.0.1:$port/pair" | grep -q "Pair with your node"; then
         ok "the pairing page answers at that address (forwarded to 127.0.0.1:$port)"
     else
-        bad "the pairing page does not answer at ${pairing_url:-the box's address}"
+        bad "the pairing page does not answer at ${pairing_url:-its address}"
     fi
 }
 
