@@ -56,7 +56,7 @@ free_port() {
 wait_boot() {
     local deadline=$(($(date +%s) + $2))
     while [ "$(date +%s)" -lt $deadline ] && kill -0 "$qemu_pid" 2>/dev/null; do
-        grep -aq "warren-report: uptime_s=" "$1" && break
+        grep -aqs "warren-report: uptime_s=" "$1" && break
         sleep 2
     done
     tr -d '\r' <"$1" | tr -d '\000' >"$tmp/console.txt"

@@ -27,6 +27,9 @@
 # the pairing page answers there; after power-off the card's pairing file
 # says the same. Prints boot time and the RSS of warren and tor.
 #
+# qemu's usb-net prints "usbnet: failed control transaction" a few times
+# while the kernel probes the adapter; the link comes up regardless.
+#
 # qemu's raspi4b does not boot Debian's kernel: it aborts in
 # brcmstb_l2_intc_of_init (the Pi 4's second-level interrupt controller
 # is not modelled), and its Ethernet is not modelled either.

@@ -1,6 +1,15 @@
 //! Watchdog: fed while healthy, not fed while hung, fed again after.
 //! On the Pi the hang stays below the timeout so the board survives;
 //! `WARREN_HW_BITE=1` hangs past it: the Pi must reset (watch it reboot).
+//!
+//! On a real Pi, the driver's own timeout (Linux `bcm2835_wdt`: 15 s by
+//! default, at most 15 s) is `cat /sys/class/watchdog/watchdog0/timeout`;
+//! the test reads the same file after opening `/dev/watchdog` and hangs for
+//! two thirds of it. With `warren` running instead, `journalctl -u warren |
+//! grep 'watchdog armed'` shows the timeout the daemon read back, how often
+//! it checks liveness (a third of the timeout) and its deadline;
+//! `warren status` says `watchdog fed`. Under qemu's raspi machines the
+//! driver is left out (`hw-tests/qemu-boot-pi.sh` says why).
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
