@@ -75,6 +75,17 @@ fn warnings(n: &NodeProc) -> usize {
         .count()
 }
 
+/// What `a` answers a peer that opens the share's swarm.
+fn peer_answer(a: &NodeProc, shared: &Value) -> FileMsg {
+    let link: Link = shared["link"].as_str().unwrap().parse().unwrap();
+    open_answer(
+        listen_addr(&a.status()),
+        link.at.id,
+        link.swarm(),
+        TEST_BITS,
+    )
+}
+
 fn mtime(path: &Path) -> std::time::SystemTime {
     std::fs::metadata(path).unwrap().modified().unwrap()
 }
@@ -195,9 +206,7 @@ fn an_edit_that_puts_the_modification_time_back_is_still_caught() {
     assert_eq!(warnings(&a), 1, "{}", a.log());
 
     // A peer asking for it is refused with the reason, never sent bytes.
-    let link: Link = shared["link"].as_str().unwrap().parse().unwrap();
-    let at = listen_addr(&a.status());
-    let answer = open_answer(at, link.at.id, link.swarm(), TEST_BITS);
+    let answer = peer_answer(&a, &shared);
     assert_eq!(
         answer,
         FileMsg::Unavailable {
@@ -377,9 +386,7 @@ fn a_deleted_shared_file_is_gone_for_everyone_and_says_so_across_restarts() {
 
     // The listing page says so too, and the peer protocol.
     assert_eq!(curl(&[], shared["url"].as_str().unwrap()).0, 410);
-    let link: Link = shared["link"].as_str().unwrap().parse().unwrap();
-    let at = listen_addr(&a.status());
-    let answer = open_answer(at, link.at.id, link.swarm(), TEST_BITS);
+    let answer = peer_answer(&a, &shared);
     assert_eq!(
         answer,
         FileMsg::Unavailable {
@@ -388,7 +395,7 @@ fn a_deleted_shared_file_is_gone_for_everyone_and_says_so_across_restarts() {
     );
     let out = tmp.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
-    let mut getter = get_in_background(&b.dir, link.to_string().as_str(), &out);
+    let mut getter = get_in_background(&b.dir, shared["link"].as_str().unwrap(), &out);
     let d = wait_for(Duration::from_secs(30), "b says why", || {
         let d = first_download(&b.dir);
         d["error"]

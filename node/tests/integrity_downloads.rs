@@ -237,66 +237,86 @@ fn unfinished_files_carry_a_temporary_name_and_progress_survives_a_restart() {
     assert!(std::fs::read(out.join("album/inner/big.bin")).unwrap() == big);
 }
 
+/// A 3,000,000-byte share (bytes from `seed`) on a publisher slowed to
+/// 400 kB/s, being downloaded into `out` by a second node in the
+/// background until it holds more than `past` bytes.
+struct SlowDownload {
+    _p: NodeProc,
+    q: NodeProc,
+    link: String,
+    out: std::path::PathBuf,
+    data: Vec<u8>,
+    getter: std::process::Child,
+}
+
+impl SlowDownload {
+    fn start(tmp: &Path, seed: u64, past: u64) -> SlowDownload {
+        let src = tmp.join("f.bin");
+        let data = random_bytes(3_000_000, seed);
+        std::fs::write(&src, &data).unwrap();
+        let p = node(&tmp.join("p"), "upload_rate_limit = 400000\n", &[]);
+        let q = node(&tmp.join("q"), "", &[&p.address()]);
+        let link = json(&p.dir, &["share", src.to_str().unwrap(), "--json"])["link"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let out = tmp.join("out");
+        std::fs::create_dir_all(&out).unwrap();
+        let getter = get_in_background(&q.dir, &link, &out);
+        wait_for(Duration::from_secs(30), "some bytes", || {
+            (first_download(&q.dir)["done_bytes"].as_u64().unwrap_or(0) > past).then_some(())
+        });
+        SlowDownload {
+            _p: p,
+            q,
+            link,
+            out,
+            data,
+            getter,
+        }
+    }
+
+    /// Stops the background `get`, asks again and checks the file.
+    fn finish_again(mut self) {
+        let _ = self.getter.kill();
+        let _ = self.getter.wait();
+        assert_eq!(
+            get_ok(&self.q.dir, &self.link, &self.out)["state"],
+            "complete"
+        );
+        assert!(std::fs::read(self.out.join("f.bin")).unwrap() == self.data);
+    }
+}
+
 #[test]
 fn a_part_file_deleted_while_downloading_stops_it_with_the_reason() {
     let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("f.bin");
-    let data = random_bytes(3_000_000, 14);
-    std::fs::write(&src, &data).unwrap();
-    let p = node(&tmp.path().join("p"), "upload_rate_limit = 400000\n", &[]);
-    let q = node(&tmp.path().join("q"), "", &[&p.address()]);
-    let link = json(&p.dir, &["share", src.to_str().unwrap(), "--json"])["link"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let out = tmp.path().join("out");
-    std::fs::create_dir_all(&out).unwrap();
-    let mut getter = get_in_background(&q.dir, &link, &out);
-    wait_for(Duration::from_secs(30), "some bytes", || {
-        (first_download(&q.dir)["done_bytes"].as_u64().unwrap_or(0) > 0).then_some(())
-    });
-    std::fs::remove_file(out.join("f.bin.warren-part")).unwrap();
-    let d = wait_download(&q.dir, "missing", 60);
+    let dl = SlowDownload::start(tmp.path(), 14, 0);
+    std::fs::remove_file(dl.out.join("f.bin.warren-part")).unwrap();
+    let d = wait_download(&dl.q.dir, "missing", 60);
     assert!(
         d["error"].as_str().unwrap().contains("f.bin.warren-part"),
         "{d}"
     );
-    assert!(entries(&out).is_empty(), "{:?}", entries(&out));
-    let _ = getter.kill();
-    let _ = getter.wait();
+    assert!(entries(&dl.out).is_empty(), "{:?}", entries(&dl.out));
     // Asked again, it starts over and finishes.
-    assert_eq!(get_ok(&q.dir, &link, &out)["state"], "complete");
-    assert!(std::fs::read(out.join("f.bin")).unwrap() == data);
+    dl.finish_again();
 }
 
 #[test]
 fn a_part_file_written_to_by_someone_else_is_never_called_complete() {
     let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("f.bin");
-    let data = random_bytes(3_000_000, 15);
-    std::fs::write(&src, &data).unwrap();
-    let p = node(&tmp.path().join("p"), "upload_rate_limit = 400000\n", &[]);
-    let q = node(&tmp.path().join("q"), "", &[&p.address()]);
-    let link = json(&p.dir, &["share", src.to_str().unwrap(), "--json"])["link"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let out = tmp.path().join("out");
-    std::fs::create_dir_all(&out).unwrap();
-    let mut getter = get_in_background(&q.dir, &link, &out);
-    wait_for(Duration::from_secs(30), "a third of it", || {
-        (first_download(&q.dir)["done_bytes"].as_u64().unwrap_or(0) > 1_000_000).then_some(())
-    });
+    let dl = SlowDownload::start(tmp.path(), 15, 1_000_000);
     // Someone writes into the unfinished file: a byte in every piece, so
     // that pieces already on disk are hit too.
-    let part = out.join("f.bin.warren-part");
+    let part = dl.out.join("f.bin.warren-part");
     let f = std::fs::OpenOptions::new().write(true).open(&part).unwrap();
     for piece in 0..46u64 {
         std::os::unix::fs::FileExt::write_all_at(&f, b"X", piece * 65_536 + 7).unwrap();
     }
     drop(f);
     let d = wait_for(Duration::from_secs(60), "the download stops", || {
-        let d = first_download(&q.dir);
+        let d = first_download(&dl.q.dir);
         matches!(d["state"].as_str(), Some("changed" | "complete")).then_some(d)
     });
     assert_eq!(
@@ -307,10 +327,7 @@ fn a_part_file_written_to_by_someone_else_is_never_called_complete() {
         d["error"].as_str().unwrap().contains("f.bin.warren-part"),
         "{d}"
     );
-    assert!(!out.join("f.bin").exists());
-    let _ = getter.kill();
-    let _ = getter.wait();
+    assert!(!dl.out.join("f.bin").exists());
     // Asked again: what no longer matches is fetched again.
-    assert_eq!(get_ok(&q.dir, &link, &out)["state"], "complete");
-    assert!(std::fs::read(out.join("f.bin")).unwrap() == data);
+    dl.finish_again();
 }

@@ -127,7 +127,7 @@ impl FilesHandle {
     }
 
     /// A file of `swarm` no longer has the stamp it had when last verified:
-    /// has it it changed? Answers once its pieces are checked (several
+    /// has it changed? Answers once its pieces are checked (several
     /// callers share one check).
     pub(crate) async fn settle(&self, swarm: SwarmId) -> Option<Found> {
         let scope = self.scope;
