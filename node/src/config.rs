@@ -433,7 +433,8 @@ pub struct GatewayConfig {
     /// The onion transports ignore it: browsers reach the gateway through
     /// the node's onion address.
     pub listen: SocketAddr,
-    /// Browser connections served at once; more are closed unanswered.
+    /// Browser connections served at once, at most half from one address;
+    /// when full, the one silent the longest is closed for a new one.
     pub max_connections: usize,
     /// Seconds a browser may take to send a request's headers.
     pub header_timeout_secs: u64,
@@ -465,7 +466,8 @@ pub struct PanelConfig {
     /// Folders the panel may share from and download into. Empty: the
     /// home folder of the node's user and `files.download_dir`.
     pub share_roots: Vec<String>,
-    /// Browser connections served at once; more are closed unanswered.
+    /// Browser connections served at once, at most half from one address;
+    /// when full, the one silent the longest is closed for a new one.
     pub max_connections: usize,
     /// Seconds a browser may take to send a request's headers.
     pub header_timeout_secs: u64,
@@ -473,7 +475,8 @@ pub struct PanelConfig {
     pub session_hours: u64,
     /// Logins kept at once; a new one pushes out the oldest.
     pub max_sessions: usize,
-    /// Login and pairing attempts allowed per minute (all clients together).
+    /// Login and pairing attempts allowed per minute from one client (see
+    /// `panel::session::Attempts`: after failures it also waits longer).
     pub login_attempts_per_minute: u32,
 }
 

@@ -23,6 +23,19 @@ pub enum Error {
     /// The store (redb) failed.
     #[error("store: {0}")]
     Store(String),
+    /// The store file is damaged: the store library found it inconsistent
+    /// or failed reading it, or what it holds contradicts itself (an
+    /// identity key that does not match its public key). The file is left
+    /// as it is.
+    #[error(
+        "the store {path} is damaged: {detail}. It was left as it is; `warren store check` says more, and `warren store restore` brings back the last good copy of what cannot be made again (identity, trust, the panel's owner)"
+    )]
+    StoreDamaged {
+        /// The store file.
+        path: PathBuf,
+        /// What is wrong, in words.
+        detail: String,
+    },
     /// Another process holds the data directory.
     #[error("the data directory {0} is in use by a running node")]
     DataDirInUse(PathBuf),

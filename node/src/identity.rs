@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use warren_proto::{
-    Difficulty, Keypair, NodeRecord, Role, Services, SignedNodeRecord, TransportHint, pow,
+    Difficulty, Keypair, NodeId, NodeRecord, Role, Services, SignedNodeRecord, TransportHint, pow,
 };
 
 use crate::store::{Db, Table};
@@ -17,6 +17,7 @@ use crate::{Error, Result};
 
 const SEED_KEY: &[u8] = b"seed";
 const NONCE_KEY: &[u8] = b"pow_nonce";
+const PUBLIC_KEY: &[u8] = b"public_id";
 
 /// The node's key and its proof of work.
 #[derive(Debug, Clone)]
@@ -38,18 +39,26 @@ impl Identity {
         Ok(Identity { keypair, pow_nonce })
     }
 
-    /// The identity stored in `db`, if there is one.
+    /// The identity stored in `db`, if there is one. The secret key is
+    /// checked against the public key stored beside it: a key that does
+    /// not match (a flipped bit) is [`Error::StoreDamaged`], never a
+    /// different identity. (Stores written before the public key was kept
+    /// get it on the next [`Identity::load_or_create`].)
     pub fn load(db: &Db) -> Result<Option<Identity>> {
-        let Some(seed) = db.get(Table::Identity, SEED_KEY)? else {
+        let found = stored_keypair(|key| db.get(Table::Identity, key)).map_err(|e| match e {
+            Error::StoreDamaged { detail, .. } => Error::StoreDamaged {
+                path: db.path().map_or_else(|| "(in memory)".into(), Into::into),
+                detail,
+            },
+            other => other,
+        })?;
+        let Some(keypair) = found else {
             return Ok(None);
         };
-        let seed: [u8; 32] = seed
-            .try_into()
-            .map_err(|_| Error::Store("stored identity seed is not 32 bytes".into()))?;
         let nonce = db.get(Table::Identity, NONCE_KEY)?.unwrap_or_default();
         let nonce: [u8; 8] = nonce.try_into().unwrap_or([0; 8]);
         Ok(Some(Identity {
-            keypair: Arc::new(Keypair::from_seed(&seed)),
+            keypair: Arc::new(keypair),
             pow_nonce: u64::from_le_bytes(nonce),
         }))
     }
@@ -67,6 +76,11 @@ impl Identity {
                 NONCE_KEY.to_vec(),
                 Some(self.pow_nonce.to_le_bytes().to_vec()),
             ),
+            (
+                Table::Identity,
+                PUBLIC_KEY.to_vec(),
+                Some(self.keypair.id().as_bytes().to_vec()),
+            ),
         ])
     }
 
@@ -74,8 +88,12 @@ impl Identity {
     /// again if the stored work is below `difficulty`. Blocking (mining can
     /// take seconds); the flag says whether anything was created or mined.
     pub fn load_or_create(db: &Db, difficulty: Difficulty) -> Result<(Identity, bool)> {
+        let has_public = db.get(Table::Identity, PUBLIC_KEY)?.is_some();
         match Identity::load(db)? {
             Some(id) if pow::verify(&id.keypair.id(), id.pow_nonce, difficulty).is_ok() => {
+                if !has_public {
+                    id.save(db)?;
+                }
                 Ok((id, false))
             }
             Some(mut id) => {
@@ -115,6 +133,44 @@ impl Identity {
         }
         .sign(&self.keypair)?)
     }
+}
+
+/// The stored secret key, checked against the public key stored beside
+/// it; `get` reads a key of the identity table. None: no identity yet.
+/// A mismatch (or a public key without its secret) is
+/// [`Error::StoreDamaged`]. The store calls this on its read-only look at
+/// a file, before anything can write to it.
+pub(crate) fn stored_keypair(
+    get: impl Fn(&[u8]) -> Result<Option<Vec<u8>>>,
+) -> Result<Option<Keypair>> {
+    let damaged = |detail: String| Error::StoreDamaged {
+        path: "the store".into(),
+        detail,
+    };
+    let Some(seed) = get(SEED_KEY)? else {
+        return match get(PUBLIC_KEY)? {
+            Some(_) => Err(damaged(
+                "the identity's public key is there, its secret key is not".into(),
+            )),
+            None => Ok(None),
+        };
+    };
+    let seed: [u8; 32] = seed
+        .try_into()
+        .map_err(|_| damaged("the identity's secret key is not 32 bytes".into()))?;
+    let keypair = Keypair::from_seed(&seed);
+    if let Some(public) = get(PUBLIC_KEY)? {
+        if public.as_slice() != keypair.id().as_bytes() {
+            return Err(damaged(format!(
+                "the identity's secret key does not match its public key (the node is {}; the key would make it someone else)",
+                <[u8; 32]>::try_from(public.as_slice())
+                    .ok()
+                    .and_then(|b| NodeId::from_bytes(b).ok())
+                    .map_or_else(|| "unknown".to_string(), |id| id.to_string())
+            )));
+        }
+    }
+    Ok(Some(keypair))
 }
 
 /// Mines a nonce for `keypair` at `difficulty` on every core. Blocking.

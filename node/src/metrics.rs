@@ -91,6 +91,9 @@ counters! {
     pieces_bad,
     /// Block requests refused because a downloader had too many queued.
     upload_busy,
+    /// Upload sessions closed to make room for a newcomer (the one silent
+    /// the longest, or the same identity's own past its share).
+    uploads_evicted,
     /// Store transactions committed.
     store_commits,
     /// Keys written or deleted by store commits.

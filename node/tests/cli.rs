@@ -41,6 +41,15 @@ fn init_prints_the_address_and_keeps_the_identity() {
     assert_eq!(mode, 0o600);
     let text = warren_ok(&dir, &["init"]);
     assert!(text.contains(id), "{text}");
+    // A shared folder (sticky, as /tmp) keeps its mode.
+    let shared = tmp.path().join("shared");
+    write_config(&shared, "");
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let out = warren(&shared, &["init"]);
+    assert!(out.status.success());
+    let mode = std::fs::metadata(&shared).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o1777);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("left as it is"));
 }
 
 #[test]
@@ -174,6 +183,30 @@ fn garbage_on_the_port_does_not_stop_the_node() {
     );
     drop(silent);
     assert!(node.stop().success());
+}
+
+#[test]
+fn bad_bytes_on_the_control_socket_get_an_error_line() {
+    use std::os::unix::net::UnixStream;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("n");
+    write_config(&dir, "");
+    let node = NodeProc::start(&dir, &[]);
+    for (sent, said) in [
+        (&b"\xff\xfe{\"cmd\":\"status\"}\n"[..], "not UTF-8"),
+        (&b"{\"cmd\":\"no such\"}\n"[..], "bad request"),
+        (&b"not json\n"[..], "bad request"),
+    ] {
+        let mut s = UnixStream::connect(dir.join("control.sock")).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(sent).unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        let v: serde_json::Value = serde_json::from_str(answer.trim()).unwrap();
+        assert_eq!(v["ok"], false, "{answer}");
+        assert!(v["error"].as_str().unwrap().contains(said), "{answer}");
+    }
+    assert!(node.status()["id"].is_string(), "the node still answers");
 }
 
 #[test]

@@ -295,10 +295,10 @@ fn with_no_tor_in_reach_a_node_keeps_running_and_says_why() {
     );
 }
 
-/// Sends `GET path` over `stream` and returns the whole answer.
-async fn http_get(mut stream: warren_node::transport::BoxStream, path: &str) -> String {
+/// Sends `GET path` for `host` over `stream` and returns the whole answer.
+async fn http_get(mut stream: warren_node::transport::BoxStream, host: &str, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let req = format!("GET {path} HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n");
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
     stream.write_all(req.as_bytes()).await.unwrap();
     // Tor streams send what is buffered only when flushed.
     stream.flush().await.unwrap();
@@ -399,15 +399,20 @@ async fn the_admin_onion_serves_the_panel_to_its_owner_only() {
             }
         }
     };
-    let answer = http_get(stream, "/login").await;
+    let onion = format!("{name}.onion");
+    let answer = http_get(stream, &onion, "/login").await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("Log in"), "{answer}");
     let stream = owner.dial(&addr).await.unwrap();
-    let answer = http_get(stream, "/dashboard").await;
+    let answer = http_get(stream, &onion, "/dashboard").await;
     assert!(
         answer.starts_with("HTTP/1.1 303"),
         "no login, no dashboard: {answer}"
     );
+    // Only for its own name, even over the onion.
+    let stream = owner.dial(&addr).await.unwrap();
+    let answer = http_get(stream, "evil.example", "/login").await;
+    assert!(answer.starts_with("HTTP/1.1 421"), "{answer}");
 
     // Someone without the key cannot even find the service.
     for _ in 0..3 {

@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::web::{Login, form, request};
+use common::web::{Answer, Login, Sender, form, request, request_as};
 use common::{NodeProc, wait_for, write_config};
 
 const PASS: &str = "a long enough passphrase";
@@ -241,43 +241,210 @@ fn paths_outside_the_owners_folders_are_refused() {
     });
 }
 
+/// A login attempt from `source` (another loopback address is another
+/// client).
+fn login_from(base: &str, source: &str, pass: &str) -> Answer {
+    let from = Sender {
+        source: Some(source.parse().unwrap()),
+        host: None,
+    };
+    let page = request_as(base, from, "GET", "/login", &[], &[], None);
+    let token = page.cookie("warren_form").unwrap();
+    request_as(
+        base,
+        from,
+        "POST",
+        "/login",
+        &[("warren_form", &token)],
+        &[],
+        Some((
+            "application/x-www-form-urlencoded",
+            &form(&[("csrf", &token), ("passphrase", pass)]),
+        )),
+    )
+}
+
 #[test]
-fn login_brute_force_is_slowed() {
+fn login_brute_force_is_slowed_per_client_and_never_keeps_the_owner_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("n");
+    // The per-minute bucket is wide here: this is about the doubling wait
+    // (the bucket has its unit test).
+    write_config(&dir, "[panel]\nlogin_attempts_per_minute = 100\n");
+    let _node = NodeProc::start(&dir, &[]);
+    let base = _node.status()["panel_url"].as_str().unwrap().to_string();
+    let _ = Login::pair(&base, &code(&dir), PASS);
+    // A guesser on 127.0.0.1: two typos cost nothing…
+    for i in 0..2 {
+        let r = login_from(&base, "127.0.0.1", &format!("typo {i}"));
+        assert_eq!(r.status, 401, "{}", r.body);
+    }
+    // …then each failure doubles its wait.
+    let mut waits = Vec::new();
+    for i in 0..4 {
+        let r = login_from(&base, "127.0.0.1", &format!("guess number {i}"));
+        assert_eq!(r.status, 401, "{}", r.body);
+        let early = login_from(&base, "127.0.0.1", &format!("early guess {i}"));
+        assert_eq!(early.status, 429, "a guess before its wait is refused");
+        let wait: u64 = early.header("retry-after").parse().unwrap();
+        waits.push(wait);
+        // Meanwhile the owner on another address logs in at once.
+        let t = std::time::Instant::now();
+        let owner = login_from(&base, "127.0.0.2", PASS);
+        assert_eq!(
+            owner.status, 303,
+            "the owner is never refused: {}",
+            owner.body
+        );
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+        std::thread::sleep(Duration::from_secs(wait));
+    }
+    assert_eq!(waits, [1, 2, 4, 8], "exponential delay per client");
+    // The right passphrase from the guesser's address, after its wait, is
+    // let in and forgets its failures.
+    assert_eq!(login_from(&base, "127.0.0.1", PASS).status, 303);
+    for _ in 0..2 {
+        assert_eq!(login_from(&base, "127.0.0.1", "one more typo").status, 401);
+    }
+}
+
+#[test]
+fn a_login_flood_from_many_clients_still_lets_the_owner_in() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("share");
     std::fs::create_dir_all(&root).unwrap();
     let dir = tmp.path().join("n");
     let (_node, base) = start(&dir, &root);
     let _ = Login::pair(&base, &code(&dir), PASS);
-    // The pairing was one attempt of five a minute.
-    let attempt = |pass: &str| {
-        let page = request(&base, "GET", "/login", &[], &[], None);
-        let token = page.cookie("warren_form").unwrap();
-        request(
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flooders: Vec<_> = (0..4)
+        .map(|k| {
+            let (base, stop) = (base.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut n = 0u32;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = login_from(&base, &format!("127.0.1.{k}"), &format!("wrong {n}"));
+                    n += 1;
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                n
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(2));
+    let mut times = Vec::new();
+    for _ in 0..6 {
+        let t = std::time::Instant::now();
+        let r = login_from(&base, "127.0.0.2", PASS);
+        times.push(t.elapsed());
+        assert_eq!(r.status, 303, "{}", r.body);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let tries: u32 = flooders.into_iter().map(|f| f.join().unwrap()).sum();
+    assert!(tries > 20, "the flood ran: {tries}");
+    times.sort();
+    assert!(times[5] < Duration::from_secs(3), "{times:?}");
+}
+
+#[test]
+fn requests_for_another_host_name_or_from_another_site_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("share");
+    std::fs::create_dir_all(&root).unwrap();
+    let dir = tmp.path().join("n");
+    let (node, base) = start(&dir, &root);
+    let port = base.rsplit(':').next().unwrap().to_string();
+    let foreign = format!("evil.example:{port}");
+    let as_host = |host: &str, method: &str, path: &str| {
+        request_as(
             &base,
-            "POST",
-            "/login",
-            &[("warren_form", &token)],
+            Sender {
+                source: None,
+                host: Some(host),
+            },
+            method,
+            path,
             &[],
-            Some((
-                "application/x-www-form-urlencoded",
-                &form(&[("csrf", &token), ("passphrase", pass)]),
-            )),
+            &[],
+            None,
         )
     };
-    let mut statuses = Vec::new();
-    for i in 0..6 {
-        statuses.push(attempt(&format!("guess number {i}")).status);
+    // DNS rebinding: a page of evil.example pointed at 127.0.0.1.
+    for (method, path) in [
+        ("GET", "/login"),
+        ("GET", "/pair"),
+        ("POST", "/api"),
+        ("GET", "/"),
+    ] {
+        let r = as_host(&foreign, method, path);
+        assert_eq!(r.status, 421, "{method} {path}: {}", r.body);
+        assert!(!r.headers.contains_key("set-cookie"), "{method} {path}");
     }
-    assert_eq!(
-        statuses,
-        [401, 401, 401, 401, 429, 429],
-        "four guesses, then refused"
+    for ok in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+    ] {
+        assert_eq!(as_host(&ok, "GET", "/pair").status, 200, "{ok}");
+    }
+    // A pairing form sent from another site's page (the browser says so).
+    let login = {
+        let page = request(&base, "GET", "/pair", &[], &[], None);
+        let token = page.cookie("warren_form").unwrap();
+        let body = form(&[
+            ("csrf", &token),
+            ("code", &code(&dir)),
+            ("passphrase", PASS),
+            ("confirm", PASS),
+        ]);
+        for extra in [
+            ("Origin", foreign.as_str()),
+            ("Origin", "http://evil.example"),
+            ("Sec-Fetch-Site", "cross-site"),
+            ("Sec-Fetch-Site", "same-site"),
+        ] {
+            let r = request(
+                &base,
+                "POST",
+                "/pair",
+                &[("warren_form", &token)],
+                &[extra],
+                Some(("application/x-www-form-urlencoded", &body)),
+            );
+            assert_eq!(r.status, 403, "{extra:?}: {}", r.body);
+        }
+        // The same form from the panel's own page pairs (under the
+        // panel's `Referrer-Policy: no-referrer` a browser sends `Origin:
+        // null` with it).
+        let r = request(
+            &base,
+            "POST",
+            "/pair",
+            &[("warren_form", &token)],
+            &[("Origin", "null"), ("Sec-Fetch-Site", "same-origin")],
+            Some(("application/x-www-form-urlencoded", &body)),
+        );
+        assert_eq!(r.status, 303, "{}", r.body);
+        r.cookie("warren_session").unwrap()
+    };
+    // A logged-in API call from another site is refused too.
+    let r = request(
+        &base,
+        "POST",
+        "/api",
+        &[("warren_session", &login)],
+        &[("Origin", "http://evil.example")],
+        Some(("application/json", r#"{"cmd":"status"}"#)),
     );
-    let r = attempt(PASS);
-    assert_eq!(r.status, 429, "even the right passphrase waits its turn");
-    let wait: u64 = r.header("retry-after").parse().unwrap();
-    assert!((1..=12).contains(&wait), "{wait}");
+    assert_eq!(r.status, 403, "{}", r.body);
+    // Refusals are counted in the log.
+    wait_for(Duration::from_secs(10), "the refusals logged", || {
+        let log = node.log();
+        (log.contains("refused a request for another host name")
+            && log.contains("refused a form sent from another site"))
+        .then_some(())
+    });
 }
 
 #[test]

@@ -142,6 +142,12 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The node's store (`warren.redb`): check it, or rebuild it from the
+    /// known-good copy the node keeps (`warren.keep`).
+    Store {
+        #[command(subcommand)]
+        action: StoreAction,
+    },
     /// Drive the simulated board (development and tests): press its button,
     /// set its sensors. A real board's button is pressed by hand.
     Board {
@@ -150,6 +156,26 @@ pub(crate) enum Command {
     },
     /// Ask the running node to stop.
     Stop,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum StoreAction {
+    /// Run the store library's integrity check on a copy of the store
+    /// (the file is not changed) and check the identity's keys; exit 1 if
+    /// it is damaged. The node must be stopped.
+    Check {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rebuild the store from `warren.keep` (identity, trust, the panel's
+    /// owner, share keys, settings): the old store is moved aside as
+    /// `warren.redb.damaged-TIME`, never deleted. The node must be stopped.
+    Restore {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -283,6 +309,10 @@ async fn dispatch(command: Command, dir: PathBuf) -> warren_node::Result<()> {
         Command::Get(a) => files::get(&dir, a).await,
         Command::Downloads { json } => files::downloads(&dir, json).await,
         Command::Recheck { id, json } => files::recheck(&dir, id, json).await,
+        Command::Store { action } => match action {
+            StoreAction::Check { json } => offline::store_check(&dir, json).await,
+            StoreAction::Restore { json } => offline::store_restore(&dir, json).await,
+        },
         Command::Pause { link } => files::pause(&dir, link).await,
         Command::Catalogue { json } => files::catalogue(&dir, json).await,
         Command::Mirror { link, json } => mirror::mirror(&dir, link, json).await,

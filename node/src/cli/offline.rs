@@ -1,4 +1,5 @@
-//! Commands that work whether or not the node is running: `init`, `trust`.
+//! Commands that work whether or not the node is running: `init`, `trust`;
+//! and `store check`, which needs it stopped.
 
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
@@ -8,7 +9,7 @@ use warren_node::config::{Config, TransportKind};
 use warren_node::control::{self, Request};
 use warren_node::identity::Identity;
 use warren_node::node::trust;
-use warren_node::store::Db;
+use warren_node::store::{Db, keep};
 use warren_node::{Error, Result};
 use warren_proto::{NodeId, PeerAddr, TransportHint};
 
@@ -36,7 +37,28 @@ pub(crate) fn open_data_dir(dir: &Path) -> Result<()> {
             source: std::io::ErrorKind::NotADirectory.into(),
         });
     }
-    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    // The node's own folder is made private (0700); a shared one (sticky,
+    // like /tmp's 1777) or another user's keeps its mode — the secrets in
+    // it are files only the owner can read.
+    use std::os::unix::fs::MetadataExt;
+    if let Ok(m) = std::fs::metadata(dir) {
+        let mode = m.permissions().mode() & 0o7777;
+        let own = m.uid() == nix::unistd::getuid().as_raw();
+        if own && mode & 0o1000 == 0 {
+            if mode & 0o077 != 0 {
+                let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+                eprintln!(
+                    "note: the data folder {} was made private (0700; it was {mode:o})",
+                    dir.display()
+                );
+            }
+        } else if mode & 0o077 != 0 {
+            eprintln!(
+                "note: the data folder {} is shared ({mode:o}) and left as it is; the node's secret files in it are private",
+                dir.display()
+            );
+        }
+    }
     Ok(())
 }
 
@@ -45,6 +67,9 @@ pub(crate) async fn init(dir: &Path, json: bool) -> Result<()> {
     let config = Config::load(&dir.join(CONFIG_NAME))?;
     let difficulty = config.community.policy()?.difficulty;
     let db = Db::open(&dir.join(STORE_NAME))?;
+    if Identity::load(&db)?.is_none() {
+        no_kept_identity(dir)?;
+    }
     if !json && Identity::load(&db)?.is_none() {
         eprintln!(
             "creating identity: mining {} bits of proof of work…",
@@ -154,4 +179,105 @@ fn trust_offline(dir: &Path, action: &TrustAction) -> Result<serde_json::Value> 
         TrustAction::List { .. } => serde_json::to_value(trust::list_offline(&db)?),
     };
     value.map_err(|e| Error::Remote(e.to_string()))
+}
+
+/// `warren store check`.
+pub(crate) async fn store_check(dir: &Path, json: bool) -> Result<()> {
+    if control::request(dir, &Request::Status).await.is_ok() {
+        return Err(Error::Refused(
+            "the node is running: stop it first (`warren stop`), then check its store".into(),
+        ));
+    }
+    let path = dir.join(STORE_NAME);
+    if !path.exists() {
+        return Err(Error::NoIdentity(dir.to_path_buf()));
+    }
+    let report = tokio::task::spawn_blocking(move || warren_node::store::check(&path))
+        .await
+        .map_err(|e| Error::Store(format!("check task failed: {e}")))??;
+    if json {
+        let v = serde_json::to_value(&report).map_err(|e| Error::Store(e.to_string()))?;
+        outln!("{v}");
+        return Ok(());
+    }
+    outln!(
+        "{}: the store is consistent ({} bytes)",
+        report.path.display(),
+        report.bytes
+    );
+    match &report.identity {
+        Some(id) => outln!("identity   {id} (its keys match)"),
+        None => outln!("identity   none yet"),
+    }
+    for (table, n) in &report.entries {
+        outln!("{table:<12} {n} entries");
+    }
+    Ok(())
+}
+
+/// A store without an identity in a folder that kept one (`warren.keep`)
+/// lost it: refuse to make a new one (the node would silently become
+/// someone else); `warren store restore` brings it back.
+pub(crate) fn no_kept_identity(dir: &Path) -> Result<()> {
+    let path = dir.join(keep::KEEP_FILE);
+    if !path.exists() {
+        return Ok(());
+    }
+    let who = keep::read(&path)
+        .ok()
+        .and_then(|k| {
+            let db = Db::in_memory().ok()?;
+            let rows: Vec<_> = k
+                .rows
+                .into_iter()
+                .filter(|(t, _, _)| t == warren_node::store::Table::Identity.name())
+                .map(|(_, key, v)| (warren_node::store::Table::Identity, key, Some(v)))
+                .collect();
+            db.apply(&rows).ok()?;
+            Identity::load(&db)
+                .ok()?
+                .map(|i| i.keypair.id().to_string())
+        })
+        .unwrap_or_else(|| "another node".into());
+    Err(Error::StoreDamaged {
+        path: dir.join(STORE_NAME),
+        detail: format!(
+            "it holds no identity, but this data folder kept one ({who}, in {}); no new identity is made in its place",
+            keep::KEEP_FILE
+        ),
+    })
+}
+
+/// `warren store restore`.
+pub(crate) async fn store_restore(dir: &Path, json: bool) -> Result<()> {
+    if control::request(dir, &Request::Status).await.is_ok() {
+        return Err(Error::Refused(
+            "the node is running: stop it first (`warren stop`), then restore its store".into(),
+        ));
+    }
+    let (store, d) = (dir.join(STORE_NAME), dir.to_path_buf());
+    let now = SystemClock.unix_now();
+    let r = tokio::task::spawn_blocking(move || keep::restore(&store, &d, now))
+        .await
+        .map_err(|e| Error::Store(format!("restore task failed: {e}")))??;
+    if json {
+        let v = serde_json::to_value(&r).map_err(|e| Error::Store(e.to_string()))?;
+        outln!("{v}");
+        return Ok(());
+    }
+    outln!(
+        "restored {} from the copy kept {}",
+        r.identity,
+        print::ago(now, r.written_at)
+    );
+    for (table, n) in &r.rows {
+        outln!("  {table:<12} {n} entries");
+    }
+    if let Some(p) = &r.set_aside {
+        outln!("the damaged store is kept as {}", p.display());
+    }
+    outln!(
+        "peers are found again on start; shares and downloads are not in the copy: share and get them again"
+    );
+    Ok(())
 }

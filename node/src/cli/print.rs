@@ -26,6 +26,11 @@ fn duration(secs: u64) -> String {
     }
 }
 
+/// "3h 2m ago" for a unix time `then`, seen at `now`.
+pub(crate) fn ago(now: u64, then: u64) -> String {
+    format!("{} ago", duration(now.saturating_sub(then)))
+}
+
 pub(crate) fn status(v: &serde_json::Value, as_json: bool) -> Result<()> {
     if as_json {
         return json(v);

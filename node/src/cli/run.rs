@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use clap::Args;
 use tokio_util::sync::CancellationToken;
-use warren_node::clock::SystemClock;
+use warren_node::clock::{Clock, SystemClock};
 use warren_node::config::{Config, TransportKind};
 use warren_node::control::{ControlServer, SOCKET_NAME};
 use warren_node::device::reset::{self, ResetRequest};
@@ -14,7 +14,7 @@ use warren_node::device::{Device, DeviceOptions};
 use warren_node::identity::Identity;
 use warren_node::node::{Node, NodeOptions};
 use warren_node::panel::{PAIRING_FILE, Panel, PanelOptions};
-use warren_node::store::Db;
+use warren_node::store::{Db, keep};
 use warren_node::tor::TorNetwork;
 use warren_node::transport::{
     ArtiOptions, ArtiTransport, CTorOptions, CTorTransport, TcpTransport, Transport,
@@ -134,8 +134,10 @@ async fn run_once(dir: &Path, args: &RunArgs, first: bool, reset: &ResetRequest)
     let db = Db::open(&dir.join(STORE_NAME))?;
     let difficulty = config.community.policy()?.difficulty;
     let db2 = db.clone();
+    let dir2 = dir.to_path_buf();
     let (identity, created) = tokio::task::spawn_blocking(move || {
         if Identity::load(&db2)?.is_none() {
+            super::offline::no_kept_identity(&dir2)?;
             tracing::info!(
                 bits = difficulty.bits(),
                 "creating identity: mining proof of work"
@@ -149,6 +151,19 @@ async fn run_once(dir: &Path, args: &RunArgs, first: bool, reset: &ResetRequest)
         tracing::info!(id = %identity.keypair.id(), "identity ready");
     }
 
+    keep(&db, dir).await;
+    let keep_task = {
+        let (db, dir) = (db.clone(), dir.to_path_buf());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(keep::KEEP_INTERVAL);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                keep(&db, &dir).await;
+            }
+        })
+    };
+    let keep_db = db.clone();
     let transport = make_transport(dir, &config, &identity)?;
     let control = ControlServer::bind(&dir.join(SOCKET_NAME)).await?;
     let max_clients = config.limits.control_clients;
@@ -232,7 +247,26 @@ async fn run_once(dir: &Path, args: &RunArgs, first: bool, reset: &ResetRequest)
     }
     node.shutdown().await;
     let _ = control_task.await;
+    keep_task.abort();
+    keep(&keep_db, dir).await;
     Ok(())
+}
+
+/// Brings the known-good copy (`warren.keep`) up to date; a failure is
+/// logged (the last good copy stays).
+async fn keep(db: &Db, dir: &Path) {
+    let (db, dir) = (db.clone(), dir.to_path_buf());
+    let now = SystemClock.unix_now();
+    match tokio::task::spawn_blocking(move || keep::write(&db, &dir, now)).await {
+        Ok(Ok(true)) => {
+            tracing::debug!("the known-good copy of identity, trust and owner is up to date")
+        }
+        Ok(Ok(false)) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "the known-good copy could not be written; the last one stays")
+        }
+        Err(e) => tracing::warn!(error = %e, "the known-good copy task failed"),
+    }
 }
 
 async fn signal() {

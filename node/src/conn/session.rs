@@ -124,14 +124,14 @@ pub(crate) async fn serve_inbound(
         return;
     }
     if est.purpose == Purpose::Transfer {
-        match ctx.files.as_ref().and_then(|f| f.upload_slot()) {
-            Some((files, slot)) => {
+        match ctx.files.as_ref().map(|f| f.upload_slot(est.peer.id())) {
+            Some((files, slot, evicted)) => {
+                if evicted {
+                    Metrics::inc(&ctx.metrics.uploads_evicted);
+                }
                 crate::files::upload::serve(framed, est, files, &ctx, slot).await
             }
-            None => {
-                Metrics::inc(&ctx.metrics.streams_dropped_overload);
-                send_close(&mut framed, CloseReason::Busy).await;
-            }
+            None => send_close(&mut framed, CloseReason::Normal).await,
         }
         return;
     }

@@ -83,20 +83,23 @@ impl ControlServer {
 async fn serve_client(stream: UnixStream, node: &NodeHandle) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read.take(MAX_REQUEST));
-    let mut line = String::new();
-    let n = tokio::time::timeout(Duration::from_secs(10), reader.read_line(&mut line))
+    let mut line = Vec::new();
+    let n = tokio::time::timeout(Duration::from_secs(10), reader.read_until(b'\n', &mut line))
         .await
         .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
     let response = if n == 0 {
         return Ok(());
-    } else if !line.ends_with('\n') {
+    } else if !line.ends_with(b"\n") {
         failure(format!(
             "request longer than {MAX_REQUEST} bytes or not newline-terminated"
         ))
     } else {
-        match serde_json::from_str::<Request>(&line) {
-            Ok(req) => handle(req, node, &mut write).await?,
-            Err(e) => failure(format!("bad request: {e}")),
+        match std::str::from_utf8(&line) {
+            Err(e) => failure(format!("bad request: not UTF-8 ({e})")),
+            Ok(text) => match serde_json::from_str::<Request>(text) {
+                Ok(req) => handle(req, node, &mut write).await?,
+                Err(e) => failure(format!("bad request: {e}")),
+            },
         }
     };
     emit(&mut write, &response).await?;

@@ -23,6 +23,7 @@ pub mod output;
 mod persist;
 mod recheck;
 mod registry;
+pub(crate) mod slots;
 pub mod source;
 mod transfer;
 pub(crate) mod upload;
@@ -68,6 +69,9 @@ pub enum FilesError {
     /// Stopped on request.
     #[error("cancelled")]
     Cancelled,
+    /// An upload session closed to make room for another downloader.
+    #[error("closed for another downloader (every upload slot was taken)")]
+    Evicted,
     /// Nothing by that name.
     #[error("not found: {0}")]
     NotFound(String),

@@ -12,7 +12,6 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use tokio::sync::OwnedSemaphorePermit;
 use warren_proto::BoundedBytes;
 use warren_proto::BoundedVec;
 use warren_proto::ProtocolVersion;
@@ -25,6 +24,7 @@ use warren_proto::msg::CloseReason;
 use super::FilesError;
 use super::bitmap::Bitmap;
 use super::registry::{FilesHandle, Found, Served};
+use super::slots::UploadSlot;
 use super::transfer::{self, Sender};
 use super::verified::Piece;
 use crate::conn::{ConnCtx, FramedStream};
@@ -32,8 +32,9 @@ use crate::metrics::Metrics;
 
 /// Requests read from disk in one go.
 const READ_BATCH: usize = 16;
-/// How long a downloader may take to say which swarm it wants.
-const OPEN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a downloader may take to say which swarm it wants (it has
+/// just finished the handshake on the same stream).
+const OPEN_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long a transfer connection may stay silent.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(180);
 /// How long a session keeps its last piece once nobody asks for it.
@@ -45,16 +46,17 @@ pub(crate) async fn serve(
     est: Established,
     files: FilesHandle,
     ctx: &ConnCtx,
-    _slot: OwnedSemaphorePermit,
+    slot: UploadSlot,
 ) {
     let (tx, mut rx) = transfer::split(framed, est.version);
-    let result = async {
+    let session = async {
         let swarm = match tokio::time::timeout(OPEN_TIMEOUT, rx.recv()).await {
             Ok(Ok(FileMsg::Open { swarm })) => swarm,
             Ok(Ok(_)) => return Err(FilesError::Transfer("expected Open".into())),
             Ok(Err(e)) => return Err(e),
-            Err(_) => return Err(FilesError::Transfer("no Open within 30 s".into())),
+            Err(_) => return Err(FilesError::Transfer("no Open within 15 s".into())),
         };
+        slot.touch();
         let typed = est.version >= ProtocolVersion::V3;
         let served = match files.lookup(swarm).await {
             Some(Found::Served(s)) => *s,
@@ -81,11 +83,15 @@ pub(crate) async fn serve(
             piece_used: tokio::time::Instant::now(),
             ctx,
             files: &files,
+            slot: &slot,
         }
         .run(&mut rx)
         .await
-    }
-    .await;
+    };
+    let result = tokio::select! {
+        r = session => r,
+        () = slot.evicted() => Err(FilesError::Evicted),
+    };
     match result {
         Ok(()) => tx.close(CloseReason::Normal),
         Err(e) => {
@@ -97,6 +103,7 @@ pub(crate) async fn serve(
                 }
                 // Our copy changed: the refusal is queued; say goodbye.
                 FilesError::Fault(_) => tx.close(CloseReason::Normal),
+                FilesError::Evicted => tx.close(CloseReason::Busy),
                 _ => {}
             }
         }
@@ -117,6 +124,7 @@ struct Session<'a> {
     piece_used: tokio::time::Instant,
     ctx: &'a ConnCtx,
     files: &'a FilesHandle,
+    slot: &'a UploadSlot,
 }
 
 impl Session<'_> {
@@ -141,6 +149,7 @@ impl Session<'_> {
                 biased;
                 msg = tokio::time::timeout(IDLE_TIMEOUT, rx.recv()) => {
                     let msg = msg.map_err(|_| FilesError::Transfer("idle".into()))??;
+                    self.slot.touch();
                     self.on_message(msg).await?;
                 }
                 changed = have_rx.changed(), if growing => {

@@ -15,11 +15,26 @@ pub(crate) fn escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            c if c.is_control() => out.push('\u{fffd}'),
+            c if c.is_control() || is_bidi_control(c) => out.push('\u{fffd}'),
             c => out.push(c),
         }
     }
     out
+}
+
+/// Unicode's `Bidi_Control` characters (UAX #9 §2: the embeddings,
+/// overrides, isolates and marks). In a file name they make
+/// `invoice\u{202e}fdp.exe` read as `invoiceexe.pdf`: every name shown or
+/// offered as a download name has them replaced (CVE-2021-42574's advice).
+pub(crate) fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `name` with each [`is_bidi_control`] character replaced by U+FFFD.
+pub(crate) fn unspoofed(name: &str) -> String {
+    name.chars()
+        .map(|c| if is_bidi_control(c) { '\u{fffd}' } else { c })
+        .collect()
 }
 
 /// Percent-encodes everything but unreserved characters (RFC 3986), for a
@@ -179,6 +194,20 @@ mod tests {
             escape("<script>alert('x')</script>&\"\u{7}"),
             "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;\u{fffd}"
         );
+    }
+
+    #[test]
+    fn direction_overrides_cannot_disguise_a_name() {
+        let spoof = "invoice\u{202e}fdp.exe";
+        assert_eq!(escape(spoof), "invoice\u{fffd}fdp.exe");
+        assert_eq!(unspoofed(spoof), "invoice\u{fffd}fdp.exe");
+        for c in [
+            '\u{200e}', '\u{200f}', '\u{202a}', '\u{2066}', '\u{2069}', '\u{061c}',
+        ] {
+            assert!(is_bidi_control(c), "{c:?}");
+        }
+        // Right-to-left text itself is left alone.
+        assert_eq!(unspoofed("שלום.txt"), "שלום.txt");
     }
 
     #[test]

@@ -207,7 +207,8 @@ async fn file<B>(
         return r;
     }
     let path = entry.path.to_string();
-    let leaf = path.rsplit('/').next().unwrap_or(&path);
+    let leaf = page::unspoofed(path.rsplit('/').next().unwrap_or(&path));
+    let leaf = leaf.as_str();
     let ascii: String = leaf
         .chars()
         .map(|c| {

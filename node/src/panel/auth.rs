@@ -15,6 +15,7 @@ use super::owner::{MAX_PASSPHRASE, MIN_PASSPHRASE};
 use super::pages::{self, Empty};
 use super::session::{FORM_COOKIE, SESSION_COOKIE, random_token, same};
 use super::{App, write_pairing_file};
+use crate::web::Client;
 
 /// Largest form body read, bytes.
 const MAX_FORM: usize = 16 * 1024;
@@ -130,16 +131,44 @@ fn expired_form() -> Response {
     )
 }
 
-/// Takes a login or pairing attempt, or answers 429.
+/// Who is attempting a login or pairing, as the listener tells clients
+/// apart (see [`Client`]).
+pub(crate) struct Attempter(String);
+
+impl FromRequestParts<Arc<App>> for Attempter {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &Arc<App>) -> Result<Attempter, Response> {
+        Ok(Attempter(
+            parts
+                .extensions
+                .get::<Client>()
+                .map_or_else(|| "unknown".to_string(), |c| c.0.clone()),
+        ))
+    }
+}
+
+/// Records how `who`'s attempt went.
+fn attempted(app: &App, who: &Attempter, ok: bool) {
+    if let Ok(mut a) = app.attempts.lock() {
+        if ok {
+            a.succeeded(&who.0);
+        } else {
+            a.failed(&who.0);
+        }
+    }
+}
+
+/// Takes a login or pairing attempt for `who`, or answers 429.
 #[allow(clippy::result_large_err)] // the refusal is the answer itself
-fn attempt(app: &App) -> Result<(), Response> {
+fn attempt(app: &App, who: &Attempter) -> Result<(), Response> {
     let r = app
         .attempts
         .lock()
         .map_err(|_| pages::error(StatusCode::INTERNAL_SERVER_ERROR, "Try again."))?
-        .take();
+        .take(&who.0);
     r.map_err(|wait| {
-        let secs = wait.as_secs().max(1);
+        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
         let mut resp = pages::error(
             StatusCode::TOO_MANY_REQUESTS,
             &format!("Too many attempts. Wait {secs} seconds, then try again."),
@@ -195,6 +224,7 @@ pub(crate) struct PairForm {
 
 pub(crate) async fn pair(
     State(app): State<Arc<App>>,
+    who: Attempter,
     headers: HeaderMap,
     Form(f): Form<PairForm>,
 ) -> Response {
@@ -208,7 +238,7 @@ pub(crate) async fn pair(
         return Redirect::to("/login").into_response();
     }
     let again = owner.paired();
-    if let Err(r) = attempt(&app) {
+    if let Err(r) = attempt(&app, &who) {
         return r;
     }
     let problem = if !owner.pairing_matches(&f.code) {
@@ -222,6 +252,9 @@ pub(crate) async fn pair(
     } else {
         None
     };
+    if !owner.pairing_matches(&f.code) {
+        attempted(&app, &who, false);
+    }
     if let Some(p) = problem {
         return with_form_token(|t| {
             let mut r = pages::auth::pair(t, Some(&p), app.pairing_shown().as_ref());
@@ -245,6 +278,7 @@ pub(crate) async fn pair(
                 tracing::warn!(error = %e, "the used pairing code file stays");
             }
             super::pairing::code_used(&app);
+            attempted(&app, &who, true);
             if again {
                 // A new passphrase: the logins made with the old one end.
                 if let Ok(mut s) = app.sessions.lock() {
@@ -279,13 +313,14 @@ pub(crate) struct LoginForm {
 
 pub(crate) async fn login(
     State(app): State<Arc<App>>,
+    who: Attempter,
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Response {
     if !form_token_ok(&headers, &f.csrf) {
         return expired_form();
     }
-    if let Err(r) = attempt(&app) {
+    if let Err(r) = attempt(&app, &who) {
         return r;
     }
     let Ok(owner) = app.owner.lock().map(|o| o.clone()) else {
@@ -297,10 +332,11 @@ pub(crate) async fn login(
     let ok = tokio::task::spawn_blocking(move || owner.verify(&f.passphrase))
         .await
         .unwrap_or(false);
+    attempted(&app, &who, ok);
     if ok {
         logged_in(&app, "/dashboard")
     } else {
-        tracing::warn!("panel: a login with a wrong passphrase");
+        tracing::warn!(client = %who.0, "panel: a login with a wrong passphrase");
         with_form_token(|t| {
             let mut r = pages::auth::login(t, Some("Wrong passphrase."), can_pair(&app));
             *r.status_mut() = StatusCode::UNAUTHORIZED;

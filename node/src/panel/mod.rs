@@ -25,6 +25,7 @@
 //! to the owner's client key, so nobody else can even reach the login page.
 
 mod auth;
+mod hosts;
 mod jobs;
 mod lan;
 mod owner;
@@ -111,6 +112,11 @@ pub(crate) struct App {
     pub(crate) boot_partition: Option<PathBuf>,
     /// Whether pairing mode announces the box's `.local` name.
     pub(crate) mdns: bool,
+    /// That name (`warren-xxxx.local`) when it is announced: the panel
+    /// answers to it.
+    pub(crate) local_name: Option<String>,
+    /// Requests refused for a foreign `Host` or origin.
+    pub(crate) refused: hosts::Refused,
     /// While pairing mode is open: when it closes, and where the pairing
     /// page opens on the local network (the pairing page shows both).
     pub(crate) pairing_window: Mutex<Option<(tokio::time::Instant, Vec<String>)>>,
@@ -166,9 +172,10 @@ impl Panel {
             "" => opts.data_dir.join("downloads"),
             d => PathBuf::from(d),
         };
-        let roots = paths::Roots::new(&cfg.share_roots, downloads)?;
+        let roots = paths::Roots::new(&cfg.share_roots, downloads, &opts.data_dir)?;
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
+        let mdns = opts.config.board.mdns && opts.config.node.role == crate::config::RoleName::Box;
         let app = Arc::new(App {
             node: opts.node.clone(),
             clock: opts.clock.clone(),
@@ -191,7 +198,10 @@ impl Panel {
                 "" => None,
                 p => Some(PathBuf::from(p)),
             },
-            mdns: opts.config.board.mdns && opts.config.node.role == crate::config::RoleName::Box,
+            mdns,
+            local_name: mdns
+                .then(|| format!("{}.local", lan::box_name(owner.admin.id().as_bytes()))),
+            refused: hosts::Refused::default(),
             pairing_window: Mutex::new(None),
         });
         let limits = ServeLimits {

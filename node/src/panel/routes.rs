@@ -75,6 +75,10 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/api/csrf", get(api_csrf))
         .route(css_path(), get(css))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            super::hosts::check,
+        ))
         .layer(axum::middleware::map_response(secure_headers))
         .with_state(app)
 }
@@ -167,7 +171,7 @@ async fn api(State(app): State<Arc<App>>, auth: Auth, headers: HeaderMap, body: 
         Err(e) => return api_error(StatusCode::BAD_REQUEST, &format!("bad request: {e}")),
     };
     let req = match req {
-        Request::Share { path, options } => match app.roots.check(&path) {
+        Request::Share { path, options } => match app.roots.check_share(&path) {
             Ok(p) => Request::Share {
                 path: p.display().to_string(),
                 options,

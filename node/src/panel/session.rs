@@ -1,4 +1,5 @@
-//! Logins and their CSRF tokens, and the login rate limit.
+//! Logins and their CSRF tokens, and the login and pairing limits per
+//! client.
 //!
 //! A login is a random 32-byte token in an `HttpOnly`, `SameSite=Strict`
 //! cookie. The panel keeps only its SHA-256, with the login's CSRF token
@@ -124,36 +125,97 @@ impl Sessions {
     }
 }
 
-/// Attempts allowed per minute, all clients together (over onion every
-/// client arrives from the same place). Refilled continuously.
+/// Most clients whose attempts are remembered; past it, the one that
+/// tried longest ago is forgotten (each entry is a few dozen bytes).
+const MAX_CLIENTS: usize = 4096;
+/// The longest a client is made to wait after failing again and again.
+pub(crate) const MAX_DELAY: Duration = Duration::from_secs(300);
+/// Failures in a row that cost no wait (a typo, then another).
+pub(crate) const FREE_FAILURES: u32 = 2;
+
+/// One client's attempts.
+struct Tries {
+    /// Attempts left in its bucket (refilled continuously).
+    tokens: f64,
+    refilled: Instant,
+    /// Failures in a row.
+    failures: u32,
+    /// No attempt before this (after a failure).
+    not_before: Instant,
+}
+
+/// Login and pairing attempts, per client ([`crate::web::Client`]: the
+/// source address on TCP), so that one client's failures never refuse
+/// another's correct passphrase. Each client has a bucket of
+/// `per_minute` attempts, refilled continuously, and after `n` failures in
+/// a row, past the first [`FREE_FAILURES`], waits 2^(n−3) s (1 s, 2 s,
+/// 4 s … at most [`MAX_DELAY`]) before its next attempt (OWASP
+/// Authentication Cheat Sheet, "Login Throttling"); a success forgets its
+/// failures.
 pub(crate) struct Attempts {
     per_minute: f64,
-    tokens: f64,
-    last: Instant,
+    clients: HashMap<String, Tries>,
 }
 
 impl Attempts {
     pub(crate) fn new(per_minute: u32) -> Attempts {
         Attempts {
             per_minute: f64::from(per_minute),
-            tokens: f64::from(per_minute),
-            last: Instant::now(),
+            clients: HashMap::new(),
         }
     }
 
-    /// Takes one attempt, or says how long until the next is allowed.
-    pub(crate) fn take(&mut self) -> Result<(), Duration> {
+    /// Takes one attempt for `client`, or says how long until its next is
+    /// allowed.
+    pub(crate) fn take(&mut self, client: &str) -> Result<(), Duration> {
         let now = Instant::now();
-        let refill = now.duration_since(self.last).as_secs_f64() * self.per_minute / 60.0;
-        self.tokens = (self.tokens + refill).min(self.per_minute);
-        self.last = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
+        if !self.clients.contains_key(client) && self.clients.len() >= MAX_CLIENTS {
+            let stalest = self
+                .clients
+                .iter()
+                .min_by_key(|(_, t)| t.refilled)
+                .map(|(k, _)| k.clone());
+            if let Some(k) = stalest {
+                self.clients.remove(&k);
+            }
+        }
+        let per_minute = self.per_minute;
+        let t = self.clients.entry(client.to_string()).or_insert(Tries {
+            tokens: per_minute,
+            refilled: now,
+            failures: 0,
+            not_before: now,
+        });
+        let refill = now.duration_since(t.refilled).as_secs_f64() * per_minute / 60.0;
+        t.tokens = (t.tokens + refill).min(per_minute);
+        t.refilled = now;
+        if now < t.not_before {
+            return Err(t.not_before - now);
+        }
+        if t.tokens >= 1.0 {
+            t.tokens -= 1.0;
             Ok(())
         } else {
-            let wait = (1.0 - self.tokens) * 60.0 / self.per_minute;
-            Err(Duration::from_secs_f64(wait.max(1.0)))
+            let wait = (1.0 - t.tokens) * 60.0 / per_minute;
+            Err(Duration::from_secs_f64(wait))
         }
+    }
+
+    /// `client`'s attempt failed: its next waits longer.
+    pub(crate) fn failed(&mut self, client: &str) {
+        if let Some(t) = self.clients.get_mut(client) {
+            t.failures = t.failures.saturating_add(1);
+            if t.failures > FREE_FAILURES {
+                let doublings = (t.failures - FREE_FAILURES - 1).min(20);
+                t.not_before =
+                    Instant::now() + Duration::from_secs(1u64 << doublings).min(MAX_DELAY);
+            }
+        }
+    }
+
+    /// `client`'s attempt succeeded: its failures are forgotten.
+    pub(crate) fn succeeded(&mut self, client: &str) {
+        self.clients.remove(client);
     }
 }
 
@@ -180,18 +242,64 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn attempts_are_limited_then_refill() {
+    async fn attempts_are_limited_per_client_then_refill() {
         let mut a = Attempts::new(5);
         for _ in 0..5 {
-            a.take().unwrap();
+            a.take("10.0.0.1").unwrap();
         }
-        let wait = a.take().unwrap_err();
+        let wait = a.take("10.0.0.1").unwrap_err();
         assert!(
-            wait >= Duration::from_secs(1) && wait <= Duration::from_secs(12),
+            wait > Duration::from_secs(1) && wait <= Duration::from_secs(12),
             "{wait:?}"
         );
+        // Another client is not held back by the first.
+        a.take("10.0.0.2").unwrap();
         tokio::time::advance(Duration::from_secs(12)).await;
-        a.take().unwrap();
-        assert!(a.take().is_err());
+        a.take("10.0.0.1").unwrap();
+        assert!(a.take("10.0.0.1").is_err());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failures_in_a_row_double_the_wait_up_to_the_cap() {
+        let mut a = Attempts::new(1000);
+        a.take("c").unwrap();
+        let mut waits = Vec::new();
+        for _ in 0..14 {
+            a.failed("c");
+            match a.take("c") {
+                Ok(()) => waits.push(0),
+                Err(wait) => {
+                    waits.push(wait.as_secs());
+                    tokio::time::advance(wait).await;
+                    a.take("c").unwrap();
+                }
+            }
+        }
+        assert_eq!(
+            waits,
+            [0, 0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300]
+        );
+        // Others try freely meanwhile; a success forgets the failures.
+        a.take("owner").unwrap();
+        a.take("c").unwrap();
+        a.succeeded("c");
+        a.take("c").unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_clients_remembered_are_bounded() {
+        let mut a = Attempts::new(5);
+        for i in 0..MAX_CLIENTS + 10 {
+            let c = i.to_string();
+            a.take(&c).unwrap();
+            for _ in 0..=FREE_FAILURES {
+                a.failed(&c);
+            }
+            tokio::time::advance(Duration::from_millis(1)).await;
+        }
+        assert_eq!(a.clients.len(), MAX_CLIENTS);
+        // The oldest were forgotten; the newest still waits.
+        assert!(!a.clients.contains_key("0"));
+        assert!(a.take(&(MAX_CLIENTS + 9).to_string()).is_err());
     }
 }

@@ -51,14 +51,26 @@ pub async fn recv(c: &mut Conn) -> Option<FileMsg> {
 /// Opens a transfer connection to the node `target` at `at`.
 pub async fn dial(at: SocketAddr, target: NodeId, bits: u8) -> Conn {
     let kp = keypair();
+    let own = record(&kp, bits, now(), now() + 3600);
+    dial_as(at, target, bits, &kp, &own).await
+}
+
+/// The same, as the identity `kp` with its record `own` (one identity,
+/// many connections).
+pub async fn dial_as(
+    at: SocketAddr,
+    target: NodeId,
+    bits: u8,
+    kp: &Keypair,
+    own: &warren_proto::SignedNodeRecord,
+) -> Conn {
     let stream = TcpStream::connect(at).await.unwrap();
     let mut c = Framed::new(stream, FrameCodec);
-    let own = record(&kp, bits, now(), now() + 3600);
     let (dialer, hello) = Dialer::start_for(kp.id(), target, [7; 32], Purpose::Transfer).unwrap();
     c.send(out(Channel::Handshake, hello)).await.unwrap();
     let (_, answer) = c.next().await.unwrap().unwrap();
     let (auth, _) = dialer
-        .on_answer(&answer, &kp, &own, now(), &policy(bits))
+        .on_answer(&answer, kp, own, now(), &policy(bits))
         .unwrap();
     c.send(out(Channel::Handshake, auth)).await.unwrap();
     c

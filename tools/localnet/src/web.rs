@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::Duration;
 
 /// An answer.
@@ -54,9 +54,33 @@ pub fn request(
     extra: &[(&str, &str)],
     body: Option<(&str, &str)>,
 ) -> Answer {
-    let host = base.trim_start_matches("http://");
-    let mut s = TcpStream::connect(host).unwrap();
+    request_as(base, Sender::default(), method, path, cookies, extra, body)
+}
+
+/// Who sends a request: from which loopback address (`127.0.0.2` is
+/// another client than `127.0.0.1`), naming which `Host`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Sender<'a> {
+    /// The source address (default: the system's choice).
+    pub source: Option<IpAddr>,
+    /// The `Host` header (default: `base`'s address).
+    pub host: Option<&'a str>,
+}
+
+/// Sends one request to `base` as `sender`.
+pub fn request_as(
+    base: &str,
+    sender: Sender<'_>,
+    method: &str,
+    path: &str,
+    cookies: &[(&str, &str)],
+    extra: &[(&str, &str)],
+    body: Option<(&str, &str)>,
+) -> Answer {
+    let at = base.trim_start_matches("http://");
+    let mut s = connect_from(at, sender.source);
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let host = sender.host.unwrap_or(at);
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
     if !cookies.is_empty() {
         let c: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -103,6 +127,23 @@ pub fn request(
         headers,
         body: body.to_string(),
     }
+}
+
+/// A connection to `at` (`IP:PORT`), from `source` when given.
+pub fn connect_from(at: &str, source: Option<IpAddr>) -> TcpStream {
+    let Some(source) = source else {
+        return TcpStream::connect(at).unwrap();
+    };
+    let to: SocketAddr = at.parse().expect("an IP:PORT address");
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(to),
+        socket2::Type::STREAM,
+        None,
+    )
+    .unwrap();
+    socket.bind(&SocketAddr::new(source, 0).into()).unwrap();
+    socket.connect(&to.into()).unwrap();
+    socket.into()
 }
 
 /// `application/x-www-form-urlencoded` from pairs.

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use warren_proto::content::SwarmId;
 use warren_proto::link::Link;
 use warren_proto::{NodeId, PeerAddr};
@@ -23,7 +23,7 @@ const COMMAND_QUEUE: usize = 32;
 #[derive(Clone)]
 pub struct FilesHandle {
     pub(super) tx: mpsc::Sender<Cmd>,
-    upload_slots: Arc<Semaphore>,
+    upload_slots: Arc<crate::files::slots::UploadSlots>,
     max_queued: usize,
     /// The upload cap, shared by every upload session (none: no cap).
     upload_rate: Arc<std::sync::Mutex<Option<crate::conn::TokenBucket>>>,
@@ -157,13 +157,15 @@ impl FilesHandle {
         .await?
     }
 
-    /// A slot for an inbound transfer connection, if one is free.
-    pub(crate) fn upload_slot(&self) -> Option<(FilesHandle, OwnedSemaphorePermit)> {
-        self.upload_slots
-            .clone()
-            .try_acquire_owned()
-            .ok()
-            .map(|p| (self.clone(), p))
+    /// A slot for an inbound transfer connection from `peer`: when the
+    /// pool is full, the session silent the longest is closed for it (see
+    /// `files::slots`); the flag says whether one was.
+    pub(crate) fn upload_slot(
+        &self,
+        peer: warren_proto::NodeId,
+    ) -> (FilesHandle, crate::files::slots::UploadSlot, bool) {
+        let (slot, evicted) = self.upload_slots.take(peer);
+        (self.clone(), slot, evicted)
     }
 
     pub(crate) fn max_queued_requests(&self) -> usize {
@@ -301,7 +303,7 @@ pub(crate) fn handle(cfg: &FilesConfig) -> (FilesHandle, Pending) {
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
     let handle = FilesHandle {
         tx,
-        upload_slots: Arc::new(Semaphore::new(cfg.max_upload_sessions)),
+        upload_slots: crate::files::slots::UploadSlots::new(cfg.max_upload_sessions),
         max_queued: cfg.max_queued_requests,
         upload_rate: Arc::new(std::sync::Mutex::new(bucket(cfg.upload_rate_limit))),
         thermal: Arc::default(),

@@ -134,7 +134,7 @@ pub(crate) struct CreateForm {
 
 pub(crate) async fn create(State(app): State<Arc<App>>, post: Post<CreateForm>) -> Response {
     let f = post.form;
-    let path = match app.roots.check(&f.path) {
+    let path = match app.roots.check_share(&f.path) {
         Ok(p) => p,
         Err(e) => {
             flash(&app, &post.auth, false, e.to_string());

@@ -1,0 +1,152 @@
+//! The HTTP/1.1 connection loop shared by the web gateway and the panel:
+//! one task per connection, a bounded pool of them fair to strangers
+//! ([`pool`]: at most half from one address; when full, the connection
+//! silent the longest is closed for a newcomer), a header timeout, a
+//! connection that moves no byte for [`STALL`] closed, and an end at
+//! shutdown.
+
+mod pool;
+mod tracked;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http::{Request, Response};
+use hyper::body::{Body, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::transport::{Listener, TransportError};
+use tracked::{Progress, Tracked};
+
+/// A connection that moves no byte either way for this long is closed: a
+/// body that never comes, an answer never read, an idle keep-alive (nginx
+/// closes idle keep-alives after 75 s).
+pub(crate) const STALL: Duration = Duration::from_secs(60);
+
+/// Who sent a request, as its listener tells clients apart: the source
+/// address without its port on TCP (`127.0.0.1`, `192.168.1.20`); on an
+/// onion service every client has the listener's one name (Tor hides who
+/// they are). Put in each request's extensions by [`serve`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Client(pub(crate) String);
+
+impl Client {
+    /// Whether this names an address (a TCP client), not a whole class of
+    /// clients (every client of an onion service).
+    pub(crate) fn is_address(&self) -> bool {
+        self.0.parse::<std::net::IpAddr>().is_ok()
+    }
+
+    /// The client named by a listener's description of a stream's origin.
+    pub(crate) fn from_origin(from: &str) -> Client {
+        match from.parse::<std::net::SocketAddr>() {
+            Ok(a) => Client(a.ip().to_canonical().to_string()),
+            Err(_) => Client(from.to_string()),
+        }
+    }
+}
+
+/// How a server takes its connections.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ServeLimits {
+    /// Connections served at once; more are closed.
+    pub(crate) max_connections: usize,
+    /// Time a client has to send a request's headers.
+    pub(crate) header_timeout: Duration,
+    /// A name for logs.
+    pub(crate) name: &'static str,
+}
+
+/// Serves `listener` with `handler` until `shutdown`.
+pub(crate) async fn serve<H, F, B>(
+    mut listener: Box<dyn Listener>,
+    limits: ServeLimits,
+    handler: H,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+) where
+    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<B>> + Send + 'static,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let pool = Arc::new(Mutex::new(pool::Pool::new(
+        limits.max_connections,
+        limits.max_connections.div_ceil(2),
+    )));
+    let name = limits.name;
+    loop {
+        let accepted = tokio::select! {
+            () = shutdown.cancelled() => return,
+            a = listener.accept() => a,
+        };
+        let (stream, from) = match accepted {
+            Ok(a) => a,
+            Err(TransportError::Closed) => return,
+            Err(e) => {
+                tracing::debug!(error = %e, "{name}: accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let client = Client::from_origin(&from);
+        let progress = Progress::new();
+        let stop = shutdown.child_token();
+        let Ok(taken) = pool
+            .lock()
+            .map(|mut p| p.take(client.clone(), progress.clone(), stop.clone()))
+        else {
+            return;
+        };
+        if let pool::Taken::Evicted(_) = taken {
+            tracing::debug!(
+                from,
+                "{name} full: the connection silent longest was closed for a new one"
+            );
+        }
+        let id = taken.id();
+        let handler = handler.clone();
+        let pool = pool.clone();
+        tasks.spawn(async move {
+            let stream = Tracked::new(stream, progress.clone());
+            let service = service_fn(move |mut req: Request<Incoming>| {
+                let handler = handler.clone();
+                req.extensions_mut().insert(client.clone());
+                async move { Ok::<_, Infallible>(handler(req).await) }
+            });
+            let conn = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_timeout)
+                .max_buf_size(64 * 1024)
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::select! {
+                () = stop.cancelled() => {}
+                () = stalled(&progress) => tracing::debug!("{name}: a connection moved nothing for {STALL:?}: closed"),
+                r = conn => if let Err(e) = r {
+                    tracing::debug!(error = %e, "{name} connection ended");
+                },
+            }
+            if let Ok(mut p) = pool.lock() {
+                p.release(id);
+            }
+        });
+    }
+}
+
+/// Ends once `progress` has seen no byte for [`STALL`].
+async fn stalled(progress: &Progress) {
+    loop {
+        let due = progress.last() + STALL;
+        if tokio::time::Instant::now() >= due {
+            return;
+        }
+        tokio::time::sleep_until(due).await;
+    }
+}
