@@ -3,7 +3,7 @@
 //!
 //! `cargo run --release -p warren-tools --bin warren-bench -- all`
 //! (or `proto`, `pow`, `discovery`, `onion`, `panel`, `board`, `files`,
-//! `files-tor`, `serve [OTHER_WARREN]`). Figures, not pass/fail: run it on
+//! `files-tor`, `serve [OTHER_WARREN]`, `fair [OTHER_WARREN]`). Figures, not pass/fail: run it on
 //! the machine you care about.
 
 // A benchmark measures real elapsed time.
@@ -46,6 +46,13 @@ enum What {
         /// run, interleaved.
         other: Option<std::path::PathBuf>,
     },
+    /// Fair pools: an honest client's time (p50/p99) and the node's RSS
+    /// while strangers hold every panel and gateway slot; against another
+    /// `warren` binary when given.
+    Fair {
+        /// Another build of `warren` to measure in the same run.
+        other: Option<std::path::PathBuf>,
+    },
     /// Everything above except the file benchmarks (minutes each).
     All,
 }
@@ -80,6 +87,9 @@ fn main() {
     }
     if matches!(w, What::Files | What::FilesTor) {
         bench::files::run(w == What::Files, w == What::FilesTor);
+    }
+    if let What::Fair { other } = &w {
+        bench::fair::run(other.as_deref());
     }
     if let What::Serve { other } = &w {
         bench::serve::run(other.as_deref());

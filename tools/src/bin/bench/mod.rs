@@ -2,6 +2,7 @@
 
 pub(crate) mod board;
 pub(crate) mod discovery;
+pub(crate) mod fair;
 pub(crate) mod files;
 pub(crate) mod onion;
 pub(crate) mod panel;
