@@ -7,6 +7,7 @@ pub mod conn;
 pub mod control;
 pub mod device;
 mod error;
+pub(crate) mod fair;
 pub mod files;
 pub(crate) mod gateway;
 pub mod identity;

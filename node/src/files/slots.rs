@@ -6,116 +6,59 @@
 //! (no request received, no block sent — a connection that never named a
 //! swarm is silent from the start) is closed with `Busy` for it.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use warren_proto::NodeId;
 
-struct Held {
-    peer: NodeId,
-    last: Instant,
-    stop: CancellationToken,
-}
-
-#[derive(Default)]
-struct Inner {
-    held: HashMap<u64, Held>,
-    next: u64,
-}
+use crate::fair::{Pool, Progress, Taken};
 
 /// The pool of upload slots.
-pub(crate) struct UploadSlots {
-    inner: Mutex<Inner>,
-    max: usize,
-    per_peer: usize,
-}
+pub(crate) struct UploadSlots(Mutex<Pool<NodeId>>);
 
 /// One upload session's slot, released when dropped.
 pub(crate) struct UploadSlot {
-    id: u64,
+    id: Option<u64>,
     pool: Arc<UploadSlots>,
+    progress: Progress,
     stop: CancellationToken,
 }
 
 impl UploadSlots {
     /// `max` sessions, at most a quarter (at least 1) per identity.
     pub(crate) fn new(max: usize) -> Arc<UploadSlots> {
-        Arc::new(UploadSlots {
-            inner: Mutex::new(Inner::default()),
-            max: max.max(1),
-            per_peer: (max / 4).max(1),
-        })
+        Arc::new(UploadSlots(Mutex::new(Pool::new(max, max / 4))))
     }
 
     /// A slot for `peer`, closing the stalest session (of `peer`'s own, at
     /// its cap) if the pool is full; says whether one was closed.
     pub(crate) fn take(self: &Arc<Self>, peer: NodeId) -> (UploadSlot, bool) {
-        let stop = CancellationToken::new();
-        let Ok(mut inner) = self.inner.lock() else {
-            return (
-                UploadSlot {
-                    id: u64::MAX,
-                    pool: self.clone(),
-                    stop,
-                },
-                false,
-            );
+        let (progress, stop) = (Progress::new(), CancellationToken::new());
+        let taken = self
+            .0
+            .lock()
+            .ok()
+            .map(|mut p| p.take(peer, true, progress.clone(), stop.clone()));
+        let evicted = matches!(taken, Some(Taken::Evicted(_)));
+        let slot = UploadSlot {
+            id: taken.map(|t| t.id()),
+            pool: self.clone(),
+            progress,
+            stop,
         };
-        let own = inner.held.values().filter(|h| h.peer == peer).count();
-        let stalest = |inner: &Inner, mine: bool| {
-            inner
-                .held
-                .iter()
-                .filter(|(_, h)| !mine || h.peer == peer)
-                .min_by_key(|(id, h)| (h.last, **id))
-                .map(|(id, _)| *id)
-        };
-        let victim = if own >= self.per_peer {
-            stalest(&inner, true)
-        } else if inner.held.len() >= self.max {
-            stalest(&inner, false)
-        } else {
-            None
-        };
-        if let Some(h) = victim.and_then(|v| inner.held.remove(&v)) {
-            h.stop.cancel();
-        }
-        let id = inner.next;
-        inner.next += 1;
-        inner.held.insert(
-            id,
-            Held {
-                peer,
-                last: Instant::now(),
-                stop: stop.clone(),
-            },
-        );
-        (
-            UploadSlot {
-                id,
-                pool: self.clone(),
-                stop,
-            },
-            victim.is_some(),
-        )
+        (slot, evicted)
     }
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.inner.lock().map(|i| i.held.len()).unwrap_or(0)
+        self.0.lock().map(|p| p.len()).unwrap_or(0)
     }
 }
 
 impl UploadSlot {
     /// The session did something useful now.
     pub(crate) fn touch(&self) {
-        if let Ok(mut inner) = self.pool.inner.lock() {
-            if let Some(h) = inner.held.get_mut(&self.id) {
-                h.last = Instant::now();
-            }
-        }
+        self.progress.moved();
     }
 
     /// Ends when the session was closed for a newcomer.
@@ -126,8 +69,8 @@ impl UploadSlot {
 
 impl Drop for UploadSlot {
     fn drop(&mut self) {
-        if let Ok(mut inner) = self.pool.inner.lock() {
-            inner.held.remove(&self.id);
+        if let (Some(id), Ok(mut p)) = (self.id, self.pool.0.lock()) {
+            p.release(id);
         }
     }
 }

@@ -1,11 +1,10 @@
 //! The HTTP/1.1 connection loop shared by the web gateway and the panel:
 //! one task per connection, a bounded pool of them fair to strangers
-//! ([`pool`]: at most half from one address; when full, the connection
-//! silent the longest is closed for a newcomer), a header timeout, a
+//! ([`crate::fair`]: at most half from one address; when full, the
+//! connection silent the longest is closed for a newcomer), a header timeout, a
 //! connection that moves no byte for [`STALL`] closed, and an end at
 //! shutdown.
 
-mod pool;
 mod tracked;
 
 use std::convert::Infallible;
@@ -21,8 +20,9 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::fair::{self, Progress};
 use crate::transport::{Listener, TransportError};
-use tracked::{Progress, Tracked};
+use tracked::Tracked;
 
 /// A connection that moves no byte either way for this long is closed: a
 /// body that never comes, an answer never read, an idle keep-alive (nginx
@@ -77,7 +77,7 @@ pub(crate) async fn serve<H, F, B>(
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let pool = Arc::new(Mutex::new(pool::Pool::new(
+    let pool = Arc::new(Mutex::new(fair::Pool::new(
         limits.max_connections,
         limits.max_connections.div_ceil(2),
     )));
@@ -99,13 +99,17 @@ pub(crate) async fn serve<H, F, B>(
         let client = Client::from_origin(&from);
         let progress = Progress::new();
         let stop = shutdown.child_token();
-        let Ok(taken) = pool
-            .lock()
-            .map(|mut p| p.take(client.clone(), progress.clone(), stop.clone()))
-        else {
+        let Ok(taken) = pool.lock().map(|mut p| {
+            p.take(
+                client.clone(),
+                client.is_address(),
+                progress.clone(),
+                stop.clone(),
+            )
+        }) else {
             return;
         };
-        if let pool::Taken::Evicted(_) = taken {
+        if let fair::Taken::Evicted(_) = taken {
             tracing::debug!(
                 from,
                 "{name} full: the connection silent longest was closed for a new one"

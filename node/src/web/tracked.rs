@@ -2,35 +2,11 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::time::Instant;
 
-/// When a connection last moved a byte, shared between its stream and the
-/// pool (tokio's clock, so tests can pause it).
-#[derive(Clone, Debug)]
-pub(crate) struct Progress(Arc<Mutex<Instant>>);
-
-impl Progress {
-    /// Progress made now.
-    pub(crate) fn new() -> Progress {
-        Progress(Arc::new(Mutex::new(Instant::now())))
-    }
-
-    /// A byte moved now.
-    pub(crate) fn moved(&self) {
-        if let Ok(mut t) = self.0.lock() {
-            *t = Instant::now();
-        }
-    }
-
-    /// When a byte last moved.
-    pub(crate) fn last(&self) -> Instant {
-        self.0.lock().map(|t| *t).unwrap_or_else(|_| Instant::now())
-    }
-}
+use crate::fair::Progress;
 
 /// A stream whose reads and writes note their progress.
 pub(crate) struct Tracked<S> {
