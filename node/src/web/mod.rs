@@ -55,7 +55,8 @@ impl Client {
 /// How a server takes its connections.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ServeLimits {
-    /// Connections served at once; more are closed.
+    /// Connections served at once, at most half from one address; a
+    /// newcomer to a full pool closes the one silent the longest.
     pub(crate) max_connections: usize,
     /// Time a client has to send a request's headers.
     pub(crate) header_timeout: Duration,
