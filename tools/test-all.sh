@@ -6,12 +6,14 @@
 # On a fresh Debian 12 machine with a Rust toolchain: installs the Debian
 # packages (tools/deps.sh; tor among them) and cargo tools the tests need,
 # then runs formatting and lint checks, docs, every test (nextest), the
-# onion tier on a private Tor network, a short run of each fuzz target, the
-# fresh-machine check (tools/check-fresh-debian.sh: the install steps, run
-# in a brand-new Debian 12 root, give every tool the tests start; as root
-# only), and the image tier: the Raspberry Pi image built
-# (image-build/build.sh), checked and booted under qemu
-# (hw-tests/qemu-boot.sh); that tier needs root.
+# onion tier on a private Tor network, the fresh-machine check
+# (tools/check-fresh-debian.sh: the install steps, run in a brand-new
+# Debian 12 root, give every tool the tests start; as root only), a short
+# run of each fuzz target while the Raspberry Pi image is built beside it
+# (image-build/build.sh, log in target/image-build.log), and the rest of
+# the image tier: the image checked and booted under qemu on virt
+# (hw-tests/qemu-boot.sh) and on the Pi models, side by side
+# (hw-tests/qemu-boot-pi.sh); that tier needs root.
 # Environment: WARREN_FUZZ_SECONDS (default 15) per fuzz target;
 # WARREN_IMAGE_OUT (default target/image) for the image; WARREN_IMAGE_TIER=0
 # skips the image tier; WARREN_PI_MACHINES (default "raspi3b raspi3ap") the
@@ -23,7 +25,7 @@ cd "$(dirname "$0")/.."
 fuzz_seconds=${WARREN_FUZZ_SECONDS:-15}
 # One clean build, no incremental caches: they doubled the disk a cold run needs.
 export CARGO_INCREMENTAL=0
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> [%d s] %s\n' "$SECONDS" "$*"; }
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
@@ -67,6 +69,35 @@ cargo test --workspace --doc --locked
 step "onion tier: real nodes on a private Tor network on loopback"
 cargo test --locked -p warren-node --test onion
 
+# A package that only this machine has (a Recommends left out, a hand
+# install) would hide behind a green run; a brand-new root has none.
+if [ "${WARREN_FRESH_CHECK:-1}" = 0 ]; then
+    step "fresh-machine check skipped (WARREN_FRESH_CHECK=0)"
+elif [ "$(id -u)" -ne 0 ]; then
+    step "fresh-machine check skipped: it needs root (mmdebstrap, chroot, mounts)"
+else
+    step "fresh-machine check: the install steps on a brand-new Debian 12"
+    tools/check-fresh-debian.sh </dev/null
+fi
+
+# The image build (a cross build and a Debian root: CPU and disk, nothing
+# timed) runs beside the fuzz targets, which time nothing either; the tiers
+# above do, so they ran alone. Its packages are installed first, in the
+# foreground (nothing else may hold the package manager meanwhile).
+image_tier=${WARREN_IMAGE_TIER:-1}
+image_out=${WARREN_IMAGE_OUT:-target/image}
+build_log="${CARGO_TARGET_DIR:-$PWD/target}/image-build.log"
+image_pid=""
+trap '[ -z "$image_pid" ] || kill "$image_pid" 2>/dev/null || true' EXIT
+if [ "$image_tier" = 1 ]; then
+    step "image tier: building the Raspberry Pi image in the background ($build_log)"
+    mkdir -p "$(dirname "$build_log")"
+    as_root image-build/deps.sh --build --boot
+    as_root env CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" \
+        image-build/build.sh "$image_out" >"$build_log" 2>&1 </dev/null &
+    image_pid=$!
+fi
+
 step "fuzz targets, ${fuzz_seconds}s each"
 (
     cd proto
@@ -88,28 +119,36 @@ step "fuzz targets, ${fuzz_seconds}s each"
     rm -f "$log"
 )
 
-# A package that only this machine has (a Recommends left out, a hand
-# install) would hide behind a green run; a brand-new root has none.
-if [ "${WARREN_FRESH_CHECK:-1}" = 0 ]; then
-    step "fresh-machine check skipped (WARREN_FRESH_CHECK=0)"
-elif [ "$(id -u)" -ne 0 ]; then
-    step "fresh-machine check skipped: it needs root (mmdebstrap, chroot, mounts)"
-else
-    step "fresh-machine check: the install steps on a brand-new Debian 12"
-    tools/check-fresh-debian.sh </dev/null
-fi
 
-if [ "${WARREN_IMAGE_TIER:-1}" = 1 ]; then
-    step "image tier: build the Raspberry Pi image, check it, boot it under qemu"
-    image_out=${WARREN_IMAGE_OUT:-target/image}
+if [ "$image_tier" = 1 ]; then
+    step "image tier: waiting for the image build"
+    if ! wait "$image_pid"; then
+        image_pid=""
+        cat "$build_log"
+        echo "the image build failed" >&2
+        exit 1
+    fi
+    image_pid=""
+    cat "$build_log"
+    step "image tier: check the image, boot it under qemu"
     version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
-    as_root env CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" image-build/build.sh "$image_out"
-    as_root image-build/check-image-selftest.sh "$image_out/warren-$version-rpi-arm64.img"
-    as_root hw-tests/qemu-boot.sh "$image_out/warren-$version-rpi-arm64.img"
-    # qemu's own Raspberry Pi models: the Pi's kernel, device tree and SD host.
+    image="$image_out/warren-$version-rpi-arm64.img"
+    as_root image-build/check-image-selftest.sh "$image"
+    as_root hw-tests/qemu-boot.sh "$image"
+    # qemu's own Raspberry Pi models (the Pi's kernel, device tree and SD
+    # host), booted side by side: each waits on emulated time.
+    step "image tier: booting on qemu's ${WARREN_PI_MACHINES:-raspi3b raspi3ap}"
+    pids=()
     for machine in ${WARREN_PI_MACHINES:-raspi3b raspi3ap}; do
-        as_root hw-tests/qemu-boot-pi.sh "$image_out/warren-$version-rpi-arm64.img" "$machine"
+        as_root hw-tests/qemu-boot-pi.sh "$image" "$machine" >"$build_log.$machine" 2>&1 </dev/null &
+        pids+=("$!:$machine")
     done
+    failed=0
+    for entry in "${pids[@]}"; do
+        wait "${entry%%:*}" || failed=1
+        cat "$build_log.${entry#*:}"
+    done
+    [ "$failed" = 0 ] || { echo "a Raspberry Pi boot test failed" >&2; exit 1; }
 else
     step "image tier skipped (WARREN_IMAGE_TIER=0)"
 fi
