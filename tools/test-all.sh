@@ -5,13 +5,13 @@
 #
 # On a fresh Debian 12 machine with a Rust toolchain: installs the Debian
 # packages (tools/deps.sh; tor among them) and cargo tools the tests need,
-# then runs formatting and lint checks, docs, every test (nextest), the
-# onion tier on a private Tor network, the fresh-machine check
-# (tools/check-fresh-debian.sh: the install steps, run in a brand-new
-# Debian 12 root, give every tool the tests start; as root only), a short
-# run of each fuzz target while the Raspberry Pi image is built beside it
-# (image-build/build.sh, log in target/image-build.log), and the rest of
-# the image tier: the image checked and booted under qemu on virt
+# then runs formatting and lint checks, docs and the test builds while the
+# Raspberry Pi image is built beside them (image-build/build.sh, log in
+# target/image-build.log), then every test (nextest), the onion tier on a
+# private Tor network, the fresh-machine check (tools/check-fresh-debian.sh:
+# the install steps, run in a brand-new Debian 12 root, give every tool the
+# tests start; as root only), a short run of each fuzz target, and the rest
+# of the image tier: the image checked and booted under qemu on virt
 # (hw-tests/qemu-boot.sh) and on the Pi models, side by side
 # (hw-tests/qemu-boot-pi.sh); that tier needs root.
 # Environment: WARREN_FUZZ_SECONDS (default 15) per fuzz target;
@@ -51,6 +51,25 @@ for component in rustfmt clippy; do
     fi
 done
 
+# The image build (a cross build and a Debian root: CPU and disk, nothing
+# timed) runs beside the lints, docs and test builds, which time nothing
+# either; it must end before the first test runs, so the timed tiers run
+# alone. Its packages are installed first, in the foreground (nothing else
+# may hold the package manager meanwhile).
+image_tier=${WARREN_IMAGE_TIER:-1}
+image_out=${WARREN_IMAGE_OUT:-target/image}
+build_log="${CARGO_TARGET_DIR:-$PWD/target}/image-build.log"
+image_pid=""
+trap '[ -z "$image_pid" ] || kill "$image_pid" 2>/dev/null || true' EXIT
+if [ "$image_tier" = 1 ]; then
+    step "image tier: building the Raspberry Pi image in the background ($build_log)"
+    mkdir -p "$(dirname "$build_log")"
+    as_root image-build/deps.sh --build --boot
+    as_root env CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" \
+        image-build/build.sh "$image_out" >"$build_log" 2>&1 </dev/null &
+    image_pid=$!
+fi
+
 # --- checks ----------------------------------------------------------------------
 step "format"
 cargo fmt --all --check
@@ -61,6 +80,21 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "docs (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+
+step "test builds"
+cargo test --workspace --locked --no-run
+
+if [ "$image_tier" = 1 ]; then
+    step "image tier: waiting for the image build"
+    if ! wait "$image_pid"; then
+        image_pid=""
+        cat "$build_log"
+        echo "the image build failed" >&2
+        exit 1
+    fi
+    image_pid=""
+    cat "$build_log"
+fi
 
 step "tests"
 cargo nextest run --workspace --locked --config-file tools/nextest.toml --profile ci
@@ -78,24 +112,6 @@ elif [ "$(id -u)" -ne 0 ]; then
 else
     step "fresh-machine check: the install steps on a brand-new Debian 12"
     tools/check-fresh-debian.sh </dev/null
-fi
-
-# The image build (a cross build and a Debian root: CPU and disk, nothing
-# timed) runs beside the fuzz targets, which time nothing either; the tiers
-# above do, so they ran alone. Its packages are installed first, in the
-# foreground (nothing else may hold the package manager meanwhile).
-image_tier=${WARREN_IMAGE_TIER:-1}
-image_out=${WARREN_IMAGE_OUT:-target/image}
-build_log="${CARGO_TARGET_DIR:-$PWD/target}/image-build.log"
-image_pid=""
-trap '[ -z "$image_pid" ] || kill "$image_pid" 2>/dev/null || true' EXIT
-if [ "$image_tier" = 1 ]; then
-    step "image tier: building the Raspberry Pi image in the background ($build_log)"
-    mkdir -p "$(dirname "$build_log")"
-    as_root image-build/deps.sh --build --boot
-    as_root env CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" \
-        image-build/build.sh "$image_out" >"$build_log" 2>&1 </dev/null &
-    image_pid=$!
 fi
 
 step "fuzz targets, ${fuzz_seconds}s each"
@@ -121,15 +137,6 @@ step "fuzz targets, ${fuzz_seconds}s each"
 
 
 if [ "$image_tier" = 1 ]; then
-    step "image tier: waiting for the image build"
-    if ! wait "$image_pid"; then
-        image_pid=""
-        cat "$build_log"
-        echo "the image build failed" >&2
-        exit 1
-    fi
-    image_pid=""
-    cat "$build_log"
     step "image tier: check the image, boot it under qemu"
     version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
     image="$image_out/warren-$version-rpi-arm64.img"
