@@ -183,11 +183,7 @@ fn trust_offline(dir: &Path, action: &TrustAction) -> Result<serde_json::Value> 
 
 /// `warren store check`.
 pub(crate) async fn store_check(dir: &Path, json: bool) -> Result<()> {
-    if control::request(dir, &Request::Status).await.is_ok() {
-        return Err(Error::Refused(
-            "the node is running: stop it first (`warren stop`), then check its store".into(),
-        ));
-    }
+    refuse_while_running(dir, "check its store").await?;
     let path = dir.join(STORE_NAME);
     if !path.exists() {
         return Err(Error::NoIdentity(dir.to_path_buf()));
@@ -250,11 +246,7 @@ pub(crate) fn no_kept_identity(dir: &Path) -> Result<()> {
 
 /// `warren store restore`.
 pub(crate) async fn store_restore(dir: &Path, json: bool) -> Result<()> {
-    if control::request(dir, &Request::Status).await.is_ok() {
-        return Err(Error::Refused(
-            "the node is running: stop it first (`warren stop`), then restore its store".into(),
-        ));
-    }
+    refuse_while_running(dir, "restore its store").await?;
     let (store, d) = (dir.join(STORE_NAME), dir.to_path_buf());
     let now = SystemClock.unix_now();
     let r = tokio::task::spawn_blocking(move || keep::restore(&store, &d, now))
@@ -279,5 +271,15 @@ pub(crate) async fn store_restore(dir: &Path, json: bool) -> Result<()> {
     outln!(
         "peers are found again on start; shares and downloads are not in the copy: share and get them again"
     );
+    Ok(())
+}
+
+/// A store command needs the node stopped: the store is its while it runs.
+async fn refuse_while_running(dir: &Path, then: &str) -> Result<()> {
+    if control::request(dir, &Request::Status).await.is_ok() {
+        return Err(Error::Refused(format!(
+            "the node is running: stop it first (`warren stop`), then {then}"
+        )));
+    }
     Ok(())
 }
