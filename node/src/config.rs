@@ -228,7 +228,11 @@ pub enum Profile {
 pub struct Limits {
     /// Memory profile whose values fill in the keys not given.
     pub profile: Profile,
-    /// Inbound peer connections at once. Beyond: a busy redirect or a drop.
+    /// Inbound peer connections at once (one per identity: a second is a
+    /// duplicate). A quarter of them (at least one) is kept for trusted
+    /// nodes, so strangers, each holding one slot per identity they mined,
+    /// never keep the community's own nodes out. Beyond: a busy redirect or
+    /// a drop.
     pub max_inbound: usize,
     /// Handshakes in progress at once (inbound). Beyond: the oldest is cut off.
     pub max_pending_handshakes: usize,
@@ -252,7 +256,9 @@ pub struct Limits {
     pub store_queue: usize,
     /// Distinct keys held before a commit is forced.
     pub store_max_pending: usize,
-    /// Control-socket clients served at once. Beyond: they wait.
+    /// Control-socket clients served at once, at most half of them one
+    /// process's. Beyond: the client silent the longest (for 5 s at least)
+    /// is closed for the newcomer; until one is, the newcomer waits.
     pub control_clients: usize,
     /// Frames per second a peer may send (token bucket rate).
     pub peer_frames_per_sec: u32,

@@ -1,6 +1,6 @@
 //! The `warren` command line, run as a real process.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
 mod common;
 
@@ -207,6 +207,41 @@ fn bad_bytes_on_the_control_socket_get_an_error_line() {
         assert!(v["error"].as_str().unwrap().contains(said), "{answer}");
     }
     assert!(node.status()["id"].is_string(), "the node still answers");
+}
+
+/// A process holding control connections that never finish their
+/// request (a stuck script) holds at most half of the clients' slots, its
+/// own stalest closed for its next: the owner's `warren status` answers at
+/// once throughout.
+#[test]
+fn a_process_holding_control_connections_never_keeps_the_owner_out() {
+    use std::os::unix::net::UnixStream;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("n");
+    write_config(&dir, "[limits]\ncontrol_clients = 4\n");
+    let node = NodeProc::start(&dir, &[]);
+    let sock = dir.join("control.sock");
+    let mut held: Vec<UnixStream> = (0..40)
+        .map(|_| {
+            let mut s = UnixStream::connect(&sock).unwrap();
+            s.write_all(b"{\"cmd\":").unwrap();
+            s
+        })
+        .collect();
+    let mut worst = Duration::ZERO;
+    for _ in 0..5 {
+        let t = std::time::Instant::now();
+        assert!(node.status()["id"].is_string());
+        worst = worst.max(t.elapsed());
+        // More, as a stuck script keeps opening them.
+        for _ in 0..8 {
+            let mut s = UnixStream::connect(&sock).unwrap();
+            s.write_all(b"{\"cmd\":").unwrap();
+            held.push(s);
+        }
+    }
+    assert!(worst < Duration::from_secs(3), "status took {worst:?}");
+    drop(held);
 }
 
 #[test]

@@ -109,6 +109,52 @@ fn a_file_and_a_folder_reach_two_other_nodes_byte_exact() {
     assert_eq!(metric(&b, "pieces_bad") + metric(&c, "pieces_bad"), 0);
 }
 
+/// A name whose right-to-left override makes `invoice\u{202e}fdp.exe`
+/// read as `invoiceexe.pdf` is written to disk, listed and printed with
+/// U+FFFD in its place; right-to-left text itself is kept.
+#[test]
+fn a_name_with_a_direction_override_is_written_and_printed_without_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = tmp.path().join("src/papers");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("invoice\u{202e}fdp.exe"), b"MZ not a pdf").unwrap();
+    std::fs::write(folder.join("שלום.txt"), b"shalom").unwrap();
+    let a = node(&tmp.path().join("a"), "", &[]);
+    let b = node(&tmp.path().join("b"), "", &[&a.address()]);
+    let shared = share(&a.dir, &folder, &[]);
+    let out = tmp.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let link = shared["link"].as_str().unwrap();
+    assert_eq!(get_ok(&b.dir, link, &out)["state"], "complete");
+    let names: Vec<String> = walk(&out)
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().to_string())
+        .collect();
+    assert!(
+        names.contains(&"invoice\u{fffd}fdp.exe".to_string()),
+        "{names:?}"
+    );
+    assert!(names.contains(&"שלום.txt".to_string()), "{names:?}");
+    assert!(
+        names
+            .iter()
+            .all(|n| !n.chars().any(warren_proto::content::is_bidi_control)),
+        "{names:?}"
+    );
+    assert_eq!(
+        std::fs::read(out.join("papers/invoice\u{fffd}fdp.exe")).unwrap(),
+        b"MZ not a pdf"
+    );
+    // What the CLI prints carries none either.
+    for dir in [&a.dir, &b.dir] {
+        let out = warren_ok(dir, &["downloads"]) + &warren_ok(dir, &["shares"]);
+        assert!(
+            !out.chars().any(warren_proto::content::is_bidi_control),
+            "{out}"
+        );
+    }
+}
+
 #[test]
 fn a_killed_download_resumes_from_what_was_verified() {
     let tmp = tempfile::tempdir().unwrap();

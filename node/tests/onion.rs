@@ -296,9 +296,53 @@ fn with_no_tor_in_reach_a_node_keeps_running_and_says_why() {
 }
 
 /// Sends `GET path` for `host` over `stream` and returns the whole answer.
-async fn http_get(mut stream: warren_node::transport::BoxStream, host: &str, path: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+async fn http_get(stream: warren_node::transport::BoxStream, host: &str, path: &str) -> String {
     let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    http(stream, &req).await
+}
+
+/// Login forms for `host` with each of `passes`, sent one after another
+/// on one stream (so on one rendezvous circuit), and the status of each
+/// answer. The form token comes from a login page fetched on `page`.
+async fn logins_on_one_stream(
+    page: warren_node::transport::BoxStream,
+    stream: warren_node::transport::BoxStream,
+    host: &str,
+    passes: &[&str],
+) -> Vec<u16> {
+    let page = http_get(page, host, "/login").await;
+    let token = page
+        .split("warren_form=")
+        .nth(1)
+        .and_then(|t| t.split(';').next())
+        .expect("a form token")
+        .to_string();
+    let mut req = String::new();
+    for (i, pass) in passes.iter().enumerate() {
+        let body = format!("csrf={token}&passphrase={}", pass.replace(' ', "+"));
+        let close = if i + 1 == passes.len() {
+            "close"
+        } else {
+            "keep-alive"
+        };
+        req.push_str(&format!(
+            "POST /login HTTP/1.1\r\nHost: {host}\r\nConnection: {close}\r\n\
+             Cookie: warren_form={token}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        ));
+    }
+    http(stream, &req)
+        .await
+        .split("HTTP/1.1 ")
+        .skip(1)
+        .filter_map(|a| a.get(..3)?.parse().ok())
+        .collect()
+}
+
+/// Sends `req` over `stream` and returns the whole answer.
+async fn http(mut stream: warren_node::transport::BoxStream, req: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     stream.write_all(req.as_bytes()).await.unwrap();
     // Tor streams send what is buffered only when flushed.
     stream.flush().await.unwrap();
@@ -413,6 +457,31 @@ async fn the_admin_onion_serves_the_panel_to_its_owner_only() {
     let stream = owner.dial(&addr).await.unwrap();
     let answer = http_get(stream, "evil.example", "/login").await;
     assert!(answer.starts_with("HTTP/1.1 421"), "{answer}");
+
+    // Login limits are per rendezvous circuit: a guesser's failures on its
+    // circuit make it wait (two free, then 1 s, 2 s, 4 s…), while the
+    // owner's login on another circuit goes through at once.
+    let guesses = ["guess 1", "guess 2", "guess 3", "guess 4", "guess 5"];
+    let statuses = logins_on_one_stream(
+        owner.dial(&addr).await.unwrap(),
+        owner.dial_isolated(&addr).await.unwrap(),
+        &onion,
+        &guesses,
+    )
+    .await;
+    assert_eq!(statuses[..3], [401, 401, 401], "{statuses:?}");
+    assert!(
+        statuses[3..].contains(&429),
+        "the guesser waits: {statuses:?}"
+    );
+    let statuses = logins_on_one_stream(
+        owner.dial(&addr).await.unwrap(),
+        owner.dial_isolated(&addr).await.unwrap(),
+        &onion,
+        &["owner passphrase"],
+    )
+    .await;
+    assert_eq!(statuses, [303], "another circuit is not refused");
 
     // Someone without the key cannot even find the service.
     for _ in 0..3 {

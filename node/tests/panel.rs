@@ -183,6 +183,39 @@ fn nothing_without_a_login_and_no_form_without_its_token() {
     assert_eq!(login.get("/dashboard").status, 303);
 }
 
+/// A shared name with a right-to-left override reaches the panel's pages
+/// with U+FFFD in its place.
+#[test]
+fn the_panel_never_shows_a_direction_override() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("share");
+    std::fs::create_dir_all(&root).unwrap();
+    let spoof = root.join("invoice\u{202e}fdp.exe");
+    std::fs::write(&spoof, b"MZ").unwrap();
+    let dir = tmp.path().join("n");
+    let (_node, base) = start(&dir, &root);
+    let login = Login::pair(&base, &code(&dir), PASS);
+    let path = spoof.to_str().unwrap();
+    assert_eq!(login.post("/shares", &[("path", path)]).status, 303);
+    let page = wait_for(Duration::from_secs(30), "the share", || {
+        let page = login.get("/shares");
+        page.body.contains("fdp.exe</strong>").then_some(page)
+    });
+    assert!(
+        page.body.contains("invoice\u{fffd}fdp.exe"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page
+            .body
+            .chars()
+            .any(warren_proto::content::is_bidi_control),
+        "{}",
+        page.body
+    );
+}
+
 #[test]
 fn paths_outside_the_owners_folders_are_refused() {
     let tmp = tempfile::tempdir().unwrap();

@@ -3,6 +3,7 @@
 //! or an honest browser needs — a newcomer closes the connection silent
 //! the longest, and one address holds at most half the pool. Real `warren`
 //! processes on loopback TCP; other loopback addresses are other clients.
+//! The inbound peer slots keep a quarter for trusted nodes.
 
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
@@ -15,6 +16,8 @@ use std::time::{Duration, Instant};
 use common::data::{curl, page_links, random_bytes};
 use common::web::{Login, Sender, connect_from, form, request_as};
 use common::{NodeProc, json, pairing_code, write_config};
+use warren_proto::ProtocolVersion;
+use warren_proto::msg::{CloseReason, ControlMsg, Message, PeerMsg};
 
 const PASS: &str = "a long enough passphrase";
 
@@ -197,4 +200,72 @@ fn a_stranger_holding_every_upload_slot_does_not_stop_an_honest_download() {
     }
     let evicted = p.status()["metrics"]["uploads_evicted"].as_u64().unwrap();
     assert!(evicted > 0, "{evicted}");
+}
+
+/// What a node answered a peer connection with: admitted (it asked for
+/// peers, as it does every peer it keeps) or closed with a reason.
+async fn admitted_or_closed(peer: &mut common::raw::RawPeer) -> Result<(), CloseReason> {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(20), peer.recv())
+            .await
+            .expect("an answer within 20 s");
+        let Some((h, p)) = frame else {
+            return Err(CloseReason::Normal);
+        };
+        match Message::decode(ProtocolVersion::LATEST, h.channel, &p) {
+            Ok(Message::Peers(PeerMsg::GetPeers { .. })) => return Ok(()),
+            Ok(Message::Control(ControlMsg::Close { reason })) => return Err(reason),
+            _ => {}
+        }
+    }
+}
+
+/// Strangers, each with an identity of its own (each one mined), fill the
+/// inbound peer slots they may take: the next stranger is sent away with
+/// `Busy`, but a node the owner trusts still gets in, on the quarter of
+/// the slots kept for trusted nodes.
+#[test]
+fn strangers_filling_the_inbound_peer_slots_never_keep_a_trusted_node_out() {
+    use common::raw::{RawPeer, keypair};
+    use common::{TEST_BITS, listen_addr, warren_ok};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("n");
+    write_config(&dir, "[limits]\nmax_inbound = 4\n");
+    let node = NodeProc::start(&dir, &[]);
+    let status = node.status();
+    let at = listen_addr(&status);
+    let target: warren_proto::NodeId = status["id"].as_str().unwrap().parse().unwrap();
+    let friend = keypair();
+    warren_ok(
+        &dir,
+        &["trust", "add", &format!("{}@127.0.0.1:9", friend.id())],
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut strangers = Vec::new();
+        for _ in 0..3 {
+            let mut s = RawPeer::connect(at, target, keypair(), TEST_BITS).await;
+            assert_eq!(admitted_or_closed(&mut s).await, Ok(()), "a free slot");
+            strangers.push(s);
+        }
+        let mut late = RawPeer::connect(at, target, keypair(), TEST_BITS).await;
+        assert_eq!(
+            admitted_or_closed(&mut late).await,
+            Err(CloseReason::Busy),
+            "the strangers' slots are full"
+        );
+        let mut trusted = RawPeer::connect(at, target, friend, TEST_BITS).await;
+        assert_eq!(
+            admitted_or_closed(&mut trusted).await,
+            Ok(()),
+            "a trusted node gets in"
+        );
+        // (The node is another process: asking it blocks nothing here.)
+        assert_eq!(node.status()["connected_peers"], 4);
+        drop((strangers, trusted));
+    });
 }

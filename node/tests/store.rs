@@ -231,6 +231,27 @@ fn a_lost_or_damaged_store_comes_back_with_one_command_as_the_same_node() {
     let mut node = common::NodeProc::start(&dir, &[]);
     let id = node.status()["id"].as_str().unwrap().to_string();
     common::warren_ok(&dir, &["trust", "add", &b.address()]);
+    // A share of its own, and a download of b's share.
+    let mine = tmp.path().join("mine.bin");
+    std::fs::write(&mine, random_bytes(300_000, 7)).unwrap();
+    let my_link = json(&dir, &["share", mine.to_str().unwrap(), "--json"])["link"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let theirs = tmp.path().join("theirs.bin");
+    std::fs::write(&theirs, random_bytes(500_000, 8)).unwrap();
+    let b_dir = tmp.path().join("b");
+    let their_link = json(&b_dir, &["share", theirs.to_str().unwrap(), "--json"])["link"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = tmp.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let got = json(
+        &dir,
+        &["get", &their_link, "--out", out.to_str().unwrap(), "--json"],
+    );
+    assert_eq!(got["state"], "complete");
     node.stop();
     assert!(dir.join("warren.keep").exists());
     let trusted = |d: &Path| json(d, &["trust", "list", "--json"]).to_string();
@@ -265,6 +286,20 @@ fn a_lost_or_damaged_store_comes_back_with_one_command_as_the_same_node() {
         assert!(said.contains(&id), "{what}: {said}");
         assert_eq!(run(&dir).unwrap(), id, "{what}: the same node again");
         assert!(trusted(&dir).contains(&b_id), "{what}: its trust is back");
+        // Its share keeps its link; its download is there, complete.
+        let again = common::NodeProc::start(&dir, &[]);
+        // (The link's address hint names this run's port: the token is
+        // what must come back.)
+        let shares = json(&dir, &["shares", "--json"]).to_string();
+        let token = my_link.rsplit("/s/").next().unwrap();
+        assert!(
+            shares.contains(&format!("/s/{token}\"")),
+            "{what}: {shares}"
+        );
+        let downloads = json(&dir, &["downloads", "--json"]);
+        let d = &downloads.as_array().unwrap()[0];
+        assert_eq!(d["state"], "complete", "{what}: {downloads}");
+        drop(again);
     }
     // Nothing was deleted: the damaged store was set aside.
     let aside = std::fs::read_dir(&dir)

@@ -124,6 +124,23 @@ impl From<ContentId> for SwarmId {
     }
 }
 
+/// Unicode's `Bidi_Control` characters (UAX #9 §2: the embeddings,
+/// overrides, isolates and marks). In a file name they make
+/// `invoice\u{202e}fdp.exe` read as `invoiceexe.pdf`; names keep them on
+/// the wire (they are the publisher's bytes, and hashed), but every place
+/// that shows a name or writes it to disk uses [`unspoofed`]
+/// (CVE-2021-42574's advice).
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` with each [`is_bidi_control`] character replaced by U+FFFD.
+pub fn unspoofed(text: &str) -> String {
+    text.chars()
+        .map(|c| if is_bidi_control(c) { '\u{fffd}' } else { c })
+        .collect()
+}
+
 /// A safe relative path inside a share: `/`-separated components, none
 /// empty, `.` or `..`, no NUL, control characters or backslashes; at most
 /// 1024 bytes, components at most 255.

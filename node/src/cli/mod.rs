@@ -230,8 +230,13 @@ pub(crate) enum TrustAction {
 /// Writes one line of a command's answer (see `outln!`).
 pub(crate) fn out(args: std::fmt::Arguments<'_>) {
     use std::io::Write;
+    // Names printed as they are written to disk: no bidi controls.
+    let text = warren_proto::content::unspoofed(&args.to_string());
     let mut o = std::io::stdout().lock();
-    if let Err(e) = o.write_fmt(args).and_then(|()| o.write_all(b"\n")) {
+    if let Err(e) = o
+        .write_all(text.as_bytes())
+        .and_then(|()| o.write_all(b"\n"))
+    {
         eprintln!("error: cannot write the answer: {e}");
         std::process::exit(1);
     }

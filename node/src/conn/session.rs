@@ -1,5 +1,6 @@
 //! One connection's life: dial or accept, handshake, admission, run, report.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -11,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use warren_proto::frame::{Channel, Priority};
 use warren_proto::handshake::Purpose;
 use warren_proto::msg::{CloseReason, ControlMsg, Message, PeerMsg};
-use warren_proto::{BoundedVec, Keypair, PeerAddr, RecordPolicy, SignedNodeRecord};
+use warren_proto::{BoundedVec, Keypair, NodeId, PeerAddr, RecordPolicy, SignedNodeRecord};
 
 use super::codec::{FrameCodec, Outgoing};
 use super::handle::{ConnHandle, Direction};
@@ -32,6 +33,9 @@ pub(crate) struct ConnCtx {
     pub(crate) own_record: watch::Receiver<SignedNodeRecord>,
     /// Records to hand to a node we turn away (refreshed by the node).
     pub(crate) busy_sample: watch::Receiver<Arc<Vec<SignedNodeRecord>>>,
+    /// The trusted nodes (refreshed by the node when its trust list
+    /// changes): they may take the inbound slots kept for them.
+    pub(crate) trusted: watch::Receiver<Arc<HashSet<NodeId>>>,
     pub(crate) policy: RecordPolicy,
     pub(crate) clock: SharedClock,
     pub(crate) metrics: Arc<Metrics>,
@@ -67,6 +71,7 @@ impl ConnCtx {
             keypair,
             own_record,
             busy_sample: self.busy_sample.clone(),
+            trusted: self.trusted.clone(),
             policy: self.policy,
             clock: self.clock.clone(),
             metrics: self.metrics.clone(),
@@ -135,7 +140,15 @@ pub(crate) async fn serve_inbound(
         }
         return;
     }
-    if let Ok(conn_slot) = caps.conns.try_acquire_owned() {
+    let trusted = ctx.trusted.borrow().contains(&est.peer.id());
+    let slot = caps.conns.clone().try_acquire_owned().or_else(|e| {
+        if trusted {
+            caps.reserved.clone().try_acquire_owned()
+        } else {
+            Err(e)
+        }
+    });
+    if let Ok(conn_slot) = slot {
         run_admitted(framed, est.peer, est.version, Direction::Inbound, ctx).await;
         drop(conn_slot);
     } else if let Ok(busy) = caps.busy.try_acquire_owned() {

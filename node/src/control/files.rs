@@ -3,13 +3,12 @@
 use std::time::Duration;
 
 use serde::Serialize;
-use tokio::net::unix::OwnedWriteHalf;
 use tokio::sync::mpsc;
 use warren_proto::link::{Link, Target};
 use warren_proto::{PeerAddr, TransportHint};
 
 use super::Response;
-use super::server::{emit, event, failure, success};
+use super::server::{Writer, emit, event, failure, success};
 use crate::files::{DownloadState, FilesError, Progress, ShareOptions};
 use crate::node::NodeHandle;
 
@@ -21,7 +20,7 @@ const PROGRESS_QUEUE: usize = 16;
 /// answer.
 async fn with_progress<T, F>(
     what: &'static str,
-    write: &mut OwnedWriteHalf,
+    write: &mut Writer,
     job: impl FnOnce(mpsc::Sender<Progress>) -> F,
 ) -> std::io::Result<Response>
 where
@@ -48,7 +47,7 @@ pub(super) async fn share(
     node: &NodeHandle,
     path: String,
     options: ShareOptions,
-    write: &mut OwnedWriteHalf,
+    write: &mut Writer,
 ) -> std::io::Result<Response> {
     let files = node.files();
     with_progress("hashing", write, move |tx| async move {
@@ -60,7 +59,7 @@ pub(super) async fn share(
 pub(super) async fn recheck(
     node: &NodeHandle,
     id: String,
-    write: &mut OwnedWriteHalf,
+    write: &mut Writer,
 ) -> std::io::Result<Response> {
     let files = node.files();
     with_progress("checking", write, move |tx| async move {
@@ -74,7 +73,7 @@ pub(super) async fn get(
     link: String,
     out: String,
     wait: bool,
-    write: &mut OwnedWriteHalf,
+    write: &mut Writer,
 ) -> std::io::Result<Response> {
     let link: Link = match link.parse() {
         Ok(l) => l,

@@ -2,18 +2,34 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::unix::OwnedWriteHalf;
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{MAX_REQUEST, Request, Response};
+use crate::fair::{self, Progress, Tracked};
 use crate::node::NodeHandle;
 use crate::{Error, Result};
+
+/// Time a client has to send its request line.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Time one answer line may take to be written: a client that reads
+/// nothing for this long is closed. (Long requests write a progress line
+/// at least every second.)
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A client that read or wrote within this long is never closed for a
+/// newcomer (a burst of `warren` commands waits its turn instead).
+const BUSY_GRACE: Duration = Duration::from_secs(5);
+
+/// Where a client's answer lines go; writing notes the client's progress.
+pub(super) type Writer = Tracked<OwnedWriteHalf>;
 
 /// A bound control socket.
 pub struct ControlServer {
@@ -43,36 +59,77 @@ impl ControlServer {
         })
     }
 
-    /// Serves clients until `shutdown`; at most `max_clients` at once (the
-    /// rest wait in the socket's backlog). Removes the socket file at the end.
+    /// Serves clients until `shutdown`: at most `max_clients` at once, at
+    /// most half of them one process's (told apart by the peer's process
+    /// id, `SO_PEERCRED`). A newcomer to a full pool closes the client
+    /// that has read or written nothing for the longest (see
+    /// [`crate::fair`]) once it has been silent for [`BUSY_GRACE`] (until
+    /// then the newcomer waits), so a stuck script holding connections
+    /// delays the owner's `warren status` by seconds, not forever. Removes
+    /// the socket file at the end.
     pub async fn serve(self, node: NodeHandle, max_clients: usize, shutdown: CancellationToken) {
-        let slots = Arc::new(Semaphore::new(max_clients));
+        let pool = Arc::new(Mutex::new(fair::Pool::new(
+            max_clients,
+            max_clients.div_ceil(2),
+        )));
         let tasks = TaskTracker::new();
-        loop {
-            let permit = tokio::select! {
-                () = shutdown.cancelled() => break,
-                p = slots.clone().acquire_owned() => p,
-            };
-            let Ok(permit) = permit else { break };
+        'accept: loop {
             let accepted = tokio::select! {
                 () = shutdown.cancelled() => break,
                 a = self.listener.accept() => a,
             };
-            match accepted {
-                Ok((stream, _)) => {
-                    let node = node.clone();
-                    tasks.spawn(async move {
-                        let _permit = permit;
-                        if let Err(e) = serve_client(stream, &node).await {
-                            tracing::debug!(error = %e, "control client");
-                        }
-                    });
-                }
+            let stream = match accepted {
+                Ok((stream, _)) => stream,
                 Err(e) => {
                     tracing::warn!(error = %e, "control socket accept failed");
                     tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
                 }
+            };
+            let process = stream.peer_cred().ok().and_then(|c| c.pid());
+            let progress = Progress::new();
+            let stop = shutdown.child_token();
+            let taken = loop {
+                let Ok(taken) = pool.lock().map(|mut p| {
+                    p.try_take(
+                        process,
+                        process.is_some(),
+                        progress.clone(),
+                        stop.clone(),
+                        BUSY_GRACE,
+                    )
+                }) else {
+                    break 'accept;
+                };
+                if let Some(t) = taken {
+                    break t;
+                }
+                // Every client is at work: wait for one to finish.
+                tokio::select! {
+                    () = shutdown.cancelled() => break 'accept,
+                    () = tokio::time::sleep(Duration::from_millis(50)) => {}
+                }
+            };
+            if let fair::Taken::Evicted(_) = taken {
+                tracing::debug!(
+                    ?process,
+                    "control socket full: the client silent longest was closed for a new one"
+                );
             }
+            let id = taken.id();
+            let node = node.clone();
+            let pool = pool.clone();
+            tasks.spawn(async move {
+                tokio::select! {
+                    () = stop.cancelled() => {}
+                    r = serve_client(stream, &node, progress) => if let Err(e) = r {
+                        tracing::debug!(error = %e, "control client");
+                    },
+                }
+                if let Ok(mut p) = pool.lock() {
+                    p.release(id);
+                }
+            });
         }
         tasks.close();
         let _ = tokio::time::timeout(Duration::from_secs(2), tasks.wait()).await;
@@ -80,11 +137,16 @@ impl ControlServer {
     }
 }
 
-async fn serve_client(stream: UnixStream, node: &NodeHandle) -> std::io::Result<()> {
-    let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::new(read.take(MAX_REQUEST));
+async fn serve_client(
+    stream: UnixStream,
+    node: &NodeHandle,
+    progress: Progress,
+) -> std::io::Result<()> {
+    let (read, write) = stream.into_split();
+    let mut write = Tracked::new(write, progress.clone());
+    let mut reader = BufReader::new(Tracked::new(read, progress).take(MAX_REQUEST));
     let mut line = Vec::new();
-    let n = tokio::time::timeout(Duration::from_secs(10), reader.read_until(b'\n', &mut line))
+    let n = tokio::time::timeout(REQUEST_TIMEOUT, reader.read_until(b'\n', &mut line))
         .await
         .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
     let response = if n == 0 {
@@ -106,14 +168,13 @@ async fn serve_client(stream: UnixStream, node: &NodeHandle) -> std::io::Result<
     write.shutdown().await
 }
 
-/// Writes one line of the answer.
-pub(super) async fn emit(
-    write: &mut tokio::net::unix::OwnedWriteHalf,
-    r: &Response,
-) -> std::io::Result<()> {
+/// Writes one line of the answer, within [`WRITE_TIMEOUT`].
+pub(super) async fn emit(write: &mut Writer, r: &Response) -> std::io::Result<()> {
     let mut out = serde_json::to_vec(r).unwrap_or_default();
     out.push(b'\n');
-    write.write_all(&out).await
+    tokio::time::timeout(WRITE_TIMEOUT, write.write_all(&out))
+        .await
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))?
 }
 
 /// An event line.
@@ -147,11 +208,7 @@ pub(super) fn success<T: serde::Serialize>(value: T) -> Response {
     }
 }
 
-async fn handle(
-    req: Request,
-    node: &NodeHandle,
-    write: &mut tokio::net::unix::OwnedWriteHalf,
-) -> std::io::Result<Response> {
+async fn handle(req: Request, node: &NodeHandle, write: &mut Writer) -> std::io::Result<Response> {
     match req {
         // The long ones stream progress to the socket; the rest answer once.
         Request::Share { path, options } => super::files::share(node, path, options, write).await,

@@ -1,6 +1,8 @@
 //! Pools of slots fair to strangers, shared by the web listeners (a
-//! connection per slot, told apart by source address) and the upload
-//! service (a transfer session per slot, told apart by identity).
+//! connection per slot, told apart by source address or onion circuit),
+//! the upload service (a transfer session per slot, told apart by
+//! identity) and the control socket (a client per slot, told apart by
+//! process).
 //!
 //! A full pool does not turn newcomers away (one stranger could then hold
 //! every slot: idle connections reopened at each timeout, bodies never
@@ -11,10 +13,14 @@
 //! stalest makes room for its next. One being served makes progress, so
 //! the owner's stays while silent ones go.
 
+mod tracked;
+
+pub(crate) use tracked::Tracked;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use tokio::time::Instant;
+use tokio::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 /// When a slot's holder last did something useful (moved a byte, asked
@@ -99,18 +105,54 @@ impl<K: PartialEq> Pool<K> {
         progress: Progress,
         stop: CancellationToken,
     ) -> Taken {
+        let victim = self.victim(&key, capped, Duration::ZERO);
+        self.insert(key, progress, stop, victim.flatten())
+    }
+
+    /// As [`Pool::take`], but when the pool is full a holder that made
+    /// progress within `grace` is never closed: `None` when a slot would
+    /// need one of those (the caller waits for a [`Pool::release`] and
+    /// asks again). A key at its share still closes its own stalest.
+    pub(crate) fn try_take(
+        &mut self,
+        key: K,
+        capped: bool,
+        progress: Progress,
+        stop: CancellationToken,
+        grace: Duration,
+    ) -> Option<Taken> {
+        let victim = self.victim(&key, capped, grace)?;
+        Some(self.insert(key, progress, stop, victim))
+    }
+
+    /// Whom a newcomer with `key` would close: `Some(None)` nobody (a free
+    /// slot), `Some(Some(id))` that holder, `None` nobody silent for
+    /// `grace` although one is needed.
+    fn victim(&self, key: &K, capped: bool, grace: Duration) -> Option<Option<u64>> {
         let own = if capped {
-            self.held.values().filter(|h| h.key == key).count()
+            self.held.values().filter(|h| h.key == *key).count()
         } else {
             0
         };
-        let victim = if own >= self.per_key {
-            self.stalest(|h| h.key == key)
+        let silent = |h: &Held<K>| h.progress.last() + grace <= Instant::now();
+        // A key past its share has no claim on the grace: its own stalest
+        // goes at once.
+        if own >= self.per_key {
+            self.stalest(|h| h.key == *key).map(Some)
         } else if self.held.len() >= self.max {
-            self.stalest(|_| true)
+            self.stalest(silent).map(Some)
         } else {
-            None
-        };
+            Some(None)
+        }
+    }
+
+    fn insert(
+        &mut self,
+        key: K,
+        progress: Progress,
+        stop: CancellationToken,
+        victim: Option<u64>,
+    ) -> Taken {
         if let Some(h) = victim.and_then(|v| self.held.remove(&v)) {
             h.stop.cancel();
         }
@@ -190,6 +232,27 @@ mod tests {
         assert_eq!(pool.len(), 3);
         pool.release(0);
         assert_eq!(pool.len(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_a_grace_the_busy_are_never_closed() {
+        let mut pool: Pool<u32> = Pool::new(2, 2);
+        let stops: Vec<CancellationToken> = (0..2).map(|_| CancellationToken::new()).collect();
+        let grace = Duration::from_secs(5);
+        for (i, stop) in stops.iter().enumerate() {
+            let t = pool.try_take(1, true, Progress::new(), stop.clone(), grace);
+            assert_eq!(t, Some(Taken::Free(i as u64)));
+        }
+        // Both moved a byte just now: a newcomer waits.
+        tokio::time::advance(Duration::from_secs(4)).await;
+        let t = pool.try_take(2, true, Progress::new(), CancellationToken::new(), grace);
+        assert_eq!(t, None);
+        assert!(!stops[0].is_cancelled() && !stops[1].is_cancelled());
+        // Silent past the grace: the stalest goes.
+        tokio::time::advance(Duration::from_secs(2)).await;
+        let t = pool.try_take(2, true, Progress::new(), CancellationToken::new(), grace);
+        assert_eq!(t, Some(Taken::Evicted(2)));
+        assert!(stops[0].is_cancelled() && !stops[1].is_cancelled());
     }
 
     #[tokio::test(start_paused = true)]

@@ -43,7 +43,8 @@ pub fn cover(spans: &[Span], offset: u64, len: u64) -> Vec<(usize, u64, u64)> {
     out
 }
 
-/// The spans of a listing's files placed under `dir`.
+/// The spans of a listing's files placed under `dir`, each name with its
+/// bidi controls replaced ([`warren_proto::content::unspoofed`]).
 pub fn spans_under(dir: &Path, listing: &Listing) -> Vec<Span> {
     listing
         .files
@@ -51,7 +52,8 @@ pub fn spans_under(dir: &Path, listing: &Listing) -> Vec<Span> {
         .iter()
         .zip(listing.spans())
         .map(|(f, (start, size))| Span {
-            path: dir.join(f.path.as_str()),
+            // Names are written as they are shown: no bidi controls.
+            path: dir.join(warren_proto::content::unspoofed(f.path.as_str())),
             start,
             size,
         })

@@ -22,20 +22,7 @@ pub(crate) fn escape(s: &str) -> String {
     out
 }
 
-/// Unicode's `Bidi_Control` characters (UAX #9 §2: the embeddings,
-/// overrides, isolates and marks). In a file name they make
-/// `invoice\u{202e}fdp.exe` read as `invoiceexe.pdf`: every name shown or
-/// offered as a download name has them replaced (CVE-2021-42574's advice).
-pub(crate) fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
-
-/// `name` with each [`is_bidi_control`] character replaced by U+FFFD.
-pub(crate) fn unspoofed(name: &str) -> String {
-    name.chars()
-        .map(|c| if is_bidi_control(c) { '\u{fffd}' } else { c })
-        .collect()
-}
+pub(crate) use warren_proto::content::{is_bidi_control, unspoofed};
 
 /// Percent-encodes everything but unreserved characters (RFC 3986), for a
 /// path segment or an RFC 5987 `filename*`.

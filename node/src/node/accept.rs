@@ -5,7 +5,11 @@
 //!   open and then say nothing can delay honest dialers but never lock them
 //!   out (an honest handshake takes well under a second);
 //! * `max_inbound` connections at once: a slot is taken only once the
-//!   handshake has proven who is dialing, and held for the connection's life;
+//!   handshake has proven who is dialing (an identity costs proof of work,
+//!   and holds one connection: a second is a duplicate), and held for the
+//!   connection's life. A quarter of the slots (at least one) only trusted
+//!   nodes may take, so strangers filling the rest never keep the
+//!   community's own nodes out;
 //! * `max_busy_redirects`: when inbound slots are full, this many proven
 //!   dialers at once get some peer records and `Busy`; beyond that the
 //!   stream is closed and counted.
@@ -65,10 +69,22 @@ impl Pending {
 /// The inbound caps, shared by every inbound task.
 #[derive(Debug, Clone)]
 pub(crate) struct InboundSlots {
-    /// Admitted inbound connections.
+    /// Admitted inbound connections, anyone's.
     pub(crate) conns: Arc<Semaphore>,
+    /// Admitted inbound connections of trusted nodes, once `conns` is full.
+    pub(crate) reserved: Arc<Semaphore>,
     /// Busy redirects in progress.
     pub(crate) busy: Arc<Semaphore>,
+}
+
+/// Inbound slots of `max_inbound` kept for trusted nodes: a quarter, at
+/// least one (none when there is a single slot).
+pub(crate) fn reserved_for_trusted(max_inbound: usize) -> usize {
+    if max_inbound < 2 {
+        0
+    } else {
+        (max_inbound / 4).max(1)
+    }
 }
 
 pub(crate) async fn accept_loop(
@@ -77,8 +93,10 @@ pub(crate) async fn accept_loop(
     tasks: TaskTracker,
 ) {
     let l = &ctx.limits;
+    let reserved = reserved_for_trusted(l.max_inbound);
     let slots = InboundSlots {
-        conns: Arc::new(Semaphore::new(l.max_inbound)),
+        conns: Arc::new(Semaphore::new(l.max_inbound - reserved)),
+        reserved: Arc::new(Semaphore::new(reserved)),
         busy: Arc::new(Semaphore::new(l.max_busy_redirects)),
     };
     let mut pending = Pending {
@@ -107,5 +125,19 @@ pub(crate) async fn accept_loop(
         Metrics::inc(&ctx.metrics.streams_accepted);
         let hs = pending.take(&ctx.metrics);
         tasks.spawn(serve_inbound(stream, ctx.clone(), hs, slots.clone()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reserved_for_trusted;
+
+    #[test]
+    fn a_quarter_of_the_inbound_slots_is_kept_for_trusted_nodes() {
+        assert_eq!(reserved_for_trusted(0), 0);
+        assert_eq!(reserved_for_trusted(1), 0);
+        assert_eq!(reserved_for_trusted(2), 1);
+        assert_eq!(reserved_for_trusted(16), 4);
+        assert_eq!(reserved_for_trusted(32), 8);
     }
 }

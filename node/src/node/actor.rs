@@ -38,6 +38,8 @@ pub(crate) struct Actor {
     pub(crate) hints: Vec<TransportHint>,
     pub(crate) own_tx: watch::Sender<SignedNodeRecord>,
     pub(crate) busy_tx: watch::Sender<Arc<Vec<SignedNodeRecord>>>,
+    /// Tells the inbound tasks who is trusted (see `ConnCtx::trusted`).
+    pub(crate) trusted_tx: watch::Sender<Arc<HashSet<NodeId>>>,
     pub(crate) peers: PeerTable,
     pub(crate) conns: HashMap<NodeId, Conn>,
     pub(crate) dialing: HashSet<NodeId>,

@@ -1,5 +1,7 @@
 //! Requests from the control socket (and the CLI), served by the node task.
 
+use std::sync::Arc;
+
 use tokio::sync::{mpsc, oneshot};
 use warren_proto::content::SwarmId;
 use warren_proto::tracker::{SignedEntry, TrackerMsg};
@@ -93,6 +95,12 @@ impl Actor {
         }
     }
 
+    /// Tells the inbound tasks the trust list as it now is.
+    fn publish_trusted(&self) {
+        self.trusted_tx
+            .send_replace(Arc::new(self.trust.keys().copied().collect()));
+    }
+
     async fn trust_add(&mut self, addr: PeerAddr) -> Result<TrustInfo, String> {
         trust::check_add(
             self.own_id(),
@@ -105,6 +113,7 @@ impl Actor {
             added_at: self.now_unix(),
         };
         self.trust.insert(addr.id, entry);
+        self.publish_trusted();
         self.dial_state.remove(&addr.id);
         self.store
             .put(Table::Trust, addr.id.as_bytes().to_vec(), entry.encode())
@@ -116,6 +125,7 @@ impl Actor {
 
     async fn trust_remove(&mut self, id: NodeId) -> Result<bool, String> {
         let was = self.trust.remove(&id).is_some();
+        self.publish_trusted();
         if was {
             self.store
                 .delete(Table::Trust, id.as_bytes().to_vec())

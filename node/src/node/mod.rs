@@ -139,6 +139,7 @@ impl Node {
             store.delete(crate::store::Table::Peers, key).await;
         }
         let trust = persist::load_trust(&db)?;
+        let (trusted_tx, trusted_rx) = watch::channel(Arc::new(trust.keys().copied().collect()));
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
         let (files, files_pending) = crate::files::handle(&config.files);
@@ -152,6 +153,7 @@ impl Node {
             keypair: identity.keypair.clone(),
             own_record: own_rx,
             busy_sample: busy_rx,
+            trusted: trusted_rx,
             policy,
             clock,
             metrics,
@@ -185,6 +187,7 @@ impl Node {
             hints,
             own_tx,
             busy_tx,
+            trusted_tx,
             peers,
             conns: HashMap::new(),
             dialing: HashSet::new(),

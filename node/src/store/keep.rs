@@ -1,7 +1,10 @@
-//! The known-good copy of what the node cannot make again: its identity,
-//! whom it trusts, the panel's owner (admin onion key, client key,
-//! passphrase hash) and the keys of shares with addresses of their own,
-//! with its settings. A node writes it beside the store (`warren.keep`,
+//! The known-good copy of what the node cannot make again, or only with
+//! its owner's work: its identity, whom it trusts, the panel's owner
+//! (admin onion key, client key, passphrase hash), its settings, and its
+//! shares and downloads (their tokens and keys, manifests, piece tables,
+//! progress, mirrors and the file stamps last verified — a restored share
+//! keeps its link; a restored download resumes, its files checked as
+//! after a crash). Only the peer table is left out: it is learnt again. A node writes it beside the store (`warren.keep`,
 //! mode 0600) when it starts, every [`KEEP_INTERVAL`] while it runs if
 //! anything changed, and when it stops — only after reading those rows
 //! back from a store that opened cleanly and whose identity checked out.
@@ -30,13 +33,19 @@ use crate::{Error, Result};
 pub const KEEP_FILE: &str = "warren.keep";
 /// How often a running node brings the copy up to date.
 pub const KEEP_INTERVAL: Duration = Duration::from_secs(3600);
-/// The tables kept.
-pub const KEPT: [Table; 5] = [
+/// The tables kept: every one but [`Table::Peers`].
+pub const KEPT: [Table; 11] = [
     Table::Identity,
     Table::Trust,
     Table::Panel,
     Table::ShareKeys,
     Table::Settings,
+    Table::Shares,
+    Table::Manifests,
+    Table::PieceTables,
+    Table::Downloads,
+    Table::Mirrors,
+    Table::Stamps,
 ];
 const MAGIC: &[u8; 12] = b"WARREN-KEEP\x01";
 
@@ -131,8 +140,8 @@ pub struct Restored {
 
 /// Rebuilds the store at `store` from `dir/warren.keep`: the old file (if
 /// any) is renamed to `warren.redb.damaged-UNIXTIME` (never deleted) and a
-/// new store holds the kept rows. Peers, shares, downloads and mirrors
-/// start empty. The node must be stopped. Blocking.
+/// new store holds the kept rows; the peer table starts empty. The node
+/// must be stopped. Blocking.
 pub fn restore(store: &Path, dir: &Path, now: u64) -> Result<Restored> {
     let kept = read(&dir.join(KEEP_FILE))?;
     let mut changes = Vec::new();

@@ -64,11 +64,25 @@ pub enum TransportError {
 /// The admin panel's virtual port on its onion service.
 pub const ADMIN_PORT: u16 = 80;
 
+/// Streams one rendezvous circuit may hold open at once on any of the
+/// node's onion services; a client that opens one more has its circuit
+/// closed by Tor (C tor's `HiddenServiceMaxStreams` with
+/// `HiddenServiceMaxStreamsCloseCircuit`, given to `ADD_ONION` as
+/// `MaxStreams=` and the `MaxStreamsCloseCircuit` flag; arti's
+/// `max_concurrent_streams_per_circuit`). A browser opens six connections
+/// to a host and a download at most `files.max_connections_per_download`
+/// (12); one stranger's circuit cannot hold more.
+pub const MAX_STREAMS_PER_CIRCUIT: u16 = 32;
+
 /// A source of inbound streams.
 #[async_trait]
 pub trait Listener: Send + 'static {
-    /// Waits for the next inbound stream; the string describes its origin
-    /// for logs (the transport may know nothing useful).
+    /// Waits for the next inbound stream; the string describes its origin:
+    /// the source address on TCP, `LABEL circuit N` for a stream on an
+    /// onion service's Nth rendezvous circuit where the transport can tell
+    /// circuits apart (arti), the listener's label alone where it cannot
+    /// (C tor: every client is one class). Servers tell clients apart by it
+    /// (`web::Client`).
     async fn accept(&mut self) -> Result<(BoxStream, String), TransportError>;
 }
 

@@ -5,8 +5,6 @@
 //! connection that moves no byte for [`STALL`] closed, and an end at
 //! shutdown.
 
-mod tracked;
-
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -20,9 +18,9 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::fair::Tracked;
 use crate::fair::{self, Progress};
 use crate::transport::{Listener, TransportError};
-use tracked::Tracked;
 
 /// A connection that moves no byte either way for this long is closed: a
 /// body that never comes, an answer never read, an idle keep-alive (nginx
@@ -31,16 +29,23 @@ pub(crate) const STALL: Duration = Duration::from_secs(60);
 
 /// Who sent a request, as its listener tells clients apart: the source
 /// address without its port on TCP (`127.0.0.1`, `192.168.1.20`); on an
-/// onion service every client has the listener's one name (Tor hides who
-/// they are). Put in each request's extensions by [`serve`].
+/// onion service, the rendezvous circuit where the transport tells them
+/// apart (arti: `onion (web) circuit 17`; Tor hides who is behind it, and
+/// a client may build several, each costing it a rendezvous), else the
+/// listener's one name for every client (C tor). Put in each request's
+/// extensions by [`serve`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Client(pub(crate) String);
 
 impl Client {
-    /// Whether this names an address (a TCP client), not a whole class of
-    /// clients (every client of an onion service).
-    pub(crate) fn is_address(&self) -> bool {
+    /// Whether this names one client (an address, a circuit), not a whole
+    /// class of clients (every client of a C tor onion service).
+    pub(crate) fn is_one(&self) -> bool {
         self.0.parse::<std::net::IpAddr>().is_ok()
+            || self
+                .0
+                .rsplit_once(" circuit ")
+                .is_some_and(|(_, n)| n.parse::<u64>().is_ok())
     }
 
     /// The client named by a listener's description of a stream's origin.
@@ -103,7 +108,7 @@ pub(crate) async fn serve<H, F, B>(
         let Ok(taken) = pool.lock().map(|mut p| {
             p.take(
                 client.clone(),
-                client.is_address(),
+                client.is_one(),
                 progress.clone(),
                 stop.clone(),
             )
@@ -153,5 +158,25 @@ async fn stalled(progress: &Progress) {
             return;
         }
         tokio::time::sleep_until(due).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Client;
+
+    #[test]
+    fn clients_are_told_apart_by_address_or_circuit() {
+        let tcp = Client::from_origin("192.168.1.20:51234");
+        assert_eq!(tcp, Client("192.168.1.20".into()));
+        assert!(tcp.is_one());
+        let mapped = Client::from_origin("[::ffff:127.0.0.1]:80");
+        assert_eq!(mapped, Client("127.0.0.1".into()));
+        let circuit = Client::from_origin("onion (web) circuit 17");
+        assert!(circuit.is_one());
+        assert_ne!(circuit, Client::from_origin("onion (web) circuit 18"));
+        // C tor: every client of a service arrives under its one label.
+        assert!(!Client::from_origin("onion (ctor web)").is_one());
+        assert!(!Client::from_origin("onion circuit x").is_one());
     }
 }

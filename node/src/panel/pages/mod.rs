@@ -128,7 +128,9 @@ fn html_response(status: StatusCode, m: Markup) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        m.into_string(),
+        // No name (a share's, a publisher's, a log line's) can reorder
+        // what the owner reads: the templates hold no bidi controls.
+        warren_proto::content::unspoofed(&m.into_string()),
     )
         .into_response()
 }

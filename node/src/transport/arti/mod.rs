@@ -52,7 +52,7 @@ pub(crate) struct Inner {
     relaunch: tokio::sync::Notify,
     shutdown: CancellationToken,
     /// Where browsers' streams (port 80) go, once the gateway listens.
-    web: std::sync::Mutex<Option<mpsc::Sender<BoxStream>>>,
+    web: std::sync::Mutex<Option<mpsc::Sender<Arrival>>>,
 }
 
 impl Inner {
@@ -111,13 +111,18 @@ impl Drop for Inner {
     }
 }
 
-pub(crate) struct Incoming(mpsc::Receiver<BoxStream>, &'static str);
+/// An accepted stream and the number of the rendezvous circuit it came
+/// on (numbered per service as circuits arrive), so that servers can
+/// tell one client from another.
+pub(crate) type Arrival = (BoxStream, u64);
+
+pub(crate) struct Incoming(mpsc::Receiver<Arrival>, &'static str);
 
 #[async_trait]
 impl Listener for Incoming {
     async fn accept(&mut self) -> Result<(BoxStream, String), TransportError> {
         match self.0.recv().await {
-            Some(s) => Ok((s, self.1.into())),
+            Some((s, circuit)) => Ok((s, format!("{} circuit {circuit}", self.1))),
             None => Err(TransportError::Closed),
         }
     }

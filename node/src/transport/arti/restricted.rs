@@ -88,6 +88,10 @@ impl ArtiTransport {
             toml::Value::String(spec.nickname.clone()),
         );
         cfg.insert("restricted_discovery".into(), toml::Value::Table(rd));
+        cfg.insert(
+            "max_concurrent_streams_per_circuit".into(),
+            toml::Value::Integer(i64::from(crate::transport::MAX_STREAMS_PER_CIRCUIT)),
+        );
         let builder: tor_hsservice::config::OnionServiceConfigBuilder = toml::Value::Table(cfg)
             .try_into()
             .map_err(|e: toml::de::Error| tor(e.to_string()))?;

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arti_client::TorClient;
-use futures::StreamExt;
+use futures::future::Either;
+use futures::{FutureExt, StreamExt};
 use tokio::sync::mpsc;
 use tor_cell::relaycell::msg::{Connected, End, EndReason};
 use tor_hsservice::config::OnionServiceConfigBuilder;
@@ -14,9 +15,9 @@ use tor_keymgr::KeystoreSelector;
 use tor_proto::stream::IncomingStreamRequest;
 use tor_rtcompat::PreferredRuntime;
 
-use super::Inner;
+use super::{Arrival, Inner};
 use crate::tor::{BootstrapInfo, PROBE_PORT, WEB_PORT};
-use crate::transport::BoxStream;
+use crate::transport::MAX_STREAMS_PER_CIRCUIT;
 
 /// Nickname of the node's own service in arti's keystore and state.
 const NICKNAME: &str = "warren";
@@ -26,7 +27,7 @@ const BOOTSTRAP_TIMEOUT: Duration = Duration::from_secs(180);
 const MAX_RETRY: Duration = Duration::from_secs(600);
 
 /// Runs until the transport shuts down.
-pub(super) async fn supervise(inner: Arc<Inner>, incoming: mpsc::Sender<BoxStream>) {
+pub(super) async fn supervise(inner: Arc<Inner>, incoming: mpsc::Sender<Arrival>) {
     let cancel = inner.shutdown.clone();
     tokio::spawn(report_bootstrap(inner.clone()));
     let mut delay = Duration::from_secs(5);
@@ -154,6 +155,7 @@ fn launch_key(
         .map_err(|e| format!("storing the onion key: {e}"))?;
     let config = OnionServiceConfigBuilder::default()
         .nickname(nickname)
+        .max_concurrent_streams_per_circuit(u32::from(MAX_STREAMS_PER_CIRCUIT))
         .build()
         .map_err(|e| e.to_string())?;
     let (service, requests) = client
@@ -213,23 +215,38 @@ pub(super) fn hs_id(keypair: &warren_proto::Keypair) -> tor_hscrypto::pk::HsIdKe
 /// Where accepted streams go.
 pub(super) struct Routes {
     /// Peer streams (the onion port).
-    pub(super) peers: mpsc::Sender<BoxStream>,
+    pub(super) peers: mpsc::Sender<Arrival>,
     /// Browser streams (port 80), when the gateway listens.
-    pub(super) web: Option<mpsc::Sender<BoxStream>>,
+    pub(super) web: Option<mpsc::Sender<Arrival>>,
 }
 
 /// Turns rendezvous requests into streams: peer streams go to the node,
 /// browser streams to the gateway, probe streams are accepted and closed
-/// here, anything else is refused.
+/// here, anything else is refused. Each stream carries the number of its
+/// rendezvous circuit (as `tor_hsservice::handle_rend_requests` does,
+/// but keeping which circuit each stream came on).
 pub(super) async fn accept(
     requests: Requests,
     routes: Routes,
     port: u16,
     cancel: tokio_util::sync::CancellationToken,
 ) {
-    let mut streams = tor_hsservice::handle_rend_requests(requests);
+    let mut circuits = 0u64;
+    let mut streams = requests.flat_map_unordered(None, move |rend| {
+        circuits += 1;
+        let circuit = circuits;
+        Box::pin(rend.accept())
+            .map(move |outcome| match outcome {
+                Ok(requests) => Either::Left(requests.map(move |r| (circuit, r))),
+                Err(e) => {
+                    tracing::debug!(error = %e, "accepting a rendezvous request failed");
+                    Either::Right(futures::stream::empty())
+                }
+            })
+            .flatten_stream()
+    });
     loop {
-        let req = tokio::select! {
+        let (circuit, req) = tokio::select! {
             () = cancel.cancelled() => return,
             r = streams.next() => match r {
                 Some(r) => r,
@@ -252,7 +269,7 @@ pub(super) async fn accept(
                 // Full: the node is not taking streams fast enough; this
                 // one is dropped (the other side sees its stream close).
                 Ok(s) => {
-                    if to.try_send(Box::new(s)).is_err() {
+                    if to.try_send((Box::new(s), circuit)).is_err() {
                         tracing::debug!(port = wanted, "inbound stream dropped: accept queue full");
                     }
                 }

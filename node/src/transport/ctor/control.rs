@@ -10,6 +10,8 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
+use crate::transport::MAX_STREAMS_PER_CIRCUIT;
+
 /// Longest reply line accepted.
 const MAX_LINE: usize = 16 * 1024;
 /// Most lines in one reply.
@@ -232,7 +234,10 @@ impl Control {
     /// Creates an onion service with the 64-byte expanded ed25519 `key`,
     /// forwarding each virtual port to a local address. Returns its
     /// service id (the onion name without `.onion`). The service lives as
-    /// long as this connection.
+    /// long as this connection. A rendezvous circuit holds at most
+    /// [`MAX_STREAMS_PER_CIRCUIT`] streams; one more closes it
+    /// (`MaxStreams=`, `Flags=MaxStreamsCloseCircuit`: control-spec
+    /// "ADD_ONION").
     pub async fn add_onion(
         &mut self,
         key: &[u8; 64],
@@ -241,8 +246,9 @@ impl Control {
     ) -> Result<String, ControlError> {
         use data_encoding::BASE64;
         let mut cmd = format!(
-            "ADD_ONION ED25519-V3:{} Flags=DiscardPK",
-            BASE64.encode(key)
+            "ADD_ONION ED25519-V3:{} Flags=DiscardPK,MaxStreamsCloseCircuit MaxStreams={}",
+            BASE64.encode(key),
+            MAX_STREAMS_PER_CIRCUIT
         );
         for (virt, target) in ports {
             cmd.push_str(&format!(" Port={virt},{target}"));
