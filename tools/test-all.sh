@@ -10,7 +10,8 @@
 # target/image-build.log), then every test (nextest), the onion tier on a
 # private Tor network, the fresh-machine check (tools/check-fresh-debian.sh:
 # the install steps, run in a brand-new Debian 12 root, give every tool the
-# tests start; as root only), a short run of each fuzz target, and the rest
+# tests start; as root only), a short run of each fuzz target (from the
+# corpus tools/fuzz-campaign.sh minimized, kept in proto/fuzz/corpus), and the rest
 # of the image tier: the image checked and booted under qemu on virt
 # (hw-tests/qemu-boot.sh) and on the Pi models, side by side
 # (hw-tests/qemu-boot-pi.sh); that tier needs root.
@@ -122,9 +123,12 @@ step "fuzz targets, ${fuzz_seconds}s each"
     export RUSTC_BOOTSTRAP=1
     cargo fuzz build
     log=$(mktemp)
+    # New inputs go to a scratch folder: the committed corpus (minimized by
+    # tools/fuzz-campaign.sh) is where each run starts, and stays as it is.
+    fresh=$(mktemp -d)
     for target in $(cargo fuzz list); do
-        mkdir -p "fuzz/corpus/$target"
-        if ! cargo fuzz run "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
+        mkdir -p "fuzz/corpus/$target" "$fresh/$target"
+        if ! cargo fuzz run "$target" "$fresh/$target" "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
             -max_total_time="$fuzz_seconds" >"$log" 2>&1; then
             tail -n 60 "$log"
             echo "fuzz target $target failed" >&2
@@ -132,7 +136,7 @@ step "fuzz targets, ${fuzz_seconds}s each"
         fi
         printf '%-10s %s\n' "$target" "$(grep -E '^Done' "$log" || echo 'no summary')"
     done
-    rm -f "$log"
+    rm -rf "$log" "$fresh"
 )
 
 
