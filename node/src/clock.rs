@@ -8,7 +8,8 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// A source of wall-clock time.
+/// A source of wall-clock time: the one place the node reads it (the
+/// operating system's in [`SystemClock`], a test's elsewhere).
 pub trait Clock: Send + Sync + 'static {
     /// Seconds since the unix epoch.
     fn unix_now(&self) -> u64;
@@ -16,6 +17,12 @@ pub trait Clock: Send + Sync + 'static {
 
 /// A shared clock.
 pub type SharedClock = Arc<dyn Clock>;
+
+impl std::fmt::Debug for dyn Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Clock(at {})", self.unix_now())
+    }
+}
 
 /// The operating system's clock.
 #[derive(Debug, Default, Clone, Copy)]

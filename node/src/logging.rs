@@ -106,11 +106,9 @@ impl<S: Subscriber> Layer<S> for TailLayer {
             }
             text.truncate(cut);
         }
-        #[allow(clippy::disallowed_methods)] // a log line's time stamp is wall time
-        let at = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        // A log line's time stamp is the operating system's wall time
+        // (the log layer is process-wide: it has no node's clock).
+        let at = crate::clock::Clock::unix_now(&crate::clock::SystemClock);
         let meta = event.metadata();
         tail().push(LogLine {
             at,

@@ -290,7 +290,9 @@ fn make_transport(dir: &Path, config: &Config, identity: &Identity) -> Result<Ar
         path => Some(TorNetwork::load(Path::new(path))?),
     };
     Ok(match config.node.transport {
-        TransportKind::Tcp => Arc::new(TcpTransport::new(config.node.listen)),
+        TransportKind::Tcp => {
+            Arc::new(TcpTransport::new(config.node.listen, config.gateway.listen))
+        }
         TransportKind::Arti => Arc::new(ArtiTransport::new(ArtiOptions {
             data_dir: dir,
             network: network.as_ref(),

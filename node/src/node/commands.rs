@@ -69,7 +69,11 @@ impl Actor {
                 let _ = reply.send(self.trust_list());
             }
             NodeCmd::Relaunch(reply) => {
-                let _ = reply.send(self.ctx.transport.relaunch());
+                let onion = self.ctx.transport.onion();
+                if let Some(o) = onion {
+                    o.relaunch();
+                }
+                let _ = reply.send(onion.is_some());
             }
             NodeCmd::Provide(swarm, private) => {
                 self.tracker.set_local(swarm, private);
@@ -171,7 +175,7 @@ impl Actor {
                 }),
             }
         };
-        let tor = self.ctx.transport.tor_status();
+        let tor = self.ctx.transport.onion().map(|o| o.tor_status());
         let t = tor.clone().unwrap_or_default();
         Status {
             gateway_url: self.ctx.gateway_base.lock().ok().and_then(|b| b.clone()),

@@ -84,6 +84,7 @@ pub struct NodeHandle {
     files: crate::files::FilesHandle,
     panel_url: Arc<std::sync::Mutex<Option<String>>>,
     board: Arc<std::sync::Mutex<Option<crate::device::DeviceHandle>>>,
+    clock: SharedClock,
 }
 
 impl Node {
@@ -102,10 +103,9 @@ impl Node {
         let metrics = Arc::new(Metrics::default());
         // The gateway listens first: the C tor backend adds its port to the
         // onion service that `listen` launches.
-        let web = if config.gateway.enabled {
-            transport.listen_web(config.gateway.listen).await?
-        } else {
-            None
+        let web = match transport.host() {
+            Some(host) if config.gateway.enabled => Some(host.listen_web().await?),
+            _ => None,
         };
         let (listener, hints) = transport.listen().await?;
         let transport_handle = transport.clone();
@@ -212,6 +212,7 @@ impl Node {
             files: files.clone(),
             panel_url: Arc::default(),
             board: Arc::default(),
+            clock: files_ctx.clock.clone(),
         };
         let registry = crate::files::Registry::new(
             files_cfg,
@@ -382,7 +383,7 @@ impl NodeHandle {
             description: listing.description.clone(),
             tags: listing.tags.clone(),
             publisher: self.keypair.id(),
-            published_at: crate::clock::Clock::unix_now(&crate::clock::SystemClock),
+            published_at: self.clock.unix_now(),
         };
         let signed = SignedEntry::sign(entry, &self.keypair)?;
         self.cmds

@@ -244,17 +244,20 @@ impl Panel {
             let app2 = app.clone();
             let stop = shutdown.clone();
             tasks.spawn(async move {
+                let Some(onion_host) = transport.onion() else {
+                    app2.set_admin(AdminOnion::Unavailable);
+                    return;
+                };
                 let hosted = tokio::select! {
                     () = stop.cancelled() => return,
-                    h = transport.listen_admin(&owner.admin, std::slice::from_ref(&owner.client)) => h,
+                    h = onion_host.listen_admin(&owner.admin, std::slice::from_ref(&owner.client)) => h,
                 };
                 match hosted {
-                    Ok(Some((listener, onion))) => {
+                    Ok((listener, onion)) => {
                         tracing::info!(address = %onion, "admin onion service up (restricted discovery)");
                         app2.set_admin(AdminOnion::Up(onion));
                         serve_onion(listener, stop).await;
                     }
-                    Ok(None) => app2.set_admin(AdminOnion::Unavailable),
                     Err(e) => {
                         tracing::warn!(error = %e, "the admin onion service failed");
                         app2.set_admin(AdminOnion::Failed(e.to_string()));

@@ -121,53 +121,18 @@ impl<L: Listener> Listener for Guarded<L> {
     }
 }
 
-/// A way to carry peer connections.
+/// A way to carry peer connections: listen, dial, dial on a path of its
+/// own. What only some transports can do is a capability reached through
+/// it: [`Host`] (browsers' listeners, other identities' listeners) and
+/// [`OnionHost`] (onion services of their own, Tor's state).
 #[async_trait]
 pub trait Transport: Send + Sync + 'static {
-    /// The name shown in `status`.
+    /// The name shown in `status` (never branched on: ask for a
+    /// capability instead).
     fn name(&self) -> &'static str;
 
     /// Starts listening; returns the listener and the hints to advertise.
     async fn listen(&self) -> Result<(Box<dyn Listener>, Vec<TransportHint>), TransportError>;
-
-    /// Opens the web gateway's listener, before `listen`: browsers' streams
-    /// and the base of browser URLs (`http://<onion>.onion` on the onion
-    /// transports; on TCP a loopback address bound at `tcp_bind`). `None`:
-    /// this transport has no way for a browser to reach the node.
-    async fn listen_web(
-        &self,
-        tcp_bind: std::net::SocketAddr,
-    ) -> Result<Option<(Box<dyn Listener>, String)>, TransportError> {
-        let _ = tcp_bind;
-        Ok(None)
-    }
-
-    /// Starts listening as another identity (`keypair`): an onion service
-    /// of its own on the onion transports, other loopback ports on TCP
-    /// (its web listener bound at `tcp_web` with port 0). `None`: this
-    /// transport cannot.
-    async fn listen_as(
-        &self,
-        keypair: &std::sync::Arc<warren_proto::Keypair>,
-        tcp_web: std::net::SocketAddr,
-    ) -> Result<Option<ExtraListeners>, TransportError> {
-        let _ = (keypair, tcp_web);
-        Ok(None)
-    }
-
-    /// Hosts the owner's panel as an onion service of its own (`keypair`,
-    /// virtual port 80) with restricted discovery: only holders of one of
-    /// `clients` can find it. Returns its browsers' streams and its
-    /// `<name>.onion`; the service stops when the listener is dropped.
-    /// `None`: this transport has no onion services.
-    async fn listen_admin(
-        &self,
-        keypair: &std::sync::Arc<warren_proto::Keypair>,
-        clients: &[crate::tor::ClientAuthKey],
-    ) -> Result<Option<(Box<dyn Listener>, String)>, TransportError> {
-        let _ = (keypair, clients);
-        Ok(None)
-    }
 
     /// Whether `hint` is something this transport can dial.
     fn can_dial(&self, hint: &TransportHint) -> bool;
@@ -175,26 +140,83 @@ pub trait Transport: Send + Sync + 'static {
     /// Opens a stream to `addr`.
     async fn dial(&self, addr: &PeerAddr) -> Result<BoxStream, TransportError>;
 
-    /// Opens a stream to `addr` that shares no circuit with other streams
-    /// (a fresh Tor circuit on the onion transports; the same as `dial`
+    /// Opens a stream to `addr` that shares no path with other streams (a
+    /// fresh Tor circuit on the onion transports; the same as `dial`
     /// elsewhere).
     async fn dial_isolated(&self, addr: &PeerAddr) -> Result<BoxStream, TransportError> {
         self.dial(addr).await
     }
 
-    /// Tor's state, for onion transports.
-    fn tor_status(&self) -> Option<TorStatus> {
+    /// Listeners for browsers and for other identities, if this transport
+    /// can give them (TCP and the onion transports; not the in-memory one).
+    fn host(&self) -> Option<&dyn Host> {
         None
     }
 
-    /// Relaunches the onion service now (onion transports): a fresh
-    /// descriptor and introduction points, as after failed checks.
-    fn relaunch(&self) -> bool {
-        false
+    /// Onion services and Tor's state, on the Tor transports.
+    fn onion(&self) -> Option<&dyn OnionHost> {
+        None
     }
 
     /// Stops background work (bootstrapping, the onion service).
     fn shutdown(&self) {}
+}
+
+/// A transport that can give browsers and other identities listeners.
+#[async_trait]
+pub trait Host: Send + Sync {
+    /// Opens the web gateway's listener, before [`Transport::listen`]:
+    /// browsers' streams and the base of browser URLs
+    /// (`http://<onion>.onion` on the onion transports; on TCP the web
+    /// address it was made with).
+    async fn listen_web(&self) -> Result<(Box<dyn Listener>, String), TransportError>;
+
+    /// Starts listening as another identity (`keypair`): an onion service
+    /// of its own on the onion transports, other ports (picked by the
+    /// system) on TCP.
+    async fn listen_as(
+        &self,
+        keypair: &std::sync::Arc<warren_proto::Keypair>,
+    ) -> Result<ExtraListeners, TransportError>;
+}
+
+/// A Tor transport: onion services of its own and Tor's state.
+#[async_trait]
+pub trait OnionHost: Send + Sync {
+    /// Hosts the owner's panel as an onion service of its own (`keypair`,
+    /// virtual port [`ADMIN_PORT`]) with restricted discovery: only
+    /// holders of one of `clients` can find it. Returns its browsers'
+    /// streams and its `<name>.onion`; the service stops when the listener
+    /// is dropped.
+    async fn listen_admin(
+        &self,
+        keypair: &std::sync::Arc<warren_proto::Keypair>,
+        clients: &[crate::tor::ClientAuthKey],
+    ) -> Result<(Box<dyn Listener>, String), TransportError>;
+
+    /// Tor's state.
+    fn tor_status(&self) -> TorStatus;
+
+    /// Relaunches the node's onion service now: a fresh descriptor and
+    /// introduction points, as after failed checks.
+    fn relaunch(&self);
+}
+
+/// The listeners of another identity's onion service (both onion
+/// backends): its transfer streams on the node's onion port and its
+/// browsers' streams, each keeping the service up through `guard`.
+pub(crate) fn onion_extra<P: Listener, W: Listener>(
+    peers: P,
+    web: W,
+    guard: std::sync::Arc<tokio_util::sync::DropGuard>,
+    onion_port: u16,
+    id: warren_proto::NodeId,
+) -> ExtraListeners {
+    ExtraListeners {
+        listener: Box::new(Guarded::new(peers, guard.clone())),
+        hints: vec![TransportHint::Onion { port: onion_port }],
+        web: Some((Box::new(Guarded::new(web, guard)), format!("http://{id}"))),
+    }
 }
 
 impl fmt::Debug for dyn Transport {

@@ -8,18 +8,21 @@ use tokio::net::{TcpListener, TcpStream};
 use warren_proto::record::IpAddress;
 use warren_proto::{PeerAddr, TransportHint};
 
-use super::{BoxStream, ExtraListeners, Listener, Transport, TransportError};
+use super::{BoxStream, ExtraListeners, Host, Listener, Transport, TransportError};
 
-/// TCP transport listening on one socket address.
+/// TCP transport listening on one socket address for peers and one for
+/// browsers.
 #[derive(Debug, Clone)]
 pub struct TcpTransport {
     listen: SocketAddr,
+    web: SocketAddr,
 }
 
 impl TcpTransport {
-    /// A transport that will listen on `listen` (port 0 picks one).
-    pub fn new(listen: SocketAddr) -> Self {
-        TcpTransport { listen }
+    /// A transport that will listen on `listen` for peers and on `web` for
+    /// browsers (`gateway.listen`; port 0 picks one).
+    pub fn new(listen: SocketAddr, web: SocketAddr) -> Self {
+        TcpTransport { listen, web }
     }
 }
 
@@ -75,34 +78,12 @@ impl Transport for TcpTransport {
         Ok((Box::new(TcpIncoming(listener)), vec![hint]))
     }
 
-    async fn listen_web(
-        &self,
-        tcp_bind: SocketAddr,
-    ) -> Result<Option<(Box<dyn Listener>, String)>, TransportError> {
-        let (listener, local) = bind(tcp_bind).await?;
-        let base = format!("http://{local}");
-        Ok(Some((Box::new(TcpIncoming(listener)), base)))
-    }
-
-    async fn listen_as(
-        &self,
-        _keypair: &std::sync::Arc<warren_proto::Keypair>,
-        tcp_web: SocketAddr,
-    ) -> Result<Option<ExtraListeners>, TransportError> {
-        let (listener, local) = bind(SocketAddr::new(self.listen.ip(), 0)).await?;
-        let (web, web_local) = bind(SocketAddr::new(tcp_web.ip(), 0)).await?;
-        Ok(Some(ExtraListeners {
-            listener: Box::new(TcpIncoming(listener)),
-            hints: vec![TransportHint::Tcp {
-                ip: IpAddress::from(local.ip()),
-                port: local.port(),
-            }],
-            web: Some((Box::new(TcpIncoming(web)), format!("http://{web_local}"))),
-        }))
-    }
-
     fn can_dial(&self, hint: &TransportHint) -> bool {
         matches!(hint, TransportHint::Tcp { .. })
+    }
+
+    fn host(&self) -> Option<&dyn Host> {
+        Some(self)
     }
 
     async fn dial(&self, addr: &PeerAddr) -> Result<BoxStream, TransportError> {
@@ -116,5 +97,30 @@ impl Transport for TcpTransport {
         })?;
         stream.set_nodelay(true)?;
         Ok(Box::new(stream))
+    }
+}
+
+#[async_trait]
+impl Host for TcpTransport {
+    async fn listen_web(&self) -> Result<(Box<dyn Listener>, String), TransportError> {
+        let (listener, local) = bind(self.web).await?;
+        let base = format!("http://{local}");
+        Ok((Box::new(TcpIncoming(listener)), base))
+    }
+
+    async fn listen_as(
+        &self,
+        _keypair: &std::sync::Arc<warren_proto::Keypair>,
+    ) -> Result<ExtraListeners, TransportError> {
+        let (listener, local) = bind(SocketAddr::new(self.listen.ip(), 0)).await?;
+        let (web, web_local) = bind(SocketAddr::new(self.web.ip(), 0)).await?;
+        Ok(ExtraListeners {
+            listener: Box::new(TcpIncoming(listener)),
+            hints: vec![TransportHint::Tcp {
+                ip: IpAddress::from(local.ip()),
+                port: local.port(),
+            }],
+            web: Some((Box::new(TcpIncoming(web)), format!("http://{web_local}"))),
+        })
     }
 }

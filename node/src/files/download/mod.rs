@@ -581,10 +581,7 @@ impl Download {
             .filter(|p| !p.gone && !p.banned)
             .map(|p| p.next_try)
             .min();
-        let unix = {
-            use crate::clock::Clock;
-            crate::clock::SystemClock.unix_now()
-        };
+        let unix = self.s.ctx.clock.unix_now();
         let retry_at = next.map(|t| unix + t.saturating_duration_since(now).as_secs());
         (why, retry_at)
     }

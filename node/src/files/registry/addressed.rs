@@ -113,13 +113,15 @@ impl Registry {
             },
         );
         let refused = |e: String| FilesError::Refused(format!("the share's own address: {e}"));
-        let listeners = self
+        let host = self
             .ctx
             .transport
-            .listen_as(&identity.keypair, self.extra.gateway.listen)
-            .await
-            .map_err(|e| refused(e.to_string()))?
+            .host()
             .ok_or_else(|| refused("this transport cannot give a share an address".into()))?;
+        let listeners = host
+            .listen_as(&identity.keypair)
+            .await
+            .map_err(|e| refused(e.to_string()))?;
         let validity = self.extra.record_validity_secs;
         let record = |now: u64| {
             identity.record(

@@ -151,7 +151,7 @@ impl Registry {
             }
             self.room_for_download()?;
             let want = Want::of(&link);
-            let dl = Dl::new(link.to_string(), want, Place::Files(out), None);
+            let dl = Dl::new(link.to_string(), want, Place::Files(out), None, self.now());
             self.downloads.insert(swarm, dl);
         }
         self.start_download(swarm)?;
@@ -172,9 +172,11 @@ impl Registry {
             }
             None => None,
         };
-        let circuits = match self.ctx.transport.name() {
-            "arti" | "ctor" => self.cfg.circuits_per_provider,
-            _ => 1,
+        // Separate Tor circuits to one provider add bandwidth; separate
+        // TCP connections to one address do not.
+        let circuits = match self.ctx.transport.onion() {
+            Some(_) => self.cfg.circuits_per_provider,
+            None => 1,
         };
         let Some(d) = self.downloads.get_mut(&swarm) else {
             return Ok(());

@@ -145,6 +145,7 @@ impl Registry {
             want,
             Place::Blob(file),
             Some(meta),
+            self.now(),
         );
         self.downloads.insert(swarm, dl);
         self.persist_download(swarm, true).await;

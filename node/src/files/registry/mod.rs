@@ -354,7 +354,13 @@ struct Dl {
 
 impl Dl {
     /// A new download (or mirror) of `want` into `place`, not started.
-    fn new(link: String, want: Want, place: Place, mirror: Option<MirrorMeta>) -> Dl {
+    fn new(
+        link: String,
+        want: Want,
+        place: Place,
+        mirror: Option<MirrorMeta>,
+        added_at: u64,
+    ) -> Dl {
         let out = match &place {
             Place::Files(p) | Place::Blob(p) => p.to_string_lossy().into_owned(),
         };
@@ -366,7 +372,7 @@ impl Dl {
             have: Vec::new(),
             state: StoredState::Active.as_str().into(),
             error: None,
-            added_at: now(),
+            added_at,
             name: None,
         };
         Dl::stored(stored, want, place, mirror, None)
@@ -453,9 +459,11 @@ pub(crate) struct Registry {
     checks: checks::Checks,
 }
 
-fn now() -> u64 {
-    use crate::clock::Clock;
-    crate::clock::SystemClock.unix_now()
+impl Registry {
+    /// Unix seconds, from the node's clock.
+    fn now(&self) -> u64 {
+        self.ctx.clock.unix_now()
+    }
 }
 
 impl Registry {

@@ -11,7 +11,7 @@ use warren_proto::link::{Link, Target};
 use warren_proto::seal::SealKey;
 use warren_proto::{PeerAddr, encode};
 
-use super::{Cmd, Content, Registry, Served, Share, ShareInfo, ShareOptions, View, addressed, now};
+use super::{Cmd, Content, Registry, Served, Share, ShareInfo, ShareOptions, View, addressed};
 use crate::files::FilesError;
 use crate::files::Progress;
 use crate::files::hashing::{Describe, Hashed, hash_path};
@@ -249,7 +249,7 @@ impl Registry {
             skip_unsafe: opts.skip_unsafe,
             description: opts.description.clone(),
             tags: opts.tags.clone(),
-            created_at: now(),
+            created_at: self.now(),
         };
         let throttle = self.me.clone();
         tokio::spawn(async move {
@@ -330,7 +330,7 @@ impl Registry {
             sources: h.sources,
             seal: seal.as_ref().map(|k| k.0),
             ticket,
-            created_at: now(),
+            created_at: self.now(),
             name,
             size: h.manifest.total_size,
             files,

@@ -28,7 +28,9 @@ use tokio_util::sync::CancellationToken;
 use tor_rtcompat::PreferredRuntime;
 use warren_proto::{Keypair, PeerAddr, TransportHint};
 
-use super::{BoxStream, ExtraListeners, Guarded, Listener, Transport, TransportError};
+use super::{
+    BoxStream, ExtraListeners, Host, Listener, OnionHost, Transport, TransportError, onion_extra,
+};
 use crate::clock::SharedClock;
 use crate::tor::{ReachPolicy, Reachability, TorNetwork, TorStatus};
 use crate::{Error, Result};
@@ -147,73 +149,6 @@ impl Transport for ArtiTransport {
         ))
     }
 
-    async fn listen_web(
-        &self,
-        _tcp_bind: std::net::SocketAddr,
-    ) -> Result<Option<(Box<dyn Listener>, String)>, TransportError> {
-        let (tx, rx) = mpsc::channel(INCOMING_QUEUE);
-        if let Ok(mut w) = self.inner.web.lock() {
-            *w = Some(tx);
-        }
-        let base = format!("http://{}", self.inner.keypair.id());
-        Ok(Some((Box::new(Incoming(rx, "onion (web)")), base)))
-    }
-
-    async fn listen_as(
-        &self,
-        keypair: &Arc<Keypair>,
-        _tcp_web: std::net::SocketAddr,
-    ) -> Result<Option<ExtraListeners>, TransportError> {
-        let (peers, peers_rx) = mpsc::channel(INCOMING_QUEUE);
-        let (web, web_rx) = mpsc::channel(INCOMING_QUEUE);
-        // Ends when both listeners are dropped (their guard cancels it).
-        let cancel = self.inner.shutdown.child_token();
-        tokio::spawn(service::extra(
-            self.inner.clone(),
-            keypair.clone(),
-            service::Routes {
-                peers,
-                web: Some(web),
-            },
-            cancel.clone(),
-        ));
-        let guard = Arc::new(cancel.drop_guard());
-        Ok(Some(ExtraListeners {
-            listener: Box::new(Guarded::new(
-                Incoming(peers_rx, "onion (share)"),
-                guard.clone(),
-            )),
-            hints: vec![TransportHint::Onion {
-                port: self.inner.onion_port,
-            }],
-            web: Some((
-                Box::new(Guarded::new(Incoming(web_rx, "onion (share web)"), guard)),
-                format!("http://{}", keypair.id()),
-            )),
-        }))
-    }
-
-    async fn listen_admin(
-        &self,
-        keypair: &Arc<Keypair>,
-        clients: &[crate::tor::ClientAuthKey],
-    ) -> Result<Option<(Box<dyn Listener>, String)>, TransportError> {
-        let hosted = self
-            .host_restricted(RestrictedService {
-                nickname: "warren-admin".into(),
-                keypair: keypair.clone(),
-                port: super::ADMIN_PORT,
-                clients: clients
-                    .iter()
-                    .enumerate()
-                    .map(|(i, k)| (format!("owner{i}"), k.clone()))
-                    .collect(),
-            })
-            .await?;
-        let onion = hosted.onion.clone();
-        Ok(Some((Box::new(hosted), onion)))
-    }
-
     fn can_dial(&self, hint: &TransportHint) -> bool {
         matches!(hint, TransportHint::Onion { .. })
     }
@@ -248,16 +183,82 @@ impl Transport for ArtiTransport {
         Ok(Box::new(stream))
     }
 
-    fn tor_status(&self) -> Option<TorStatus> {
-        Some(self.inner.reach.snapshot())
+    fn host(&self) -> Option<&dyn Host> {
+        Some(self)
     }
 
-    fn relaunch(&self) -> bool {
-        self.inner.relaunch.notify_one();
-        true
+    fn onion(&self) -> Option<&dyn OnionHost> {
+        Some(self)
     }
 
     fn shutdown(&self) {
         self.inner.shutdown.cancel();
+    }
+}
+
+#[async_trait]
+impl Host for ArtiTransport {
+    async fn listen_web(&self) -> Result<(Box<dyn Listener>, String), TransportError> {
+        let (tx, rx) = mpsc::channel(INCOMING_QUEUE);
+        if let Ok(mut w) = self.inner.web.lock() {
+            *w = Some(tx);
+        }
+        let base = format!("http://{}", self.inner.keypair.id());
+        Ok((Box::new(Incoming(rx, "onion (web)")), base))
+    }
+
+    async fn listen_as(&self, keypair: &Arc<Keypair>) -> Result<ExtraListeners, TransportError> {
+        let (peers, peers_rx) = mpsc::channel(INCOMING_QUEUE);
+        let (web, web_rx) = mpsc::channel(INCOMING_QUEUE);
+        // Ends when both listeners are dropped (their guard cancels it).
+        let cancel = self.inner.shutdown.child_token();
+        tokio::spawn(service::extra(
+            self.inner.clone(),
+            keypair.clone(),
+            service::Routes {
+                peers,
+                web: Some(web),
+            },
+            cancel.clone(),
+        ));
+        Ok(onion_extra(
+            Incoming(peers_rx, "onion (share)"),
+            Incoming(web_rx, "onion (share web)"),
+            Arc::new(cancel.drop_guard()),
+            self.inner.onion_port,
+            keypair.id(),
+        ))
+    }
+}
+
+#[async_trait]
+impl OnionHost for ArtiTransport {
+    async fn listen_admin(
+        &self,
+        keypair: &Arc<Keypair>,
+        clients: &[crate::tor::ClientAuthKey],
+    ) -> Result<(Box<dyn Listener>, String), TransportError> {
+        let hosted = self
+            .host_restricted(RestrictedService {
+                nickname: "warren-admin".into(),
+                keypair: keypair.clone(),
+                port: super::ADMIN_PORT,
+                clients: clients
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| (format!("owner{i}"), k.clone()))
+                    .collect(),
+            })
+            .await?;
+        let onion = hosted.onion.clone();
+        Ok((Box::new(hosted), onion))
+    }
+
+    fn tor_status(&self) -> TorStatus {
+        self.inner.reach.snapshot()
+    }
+
+    fn relaunch(&self) {
+        self.inner.relaunch.notify_one();
     }
 }

@@ -21,7 +21,10 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use warren_proto::{Keypair, PeerAddr, TransportHint};
 
-use super::{BoxStream, ExtraListeners, Guarded, Listener, Transport, TransportError};
+use super::{
+    BoxStream, ExtraListeners, Guarded, Host, Listener, OnionHost, Transport, TransportError,
+    onion_extra,
+};
 use crate::clock::SharedClock;
 use crate::tor::{BootstrapInfo, PROBE_PORT, ReachPolicy, Reachability, TorStatus, WEB_PORT};
 pub use control::{Control, ControlError, Reply};
@@ -153,77 +156,6 @@ impl Transport for CTorTransport {
         ))
     }
 
-    async fn listen_web(
-        &self,
-        _tcp_bind: SocketAddr,
-    ) -> Result<Option<(Box<dyn Listener>, String)>, TransportError> {
-        let web = bind("web gateway").await?;
-        if let Ok(mut t) = self.inner.web_target.lock() {
-            *t = Some(web.local_addr()?);
-        }
-        let base = format!("http://{}", self.inner.keypair.id());
-        Ok(Some((Box::new(Incoming(web, "onion (ctor web)")), base)))
-    }
-
-    async fn listen_admin(
-        &self,
-        keypair: &Arc<Keypair>,
-        clients: &[crate::tor::ClientAuthKey],
-    ) -> Result<Option<(Box<dyn Listener>, String)>, TransportError> {
-        let web = bind("the admin panel").await?;
-        let ports = vec![(super::ADMIN_PORT, web.local_addr()?)];
-        let cancel = self.inner.shutdown.child_token();
-        tokio::spawn(extra_service(
-            self.inner.clone(),
-            keypair.clone(),
-            ports,
-            clients.iter().map(|c| c.public_base32()).collect(),
-            cancel.clone(),
-        ));
-        let guard = Arc::new(cancel.drop_guard());
-        Ok(Some((
-            Box::new(Guarded::new(Incoming(web, "onion (ctor admin)"), guard)),
-            keypair.id().to_string(),
-        )))
-    }
-
-    async fn listen_as(
-        &self,
-        keypair: &Arc<Keypair>,
-        _tcp_web: SocketAddr,
-    ) -> Result<Option<ExtraListeners>, TransportError> {
-        let peers = bind("a share's onion streams").await?;
-        let web = bind("a share's web gateway").await?;
-        let ports = vec![
-            (self.inner.onion_port, peers.local_addr()?),
-            (WEB_PORT, web.local_addr()?),
-        ];
-        // The service lives as long as its control connection: the task
-        // holds it until both listeners are dropped.
-        let cancel = self.inner.shutdown.child_token();
-        tokio::spawn(extra_service(
-            self.inner.clone(),
-            keypair.clone(),
-            ports,
-            Vec::new(),
-            cancel.clone(),
-        ));
-        let guard = Arc::new(cancel.drop_guard());
-        Ok(Some(ExtraListeners {
-            listener: Box::new(Guarded::new(
-                Incoming(peers, "onion (ctor share)"),
-                guard.clone(),
-            )),
-            hints: vec![TransportHint::Onion {
-                port: self.inner.onion_port,
-            }],
-            web: Some((
-                Box::new(Guarded::new(Incoming(web, "onion (ctor share web)"), guard)),
-                format!("http://{}", keypair.id()),
-            )),
-        }))
-    }
-
     fn can_dial(&self, hint: &TransportHint) -> bool {
         matches!(hint, TransportHint::Onion { .. })
     }
@@ -241,17 +173,87 @@ impl Transport for CTorTransport {
         self.socks_dial(addr, user).await
     }
 
-    fn tor_status(&self) -> Option<TorStatus> {
-        Some(self.inner.reach.snapshot())
+    fn host(&self) -> Option<&dyn Host> {
+        Some(self)
     }
 
-    fn relaunch(&self) -> bool {
-        self.inner.relaunch.notify_one();
-        true
+    fn onion(&self) -> Option<&dyn OnionHost> {
+        Some(self)
     }
 
     fn shutdown(&self) {
         self.inner.shutdown.cancel();
+    }
+}
+
+#[async_trait]
+impl Host for CTorTransport {
+    async fn listen_web(&self) -> Result<(Box<dyn Listener>, String), TransportError> {
+        let web = bind("web gateway").await?;
+        if let Ok(mut t) = self.inner.web_target.lock() {
+            *t = Some(web.local_addr()?);
+        }
+        let base = format!("http://{}", self.inner.keypair.id());
+        Ok((Box::new(Incoming(web, "onion (ctor web)")), base))
+    }
+
+    async fn listen_as(&self, keypair: &Arc<Keypair>) -> Result<ExtraListeners, TransportError> {
+        let peers = bind("a share's onion streams").await?;
+        let web = bind("a share's web gateway").await?;
+        let ports = vec![
+            (self.inner.onion_port, peers.local_addr()?),
+            (WEB_PORT, web.local_addr()?),
+        ];
+        // The service lives as long as its control connection: the task
+        // holds it until both listeners are dropped.
+        let cancel = self.inner.shutdown.child_token();
+        tokio::spawn(extra_service(
+            self.inner.clone(),
+            keypair.clone(),
+            ports,
+            Vec::new(),
+            cancel.clone(),
+        ));
+        Ok(onion_extra(
+            Incoming(peers, "onion (ctor share)"),
+            Incoming(web, "onion (ctor share web)"),
+            Arc::new(cancel.drop_guard()),
+            self.inner.onion_port,
+            keypair.id(),
+        ))
+    }
+}
+
+#[async_trait]
+impl OnionHost for CTorTransport {
+    async fn listen_admin(
+        &self,
+        keypair: &Arc<Keypair>,
+        clients: &[crate::tor::ClientAuthKey],
+    ) -> Result<(Box<dyn Listener>, String), TransportError> {
+        let web = bind("the admin panel").await?;
+        let ports = vec![(super::ADMIN_PORT, web.local_addr()?)];
+        let cancel = self.inner.shutdown.child_token();
+        tokio::spawn(extra_service(
+            self.inner.clone(),
+            keypair.clone(),
+            ports,
+            clients.iter().map(|c| c.public_base32()).collect(),
+            cancel.clone(),
+        ));
+        let guard = Arc::new(cancel.drop_guard());
+        Ok((
+            Box::new(Guarded::new(Incoming(web, "onion (ctor admin)"), guard)),
+            keypair.id().to_string(),
+        ))
+    }
+
+    fn tor_status(&self) -> TorStatus {
+        self.inner.reach.snapshot()
+    }
+
+    fn relaunch(&self) {
+        self.inner.relaunch.notify_one();
     }
 }
 

@@ -3,8 +3,9 @@
 //! connections and 16 bodies that never come are kept open (re-opened as
 //! soon as one is closed), and a browser's 8 MB download from the gateway
 //! while 40 downloads are never read — with p50/p99 and the node's RSS
-//! during the attack; against another `warren` binary in the same run when
-//! given. An honest request that gets no answer within its time limit
+//! during the attack — and `warren status` while one process keeps 40
+//! control-socket connections open that never finish their request;
+//! against another `warren` binary in the same run when given. An honest request that gets no answer within its time limit
 //! counts as failed. (Upload slots held by one identity: see
 //! `node/tests/slots.rs`, which times an honest download through them.)
 
@@ -199,6 +200,75 @@ fn gateway(bin: &Path, tmp: &Path) {
     node.stop();
 }
 
+/// `warren status` while this process holds 40 control connections that
+/// never finish their request (re-opened as soon as one is closed).
+fn control(bin: &Path, tmp: &Path) {
+    use std::os::unix::net::UnixStream;
+    let dir = tmp.join("control");
+    let node = Proc::start_bin(bin, &dir, "", &TCP_WITH_PANEL);
+    let sock = dir.join("control.sock");
+    let stop = Arc::new(AtomicBool::new(false));
+    let holder = {
+        let (sock, stop) = (sock.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let open = || {
+                let mut s = UnixStream::connect(&sock).ok()?;
+                s.write_all(b"{\"cmd\":").ok()?;
+                s.set_nonblocking(true).ok()?;
+                Some(s)
+            };
+            let mut held: Vec<Option<UnixStream>> = (0..40).map(|_| open()).collect();
+            let mut reopened = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                for slot in &mut held {
+                    let mut b = [0u8; 1];
+                    let closed = match slot {
+                        Some(s) => match std::io::Read::read(s, &mut b) {
+                            Ok(n) => n == 0,
+                            Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+                        },
+                        None => true,
+                    };
+                    if closed {
+                        *slot = open();
+                        reopened += 1;
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            reopened
+        })
+    };
+    std::thread::sleep(Duration::from_secs(1));
+    let (mut times, mut failed) = (Vec::new(), 0);
+    for _ in 0..20 {
+        let t = std::time::Instant::now();
+        let ok = Command::new("timeout")
+            .arg("15")
+            .arg(bin)
+            .arg("--data-dir")
+            .arg(&dir)
+            .args(["status", "--json"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if ok {
+            times.push(t.elapsed().as_secs_f64());
+        } else {
+            failed += 1;
+        }
+    }
+    let rss = node.rss_kib();
+    stop.store(true, Ordering::Relaxed);
+    let reopened = holder.join().unwrap();
+    summary(
+        &format!("control socket `warren status`, 40 held by one process ({reopened} re-opened)"),
+        times,
+        failed,
+        rss,
+    );
+    node.stop();
+}
+
 pub(crate) fn run(other: Option<&Path>) {
     println!("\n== fair pools: an honest client while strangers hold every slot ==");
     let mut builds = vec![("this build".to_string(), warren_bin())];
@@ -210,5 +280,6 @@ pub(crate) fn run(other: Option<&Path>) {
         let tmp = Scratch::new("fair");
         panel(&bin, &tmp.0);
         gateway(&bin, &tmp.0);
+        control(&bin, &tmp.0);
     }
 }

@@ -34,7 +34,10 @@ async fn bench() {
         config,
         identity: Identity::generate(bits).unwrap(),
         db: Db::in_memory().unwrap(),
-        transport: Arc::new(TcpTransport::new("127.0.0.1:0".parse().unwrap())),
+        transport: Arc::new(TcpTransport::new(
+            "127.0.0.1:0".parse().unwrap(),
+            "127.0.0.1:0".parse().unwrap(),
+        )),
         clock: Arc::new(SystemClock),
         mirror_dir: None,
     })

@@ -18,7 +18,7 @@ use warren_node::clock::{Clock, SystemClock};
 use warren_node::conn::{FrameCodec, Outgoing};
 use warren_node::tor::TorNetwork;
 use warren_node::transport::{
-    ArtiOptions, ArtiTransport, BoxStream, Transport, arti_client_config,
+    ArtiOptions, ArtiTransport, BoxStream, OnionHost, Transport, arti_client_config,
 };
 use warren_proto::frame::{Channel, Priority};
 use warren_proto::handshake::{Dialer, Listener as HsListener, ListenerStep};
@@ -154,7 +154,7 @@ async fn bench(file: &Path) {
     });
     let cli_record = record(&cli_key);
     let wait_up = Instant::now();
-    while srv.tor_status().and_then(|s| s.onion_reachable) != Some(true) {
+    while srv.tor_status().onion_reachable != Some(true) {
         assert!(
             wait_up.elapsed() < Duration::from_secs(300),
             "the Warren service never became reachable"
