@@ -45,6 +45,10 @@ pub enum Error {
     /// A transport failed to listen or dial.
     #[error("transport: {0}")]
     Transport(#[from] crate::transport::TransportError),
+    /// The network layer (`warren-net`) failed: a Tor network file, arti's
+    /// configuration, its state folder.
+    #[error(transparent)]
+    Net(#[from] warren_net::Error),
     /// The node is not running (no control socket answers).
     #[error("no node is running with data directory {0} (no control socket answers)")]
     NotRunning(PathBuf),

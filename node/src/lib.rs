@@ -1,7 +1,6 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
-pub mod clock;
 pub mod config;
 pub mod conn;
 pub mod control;
@@ -16,8 +15,8 @@ pub mod metrics;
 pub mod node;
 pub mod panel;
 pub mod store;
-pub mod tor;
-pub mod transport;
 pub(crate) mod web;
 
 pub use error::{Error, Result};
+// The layer below, under the names the daemon has always used.
+pub use warren_net::{clock, tor, transport};

@@ -63,7 +63,7 @@ impl ControlServer {
     /// most half of them one process's (told apart by the peer's process
     /// id, `SO_PEERCRED`). A newcomer to a full pool closes the client
     /// that has read or written nothing for the longest (see
-    /// [`crate::fair`]) once it has been silent for [`BUSY_GRACE`] (until
+    /// `crate::fair`) once it has been silent for 5 s (until
     /// then the newcomer waits), so a stuck script holding connections
     /// delays the owner's `warren status` by seconds, not forever. Removes
     /// the socket file at the end.

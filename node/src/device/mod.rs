@@ -23,7 +23,6 @@
 
 mod actor;
 mod check;
-mod config;
 mod disk;
 mod led;
 mod notify;
@@ -40,7 +39,7 @@ use crate::node::NodeHandle;
 use crate::panel::PairingHandle;
 use crate::{Error, Result};
 
-pub use config::{BoardConfig, BoardKind};
+pub use crate::config::{BoardConfig, BoardKind};
 
 /// The simulated board's model, as status shows it.
 pub(crate) const SIM_MODEL: &str = "simulated board";

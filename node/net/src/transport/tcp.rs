@@ -45,11 +45,13 @@ async fn bind(at: SocketAddr) -> Result<(TcpListener, SocketAddr), TransportErro
     Ok((listener, SocketAddr::new(ip, local.port())))
 }
 
-/// Inbound streams of a bound TCP socket.
-pub(crate) struct TcpIncoming(TcpListener);
+/// Inbound streams of a bound TCP socket (the panel's local listener uses
+/// it too).
+pub struct TcpIncoming(TcpListener);
 
 impl TcpIncoming {
-    pub(crate) fn new(l: TcpListener) -> TcpIncoming {
+    /// Serves `l`'s connections as a [`Listener`].
+    pub fn new(l: TcpListener) -> TcpIncoming {
         TcpIncoming(l)
     }
 }

@@ -6,6 +6,10 @@
 //! this crate lists every key with its default and is checked by a test.
 //! Unknown keys are refused, so a typo is an error, not a silent default.
 
+mod board;
+
+pub use board::{BoardConfig, BoardKind};
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -36,7 +40,7 @@ pub struct Config {
     /// The owner's web panel.
     pub panel: PanelConfig,
     /// Board support: LED, button, watchdog, thermal limits.
-    pub board: crate::device::BoardConfig,
+    pub board: BoardConfig,
     /// Persistence.
     pub store: StoreConfig,
     /// Logging.

@@ -28,7 +28,7 @@ impl ClientAuthKey {
     /// A fresh random key.
     pub fn generate() -> Result<ClientAuthKey> {
         let mut secret = [0u8; 32];
-        getrandom::fill(&mut secret).map_err(|e| Error::Store(format!("no randomness: {e}")))?;
+        getrandom::fill(&mut secret).map_err(Error::Random)?;
         Ok(ClientAuthKey { secret })
     }
 

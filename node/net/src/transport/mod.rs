@@ -21,8 +21,7 @@ use crate::tor::TorStatus;
 pub use arti::{ArtiOptions, ArtiTransport, HostedService, RestrictedService, arti_client_config};
 pub use ctor::{CTorOptions, CTorTransport};
 pub use memory::{MemoryTransport, Switchboard};
-pub(crate) use tcp::TcpIncoming;
-pub use tcp::TcpTransport;
+pub use tcp::{TcpIncoming, TcpTransport};
 
 /// A bidirectional byte stream to a peer.
 pub trait Stream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}

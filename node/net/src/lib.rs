@@ -1,0 +1,21 @@
+//! Warren's lowest daemon layer: how bytes get between nodes, and nothing
+//! about what they carry.
+//!
+//! - [`transport`]: the [`transport::Transport`] trait (listen, dial, dial on
+//!   a path of its own) and its capabilities ([`transport::Host`],
+//!   [`transport::OnionHost`]); TCP, in-memory, arti and C tor.
+//! - [`tor`]: Tor's state as the node reports it, reachability checks,
+//!   restricted-discovery client keys, private Tor network files.
+//! - [`clock`]: the one place wall-clock time is read.
+//!
+//! It depends on `warren-proto` only; no service (peers, files, the panel)
+//! and not the daemon may be imported here — cargo enforces it.
+
+#![forbid(unsafe_code)]
+
+pub mod clock;
+mod error;
+pub mod tor;
+pub mod transport;
+
+pub use error::{Error, Result};
