@@ -20,12 +20,14 @@ fn start(dir: &Path, boot: &Path) -> NodeProc {
     start_with(dir, boot, "")
 }
 
+/// A pairing window long enough for a pairing (an argon2id hash, 19 MiB)
+/// on a loaded 2-core machine, short enough to watch it close.
 fn start_with(dir: &Path, boot: &Path, extra: &str) -> NodeProc {
     std::fs::create_dir_all(boot).unwrap();
     write_config(
         dir,
         &format!(
-            "[board]\nkind = \"sim\"\npairing_secs = 4\npairing_listen = \"127.0.0.1:0\"\n\
+            "[board]\nkind = \"sim\"\npairing_secs = 10\npairing_listen = \"127.0.0.1:0\"\n\
              boot_partition = \"{}\"\nlong_press_ms = 800\nreset_confirm_ms = 1500\n{extra}",
             boot.display()
         ),

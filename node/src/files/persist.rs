@@ -31,8 +31,8 @@ pub(crate) struct StoredDownload {
     pub(crate) ticket: Option<Ticket>,
     /// Pieces durable on disk (`Bitmap::to_bytes`).
     pub(crate) have: Vec<u8>,
-    /// [`StoredState::as_str`].
-    pub(crate) state: String,
+    /// Stored by its name ([`StoredState::as_str`]), as it always was.
+    pub(crate) state: StoredState,
     pub(crate) error: Option<String>,
     pub(crate) added_at: u64,
     pub(crate) name: Option<String>,
@@ -55,8 +55,10 @@ pub(crate) struct StoredMirror {
     pub(crate) dl: StoredDownload,
 }
 
-/// A download's state as the store keeps it (by name, so that records
-/// written before a state existed still decode).
+/// A download's state as the store keeps it: by name (postcard writes the
+/// name as a string, byte for byte what the `String` field it replaced
+/// wrote), so that records written before a state existed still decode;
+/// an unknown name reads as [`StoredState::Active`] (it resumes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum StoredState {
     /// Running, or to resume at the next start.
@@ -112,5 +114,70 @@ impl StoredState {
         .into_iter()
         .find(|k| k.as_str() == s)
         .unwrap_or(StoredState::Active)
+    }
+}
+
+impl Serialize for StoredState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for StoredState {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<StoredState, D::Error> {
+        let name = String::deserialize(d)?;
+        Ok(StoredState::parse(&name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The record as it was stored while its state was a `String`.
+    #[derive(Serialize, Deserialize)]
+    struct Before {
+        link: String,
+        out: String,
+        content: Option<[u8; 32]>,
+        ticket: Option<Ticket>,
+        have: Vec<u8>,
+        state: String,
+        error: Option<String>,
+        added_at: u64,
+        name: Option<String>,
+    }
+
+    #[test]
+    fn a_typed_state_is_stored_byte_for_byte_as_its_name_was() {
+        for (name, state) in [
+            ("active", StoredState::Active),
+            ("paused", StoredState::Paused),
+            ("complete", StoredState::Complete),
+            ("failed", StoredState::Failed),
+            ("changed", StoredState::Changed),
+            ("missing", StoredState::Missing),
+            ("a state from a later release", StoredState::Active),
+        ] {
+            let before = Before {
+                link: "warren:x".into(),
+                out: "/tmp/out".into(),
+                content: Some([7; 32]),
+                ticket: None,
+                have: vec![0xff, 0x01],
+                state: name.into(),
+                error: Some("why".into()),
+                added_at: 1_795_000_000,
+                name: Some("film.mkv".into()),
+            };
+            let old = postcard::to_allocvec(&before).unwrap();
+            let now: StoredDownload = postcard::from_bytes(&old).unwrap();
+            assert_eq!(now.state, state, "{name}");
+            assert_eq!(now.link, "warren:x");
+            assert_eq!(now.added_at, 1_795_000_000);
+            if state.as_str() == name {
+                assert_eq!(postcard::to_allocvec(&now).unwrap(), old, "{name}");
+            }
+        }
     }
 }

@@ -370,7 +370,7 @@ impl Dl {
             content: None,
             ticket: None,
             have: Vec::new(),
-            state: StoredState::Active.as_str().into(),
+            state: StoredState::Active,
             error: None,
             added_at,
             name: None,
@@ -388,7 +388,7 @@ impl Dl {
         content: Option<&Content>,
     ) -> Dl {
         let mut status = DownloadStatus {
-            state: StoredState::parse(&stored.state).shown(),
+            state: stored.state.shown(),
             name: stored.name.clone(),
             error: stored.error.clone(),
             ..DownloadStatus::default()
@@ -414,11 +414,11 @@ impl Dl {
     }
 
     fn state(&self) -> StoredState {
-        StoredState::parse(&self.stored.state)
+        self.stored.state
     }
 
     fn set_state(&mut self, s: StoredState) {
-        self.stored.state = s.as_str().into();
+        self.stored.state = s;
     }
 }
 
