@@ -15,6 +15,7 @@ mod codec;
 mod handle;
 mod handshake;
 mod ratelimit;
+mod router;
 mod run;
 mod session;
 
@@ -22,6 +23,7 @@ pub use codec::{CodecError, FrameCodec, Outgoing};
 pub use handle::{ConnHandle, Direction, Dropped, Outboxes};
 pub(crate) use handshake::FramedStream;
 pub use ratelimit::TokenBucket;
+pub(crate) use router::{ProtocolHandler, Router};
 pub(crate) use session::{ConnCtx, dial_outbound, dial_transfer, is_failure, serve_inbound};
 
 use warren_proto::msg::CloseReason;

@@ -17,6 +17,7 @@ use warren_proto::{BoundedVec, Keypair, NodeId, PeerAddr, RecordPolicy, SignedNo
 use super::codec::{FrameCodec, Outgoing};
 use super::handle::{ConnHandle, Direction};
 use super::handshake::{self, FramedStream};
+use super::router::Router;
 use super::run::run_connection;
 use super::{ConnError, Ended};
 use crate::clock::SharedClock;
@@ -46,8 +47,10 @@ pub(crate) struct ConnCtx {
     pub(crate) limits: Limits,
     pub(crate) shutdown: CancellationToken,
     pub(crate) next_conn_id: AtomicU64,
-    /// The files service, for inbound transfer connections.
+    /// The files service, for the transfers this identity dials.
     pub(crate) files: Option<crate::files::FilesHandle>,
+    /// Which service serves an inbound connection, by purpose.
+    pub(crate) router: Router,
     /// Base URL of the web gateway, once it is up (`http://…`).
     pub(crate) gateway_base: std::sync::Mutex<Option<String>>,
     /// Set for another identity of this node (a share's own address): it
@@ -58,12 +61,14 @@ pub(crate) struct ConnCtx {
 impl ConnCtx {
     /// The context of another identity of this node (a share's own
     /// address, a download's dialing identity): its key and record, files
-    /// restricted to what it serves (none: it only dials), and a shutdown.
+    /// restricted to what it serves (none: it only dials), the services it
+    /// serves inbound, and a shutdown.
     pub(crate) fn for_extra(
         &self,
         keypair: Arc<Keypair>,
         own_record: watch::Receiver<SignedNodeRecord>,
         files: Option<crate::files::FilesHandle>,
+        router: Router,
         shutdown: CancellationToken,
     ) -> ConnCtx {
         let (events, _) = mpsc::channel(1);
@@ -83,6 +88,7 @@ impl ConnCtx {
             shutdown,
             next_conn_id: AtomicU64::new(1),
             files,
+            router,
             gateway_base: std::sync::Mutex::new(None),
             extra: true,
         }
@@ -123,19 +129,11 @@ pub(crate) async fn serve_inbound(
         Err(_) => return ctx.handshake_failed(&ConnError::Timeout),
     };
     Metrics::inc(&ctx.metrics.handshakes_ok);
-    if ctx.extra && est.purpose != Purpose::Transfer {
-        // A share's own address is not a node: nothing but transfers.
-        send_close(&mut framed, CloseReason::Normal).await;
-        return;
-    }
-    if est.purpose == Purpose::Transfer {
-        match ctx.files.as_ref().map(|f| f.upload_slot(est.peer.id())) {
-            Some((files, slot, evicted)) => {
-                if evicted {
-                    Metrics::inc(&ctx.metrics.uploads_evicted);
-                }
-                crate::files::upload::serve(framed, est, files, &ctx, slot).await
-            }
+    if est.purpose != Purpose::Peer || ctx.extra {
+        // A service's connection (a share's own address is not a node:
+        // it serves its services only).
+        match ctx.router.get(est.purpose) {
+            Some(handler) => handler.accept(framed, est, ctx.clone()).await,
             None => send_close(&mut framed, CloseReason::Normal).await,
         }
         return;

@@ -40,6 +40,22 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(180);
 /// How long a session keeps its last piece once nobody asks for it.
 const PIECE_IDLE: Duration = Duration::from_secs(2);
 
+/// The files service's inbound side, registered with the connection
+/// layer's router for `Purpose::Transfer`: each transfer connection is
+/// served in an upload slot (see `slots.rs`).
+pub(crate) struct UploadService(pub(crate) FilesHandle);
+
+#[async_trait::async_trait]
+impl crate::conn::ProtocolHandler for UploadService {
+    async fn accept(&self, framed: FramedStream, est: Established, ctx: std::sync::Arc<ConnCtx>) {
+        let (files, slot, evicted) = self.0.upload_slot(est.peer.id());
+        if evicted {
+            Metrics::inc(&ctx.metrics.uploads_evicted);
+        }
+        serve(framed, est, files, &ctx, slot).await
+    }
+}
+
 /// Serves one inbound transfer connection until it ends.
 pub(crate) async fn serve(
     framed: FramedStream,

@@ -149,6 +149,10 @@ impl Node {
         let files_for_web = files.clone();
         let ctx = Arc::new(ConnCtx {
             files: Some(files.clone()),
+            router: crate::conn::Router::new().with(
+                warren_proto::handshake::Purpose::Transfer,
+                Arc::new(crate::files::upload::UploadService(files.clone())),
+            ),
             gateway_base: std::sync::Mutex::new(web.as_ref().map(|(_, base)| base.clone())),
             keypair: identity.keypair.clone(),
             own_record: own_rx,

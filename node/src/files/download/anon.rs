@@ -34,8 +34,13 @@ impl Anon {
         let now = node.clock.unix_now();
         let record = sign(&identity, now, validity)?;
         let (tx, rx) = watch::channel(record);
-        let ctx =
-            Arc::new(node.for_extra(identity.keypair.clone(), rx, None, node.shutdown.clone()));
+        let ctx = Arc::new(node.for_extra(
+            identity.keypair.clone(),
+            rx,
+            None,
+            crate::conn::Router::new(),
+            node.shutdown.clone(),
+        ));
         Ok(Anon {
             identity,
             record: tx,

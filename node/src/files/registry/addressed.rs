@@ -140,6 +140,10 @@ impl Registry {
             identity.keypair.clone(),
             record_rx,
             Some(files.clone()),
+            crate::conn::Router::new().with(
+                warren_proto::handshake::Purpose::Transfer,
+                Arc::new(crate::files::upload::UploadService(files.clone())),
+            ),
             stop.clone(),
         ));
         let tasks = self.extra.tasks.clone();
