@@ -19,3 +19,8 @@ pub mod tor;
 pub mod transport;
 
 pub use error::{Error, Result};
+
+/// What every `Mutex` of this crate's `lock().expect` says: no code
+/// panics while holding one of them (each guards a plain value that is set
+/// or copied in place), so a poisoned lock is a bug, and says so.
+pub(crate) const HELD: &str = "a lock of warren-net is poisoned: no code panics while holding one";

@@ -51,13 +51,11 @@ impl Reachability {
 
     /// A copy of the current status.
     pub fn snapshot(&self) -> TorStatus {
-        self.status.lock().map(|s| s.clone()).unwrap_or_default()
+        self.status.lock().expect(crate::HELD).clone()
     }
 
     fn update(&self, f: impl FnOnce(&mut TorStatus)) {
-        if let Ok(mut s) = self.status.lock() {
-            f(&mut s);
-        }
+        f(&mut self.status.lock().expect(crate::HELD));
     }
 
     /// Records bootstrap progress.

@@ -34,12 +34,10 @@ impl Switchboard {
 
     /// A transport on this switchboard with a fresh port.
     pub fn transport(&self) -> MemoryTransport {
-        let port = match self.0.lock() {
-            Ok(mut b) => {
-                b.next_port += 1;
-                b.next_port
-            }
-            Err(_) => 0,
+        let port = {
+            let mut b = self.0.lock().expect(crate::HELD);
+            b.next_port += 1;
+            b.next_port
         };
         MemoryTransport {
             board: self.clone(),
@@ -49,9 +47,7 @@ impl Switchboard {
 
     /// Takes `port` off the board, as if its node lost its network.
     pub fn unplug(&self, port: u32) {
-        if let Ok(mut b) = self.0.lock() {
-            b.listeners.remove(&port);
-        }
+        self.0.lock().expect(crate::HELD).listeners.remove(&port);
     }
 }
 
@@ -89,12 +85,12 @@ impl Transport for MemoryTransport {
 
     async fn listen(&self) -> Result<(Box<dyn Listener>, Vec<TransportHint>), TransportError> {
         let (tx, rx) = mpsc::channel(BACKLOG);
-        match self.board.0.lock() {
-            Ok(mut b) => {
-                b.listeners.insert(self.port, tx);
-            }
-            Err(_) => return Err(TransportError::Io(std::io::ErrorKind::Other.into())),
-        }
+        self.board
+            .0
+            .lock()
+            .expect(crate::HELD)
+            .listeners
+            .insert(self.port, tx);
         Ok((
             Box::new(MemoryIncoming(rx)),
             vec![TransportHint::Memory { port: self.port }],
@@ -113,8 +109,10 @@ impl Transport for MemoryTransport {
             .board
             .0
             .lock()
-            .ok()
-            .and_then(|b| b.listeners.get(&port).cloned());
+            .expect(crate::HELD)
+            .listeners
+            .get(&port)
+            .cloned();
         let Some(tx) = tx else {
             return Err(TransportError::Refused(format!("memory:{port}")));
         };

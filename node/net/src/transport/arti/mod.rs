@@ -200,9 +200,7 @@ impl Transport for ArtiTransport {
 impl Host for ArtiTransport {
     async fn listen_web(&self) -> Result<(Box<dyn Listener>, String), TransportError> {
         let (tx, rx) = mpsc::channel(INCOMING_QUEUE);
-        if let Ok(mut w) = self.inner.web.lock() {
-            *w = Some(tx);
-        }
+        *self.inner.web.lock().expect(crate::HELD) = Some(tx);
         let base = format!("http://{}", self.inner.keypair.id());
         Ok((Box::new(Incoming(rx, "onion (web)")), base))
     }

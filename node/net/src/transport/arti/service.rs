@@ -74,7 +74,7 @@ pub(super) async fn supervise(inner: Arc<Inner>, incoming: mpsc::Sender<Arrival>
         tracing::info!(address = %onion, port = inner.onion_port, "onion service launched");
         inner.reach.launched(onion.clone());
         let this_service = cancel.child_token();
-        let web = inner.web.lock().ok().and_then(|w| w.clone());
+        let web = inner.web.lock().expect(crate::HELD).clone();
         tokio::spawn(accept(
             requests,
             Routes {

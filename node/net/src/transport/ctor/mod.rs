@@ -190,9 +190,8 @@ impl Transport for CTorTransport {
 impl Host for CTorTransport {
     async fn listen_web(&self) -> Result<(Box<dyn Listener>, String), TransportError> {
         let web = bind("web gateway").await?;
-        if let Ok(mut t) = self.inner.web_target.lock() {
-            *t = Some(web.local_addr()?);
-        }
+        let local = web.local_addr()?;
+        *self.inner.web_target.lock().expect(crate::HELD) = Some(local);
         let base = format!("http://{}", self.inner.keypair.id());
         Ok((Box::new(Incoming(web, "onion (ctor web)")), base))
     }
@@ -262,7 +261,7 @@ impl CTorTransport {
         let TransportHint::Onion { port } = addr.hint else {
             return Err(TransportError::Unreachable(addr.to_string()));
         };
-        let socks = self.inner.socks.lock().ok().and_then(|s| *s);
+        let socks = *self.inner.socks.lock().expect(crate::HELD);
         let socks = socks.ok_or_else(|| TransportError::Tor("tor is not ready yet".into()))?;
         let s = tokio_socks::tcp::Socks5Stream::connect_with_password(
             socks,
@@ -307,9 +306,7 @@ async fn supervise(inner: Arc<Inner>, targets: (SocketAddr, SocketAddr), probes:
                 tracing::warn!(error = %e, retry_in_secs = delay.as_secs(), "tor not usable; will retry");
             }
         }
-        if let Ok(mut s) = inner.socks.lock() {
-            *s = None;
-        }
+        *inner.socks.lock().expect(crate::HELD) = None;
         tokio::select! {
             () = cancel.cancelled() => return,
             () = tokio::time::sleep(delay) => {}
@@ -355,13 +352,12 @@ async fn run_once(
         .ok_or_else(|| {
             format!("tor has no usable SOCKS listener ({socks:?}); configure SocksPort")
         })?;
-    if let Ok(mut s) = inner.socks.lock() {
-        *s = Some(socks);
-    }
+    *inner.socks.lock().expect(crate::HELD) = Some(socks);
     loop {
         let key = expanded_secret_key(inner.keypair.seed());
         let mut ports = vec![(inner.onion_port, peer_target), (PROBE_PORT, probe_target)];
-        if let Some(web) = inner.web_target.lock().ok().and_then(|t| *t) {
+        let web_target = *inner.web_target.lock().expect(crate::HELD);
+        if let Some(web) = web_target {
             ports.push((WEB_PORT, web));
         }
         let id = ctl
