@@ -2,7 +2,6 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
-pub mod conn;
 pub mod control;
 pub mod device;
 mod error;
@@ -11,7 +10,6 @@ pub mod files;
 pub(crate) mod gateway;
 pub mod identity;
 pub mod logging;
-pub mod metrics;
 pub mod node;
 pub mod panel;
 pub mod store;
@@ -19,4 +17,4 @@ pub(crate) mod web;
 
 pub use error::{Error, Result};
 // The layer below, under the names the daemon has always used.
-pub use warren_net::{clock, tor, transport};
+pub use warren_net::{clock, conn, metrics, tor, transport};

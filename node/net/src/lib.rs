@@ -6,7 +6,12 @@
 //!   [`transport::OnionHost`]); TCP, in-memory, arti and C tor.
 //! - [`tor`]: Tor's state as the node reports it, reachability checks,
 //!   restricted-discovery client keys, private Tor network files.
+//! - [`conn`]: connections — the handshake, framed channels, one task per
+//!   peer connection reporting to the peer table, the accept loop under its
+//!   caps, and the inbound [`conn::Router`] by which services take the
+//!   connections opened for them.
 //! - [`clock`]: the one place wall-clock time is read.
+//! - [`metrics`]: the node's counters.
 //!
 //! It depends on `warren-proto` only; no service (peers, files, the panel)
 //! and not the daemon may be imported here — cargo enforces it.
@@ -14,7 +19,9 @@
 #![forbid(unsafe_code)]
 
 pub mod clock;
+pub mod conn;
 mod error;
+pub mod metrics;
 pub mod tor;
 pub mod transport;
 

@@ -311,6 +311,28 @@ impl Limits {
     }
 }
 
+impl Config {
+    /// The connection layer's share of `[discovery]` and `[limits]`.
+    pub fn conn_config(&self) -> warren_net::conn::ConnConfig {
+        let (d, l) = (&self.discovery, &self.limits);
+        warren_net::conn::ConnConfig {
+            handshake_timeout: d.handshake_timeout(),
+            dial_timeout: d.dial_timeout(),
+            ping_interval: d.ping_interval(),
+            idle_timeout: d.idle_timeout(),
+            max_inbound: l.max_inbound,
+            max_pending_handshakes: l.max_pending_handshakes,
+            max_busy_redirects: l.max_busy_redirects,
+            outbox_control: l.outbox_control,
+            outbox_normal: l.outbox_normal,
+            peer_frames_per_sec: l.peer_frames_per_sec,
+            peer_frame_burst: l.peer_frame_burst,
+            get_peers_min_interval: Duration::from_secs(l.get_peers_min_interval_secs),
+            misbehavior_limit: l.misbehavior_limit,
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits::for_profile(Profile::Desktop)

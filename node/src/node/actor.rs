@@ -13,10 +13,10 @@ use warren_proto::{BoundedVec, NodeId, PeerAddr, Role, SignedNodeRecord, Transpo
 
 use super::commands::NodeCmd;
 use super::dial::DialState;
-use super::event::{Admission, NodeEvent};
 use super::peers::PeerTable;
 use super::persist::TrustEntry;
 use crate::config::Config;
+use crate::conn::{Admission, NodeEvent};
 use crate::conn::{ConnCtx, ConnHandle, Direction, Ended};
 use crate::identity::Identity;
 use crate::metrics::Metrics;
@@ -53,6 +53,8 @@ pub(crate) struct Actor {
     pub(crate) started: Instant,
     pub(crate) tracker: super::tracker::Tracker,
     pub(crate) files: Option<crate::files::FilesHandle>,
+    /// Base URL of the node's web gateway (`http://…`); none: no gateway.
+    pub(crate) gateway_base: Option<String>,
 }
 
 impl Actor {

@@ -178,7 +178,7 @@ impl Actor {
         let tor = self.ctx.transport.onion().map(|o| o.tor_status());
         let t = tor.clone().unwrap_or_default();
         Status {
-            gateway_url: self.ctx.gateway_base.lock().ok().and_then(|b| b.clone()),
+            gateway_url: self.gateway_base.clone(),
             panel_url: None,
             board: None,
             online: tor.as_ref().is_none_or(|t| t.onion_reachable == Some(true)),

@@ -9,11 +9,9 @@
 //! | store writer | the pending batch | redb |
 //! | control socket | client connections | node (commands) |
 
-pub(crate) mod accept;
 mod actor;
 mod commands;
 mod dial;
-pub(crate) mod event;
 mod maintain;
 mod peers;
 mod persist;
@@ -147,13 +145,12 @@ impl Node {
         let gateway_cfg = config.gateway.clone();
         let record_validity_secs = config.community.record_validity_secs;
         let files_for_web = files.clone();
+        let gateway_base = web.as_ref().map(|(_, base)| base.clone());
         let ctx = Arc::new(ConnCtx {
-            files: Some(files.clone()),
             router: crate::conn::Router::new().with(
                 warren_proto::handshake::Purpose::Transfer,
                 Arc::new(crate::files::upload::UploadService(files.clone())),
             ),
-            gateway_base: std::sync::Mutex::new(web.as_ref().map(|(_, base)| base.clone())),
             keypair: identity.keypair.clone(),
             own_record: own_rx,
             busy_sample: busy_rx,
@@ -163,8 +160,7 @@ impl Node {
             metrics,
             events: ev_tx,
             transport,
-            discovery: config.discovery.clone(),
-            limits: config.limits.clone(),
+            config: config.conn_config(),
             shutdown: shutdown.clone(),
             next_conn_id: AtomicU64::new(1),
             extra: false,
@@ -204,9 +200,10 @@ impl Node {
             tasks: tasks.clone(),
             started: tokio::time::Instant::now(),
             tracker: tracker::Tracker::default(),
+            gateway_base: gateway_base.clone(),
             files: Some(files.clone()),
         };
-        tasks.spawn(accept::accept_loop(listener, ctx, tasks.clone()));
+        tasks.spawn(crate::conn::accept_loop(listener, ctx, tasks.clone()));
         let actor = tokio::spawn(actor.run(cmd_rx, ev_rx));
         let handle = NodeHandle {
             id,
@@ -225,6 +222,7 @@ impl Node {
                 gateway: gateway_cfg.clone(),
                 record_validity_secs,
                 tasks: tasks.clone(),
+                gateway_base: gateway_base.clone(),
             },
             db,
             store_for_files,

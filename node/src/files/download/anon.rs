@@ -37,7 +37,6 @@ impl Anon {
         let ctx = Arc::new(node.for_extra(
             identity.keypair.clone(),
             rx,
-            None,
             crate::conn::Router::new(),
             node.shutdown.clone(),
         ));

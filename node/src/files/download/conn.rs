@@ -204,11 +204,12 @@ impl Conn<'_> {
         crate::metrics::Metrics::add(&self.shared.metrics.bytes_downloaded, data.len() as u64);
         // While the box is too hot, blocks are asked for no faster than the
         // thermal cap allows.
-        if let Some(files) = &self.shared.files {
-            let wait = files.thermal_wait(crate::files::Work::Download, data.len());
-            if !wait.is_zero() {
-                tokio::time::sleep(wait).await;
-            }
+        let wait = self
+            .shared
+            .files
+            .thermal_wait(crate::files::Work::Download, data.len());
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
         }
         if piece.received as usize == piece.buf.len() {
             let Some(piece) = self.pieces.remove(&p) else {

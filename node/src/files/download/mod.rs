@@ -117,7 +117,7 @@ pub(crate) struct Shared {
     pub(crate) request_timeout: Duration,
     pub(crate) metrics: Arc<Metrics>,
     /// The files service (its thermal cap slows downloads while hot).
-    pub(crate) files: Option<crate::files::FilesHandle>,
+    pub(crate) files: crate::files::FilesHandle,
 }
 
 impl Shared {
@@ -247,6 +247,8 @@ pub(crate) struct Setup {
     pub(crate) max_bytes: Option<u64>,
     pub(crate) ctx: Arc<ConnCtx>,
     pub(crate) node: NodeHandle,
+    /// The files service (for the thermal cap).
+    pub(crate) files: crate::files::FilesHandle,
     pub(crate) cfg: FilesConfig,
     pub(crate) circuits: usize,
     pub(crate) registry: mpsc::Sender<RegistryEvent>,
@@ -643,7 +645,7 @@ impl Download {
             max_inflight: self.s.cfg.max_inflight_blocks,
             request_timeout: Duration::from_secs(self.s.cfg.request_timeout_secs),
             metrics: self.s.ctx.metrics.clone(),
-            files: self.s.ctx.files.clone(),
+            files: self.s.files.clone(),
         });
         self.per_conn =
             pieces_per_conn(self.s.cfg.max_inflight_blocks, content.manifest.piece_size);

@@ -37,6 +37,8 @@ pub(crate) struct ExtraSetup {
     pub(crate) record_validity_secs: u64,
     /// Where the services' tasks run.
     pub(crate) tasks: TaskTracker,
+    /// Base URL of the node's web gateway (`http://…`); none: no gateway.
+    pub(crate) gateway_base: Option<String>,
 }
 
 /// A share's identity as stored (`share_keys` table, key: the token).
@@ -139,7 +141,6 @@ impl Registry {
         let ctx = Arc::new(self.ctx.for_extra(
             identity.keypair.clone(),
             record_rx,
-            Some(files.clone()),
             crate::conn::Router::new().with(
                 warren_proto::handshake::Purpose::Transfer,
                 Arc::new(crate::files::upload::UploadService(files.clone())),
@@ -147,7 +148,7 @@ impl Registry {
             stop.clone(),
         ));
         let tasks = self.extra.tasks.clone();
-        tasks.spawn(crate::node::accept::accept_loop(
+        tasks.spawn(crate::conn::accept_loop(
             listeners.listener,
             ctx,
             tasks.clone(),

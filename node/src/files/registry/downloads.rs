@@ -198,6 +198,7 @@ impl Registry {
             max_bytes: d.mirror.map(|m| m.reserved),
             ctx: self.ctx.clone(),
             node: self.node.clone(),
+            files: self.me.clone(),
             cfg: self.cfg.clone(),
             circuits,
             registry: self.events_tx.clone(),

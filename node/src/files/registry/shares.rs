@@ -178,11 +178,9 @@ impl Registry {
 
     /// The browser URL of a link on this node's web gateway.
     pub(super) fn browser_url(&self, link: &Link) -> Option<String> {
-        self.ctx
+        self.extra
             .gateway_base
-            .lock()
-            .ok()
-            .and_then(|b| b.clone())
+            .as_ref()
             .map(|base| format!("{base}{}", link.path()))
     }
 

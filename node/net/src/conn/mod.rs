@@ -11,7 +11,10 @@
 //! keepalive timers). The writer owns the write half and the outboxes. Both
 //! end together; the node learns of the end through a `Disconnected` event.
 
+mod accept;
 mod codec;
+mod config;
+mod event;
 mod handle;
 mod handshake;
 mod ratelimit;
@@ -19,12 +22,16 @@ mod router;
 mod run;
 mod session;
 
+pub use accept::accept_loop;
 pub use codec::{CodecError, FrameCodec, Outgoing};
+pub use config::ConnConfig;
+pub use event::{Admission, NodeEvent};
 pub use handle::{ConnHandle, Direction, Dropped, Outboxes};
-pub(crate) use handshake::FramedStream;
+pub use handshake::FramedStream;
 pub use ratelimit::TokenBucket;
-pub(crate) use router::{ProtocolHandler, Router};
-pub(crate) use session::{ConnCtx, dial_outbound, dial_transfer, is_failure, serve_inbound};
+pub use router::{ProtocolHandler, Router};
+use session::serve_inbound;
+pub use session::{ConnCtx, dial_outbound, dial_transfer, is_failure};
 
 use warren_proto::msg::CloseReason;
 
@@ -46,6 +53,12 @@ pub enum ConnError {
     /// The node is shutting down.
     #[error("shutting down")]
     Shutdown,
+    /// The transport could not reach the peer.
+    #[error("dial: {0}")]
+    Dial(#[from] crate::transport::TransportError),
+    /// The dial did not connect within `ConnConfig::dial_timeout`.
+    #[error("dial timed out")]
+    DialTimeout,
 }
 
 impl ConnError {
@@ -57,6 +70,8 @@ impl ConnError {
             ConnError::Timeout => "timeout",
             ConnError::Closed => "closed",
             ConnError::Shutdown => "shutdown",
+            ConnError::Dial(_) => "dial",
+            ConnError::DialTimeout => "dial_timeout",
         }
     }
 }

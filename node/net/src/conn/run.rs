@@ -10,16 +10,16 @@ use warren_proto::msg::{CloseReason, ControlMsg, Message, PeerMsg};
 use warren_proto::{Error as ProtoError, ProtocolVersion, Verified};
 
 use super::codec::Outgoing;
+use super::event::NodeEvent;
 use super::handle::{ConnHandle, Outboxes};
 use super::handshake::FramedStream;
 use super::ratelimit::TokenBucket;
 use super::session::ConnCtx;
 use super::{ConnError, Ended};
 use crate::metrics::Metrics;
-use crate::node::event::NodeEvent;
 
 /// Runs a connection until either side ends it.
-pub(crate) async fn run_connection(
+pub(super) async fn run_connection(
     framed: FramedStream,
     handle: ConnHandle,
     outboxes: Outboxes,
@@ -102,7 +102,7 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn new(handle: &'a ConnHandle, version: ProtocolVersion, ctx: &'a ConnCtx) -> Self {
-        let l = &ctx.limits;
+        let l = &ctx.config;
         Reader {
             handle,
             version,
@@ -115,8 +115,8 @@ impl<'a> Reader<'a> {
     }
 
     async fn run(&mut self, mut stream: SplitStream<FramedStream>) -> Ended {
-        let idle = self.ctx.discovery.idle_timeout();
-        let ping_after = self.ctx.discovery.ping_interval();
+        let idle = self.ctx.config.idle_timeout;
+        let ping_after = self.ctx.config.ping_interval;
         let mut last_rx = Instant::now();
         let mut pinged = false;
         loop {
@@ -189,7 +189,7 @@ impl<'a> Reader<'a> {
             Message::Control(ControlMsg::Pong { .. }) => {}
             Message::Control(ControlMsg::Close { reason }) => return Some(Ended::Remote(reason)),
             Message::Peers(PeerMsg::GetPeers { max }) => {
-                let min = Duration::from_secs(self.ctx.limits.get_peers_min_interval_secs);
+                let min = self.ctx.config.get_peers_min_interval;
                 let now = Instant::now();
                 if self.last_get_peers.is_some_and(|t| now < t + min) {
                     Metrics::inc(&m.get_peers_throttled);
@@ -262,7 +262,7 @@ impl<'a> Reader<'a> {
                 Metrics::inc(&m.inbox_drops);
             }
         }
-        if self.invalid_records > self.ctx.limits.misbehavior_limit {
+        if self.invalid_records > self.ctx.config.misbehavior_limit {
             Metrics::inc(&m.peers_banned);
             let _ = self.ctx.events.try_send(NodeEvent::Misbehaved {
                 peer: self.handle.peer,

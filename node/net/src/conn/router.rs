@@ -18,7 +18,7 @@ use super::session::ConnCtx;
 
 /// A service that serves inbound connections of one purpose.
 #[async_trait]
-pub(crate) trait ProtocolHandler: Send + Sync + 'static {
+pub trait ProtocolHandler: Send + Sync + 'static {
     /// Serves one connection: `est` says who dialed (proven) and with
     /// which protocol version; `ctx` is the listening identity's context.
     /// Returns when the connection is over.
@@ -27,24 +27,24 @@ pub(crate) trait ProtocolHandler: Send + Sync + 'static {
 
 /// The handlers of one listening identity, by purpose.
 #[derive(Clone, Default)]
-pub(crate) struct Router {
+pub struct Router {
     handlers: HashMap<Purpose, Arc<dyn ProtocolHandler>>,
 }
 
 impl Router {
     /// A router with no handler: every routed connection is closed.
-    pub(crate) fn new() -> Router {
+    pub fn new() -> Router {
         Router::default()
     }
 
     /// Routes connections for `purpose` to `handler` (replacing any other).
-    pub(crate) fn with(mut self, purpose: Purpose, handler: Arc<dyn ProtocolHandler>) -> Router {
+    pub fn with(mut self, purpose: Purpose, handler: Arc<dyn ProtocolHandler>) -> Router {
         self.handlers.insert(purpose, handler);
         self
     }
 
     /// The handler for `purpose`, if one is registered.
-    pub(crate) fn get(&self, purpose: Purpose) -> Option<Arc<dyn ProtocolHandler>> {
+    pub fn get(&self, purpose: Purpose) -> Option<Arc<dyn ProtocolHandler>> {
         self.handlers.get(&purpose).cloned()
     }
 }

@@ -14,60 +14,61 @@ use warren_proto::handshake::Purpose;
 use warren_proto::msg::{CloseReason, ControlMsg, Message, PeerMsg};
 use warren_proto::{BoundedVec, Keypair, NodeId, PeerAddr, RecordPolicy, SignedNodeRecord};
 
+use super::accept::{HandshakeSlot, InboundSlots};
 use super::codec::{FrameCodec, Outgoing};
+use super::config::ConnConfig;
+use super::event::{Admission, NodeEvent};
 use super::handle::{ConnHandle, Direction};
 use super::handshake::{self, FramedStream};
 use super::router::Router;
 use super::run::run_connection;
 use super::{ConnError, Ended};
 use crate::clock::SharedClock;
-use crate::config::{DiscoveryConfig, Limits};
 use crate::metrics::Metrics;
-use crate::node::accept::{HandshakeSlot, InboundSlots};
-use crate::node::event::{Admission, NodeEvent};
 use crate::transport::{BoxStream, Transport};
 
 /// What every connection task shares.
-pub(crate) struct ConnCtx {
-    pub(crate) keypair: Arc<Keypair>,
+pub struct ConnCtx {
+    /// The identity this context listens and dials as.
+    pub keypair: Arc<Keypair>,
     /// The node's current record (re-issued from time to time).
-    pub(crate) own_record: watch::Receiver<SignedNodeRecord>,
+    pub own_record: watch::Receiver<SignedNodeRecord>,
     /// Records to hand to a node we turn away (refreshed by the node).
-    pub(crate) busy_sample: watch::Receiver<Arc<Vec<SignedNodeRecord>>>,
+    pub busy_sample: watch::Receiver<Arc<Vec<SignedNodeRecord>>>,
     /// The trusted nodes (refreshed by the node when its trust list
     /// changes): they may take the inbound slots kept for them.
-    pub(crate) trusted: watch::Receiver<Arc<HashSet<NodeId>>>,
-    pub(crate) policy: RecordPolicy,
-    pub(crate) clock: SharedClock,
-    pub(crate) metrics: Arc<Metrics>,
+    pub trusted: watch::Receiver<Arc<HashSet<NodeId>>>,
+    /// The community's rules for records (proof of work, validity).
+    pub policy: RecordPolicy,
+    /// Wall time.
+    pub clock: SharedClock,
+    /// The node's counters.
+    pub metrics: Arc<Metrics>,
     /// To the node task. Lifecycle events wait; data events drop when full.
-    pub(crate) events: mpsc::Sender<NodeEvent>,
-    pub(crate) transport: Arc<dyn Transport>,
-    pub(crate) discovery: DiscoveryConfig,
-    pub(crate) limits: Limits,
-    pub(crate) shutdown: CancellationToken,
-    pub(crate) next_conn_id: AtomicU64,
-    /// The files service, for the transfers this identity dials.
-    pub(crate) files: Option<crate::files::FilesHandle>,
+    pub events: mpsc::Sender<NodeEvent>,
+    /// How peers are reached.
+    pub transport: Arc<dyn Transport>,
+    /// Timeouts and caps.
+    pub config: ConnConfig,
+    /// Fires when the node (or this identity) stops.
+    pub shutdown: CancellationToken,
+    /// The next connection's number (for logs and the node's tables).
+    pub next_conn_id: AtomicU64,
     /// Which service serves an inbound connection, by purpose.
-    pub(crate) router: Router,
-    /// Base URL of the web gateway, once it is up (`http://…`).
-    pub(crate) gateway_base: std::sync::Mutex<Option<String>>,
+    pub router: Router,
     /// Set for another identity of this node (a share's own address): it
     /// accepts transfer connections only, and never talks to the node task.
-    pub(crate) extra: bool,
+    pub extra: bool,
 }
 
 impl ConnCtx {
     /// The context of another identity of this node (a share's own
-    /// address, a download's dialing identity): its key and record, files
-    /// restricted to what it serves (none: it only dials), the services it
-    /// serves inbound, and a shutdown.
-    pub(crate) fn for_extra(
+    /// address, a download's dialing identity): its key and record, the
+    /// services it serves inbound (none: it only dials), and a shutdown.
+    pub fn for_extra(
         &self,
         keypair: Arc<Keypair>,
         own_record: watch::Receiver<SignedNodeRecord>,
-        files: Option<crate::files::FilesHandle>,
         router: Router,
         shutdown: CancellationToken,
     ) -> ConnCtx {
@@ -83,13 +84,10 @@ impl ConnCtx {
             // Nothing reaches the node task from here.
             events,
             transport: self.transport.clone(),
-            discovery: self.discovery.clone(),
-            limits: self.limits.clone(),
+            config: self.config.clone(),
             shutdown,
             next_conn_id: AtomicU64::new(1),
-            files,
             router,
-            gateway_base: std::sync::Mutex::new(None),
             extra: true,
         }
     }
@@ -166,7 +164,7 @@ async fn accept_in_slot(
     Result<Result<warren_proto::handshake::Established, ConnError>, tokio::time::error::Elapsed>,
 > {
     tokio::select! {
-        r = timeout(ctx.discovery.handshake_timeout(), handshake::accept(framed, ctx)) => Some(r),
+        r = timeout(ctx.config.handshake_timeout, handshake::accept(framed, ctx)) => Some(r),
         () = ctx.shutdown.cancelled() => None,
         () = slot.evicted.cancelled() => {
             ctx.handshake_failed(&ConnError::Timeout);
@@ -176,7 +174,7 @@ async fn accept_in_slot(
 }
 
 /// Dials `addr` and runs the connection; reports failure to the node.
-pub(crate) async fn dial_outbound(addr: PeerAddr, ctx: Arc<ConnCtx>) {
+pub async fn dial_outbound(addr: PeerAddr, ctx: Arc<ConnCtx>) {
     let result = tokio::select! {
         r = dial_and_handshake(&addr, Purpose::Peer, &ctx) => r,
         () = ctx.shutdown.cancelled() => return,
@@ -200,10 +198,14 @@ pub(crate) async fn dial_outbound(addr: PeerAddr, ctx: Arc<ConnCtx>) {
 }
 
 /// Opens a transfer connection to `addr` on a circuit of its own.
-pub(crate) async fn dial_transfer(
+///
+/// # Errors
+/// [`ConnError::Dial`] or [`ConnError::DialTimeout`] when the peer is not
+/// reached; the handshake's own error (or [`ConnError::Timeout`]) after.
+pub async fn dial_transfer(
     addr: &PeerAddr,
     ctx: &ConnCtx,
-) -> Result<(FramedStream, warren_proto::handshake::Established), crate::Error> {
+) -> Result<(FramedStream, warren_proto::handshake::Established), ConnError> {
     dial_and_handshake(addr, Purpose::Transfer, ctx).await
 }
 
@@ -211,14 +213,14 @@ async fn dial_and_handshake(
     addr: &PeerAddr,
     purpose: Purpose,
     ctx: &ConnCtx,
-) -> Result<(FramedStream, warren_proto::handshake::Established), crate::Error> {
+) -> Result<(FramedStream, warren_proto::handshake::Established), ConnError> {
     let dial = async {
         match purpose {
             Purpose::Peer => ctx.transport.dial(addr).await,
             _ => ctx.transport.dial_isolated(addr).await,
         }
     };
-    let stream = match timeout(ctx.discovery.dial_timeout(), dial).await {
+    let stream = match timeout(ctx.config.dial_timeout, dial).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
             Metrics::inc(&ctx.metrics.dials_failed);
@@ -226,12 +228,12 @@ async fn dial_and_handshake(
         }
         Err(_) => {
             Metrics::inc(&ctx.metrics.dials_failed);
-            return Err(crate::Error::Remote("dial timed out".into()));
+            return Err(ConnError::DialTimeout);
         }
     };
     let mut framed = Framed::new(stream, FrameCodec);
     match timeout(
-        ctx.discovery.handshake_timeout(),
+        ctx.config.handshake_timeout,
         handshake::dial(&mut framed, addr.id, purpose, ctx),
     )
     .await
@@ -239,11 +241,11 @@ async fn dial_and_handshake(
         Ok(Ok(est)) => Ok((framed, est)),
         Ok(Err(e)) => {
             ctx.handshake_failed(&e);
-            Err(crate::Error::Remote(format!("handshake: {e}")))
+            Err(e)
         }
         Err(_) => {
             ctx.handshake_failed(&ConnError::Timeout);
-            Err(crate::Error::Remote("handshake timed out".into()))
+            Err(ConnError::Timeout)
         }
     }
 }
@@ -260,8 +262,8 @@ async fn run_admitted(
         ctx.conn_id(),
         peer.id(),
         direction,
-        ctx.limits.outbox_control,
-        ctx.limits.outbox_normal,
+        ctx.config.outbox_control,
+        ctx.config.outbox_normal,
     );
     let (reply, admission) = oneshot::channel();
     let connected = NodeEvent::Connected {
@@ -322,7 +324,7 @@ async fn busy_redirect(mut framed: FramedStream, peer: warren_proto::NodeId, ctx
 }
 
 /// Why a connection counts as a failure for reconnect backoff.
-pub(crate) fn is_failure(ended: &Ended) -> bool {
+pub fn is_failure(ended: &Ended) -> bool {
     !matches!(
         ended,
         Ended::Local(CloseReason::Shutdown | CloseReason::Duplicate | CloseReason::Normal)

@@ -12,7 +12,7 @@ use super::session::ConnCtx;
 use crate::transport::BoxStream;
 
 /// A framed stream.
-pub(crate) type FramedStream = Framed<BoxStream, FrameCodec>;
+pub type FramedStream = Framed<BoxStream, FrameCodec>;
 
 fn nonce() -> Result<[u8; 32], ConnError> {
     let mut n = [0u8; 32];
@@ -41,7 +41,7 @@ async fn recv(framed: &mut FramedStream) -> Result<bytes::Bytes, ConnError> {
 }
 
 /// Runs the dialer's side against a node that must be `expected`.
-pub(crate) async fn dial(
+pub(super) async fn dial(
     framed: &mut FramedStream,
     expected: NodeId,
     purpose: Purpose,
@@ -63,7 +63,7 @@ pub(crate) async fn dial(
 }
 
 /// Runs the listener's side; learns who dialed.
-pub(crate) async fn accept(
+pub(super) async fn accept(
     framed: &mut FramedStream,
     ctx: &ConnCtx,
 ) -> Result<Established, ConnError> {

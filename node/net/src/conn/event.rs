@@ -3,7 +3,7 @@
 use tokio::sync::oneshot;
 use warren_proto::{NodeId, Verified};
 
-use crate::conn::{ConnHandle, Ended};
+use super::{ConnHandle, Ended};
 use warren_proto::msg::CloseReason;
 
 /// An event for the node task.
@@ -14,40 +14,63 @@ use warren_proto::msg::CloseReason;
 /// `Records`, `GetPeers` and `Misbehaved` use `try_send` and are dropped and
 /// counted when the inbox is full.
 #[derive(Debug)]
-pub(crate) enum NodeEvent {
+pub enum NodeEvent {
     /// A handshake completed; the node answers whether to keep the connection.
     Connected {
+        /// The connection's handle.
         handle: ConnHandle,
+        /// The peer's checked record.
         record: Box<Verified>,
+        /// Where the node answers.
         reply: oneshot::Sender<Admission>,
     },
     /// An admitted connection ended.
     Disconnected {
+        /// The connection's number.
         conn_id: u64,
+        /// Whom it was with.
         peer: NodeId,
+        /// How it ended.
         ended: Ended,
     },
     /// A dial or its handshake failed.
-    DialFailed { target: NodeId, error: String },
+    DialFailed {
+        /// The node dialed.
+        target: NodeId,
+        /// Why, in words (for `warren peers`).
+        error: String,
+    },
     /// Checked records a peer sent.
     Records {
+        /// The peer that sent them.
         from: NodeId,
+        /// The records that passed every check.
         records: Vec<Verified>,
     },
     /// A peer asked for records.
-    GetPeers { conn: ConnHandle, max: u8 },
+    GetPeers {
+        /// Where to answer.
+        conn: ConnHandle,
+        /// How many records at most.
+        max: u8,
+    },
     /// A peer sent too many invalid records; ban it.
-    Misbehaved { peer: NodeId },
+    Misbehaved {
+        /// The peer to ban.
+        peer: NodeId,
+    },
     /// A tracker message from a peer.
     Tracker {
+        /// Where to answer.
         conn: ConnHandle,
+        /// The message.
         msg: Box<warren_proto::tracker::TrackerMsg>,
     },
 }
 
 /// The node's answer to `Connected`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Admission {
+pub enum Admission {
     /// Keep the connection.
     Admit,
     /// Close it, telling the peer why.

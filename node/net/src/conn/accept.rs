@@ -23,15 +23,15 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::conn::{ConnCtx, serve_inbound};
+use super::{ConnCtx, serve_inbound};
 use crate::metrics::Metrics;
 use crate::transport::Listener;
 
 /// A place among the pending handshakes. Dropping it frees the place.
 #[derive(Debug)]
-pub(crate) struct HandshakeSlot {
+pub(super) struct HandshakeSlot {
     /// Fires when the slot is taken back to make room for a newer one.
-    pub(crate) evicted: CancellationToken,
+    pub(super) evicted: CancellationToken,
     done: Arc<AtomicBool>,
 }
 
@@ -68,18 +68,18 @@ impl Pending {
 
 /// The inbound caps, shared by every inbound task.
 #[derive(Debug, Clone)]
-pub(crate) struct InboundSlots {
+pub(super) struct InboundSlots {
     /// Admitted inbound connections, anyone's.
-    pub(crate) conns: Arc<Semaphore>,
+    pub(super) conns: Arc<Semaphore>,
     /// Admitted inbound connections of trusted nodes, once `conns` is full.
-    pub(crate) reserved: Arc<Semaphore>,
+    pub(super) reserved: Arc<Semaphore>,
     /// Busy redirects in progress.
-    pub(crate) busy: Arc<Semaphore>,
+    pub(super) busy: Arc<Semaphore>,
 }
 
 /// Inbound slots of `max_inbound` kept for trusted nodes: a quarter, at
 /// least one (none when there is a single slot).
-pub(crate) fn reserved_for_trusted(max_inbound: usize) -> usize {
+pub(super) fn reserved_for_trusted(max_inbound: usize) -> usize {
     if max_inbound < 2 {
         0
     } else {
@@ -87,12 +87,11 @@ pub(crate) fn reserved_for_trusted(max_inbound: usize) -> usize {
     }
 }
 
-pub(crate) async fn accept_loop(
-    mut listener: Box<dyn Listener>,
-    ctx: Arc<ConnCtx>,
-    tasks: TaskTracker,
-) {
-    let l = &ctx.limits;
+/// Serves a listener until `ctx.shutdown`: each inbound stream gets a
+/// handshake place (the oldest pending one is cut off when all are taken)
+/// and a task of its own in `tasks`, under the caps above.
+pub async fn accept_loop(mut listener: Box<dyn Listener>, ctx: Arc<ConnCtx>, tasks: TaskTracker) {
+    let l = &ctx.config;
     let reserved = reserved_for_trusted(l.max_inbound);
     let slots = InboundSlots {
         conns: Arc::new(Semaphore::new(l.max_inbound - reserved)),
