@@ -42,6 +42,9 @@ pub enum Error {
     /// No identity yet and this operation does not create one.
     #[error("no identity in {0}: run `warren init` first")]
     NoIdentity(PathBuf),
+    /// A connection failed: its dial, its handshake or its stream.
+    #[error("connection: {0}")]
+    Connection(#[from] crate::conn::ConnError),
     /// A transport failed to listen or dial.
     #[error("transport: {0}")]
     Transport(#[from] crate::transport::TransportError),

@@ -138,6 +138,9 @@ pub enum Error {
     /// Sealed data that does not open with the key given.
     #[error("cannot open sealed data: wrong key or damaged")]
     SealBroken,
+    /// A service name outside the rules of [`crate::service::ServiceName`].
+    #[error("invalid service name: {0}")]
+    ServiceName(&'static str),
 }
 
 impl Error {
@@ -172,6 +175,7 @@ impl Error {
             Error::Link(_) => "bad_link",
             Error::HashMismatch(_) => "hash_mismatch",
             Error::SealBroken => "seal_broken",
+            Error::ServiceName(_) => "service_name",
         }
     }
 }

@@ -37,16 +37,19 @@ pub enum Channel {
     Files = 3,
     /// Who has what, catalogue, mirroring (peer connections; version 2).
     Tracker = 4,
+    /// A service's own messages (service connections; version 4).
+    Service = 5,
 }
 
 impl Channel {
     /// Every channel defined.
-    pub const ALL: [Channel; 5] = [
+    pub const ALL: [Channel; 6] = [
         Channel::Handshake,
         Channel::Control,
         Channel::Peers,
         Channel::Files,
         Channel::Tracker,
+        Channel::Service,
     ];
 
     /// The first protocol version that has this channel.
@@ -54,6 +57,7 @@ impl Channel {
         match self {
             Channel::Handshake | Channel::Control | Channel::Peers => crate::ProtocolVersion::V1,
             Channel::Files | Channel::Tracker => crate::ProtocolVersion::V2,
+            Channel::Service => crate::ProtocolVersion::V4,
         }
     }
 
@@ -73,6 +77,7 @@ impl Channel {
             Channel::Peers => 16 * 1024,
             Channel::Files => 36 * 1024,
             Channel::Tracker => 32 * 1024,
+            Channel::Service => MAX_PAYLOAD,
         }
     }
 }

@@ -53,13 +53,28 @@ pub enum HandshakeMsg {
 }
 
 /// What a connection is for. Append-only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Purpose {
     /// The node-to-node connection: control, peer exchange, tracker.
     Peer,
     /// A file transfer: control and the files channel only. A node may
     /// open several to one peer (each on its own circuit).
     Transfer,
+    /// A named service's connection: control and the service channel only
+    /// (protocol version 4).
+    Service(crate::service::ServiceName),
+}
+
+impl Purpose {
+    /// The first protocol version in which a connection may have this
+    /// purpose.
+    pub fn since(&self) -> ProtocolVersion {
+        match self {
+            Purpose::Peer => ProtocolVersion::V1,
+            Purpose::Transfer => ProtocolVersion::V2,
+            Purpose::Service(_) => ProtocolVersion::V4,
+        }
+    }
 }
 
 /// The dialer's opening message, with a purpose.
@@ -201,7 +216,7 @@ impl Dialer {
                 magic,
                 versions,
                 nonce,
-                purpose,
+                purpose: purpose.clone(),
             })),
         };
         let state = Dialer {
@@ -245,7 +260,7 @@ impl Dialer {
         if own_record.id() != self.own || keypair.id() != self.own {
             return Err(Error::Unexpected("own record is not ours"));
         }
-        if self.purpose != Purpose::Peer && version < ProtocolVersion::V2 {
+        if version < self.purpose.since() {
             return Err(Error::UnsupportedVersion(heapless::Vec::from_iter([
                 accept.version,
             ])));
@@ -299,9 +314,8 @@ impl Listener {
         if magic != MAGIC {
             return Err(Error::BadMagic);
         }
-        // Anything but a peer connection needs version 2.
-        let negotiated = ProtocolVersion::negotiate(&versions)
-            .filter(|v| purpose == Purpose::Peer || *v >= ProtocolVersion::V2);
+        // A transfer needs version 2, a service version 4.
+        let negotiated = ProtocolVersion::negotiate(&versions).filter(|v| *v >= purpose.since());
         let Some(version) = negotiated else {
             let reject = HandshakeMsg::Reject(RejectReason::UnsupportedVersion {
                 supported: supported(),

@@ -16,6 +16,7 @@ pub mod msg;
 pub mod pow;
 pub mod record;
 pub mod seal;
+pub mod service;
 pub mod tracker;
 pub mod version;
 

@@ -85,6 +85,8 @@ pub enum Message {
     Files(FileMsg),
     /// From the tracker channel.
     Tracker(TrackerMsg),
+    /// From the service channel: the service's own bytes, not read here.
+    Service(Vec<u8>),
 }
 
 impl Message {
@@ -101,6 +103,7 @@ impl Message {
             Channel::Peers => Ok(Message::Peers(decode_exact(payload)?)),
             Channel::Files => Ok(Message::Files(decode_exact(payload)?)),
             Channel::Tracker => Ok(Message::Tracker(decode_exact(payload)?)),
+            Channel::Service => Ok(Message::Service(payload.to_vec())),
             Channel::Handshake => Err(Error::Unexpected("handshake message after the handshake")),
         }
     }
@@ -112,6 +115,7 @@ impl Message {
             Message::Peers(_) => Channel::Peers,
             Message::Files(_) => Channel::Files,
             Message::Tracker(_) => Channel::Tracker,
+            Message::Service(_) => Channel::Service,
         }
     }
 
@@ -122,6 +126,7 @@ impl Message {
             Message::Peers(m) => encode(m),
             Message::Files(m) => encode(m),
             Message::Tracker(m) => encode(m),
+            Message::Service(b) => b.clone(),
         }
     }
 }

@@ -16,6 +16,10 @@ pub enum ProtocolVersion {
     /// and `RejectReason::Unavailable`, sent when a provider's copy no
     /// longer matches its content id (SPEC.md §9).
     V3,
+    /// Adds services: `Purpose::Service` (a `HelloV2` naming the service a
+    /// connection is for) and the service channel, whose payloads are the
+    /// service's own (SPEC.md §6).
+    V4,
 }
 
 impl ProtocolVersion {
@@ -24,10 +28,11 @@ impl ProtocolVersion {
         ProtocolVersion::V1,
         ProtocolVersion::V2,
         ProtocolVersion::V3,
+        ProtocolVersion::V4,
     ];
 
     /// The newest version.
-    pub const LATEST: ProtocolVersion = ProtocolVersion::V3;
+    pub const LATEST: ProtocolVersion = ProtocolVersion::V4;
 
     /// The wire number.
     pub fn as_u16(self) -> u16 {
@@ -35,6 +40,7 @@ impl ProtocolVersion {
             ProtocolVersion::V1 => 1,
             ProtocolVersion::V2 => 2,
             ProtocolVersion::V3 => 3,
+            ProtocolVersion::V4 => 4,
         }
     }
 
@@ -63,9 +69,10 @@ mod tests {
         // (exhaustive match) or fails the assertions below.
         fn listed(v: ProtocolVersion) -> bool {
             match v {
-                ProtocolVersion::V1 | ProtocolVersion::V2 | ProtocolVersion::V3 => {
-                    ProtocolVersion::ALL.contains(&v)
-                }
+                ProtocolVersion::V1
+                | ProtocolVersion::V2
+                | ProtocolVersion::V3
+                | ProtocolVersion::V4 => ProtocolVersion::ALL.contains(&v),
             }
         }
         for n in 0..=u16::MAX {

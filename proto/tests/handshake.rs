@@ -9,6 +9,7 @@ use warren_proto::handshake::{
     self, Dialer, HandshakeMsg, Hello, HelloV2, Listener, ListenerStep, MAGIC, Purpose,
     RejectReason,
 };
+use warren_proto::service::ServiceName;
 use warren_proto::{Error, ProtocolVersion, encode};
 
 fn listener_accept(n: u8, hello: &[u8], nonce: [u8; 32]) -> (Listener, Vec<u8>) {
@@ -145,7 +146,7 @@ fn unknown_versions_get_a_reject() {
     assert_eq!(
         err,
         Error::Rejected(RejectReason::UnsupportedVersion {
-            supported: heapless::Vec::from_iter([1, 2, 3])
+            supported: heapless::Vec::from_iter([1, 2, 3, 4])
         })
     );
 }
@@ -153,8 +154,12 @@ fn unknown_versions_get_a_reject() {
 #[test]
 fn newest_common_version_is_chosen() {
     assert_eq!(
-        ProtocolVersion::negotiate(&[5, 1, 4]),
+        ProtocolVersion::negotiate(&[7, 1, 6]),
         Some(ProtocolVersion::V1)
+    );
+    assert_eq!(
+        ProtocolVersion::negotiate(&[5, 1, 4]),
+        Some(ProtocolVersion::V4)
     );
     assert_eq!(
         ProtocolVersion::negotiate(&[5, 1, 3]),
@@ -239,6 +244,47 @@ fn a_transfer_connection_says_so_and_needs_version_2() {
     }));
     let step = Listener::on_hello(&old, &l, &record(&l), [2; 32]).unwrap();
     assert!(matches!(step, ListenerStep::Reject(..)));
+}
+
+#[test]
+fn a_service_connection_names_its_service_and_needs_version_4() {
+    let (d, l) = (keypair(1), keypair(2));
+    let chat = Purpose::Service(ServiceName::new("warren/chat/1").unwrap());
+    let (dialer, hello) = Dialer::start_for(d.id(), l.id(), [1; 32], chat.clone()).unwrap();
+    let (listener, accept) = listener_accept(2, &hello, [2; 32]);
+    let (auth, at_dialer) = dialer
+        .on_answer(&accept, &d, &record(&d), NOW, &policy())
+        .unwrap();
+    let at_listener = listener.on_auth(&auth, NOW, &policy()).unwrap();
+    assert_eq!(
+        (
+            &at_dialer.purpose,
+            &at_listener.purpose,
+            at_listener.version
+        ),
+        (&chat, &chat, ProtocolVersion::V4)
+    );
+
+    // Offered only versions 1 to 3, a service connection is refused.
+    let old = encode(&HandshakeMsg::HelloV2(HelloV2 {
+        magic: MAGIC,
+        versions: heapless::Vec::from_iter([1, 2, 3]),
+        nonce: [1; 32],
+        purpose: chat,
+    }));
+    let step = Listener::on_hello(&old, &l, &record(&l), [2; 32]).unwrap();
+    assert!(matches!(step, ListenerStep::Reject(..)));
+
+    // A name breaking the rules does not decode.
+    let mut bad = encode(&HandshakeMsg::HelloV2(HelloV2 {
+        magic: MAGIC,
+        versions: heapless::Vec::from_iter([4]),
+        nonce: [1; 32],
+        purpose: Purpose::Service(ServiceName::new("chat").unwrap()),
+    }));
+    let at = bad.len() - 4;
+    bad[at] = b'C';
+    assert!(Listener::on_hello(&bad, &l, &record(&l), [2; 32]).is_err());
 }
 
 #[test]

@@ -174,6 +174,7 @@ async fn run_once(dir: &Path, args: &RunArgs, first: bool, reset: &ResetRequest)
         transport: transport.clone(),
         clock: Arc::new(SystemClock),
         mirror_dir: Some(dir.join(MIRROR_DIR)),
+        services: Vec::new(),
     })
     .await?;
     let handle = node.handle();

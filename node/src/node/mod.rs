@@ -28,13 +28,14 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use warren_proto::service::ServiceName;
 use warren_proto::{NodeId, PeerAddr, Role, Services};
 
 pub use status::{PeerInfo, SeedStatus, Status, TrustInfo};
 
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::conn::ConnCtx;
+use crate::conn::{ConnCtx, ServiceConn, ServiceHandler};
 use crate::identity::Identity;
 use crate::metrics::Metrics;
 use crate::store::{Db, spawn_writer};
@@ -60,6 +61,10 @@ pub struct NodeOptions {
     pub clock: SharedClock,
     /// Where content mirrored for others is kept; none: no mirrors.
     pub mirror_dir: Option<std::path::PathBuf>,
+    /// Services beyond the node's own, each under its name: the router
+    /// hands each the inbound connections opened for it (see
+    /// [`NodeHandle::dial_service`] for the dialing side).
+    pub services: Vec<(ServiceName, Arc<dyn ServiceHandler>)>,
 }
 
 /// A running node.
@@ -79,6 +84,7 @@ pub struct NodeHandle {
     cmds: mpsc::Sender<NodeCmd>,
     shutdown: CancellationToken,
     keypair: Arc<warren_proto::Keypair>,
+    conn: Arc<ConnCtx>,
     files: crate::files::FilesHandle,
     panel_url: Arc<std::sync::Mutex<Option<String>>>,
     board: Arc<std::sync::Mutex<Option<crate::device::DeviceHandle>>>,
@@ -95,6 +101,7 @@ impl Node {
             transport,
             clock,
             mirror_dir,
+            services: own_services,
         } = opts;
         config.validate()?;
         let policy = config.community.policy()?;
@@ -146,11 +153,15 @@ impl Node {
         let record_validity_secs = config.community.record_validity_secs;
         let files_for_web = files.clone();
         let gateway_base = web.as_ref().map(|(_, base)| base.clone());
+        let mut router = crate::conn::Router::new().with(
+            warren_proto::handshake::Purpose::Transfer,
+            Arc::new(crate::files::upload::UploadService(files.clone())),
+        );
+        for (name, handler) in own_services {
+            router = router.with_service(name, handler);
+        }
         let ctx = Arc::new(ConnCtx {
-            router: crate::conn::Router::new().with(
-                warren_proto::handshake::Purpose::Transfer,
-                Arc::new(crate::files::upload::UploadService(files.clone())),
-            ),
+            router,
             keypair: identity.keypair.clone(),
             own_record: own_rx,
             busy_sample: busy_rx,
@@ -210,6 +221,7 @@ impl Node {
             cmds: cmd_tx,
             shutdown: shutdown.clone(),
             keypair: identity_keypair,
+            conn: files_ctx.clone(),
             files: files.clone(),
             panel_url: Arc::default(),
             board: Arc::default(),
@@ -422,6 +434,18 @@ impl NodeHandle {
     /// The catalogue of public shares this node knows.
     pub async fn catalogue(&self) -> Result<Vec<warren_proto::tracker::SignedEntry>> {
         self.ask(NodeCmd::Catalogue).await
+    }
+
+    /// Opens a connection for `service` to the node at `addr`, on a path
+    /// of its own (its own Tor circuit).
+    ///
+    /// # Errors
+    /// [`Error::Connection`]: the dial or the handshake failed (a node
+    /// older than protocol version 4 refuses the handshake). A node that
+    /// does not offer the service closes the connection at once: the
+    /// first [`ServiceConn::recv`] returns `None`.
+    pub async fn dial_service(&self, addr: &PeerAddr, service: ServiceName) -> Result<ServiceConn> {
+        Ok(crate::conn::dial_service(addr, service, &self.conn).await?)
     }
 
     /// The files service.

@@ -20,6 +20,7 @@ mod handshake;
 mod ratelimit;
 mod router;
 mod run;
+mod service;
 mod session;
 
 pub use accept::accept_loop;
@@ -30,6 +31,7 @@ pub use handle::{ConnHandle, Direction, Dropped, Outboxes};
 pub use handshake::FramedStream;
 pub use ratelimit::TokenBucket;
 pub use router::{ProtocolHandler, Router};
+pub use service::{ServiceConn, ServiceHandler, dial_service};
 use session::serve_inbound;
 pub use session::{ConnCtx, dial_outbound, dial_transfer, is_failure};
 

@@ -12,8 +12,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use warren_proto::handshake::{Established, Purpose};
+use warren_proto::service::ServiceName;
 
 use super::FramedStream;
+use super::service::{ServiceHandler, ServiceRoute};
 use super::session::ConnCtx;
 
 /// A service that serves inbound connections of one purpose.
@@ -43,9 +45,15 @@ impl Router {
         self
     }
 
+    /// Routes connections opened for the service `name` to `handler`
+    /// (replacing any other).
+    pub fn with_service(self, name: ServiceName, handler: Arc<dyn ServiceHandler>) -> Router {
+        self.with(Purpose::Service(name), Arc::new(ServiceRoute(handler)))
+    }
+
     /// The handler for `purpose`, if one is registered.
-    pub fn get(&self, purpose: Purpose) -> Option<Arc<dyn ProtocolHandler>> {
-        self.handlers.get(&purpose).cloned()
+    pub fn get(&self, purpose: &Purpose) -> Option<Arc<dyn ProtocolHandler>> {
+        self.handlers.get(purpose).cloned()
     }
 }
 

@@ -226,6 +226,12 @@ impl<'a> Reader<'a> {
                 m.reject("files_on_peer_connection");
                 return Some(Ended::Local(CloseReason::ProtocolViolation));
             }
+            // A service's messages travel on its own connections only.
+            Message::Service(_) => {
+                Metrics::inc(&m.protocol_violations);
+                m.reject("service_on_peer_connection");
+                return Some(Ended::Local(CloseReason::ProtocolViolation));
+            }
         }
         None
     }

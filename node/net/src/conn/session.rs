@@ -61,6 +61,17 @@ pub struct ConnCtx {
     pub extra: bool,
 }
 
+impl std::fmt::Debug for ConnCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnCtx")
+            .field("id", &self.keypair.id().short())
+            .field("transport", &self.transport.name())
+            .field("router", &self.router)
+            .field("extra", &self.extra)
+            .finish_non_exhaustive()
+    }
+}
+
 impl ConnCtx {
     /// The context of another identity of this node (a share's own
     /// address, a download's dialing identity): its key and record, the
@@ -130,7 +141,7 @@ pub(crate) async fn serve_inbound(
     if est.purpose != Purpose::Peer || ctx.extra {
         // A service's connection (a share's own address is not a node:
         // it serves its services only).
-        match ctx.router.get(est.purpose) {
+        match ctx.router.get(&est.purpose) {
             Some(handler) => handler.accept(framed, est, ctx.clone()).await,
             None => send_close(&mut framed, CloseReason::Normal).await,
         }
@@ -209,13 +220,13 @@ pub async fn dial_transfer(
     dial_and_handshake(addr, Purpose::Transfer, ctx).await
 }
 
-async fn dial_and_handshake(
+pub(super) async fn dial_and_handshake(
     addr: &PeerAddr,
     purpose: Purpose,
     ctx: &ConnCtx,
 ) -> Result<(FramedStream, warren_proto::handshake::Established), ConnError> {
     let dial = async {
-        match purpose {
+        match &purpose {
             Purpose::Peer => ctx.transport.dial(addr).await,
             _ => ctx.transport.dial_isolated(addr).await,
         }
@@ -294,7 +305,7 @@ async fn run_admitted(
         .await;
 }
 
-async fn send_close(framed: &mut FramedStream, reason: CloseReason) {
+pub(super) async fn send_close(framed: &mut FramedStream, reason: CloseReason) {
     let msg = Message::Control(ControlMsg::Close { reason });
     let out = Outgoing {
         channel: Channel::Control,

@@ -1,0 +1,175 @@
+//! A service defined here, outside the node, registers with the router and
+//! talks between two nodes over the in-memory transport: the connection
+//! layer routes it by its name without knowing it.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::time::timeout;
+use warren_node::clock::SystemClock;
+use warren_node::config::Config;
+use warren_node::conn::{ConnError, Ended, ServiceConn, ServiceHandler};
+use warren_node::identity::Identity;
+use warren_node::node::{Node, NodeOptions};
+use warren_node::store::Db;
+use warren_node::transport::{Switchboard, Transport};
+use warren_proto::msg::CloseReason;
+use warren_proto::service::ServiceName;
+use warren_proto::{PeerAddr, TransportHint};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// The toy service: answers each message with a greeting that names the
+/// message and the proven identity of whoever sent it.
+#[derive(Default)]
+struct Greeter {
+    served: AtomicUsize,
+    ended: AtomicUsize,
+}
+
+#[async_trait]
+impl ServiceHandler for Greeter {
+    async fn accept(&self, mut conn: ServiceConn) {
+        while let Ok(Some(msg)) = conn.recv().await {
+            self.served.fetch_add(1, Ordering::SeqCst);
+            let text = String::from_utf8_lossy(&msg);
+            let reply = format!("hello {text}, you are {}", conn.peer());
+            if conn.send(reply.into_bytes()).await.is_err() {
+                break;
+            }
+        }
+        self.ended.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn greet() -> ServiceName {
+    ServiceName::new("test/greet/1").unwrap()
+}
+
+async fn node(
+    board: &Switchboard,
+    services: Vec<(ServiceName, Arc<dyn ServiceHandler>)>,
+) -> (Node, PeerAddr) {
+    let mut config = Config::default();
+    config.community.pow_difficulty = 8;
+    config.gateway.enabled = false;
+    let bits = config.community.policy().unwrap().difficulty;
+    let identity = Identity::generate(bits).unwrap();
+    let transport = board.transport();
+    let addr = PeerAddr::new(
+        identity.keypair.id(),
+        TransportHint::Memory {
+            port: transport.port(),
+        },
+    );
+    assert_eq!(transport.name(), "memory");
+    let node = Node::start(NodeOptions {
+        config,
+        identity,
+        db: Db::in_memory().unwrap(),
+        transport: Arc::new(transport),
+        clock: Arc::new(SystemClock),
+        mirror_dir: None,
+        services,
+    })
+    .await
+    .unwrap();
+    (node, addr)
+}
+
+async fn ask(conn: &mut ServiceConn, text: &str) -> String {
+    conn.send(text.as_bytes().to_vec()).await.unwrap();
+    let reply = timeout(WAIT, conn.recv()).await.unwrap().unwrap().unwrap();
+    String::from_utf8(reply.to_vec()).unwrap()
+}
+
+#[tokio::test]
+async fn a_service_defined_outside_the_node_talks_between_two_nodes() {
+    let board = Switchboard::new();
+    let greeter = Arc::new(Greeter::default());
+    let (a, a_addr) = node(
+        &board,
+        vec![(greet(), greeter.clone() as Arc<dyn ServiceHandler>)],
+    )
+    .await;
+    let (b, _) = node(&board, Vec::new()).await;
+    let b_id = b.handle().id();
+
+    let mut conn = b.handle().dial_service(&a_addr, greet()).await.unwrap();
+    assert_eq!(
+        conn.peer(),
+        a.handle().id(),
+        "the dialer reached the node it dialed"
+    );
+    assert_eq!(conn.service(), &greet());
+    for text in ["alice", "bob", "carol"] {
+        assert_eq!(
+            ask(&mut conn, text).await,
+            format!("hello {text}, you are {b_id}")
+        );
+    }
+    assert_eq!(greeter.served.load(Ordering::SeqCst), 3);
+
+    // Two connections at once, each served on its own.
+    let mut second = b.handle().dial_service(&a_addr, greet()).await.unwrap();
+    assert_eq!(
+        ask(&mut second, "dave").await,
+        format!("hello dave, you are {b_id}")
+    );
+    assert_eq!(
+        ask(&mut conn, "erin").await,
+        format!("hello erin, you are {b_id}")
+    );
+
+    // Closing ends the handler's connection.
+    conn.close().await;
+    second.close().await;
+    let start = tokio::time::Instant::now();
+    while greeter.ended.load(Ordering::SeqCst) < 2 {
+        assert!(
+            start.elapsed() < WAIT,
+            "the service never saw its connections end"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(greeter.served.load(Ordering::SeqCst), 5);
+    b.shutdown().await;
+    a.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_service_a_node_does_not_offer_is_closed_and_a_message_over_the_bound_never_leaves() {
+    let board = Switchboard::new();
+    let greeter = Arc::new(Greeter::default());
+    let (a, _) = node(
+        &board,
+        vec![(greet(), greeter.clone() as Arc<dyn ServiceHandler>)],
+    )
+    .await;
+    let (b, b_addr) = node(&board, Vec::new()).await;
+
+    // B offers no greeter: the handshake completes (B proves who it is),
+    // then B closes the connection.
+    let mut conn = a.handle().dial_service(&b_addr, greet()).await.unwrap();
+    assert!(timeout(WAIT, conn.recv()).await.unwrap().unwrap().is_none());
+    assert_eq!(conn.ended(), Some(&Ended::Remote(CloseReason::Normal)));
+
+    // A message over the service channel's 64 KiB is refused before it
+    // is sent.
+    let mut conn = a.handle().dial_service(&b_addr, greet()).await.unwrap();
+    let err = conn.send(vec![0; 64 * 1024 + 1]).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ConnError::Proto(warren_proto::Error::FrameTooLarge { .. })
+        ),
+        "{err}"
+    );
+    assert_eq!(greeter.served.load(Ordering::SeqCst), 0);
+    b.shutdown().await;
+    a.shutdown().await;
+}
