@@ -5,7 +5,6 @@ pub mod config;
 pub mod control;
 pub mod device;
 mod error;
-pub(crate) mod fair;
 pub mod files;
 pub(crate) mod gateway;
 pub mod identity;
@@ -13,8 +12,7 @@ pub mod logging;
 pub mod node;
 pub mod panel;
 pub mod store;
-pub(crate) mod web;
 
 pub use error::{Error, Result};
 // The layer below, under the names the daemon has always used.
-pub use warren_net::{clock, conn, metrics, tor, transport};
+pub use warren_net::{clock, conn, fair, metrics, tor, transport, web};

@@ -12,6 +12,9 @@
 //!   connections opened for them.
 //! - [`clock`]: the one place wall-clock time is read.
 //! - [`metrics`]: the node's counters.
+//! - [`fair`] and [`web`]: pools that share a listener's connections fairly
+//!   between clients (closing the silent for newcomers), and the HTTP/1
+//!   server loop the gateway and the panel run on them.
 //!
 //! It depends on `warren-proto` only; no service (peers, files, the panel)
 //! and not the daemon may be imported here — cargo enforces it.
@@ -21,9 +24,11 @@
 pub mod clock;
 pub mod conn;
 mod error;
+pub mod fair;
 pub mod metrics;
 pub mod tor;
 pub mod transport;
+pub mod web;
 
 pub use error::{Error, Result};
 

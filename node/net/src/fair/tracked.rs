@@ -9,13 +9,14 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use crate::fair::Progress;
 
 /// A stream whose reads and writes note their progress.
-pub(crate) struct Tracked<S> {
+pub struct Tracked<S> {
     inner: S,
     progress: Progress,
 }
 
 impl<S> Tracked<S> {
-    pub(crate) fn new(inner: S, progress: Progress) -> Tracked<S> {
+    /// Wraps `inner`, noting each read or write that moves bytes on `progress`.
+    pub fn new(inner: S, progress: Progress) -> Tracked<S> {
         Tracked { inner, progress }
     }
 }

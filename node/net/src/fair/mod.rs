@@ -15,7 +15,7 @@
 
 mod tracked;
 
-pub(crate) use tracked::Tracked;
+pub use tracked::Tracked;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -27,24 +27,22 @@ use tokio_util::sync::CancellationToken;
 /// for something), shared between the holder and the pool (tokio's clock,
 /// so tests can pause it).
 #[derive(Clone, Debug)]
-pub(crate) struct Progress(Arc<Mutex<Instant>>);
+pub struct Progress(Arc<Mutex<Instant>>);
 
 impl Progress {
     /// Progress made now.
-    pub(crate) fn new() -> Progress {
+    pub fn new() -> Progress {
         Progress(Arc::new(Mutex::new(Instant::now())))
     }
 
     /// Something useful happened now.
-    pub(crate) fn moved(&self) {
-        if let Ok(mut t) = self.0.lock() {
-            *t = Instant::now();
-        }
+    pub fn moved(&self) {
+        *self.0.lock().expect(crate::HELD) = Instant::now();
     }
 
     /// When something useful last happened.
-    pub(crate) fn last(&self) -> Instant {
-        self.0.lock().map(|t| *t).unwrap_or_else(|_| Instant::now())
+    pub fn last(&self) -> Instant {
+        *self.0.lock().expect(crate::HELD)
     }
 }
 
@@ -56,7 +54,7 @@ struct Held<K> {
 }
 
 /// A pool of slots.
-pub(crate) struct Pool<K> {
+pub struct Pool<K> {
     held: HashMap<u64, Held<K>>,
     next: u64,
     max: usize,
@@ -65,7 +63,7 @@ pub(crate) struct Pool<K> {
 
 /// What taking a slot did.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Taken {
+pub enum Taken {
     /// A free slot.
     Free(u64),
     /// The stalest holder (of the key's own, at its cap) was closed for
@@ -75,7 +73,7 @@ pub(crate) enum Taken {
 
 impl Taken {
     /// The new slot's id, for [`Pool::release`].
-    pub(crate) fn id(&self) -> u64 {
+    pub fn id(&self) -> u64 {
         match self {
             Taken::Free(id) | Taken::Evicted(id) => *id,
         }
@@ -85,7 +83,7 @@ impl Taken {
 impl<K: PartialEq> Pool<K> {
     /// A pool of `max` slots, at most `per_key` of them for one key (both
     /// at least 1).
-    pub(crate) fn new(max: usize, per_key: usize) -> Pool<K> {
+    pub fn new(max: usize, per_key: usize) -> Pool<K> {
         Pool {
             held: HashMap::with_capacity(max),
             next: 0,
@@ -98,7 +96,7 @@ impl<K: PartialEq> Pool<K> {
     /// `stop` is cancelled); `stop` ends this one when it is evicted in
     /// turn. `capped`: whether `key`'s share is limited (a whole class of
     /// clients that cannot be told apart, every onion client, is not).
-    pub(crate) fn take(
+    pub fn take(
         &mut self,
         key: K,
         capped: bool,
@@ -113,7 +111,7 @@ impl<K: PartialEq> Pool<K> {
     /// progress within `grace` is never closed: `None` when a slot would
     /// need one of those (the caller waits for a [`Pool::release`] and
     /// asks again). A key at its share still closes its own stalest.
-    pub(crate) fn try_take(
+    pub fn try_take(
         &mut self,
         key: K,
         capped: bool,
@@ -173,14 +171,18 @@ impl<K: PartialEq> Pool<K> {
     }
 
     /// The slot `id` is free again.
-    pub(crate) fn release(&mut self, id: u64) {
+    pub fn release(&mut self, id: u64) {
         self.held.remove(&id);
     }
 
     /// Slots held.
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.held.len()
+    }
+
+    /// Whether no slot is held.
+    pub fn is_empty(&self) -> bool {
+        self.held.is_empty()
     }
 
     fn stalest(&self, of: impl Fn(&Held<K>) -> bool) -> Option<u64> {

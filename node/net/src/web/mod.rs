@@ -25,7 +25,7 @@ use crate::transport::{Listener, TransportError};
 /// A connection that moves no byte either way for this long is closed: a
 /// body that never comes, an answer never read, an idle keep-alive (nginx
 /// closes idle keep-alives after 75 s).
-pub(crate) const STALL: Duration = Duration::from_secs(60);
+pub const STALL: Duration = Duration::from_secs(60);
 
 /// Who sent a request, as its listener tells clients apart: the source
 /// address without its port on TCP (`127.0.0.1`, `192.168.1.20`); on an
@@ -35,12 +35,12 @@ pub(crate) const STALL: Duration = Duration::from_secs(60);
 /// listener's one name for every client (C tor). Put in each request's
 /// extensions by [`serve`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct Client(pub(crate) String);
+pub struct Client(pub String);
 
 impl Client {
     /// Whether this names one client (an address, a circuit), not a whole
     /// class of clients (every client of a C tor onion service).
-    pub(crate) fn is_one(&self) -> bool {
+    pub fn is_one(&self) -> bool {
         self.0.parse::<std::net::IpAddr>().is_ok()
             || self
                 .0
@@ -49,7 +49,7 @@ impl Client {
     }
 
     /// The client named by a listener's description of a stream's origin.
-    pub(crate) fn from_origin(from: &str) -> Client {
+    pub fn from_origin(from: &str) -> Client {
         match from.parse::<std::net::SocketAddr>() {
             Ok(a) => Client(a.ip().to_canonical().to_string()),
             Err(_) => Client(from.to_string()),
@@ -59,18 +59,18 @@ impl Client {
 
 /// How a server takes its connections.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct ServeLimits {
+pub struct ServeLimits {
     /// Connections served at once, at most half from one address; a
     /// newcomer to a full pool closes the one silent the longest.
-    pub(crate) max_connections: usize,
+    pub max_connections: usize,
     /// Time a client has to send a request's headers.
-    pub(crate) header_timeout: Duration,
+    pub header_timeout: Duration,
     /// A name for logs.
-    pub(crate) name: &'static str,
+    pub name: &'static str,
 }
 
 /// Serves `listener` with `handler` until `shutdown`.
-pub(crate) async fn serve<H, F, B>(
+pub async fn serve<H, F, B>(
     mut listener: Box<dyn Listener>,
     limits: ServeLimits,
     handler: H,
@@ -105,16 +105,12 @@ pub(crate) async fn serve<H, F, B>(
         let client = Client::from_origin(&from);
         let progress = Progress::new();
         let stop = shutdown.child_token();
-        let Ok(taken) = pool.lock().map(|mut p| {
-            p.take(
-                client.clone(),
-                client.is_one(),
-                progress.clone(),
-                stop.clone(),
-            )
-        }) else {
-            return;
-        };
+        let taken = pool.lock().expect(crate::HELD).take(
+            client.clone(),
+            client.is_one(),
+            progress.clone(),
+            stop.clone(),
+        );
         if let fair::Taken::Evicted(_) = taken {
             tracing::debug!(
                 from,
@@ -143,9 +139,7 @@ pub(crate) async fn serve<H, F, B>(
                     tracing::debug!(error = %e, "{name} connection ended");
                 },
             }
-            if let Ok(mut p) = pool.lock() {
-                p.release(id);
-            }
+            pool.lock().expect(crate::HELD).release(id);
         });
     }
 }
