@@ -1,0 +1,83 @@
+//! The JSON of `warren status --json`, byte for byte: scripts read it, so
+//! moving the types that make it (between crates, or composed from the
+//! services' parts) must not change one byte.
+
+#![allow(clippy::unwrap_used)]
+
+use warren_node::device::BoardStatus;
+use warren_node::metrics::MetricsSnapshot;
+use warren_node::node::{SeedStatus, Status};
+use warren_node::tor::BootstrapInfo;
+
+fn status() -> Status {
+    let mut metrics = MetricsSnapshot::default();
+    metrics.frames_in = 7;
+    metrics.rejected.insert("bad_magic".into(), 2);
+    Status {
+        id: "abcd.onion".into(),
+        address: "abcd.onion:443".into(),
+        addresses: vec!["abcd.onion:443".into(), "tcp:127.0.0.1:7000".into()],
+        transport: "arti".into(),
+        listen: Some("127.0.0.1:7000".into()),
+        gateway_url: Some("http://abcd.onion".into()),
+        panel_url: Some("http://127.0.0.1:7450".into()),
+        board: Some(BoardStatus {
+            kind: "sim".into(),
+            model: "simulated board".into(),
+            led: "online".into(),
+            led_because: "online".into(),
+            temperature_c: Some(41.5),
+            under_voltage: Some(false),
+            watchdog: "fed".into(),
+            unresponsive: vec!["node".into()],
+            throttled: false,
+            disk_low: true,
+            pairing_until: Some(1_700_000_600),
+            pairing_url: Some("http://10.0.0.2:7451/pair".into()),
+            pairing_urls: vec!["http://10.0.0.2:7451/pair".into()],
+            reset: "idle".into(),
+            fault: None,
+        }),
+        online: false,
+        not_online_because: Some("Tor is starting".into()),
+        tor_bootstrap: Some(BootstrapInfo {
+            percent: 50,
+            phase: "loading relay descriptors".into(),
+            blocked: None,
+        }),
+        onion_address: Some("abcd.onion".into()),
+        onion_reachable: None,
+        onion_last_check: Some(1_700_000_000),
+        onion_last_failure: Some("timed out".into()),
+        onion_recent_failures: vec!["timed out".into()],
+        onion_launches: 2,
+        role: "box".into(),
+        version: "0.1.0".into(),
+        protocol_version: 4,
+        uptime_secs: 61,
+        connected_peers: 1,
+        known_peers: 3,
+        trusted_peers: 2,
+        inbound: 1,
+        outbound: 0,
+        dialing: 1,
+        pow_difficulty: 20,
+        bootstrap: vec![SeedStatus {
+            address: "efgh.onion:443".into(),
+            connected: false,
+            failures: 3,
+            last_error: Some("dial timed out".into()),
+            retry_in_secs: 40,
+        }],
+        metrics,
+    }
+}
+
+#[test]
+fn status_json_is_unchanged() {
+    let json = serde_json::to_string(&status()).unwrap();
+    let expected = include_str!("json/status.json").trim_end();
+    assert_eq!(json, expected);
+    let back: Status = serde_json::from_str(expected).unwrap();
+    assert_eq!(serde_json::to_string(&back).unwrap(), expected);
+}
