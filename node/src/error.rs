@@ -61,6 +61,10 @@ pub enum Error {
     /// The node is shutting down and cannot take the request.
     #[error("the node is shutting down")]
     ShuttingDown,
+    /// The peer layer (`warren-peers`) failed: its store, its node task,
+    /// a connection.
+    #[error(transparent)]
+    Peers(#[from] warren_peers::Error),
     /// A files operation failed.
     #[error(transparent)]
     Files(#[from] crate::files::FilesError),

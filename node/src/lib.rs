@@ -3,16 +3,15 @@
 
 pub mod config;
 pub mod control;
+pub mod daemon;
 pub mod device;
 mod error;
 pub mod files;
 pub(crate) mod gateway;
-pub mod identity;
 pub mod logging;
-pub mod node;
 pub mod panel;
-pub mod store;
 
 pub use error::{Error, Result};
 // The layer below, under the names the daemon has always used.
 pub use warren_net::{clock, conn, fair, metrics, tor, transport, web};
+pub use warren_peers::{identity, store};

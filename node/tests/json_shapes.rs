@@ -4,14 +4,16 @@
 
 #![allow(clippy::unwrap_used)]
 
+use warren_node::daemon::{SeedStatus, Status, StatusExtras};
 use warren_node::device::BoardStatus;
 use warren_node::metrics::MetricsSnapshot;
-use warren_node::node::{SeedStatus, Status};
 use warren_node::tor::BootstrapInfo;
 
 fn status() -> Status {
-    let mut metrics = MetricsSnapshot::default();
-    metrics.frames_in = 7;
+    let mut metrics = MetricsSnapshot {
+        frames_in: 7,
+        ..MetricsSnapshot::default()
+    };
     metrics.rejected.insert("bad_magic".into(), 2);
     Status {
         id: "abcd.onion".into(),
@@ -19,25 +21,27 @@ fn status() -> Status {
         addresses: vec!["abcd.onion:443".into(), "tcp:127.0.0.1:7000".into()],
         transport: "arti".into(),
         listen: Some("127.0.0.1:7000".into()),
-        gateway_url: Some("http://abcd.onion".into()),
-        panel_url: Some("http://127.0.0.1:7450".into()),
-        board: Some(BoardStatus {
-            kind: "sim".into(),
-            model: "simulated board".into(),
-            led: "online".into(),
-            led_because: "online".into(),
-            temperature_c: Some(41.5),
-            under_voltage: Some(false),
-            watchdog: "fed".into(),
-            unresponsive: vec!["node".into()],
-            throttled: false,
-            disk_low: true,
-            pairing_until: Some(1_700_000_600),
-            pairing_url: Some("http://10.0.0.2:7451/pair".into()),
-            pairing_urls: vec!["http://10.0.0.2:7451/pair".into()],
-            reset: "idle".into(),
-            fault: None,
-        }),
+        extra: StatusExtras {
+            gateway_url: Some("http://abcd.onion".into()),
+            panel_url: Some("http://127.0.0.1:7450".into()),
+            board: Some(BoardStatus {
+                kind: "sim".into(),
+                model: "simulated board".into(),
+                led: "online".into(),
+                led_because: "online".into(),
+                temperature_c: Some(41.5),
+                under_voltage: Some(false),
+                watchdog: "fed".into(),
+                unresponsive: vec!["node".into()],
+                throttled: false,
+                disk_low: true,
+                pairing_until: Some(1_700_000_600),
+                pairing_url: Some("http://10.0.0.2:7451/pair".into()),
+                pairing_urls: vec!["http://10.0.0.2:7451/pair".into()],
+                reset: "idle".into(),
+                fault: None,
+            }),
+        },
         online: false,
         not_online_because: Some("Tor is starting".into()),
         tor_bootstrap: Some(BootstrapInfo {

@@ -13,8 +13,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 use warren_node::clock::TokioClock;
 use warren_node::config::Config;
+use warren_node::daemon::{Node, NodeHandle, NodeOptions, Status};
 use warren_node::identity::Identity;
-use warren_node::node::{Node, NodeHandle, NodeOptions, Status};
 use warren_node::store::Db;
 use warren_node::transport::{MemoryTransport, Switchboard};
 use warren_proto::{Difficulty, PeerAddr, TransportHint};
@@ -94,11 +94,11 @@ impl Sim {
     async fn spawn(switchboard: &Switchboard, config: Config) -> Result<SimNode, SimError> {
         let bits =
             Difficulty::new(config.community.pow_difficulty).map_err(warren_node::Error::from)?;
-        let identity = Identity::generate(bits)?;
+        let identity = Identity::generate(bits).map_err(warren_node::Error::from)?;
         let transport = switchboard.transport();
         let port = transport.port();
         let addr = PeerAddr::new(identity.keypair.id(), TransportHint::Memory { port });
-        let db = Db::in_memory()?;
+        let db = Db::in_memory().map_err(warren_node::Error::from)?;
         let node = Self::boot(&identity, &db, &config, &transport).await?;
         let handle = node.handle();
         Ok(SimNode {

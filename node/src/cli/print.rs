@@ -1,6 +1,6 @@
 //! Printing answers for people (or as JSON for scripts).
 
-use warren_node::node::{PeerInfo, Status, TrustInfo};
+use warren_node::daemon::{PeerInfo, Status, TrustInfo};
 use warren_node::{Error, Result};
 
 use super::TrustAction;
@@ -64,7 +64,7 @@ pub(crate) fn status(v: &serde_json::Value, as_json: bool) -> Result<()> {
         };
         outln!("bootstrap  {}  {state}", b.address);
     }
-    if let Some(b) = &s.board {
+    if let Some(b) = &s.extra.board {
         let temp = b
             .temperature_c
             .map(|c| format!(", {c:.1} °C"))

@@ -9,10 +9,10 @@ use tokio_util::sync::CancellationToken;
 use warren_node::clock::{Clock, SystemClock};
 use warren_node::config::{Config, TransportKind};
 use warren_node::control::{ControlServer, SOCKET_NAME};
+use warren_node::daemon::{Node, NodeOptions};
 use warren_node::device::reset::{self, ResetRequest};
 use warren_node::device::{Device, DeviceOptions};
 use warren_node::identity::Identity;
-use warren_node::node::{Node, NodeOptions};
 use warren_node::panel::{PAIRING_FILE, Panel, PanelOptions};
 use warren_node::store::{Db, keep};
 use warren_node::tor::TorNetwork;
@@ -143,7 +143,7 @@ async fn run_once(dir: &Path, args: &RunArgs, first: bool, reset: &ResetRequest)
                 "creating identity: mining proof of work"
             );
         }
-        Identity::load_or_create(&db2, difficulty)
+        Ok::<_, Error>(Identity::load_or_create(&db2, difficulty)?)
     })
     .await
     .map_err(|e| Error::Store(format!("identity task failed: {e}")))??;
@@ -217,7 +217,7 @@ async fn run_once(dir: &Path, args: &RunArgs, first: bool, reset: &ResetRequest)
         status.address,
         dir.display()
     );
-    if let Some(b) = &status.board {
+    if let Some(b) = &status.extra.board {
         say!("  board    {} (LED {})", b.model, b.led);
     }
     if let Some(p) = &panel {

@@ -6,7 +6,7 @@ use warren_proto::{NodeId, PeerAddr};
 
 use super::server::{failure, success};
 use super::{Request, Response};
-use crate::node::NodeHandle;
+use crate::daemon::NodeHandle;
 
 /// Accepts an onion address or a full peer address.
 fn parse_id(s: &str) -> crate::Result<NodeId> {

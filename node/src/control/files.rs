@@ -9,8 +9,8 @@ use warren_proto::{PeerAddr, TransportHint};
 
 use super::Response;
 use super::server::{Writer, emit, event, failure, success};
+use crate::daemon::NodeHandle;
 use crate::files::{DownloadState, FilesError, Progress, ShareOptions};
-use crate::node::NodeHandle;
 
 /// Hashing progress updates queued. Full: an update is skipped.
 const PROGRESS_QUEUE: usize = 16;

@@ -12,8 +12,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{MAX_REQUEST, Request, Response};
+use crate::daemon::NodeHandle;
 use crate::fair::{self, Progress, Tracked};
-use crate::node::NodeHandle;
 use crate::{Error, Result};
 
 /// Time a client has to send its request line.

@@ -16,7 +16,7 @@ use warren_board::{
 
 use super::open::Board;
 use super::{BoardConfig, BoardStatus, Cmd, DeviceOptions, Press, check, led, notify};
-use crate::node::{NodeHandle, Status};
+use crate::daemon::{NodeHandle, Status};
 use crate::panel::PairingHandle;
 
 /// How often the node's status and liveness are checked.

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::node::{NodeHandle, Status};
+use crate::daemon::{NodeHandle, Status};
 
 /// What one check found.
 #[derive(Debug)]

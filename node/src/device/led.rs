@@ -4,7 +4,7 @@
 
 use warren_board::{Pattern, ResetStep};
 
-use crate::node::Status;
+use crate::daemon::Status;
 
 /// Everything the choice depends on.
 #[derive(Debug, Default)]

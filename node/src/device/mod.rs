@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::node::NodeHandle;
+use crate::daemon::NodeHandle;
 use crate::panel::PairingHandle;
 use crate::{Error, Result};
 

@@ -8,8 +8,8 @@ use super::reset::ResetRequest;
 use super::{BoardConfig, BoardKind, BoardStatus, Device, DeviceHandle, DeviceOptions, Press};
 use crate::clock::SystemClock;
 use crate::config::Config;
+use crate::daemon::{Node, NodeOptions};
 use crate::identity::Identity;
-use crate::node::{Node, NodeOptions};
 use crate::store::Db;
 use crate::transport::Switchboard;
 
@@ -84,7 +84,7 @@ async fn the_watchdog_is_not_fed_while_the_node_task_hangs() {
     let d = device.handle();
     let s = until(&d, 10, "online", |s| s.led == "online").await;
     assert_eq!((s.kind.as_str(), s.watchdog.as_str()), ("sim", "fed"));
-    let via_node = node.handle().status().await.unwrap().board.unwrap();
+    let via_node = node.handle().status().await.unwrap().extra.board.unwrap();
     assert_eq!(
         (via_node.kind.as_str(), via_node.led.as_str()),
         ("sim", "online")
@@ -194,6 +194,6 @@ async fn a_board_that_is_none_is_not_started() {
     })
     .unwrap();
     assert!(got.is_none());
-    assert!(node.handle().status().await.unwrap().board.is_none());
+    assert!(node.handle().status().await.unwrap().extra.board.is_none());
     node.shutdown().await;
 }

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
+use crate::daemon::NodeHandle;
 use crate::files::ShareOptions;
-use crate::node::NodeHandle;
 
 /// Jobs listed at once; finished ones are dropped first to make room, and
 /// with no finished one a new job is refused.

@@ -46,7 +46,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::clock::SharedClock;
 use crate::config::{Config, PanelConfig};
-use crate::node::NodeHandle;
+use crate::daemon::NodeHandle;
 use crate::store::Db;
 use crate::transport::{Listener, Transport};
 use crate::web::ServeLimits;

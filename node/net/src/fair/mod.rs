@@ -29,6 +29,12 @@ use tokio_util::sync::CancellationToken;
 #[derive(Clone, Debug)]
 pub struct Progress(Arc<Mutex<Instant>>);
 
+impl Default for Progress {
+    fn default() -> Progress {
+        Progress::new()
+    }
+}
+
 impl Progress {
     /// Progress made now.
     pub fn new() -> Progress {

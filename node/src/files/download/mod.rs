@@ -45,7 +45,7 @@ use super::source::Stamp;
 use crate::config::FilesConfig;
 use crate::conn::ConnCtx;
 use crate::metrics::Metrics;
-use crate::node::NodeHandle;
+use warren_peers::NodeHandle;
 
 const EVENT_QUEUE: usize = 256;
 const WRITE_QUEUE: usize = 8;

@@ -241,12 +241,6 @@ impl FilesHandle {
         .await
     }
 
-    /// A trusted node (reachable at `from`) asks us to keep and seed a
-    /// swarm. Dropped when the command queue is full.
-    pub(crate) fn mirror_request(&self, from: PeerAddr, swarm: SwarmId, size: u64) {
-        let _ = self.tx.try_send(Cmd::Mirror { from, swarm, size });
-    }
-
     /// Keeps a copy of a link's content for others (without its key).
     pub async fn mirror(&self, link: Link) -> Result<MirrorInfo, FilesError> {
         self.ask(|reply| Cmd::MirrorLink { link, reply }).await?
@@ -310,4 +304,12 @@ pub(crate) fn handle(cfg: &FilesConfig) -> (FilesHandle, Pending) {
         scope: None,
     };
     (handle, Pending { rx })
+}
+
+/// A trusted node (reachable at `from`) asks us to keep and seed a swarm.
+/// Dropped when the command queue is full.
+impl warren_peers::MirrorRequests for FilesHandle {
+    fn mirror_request(&self, from: PeerAddr, swarm: SwarmId, size: u64) {
+        let _ = self.tx.try_send(Cmd::Mirror { from, swarm, size });
+    }
 }

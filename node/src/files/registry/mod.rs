@@ -40,8 +40,8 @@ use super::source::{FileSet, Stamp};
 use super::verified::{ReadBudget, Verified};
 use crate::config::FilesConfig;
 use crate::conn::ConnCtx;
-use crate::node::NodeHandle;
 use crate::store::{Db, StoreWriter, Table};
+use warren_peers::NodeHandle;
 
 /// Download events queued. Full: downloads wait.
 const EVENT_QUEUE: usize = 64;
@@ -506,7 +506,7 @@ impl Registry {
         Ok(r)
     }
 
-    fn store_err(e: crate::Error) -> FilesError {
+    fn store_err(e: warren_peers::Error) -> FilesError {
         FilesError::Refused(format!("store: {e}"))
     }
 

@@ -82,7 +82,7 @@ pub(crate) async fn page(State(app): State<Arc<App>>, auth: Auth) -> Response {
             s.reason.clone().unwrap_or_default()
         ));
     }
-    if let Some(b) = &st.board {
+    if let Some(b) = &st.extra.board {
         if b.throttled {
             warnings.push(format!(
                 "The box is too hot ({}): transfers and disk work are throttled until it cools down.",
@@ -130,7 +130,7 @@ pub(crate) async fn page(State(app): State<Arc<App>>, auth: Auth) -> Response {
                     @if let Some(f) = &st.onion_last_failure { " (" (f) ")" } }
             }
             p.muted { "Address " code { (st.address) } }
-            @if let Some(b) = &st.board {
+            @if let Some(b) = &st.extra.board {
                 p #board { "Board (" (b.kind) "): LED " b { (b.led) } " — " (b.led_because)
                     @if let Some(c) = b.temperature_c { " · " (format!("{c:.1}")) " °C" }
                     " · watchdog " (b.watchdog)

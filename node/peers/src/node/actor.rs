@@ -15,7 +15,7 @@ use super::commands::NodeCmd;
 use super::dial::DialState;
 use super::peers::PeerTable;
 use super::persist::TrustEntry;
-use crate::config::Config;
+use crate::config::PeersConfig;
 use crate::conn::{Admission, NodeEvent};
 use crate::conn::{ConnCtx, ConnHandle, Direction, Ended};
 use crate::identity::Identity;
@@ -32,7 +32,7 @@ pub(crate) struct Conn {
 /// The node task's state.
 pub(crate) struct Actor {
     pub(crate) ctx: Arc<ConnCtx>,
-    pub(crate) cfg: Config,
+    pub(crate) cfg: PeersConfig,
     pub(crate) identity: Identity,
     pub(crate) role: Role,
     pub(crate) hints: Vec<TransportHint>,
@@ -52,9 +52,8 @@ pub(crate) struct Actor {
     pub(crate) tasks: TaskTracker,
     pub(crate) started: Instant,
     pub(crate) tracker: super::tracker::Tracker,
-    pub(crate) files: Option<crate::files::FilesHandle>,
-    /// Base URL of the node's web gateway (`http://…`); none: no gateway.
-    pub(crate) gateway_base: Option<String>,
+    /// Where trusted boxes' mirror requests go (the files service).
+    pub(crate) mirrors: Option<Arc<dyn super::MirrorRequests>>,
 }
 
 impl Actor {

@@ -1,13 +1,13 @@
-//! The node: starts every task, and the handle to talk to it.
+//! The peer layer's node: the peer table, discovery, trust and the
+//! tracker, run by one task (`actor`), and the handle to talk to it.
 //!
 //! | task | owns | talks to |
 //! |---|---|---|
-//! | node (`actor`) | peer table, connections, trust, bans, dial state | everyone, never waits on a connection |
+//! | node (`actor`) | peer table, connections, trust, bans, dial state, tracker | everyone, never waits on a connection |
 //! | accept loop | the listener, three semaphores | spawns connection tasks |
 //! | connection (one per peer) | stream, rate limiter, misbehaviour score | node (events), peer (frames) |
 //! | dial (one per attempt) | the dial and handshake | becomes a connection task |
 //! | store writer | the pending batch | redb |
-//! | control socket | client connections | node (commands) |
 
 mod actor;
 mod commands;
@@ -31,14 +31,15 @@ use tokio_util::task::TaskTracker;
 use warren_proto::service::ServiceName;
 use warren_proto::{NodeId, PeerAddr, Role, Services};
 
-pub use status::{PeerInfo, SeedStatus, Status, TrustInfo};
+pub use status::{NoExtras, PeerInfo, SeedStatus, Status, TrustInfo};
+pub use tracker::MirrorRequests;
 
 use crate::clock::SharedClock;
-use crate::config::Config;
-use crate::conn::{ConnCtx, ServiceConn, ServiceHandler};
+use crate::config::PeersConfig;
+use crate::conn::{ConnCtx, Router, ServiceConn};
 use crate::identity::Identity;
 use crate::metrics::Metrics;
-use crate::store::{Db, spawn_writer};
+use crate::store::{Db, StoreWriter, spawn_writer};
 use crate::transport::Transport;
 use crate::{Error, Result};
 use actor::Actor;
@@ -47,10 +48,14 @@ use commands::NodeCmd;
 /// Control commands queued for the node task. Full: the caller waits.
 const COMMAND_QUEUE: usize = 16;
 
-/// Everything a node needs to start.
+/// Everything the peer layer needs to start.
 pub struct NodeOptions {
-    /// Configuration (bootstrap addresses included).
-    pub config: Config,
+    /// Its configuration sections.
+    pub config: PeersConfig,
+    /// `member` or `box`.
+    pub role: Role,
+    /// Nodes to contact first (this node's own address is skipped).
+    pub bootstrap: Vec<PeerAddr>,
     /// The node's key and proof of work.
     pub identity: Identity,
     /// The database.
@@ -59,12 +64,12 @@ pub struct NodeOptions {
     pub transport: Arc<dyn Transport>,
     /// Wall time.
     pub clock: SharedClock,
-    /// Where content mirrored for others is kept; none: no mirrors.
-    pub mirror_dir: Option<std::path::PathBuf>,
-    /// Services beyond the node's own, each under its name: the router
-    /// hands each the inbound connections opened for it (see
-    /// [`NodeHandle::dial_service`] for the dialing side).
-    pub services: Vec<(ServiceName, Arc<dyn ServiceHandler>)>,
+    /// The services that take inbound connections opened for them, by
+    /// purpose (peer connections are the node's own).
+    pub router: Router,
+    /// Where trusted boxes' requests to mirror a swarm go (the files
+    /// service); none: they are ignored.
+    pub mirrors: Option<Arc<dyn MirrorRequests>>,
 }
 
 /// A running node.
@@ -75,6 +80,8 @@ pub struct Node {
     tasks: TaskTracker,
     actor: JoinHandle<()>,
     store: JoinHandle<()>,
+    store_writer: StoreWriter,
+    ctx: Arc<ConnCtx>,
 }
 
 /// A cheap, cloneable handle for asking a running node things.
@@ -85,36 +92,31 @@ pub struct NodeHandle {
     shutdown: CancellationToken,
     keypair: Arc<warren_proto::Keypair>,
     conn: Arc<ConnCtx>,
-    files: crate::files::FilesHandle,
-    panel_url: Arc<std::sync::Mutex<Option<String>>>,
-    board: Arc<std::sync::Mutex<Option<crate::device::DeviceHandle>>>,
     clock: SharedClock,
 }
 
 impl Node {
     /// Starts listening and every task; returns once the node is up.
+    ///
+    /// # Errors
+    /// A bad `[community]` section ([`Error::ConfigValue`]), a transport
+    /// that cannot listen, a store that cannot be read.
     pub async fn start(opts: NodeOptions) -> Result<Node> {
         let NodeOptions {
             config,
+            role,
+            bootstrap,
             identity,
             db,
             transport,
             clock,
-            mirror_dir,
-            services: own_services,
+            router,
+            mirrors,
         } = opts;
-        config.validate()?;
         let policy = config.community.policy()?;
         let metrics = Arc::new(Metrics::default());
-        // The gateway listens first: the C tor backend adds its port to the
-        // onion service that `listen` launches.
-        let web = match transport.host() {
-            Some(host) if config.gateway.enabled => Some(host.listen_web().await?),
-            _ => None,
-        };
         let (listener, hints) = transport.listen().await?;
         let transport_handle = transport.clone();
-        let role: Role = config.node.role.into();
         let mut services = Services::PEER_EXCHANGE;
         if role == Role::Box {
             services = services.with(Services::MAILBOX).with(Services::SEED);
@@ -147,19 +149,6 @@ impl Node {
         let (trusted_tx, trusted_rx) = watch::channel(Arc::new(trust.keys().copied().collect()));
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
-        let (files, files_pending) = crate::files::handle(&config.files);
-        let files_cfg = config.files.clone();
-        let gateway_cfg = config.gateway.clone();
-        let record_validity_secs = config.community.record_validity_secs;
-        let files_for_web = files.clone();
-        let gateway_base = web.as_ref().map(|(_, base)| base.clone());
-        let mut router = crate::conn::Router::new().with(
-            warren_proto::handshake::Purpose::Transfer,
-            Arc::new(crate::files::upload::UploadService(files.clone())),
-        );
-        for (name, handler) in own_services {
-            router = router.with_service(name, handler);
-        }
         let ctx = Arc::new(ConnCtx {
             router,
             keypair: identity.keypair.clone(),
@@ -177,19 +166,13 @@ impl Node {
             extra: false,
         });
         let id = identity.keypair.id();
-        let seeds: Vec<PeerAddr> = config
-            .bootstrap_addrs()?
-            .into_iter()
-            .filter(|a| a.id != id)
-            .collect();
+        let seeds: Vec<PeerAddr> = bootstrap.into_iter().filter(|a| a.id != id).collect();
         let shown: Vec<String> = hints
             .iter()
             .map(|h| PeerAddr::new(id, *h).to_string())
             .collect();
         tracing::info!(id = %id, addresses = ?shown, known = peers.len(), trusted = trust.len(), "node starting");
         let identity_keypair = identity.keypair.clone();
-        let store_for_files = store.clone();
-        let files_ctx = ctx.clone();
         let actor = Actor {
             ctx: ctx.clone(),
             cfg: config,
@@ -207,53 +190,26 @@ impl Node {
             trust,
             bans: HashMap::new(),
             push: Vec::new(),
-            store,
+            store: store.clone(),
             tasks: tasks.clone(),
             started: tokio::time::Instant::now(),
             tracker: tracker::Tracker::default(),
-            gateway_base: gateway_base.clone(),
-            files: Some(files.clone()),
+            mirrors,
         };
-        tasks.spawn(crate::conn::accept_loop(listener, ctx, tasks.clone()));
+        tasks.spawn(crate::conn::accept_loop(
+            listener,
+            ctx.clone(),
+            tasks.clone(),
+        ));
         let actor = tokio::spawn(actor.run(cmd_rx, ev_rx));
         let handle = NodeHandle {
             id,
             cmds: cmd_tx,
             shutdown: shutdown.clone(),
             keypair: identity_keypair,
-            conn: files_ctx.clone(),
-            files: files.clone(),
-            panel_url: Arc::default(),
-            board: Arc::default(),
-            clock: files_ctx.clock.clone(),
+            conn: ctx.clone(),
+            clock: ctx.clock.clone(),
         };
-        let registry = crate::files::Registry::new(
-            files_cfg,
-            crate::files::ExtraSetup {
-                mirror_dir,
-                gateway: gateway_cfg.clone(),
-                record_validity_secs,
-                tasks: tasks.clone(),
-                gateway_base: gateway_base.clone(),
-            },
-            db,
-            store_for_files,
-            files_ctx,
-            handle.clone(),
-            files,
-        )
-        .map_err(|e| Error::Store(format!("files: {e}")))?;
-        tasks.spawn(registry.run(files_pending));
-        if let Some((web_listener, base)) = web {
-            tracing::info!(url = %base, "web gateway listening");
-            tasks.spawn(crate::gateway::serve(
-                web_listener,
-                files_for_web,
-                gateway_cfg,
-                shutdown.clone(),
-                tasks.clone(),
-            ));
-        }
         Ok(Node {
             handle,
             transport: transport_handle,
@@ -261,12 +217,31 @@ impl Node {
             tasks,
             actor,
             store: store_task,
+            store_writer: store,
+            ctx,
         })
     }
 
     /// A handle to this node.
     pub fn handle(&self) -> NodeHandle {
         self.handle.clone()
+    }
+
+    /// The context its connections share: the services above dial and
+    /// listen with it (and derive their own identities' from it).
+    pub fn conn_ctx(&self) -> Arc<ConnCtx> {
+        self.ctx.clone()
+    }
+
+    /// The store's writer, for the services that keep tables of their own.
+    pub fn store(&self) -> StoreWriter {
+        self.store_writer.clone()
+    }
+
+    /// Where the node's tasks run: a service's tasks spawned here are
+    /// waited for by [`Node::shutdown`] before the store's last commit.
+    pub fn tasks(&self) -> TaskTracker {
+        self.tasks.clone()
     }
 
     /// Resolves when something asked the node to stop.
@@ -287,6 +262,7 @@ impl Node {
         {
             tracing::warn!("some connection tasks did not end within 5 s");
         }
+        drop(self.store_writer);
         let _ = self.store.await;
         tracing::info!("node stopped");
     }
@@ -309,35 +285,13 @@ impl NodeHandle {
 
     /// The node at a glance.
     pub async fn status(&self) -> Result<Status> {
-        let mut s: Status = self.ask(NodeCmd::Status).await?;
-        s.panel_url = self.panel_url.lock().ok().and_then(|u| u.clone());
-        s.board = self.board().map(|b| b.status());
-        Ok(s)
+        self.ask(NodeCmd::Status).await
     }
 
     /// Tests: makes the node task hang for `d`.
-    #[cfg(test)]
-    pub(crate) async fn stall(&self, d: Duration) {
+    #[cfg(any(test, feature = "test-hooks"))]
+    pub async fn stall(&self, d: Duration) {
         let _ = self.cmds.send(NodeCmd::Stall(d)).await;
-    }
-
-    /// Records the board actor driving this node's box (none: no board).
-    pub fn set_board(&self, board: Option<crate::device::DeviceHandle>) {
-        if let Ok(mut b) = self.board.lock() {
-            *b = board;
-        }
-    }
-
-    /// The board actor, if the node drives a board.
-    pub fn board(&self) -> Option<crate::device::DeviceHandle> {
-        self.board.lock().ok().and_then(|b| b.clone())
-    }
-
-    /// Records where the owner's panel answers on this machine.
-    pub fn set_panel_url(&self, url: Option<String>) {
-        if let Ok(mut u) = self.panel_url.lock() {
-            *u = url;
-        }
     }
 
     /// Every known node.
@@ -370,7 +324,7 @@ impl NodeHandle {
     }
 
     /// Announces (`Some(private)`) or withdraws (`None`) a swarm we provide.
-    pub(crate) async fn provide(
+    pub async fn provide(
         &self,
         swarm: warren_proto::content::SwarmId,
         private: Option<bool>,
@@ -382,7 +336,7 @@ impl NodeHandle {
     }
 
     /// Publishes a public share of ours to the catalogue.
-    pub(crate) async fn publish(
+    pub async fn publish(
         &self,
         content: warren_proto::content::ContentId,
         listing: &warren_proto::content::Listing,
@@ -408,7 +362,7 @@ impl NodeHandle {
 
     /// Asks who provides `swarm` (trusted peers only when `private`); the
     /// receiver gets provider records as answers come in.
-    pub(crate) async fn who_has(
+    pub async fn who_has(
         &self,
         swarm: warren_proto::content::SwarmId,
         private: bool,
@@ -423,7 +377,7 @@ impl NodeHandle {
 
     /// Asks the connected trusted boxes to mirror `swarm` (`size` bytes);
     /// the boxes asked.
-    pub(crate) async fn ask_mirror(
+    pub async fn ask_mirror(
         &self,
         swarm: warren_proto::content::SwarmId,
         size: u64,
@@ -446,11 +400,6 @@ impl NodeHandle {
     /// first [`ServiceConn::recv`] returns `None`.
     pub async fn dial_service(&self, addr: &PeerAddr, service: ServiceName) -> Result<ServiceConn> {
         Ok(crate::conn::dial_service(addr, service, &self.conn).await?)
-    }
-
-    /// The files service.
-    pub fn files(&self) -> crate::files::FilesHandle {
-        self.files.clone()
     }
 
     /// Asks the node to stop (the owner of [`Node`] completes the shutdown).

@@ -21,6 +21,15 @@ use warren_proto::tracker::{
 use warren_proto::{BoundedVec, NodeId, PeerAddr, SignedNodeRecord};
 
 use super::actor::Actor;
+
+/// Where a trusted box's request to mirror a swarm goes: the files
+/// service, which decides whether to keep a copy.
+pub trait MirrorRequests: Send + Sync + std::fmt::Debug + 'static {
+    /// `from` (a trusted node, reachable at that address) asks this node
+    /// to keep a copy of `swarm`, `size` bytes. Never waits: a request
+    /// that finds no room is dropped.
+    fn mirror_request(&self, from: PeerAddr, swarm: SwarmId, size: u64);
+}
 use crate::conn::ConnHandle;
 use crate::metrics::Metrics;
 
@@ -341,8 +350,8 @@ impl Actor {
                         .find(|h| self.ctx.transport.can_dial(h))
                         .map(|h| PeerAddr::new(peer, *h))
                 });
-                match (&self.files, at) {
-                    (Some(files), Some(at)) => files.mirror_request(at, swarm, size),
+                match (&self.mirrors, at) {
+                    (Some(mirrors), Some(at)) => mirrors.mirror_request(at, swarm, size),
                     (_, None) => m.reject("mirror_from_unreachable"),
                     _ => {}
                 }

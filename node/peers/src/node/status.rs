@@ -5,9 +5,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::metrics::MetricsSnapshot;
 
-/// The node at a glance (`warren status --json`).
+/// The node at a glance (`warren status --json`). `X` is what the daemon
+/// adds about its other services (the gateway, the panel, the board),
+/// written between `listen` and `online`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Status {
+pub struct Status<X = NoExtras> {
     /// The node's identity: its onion address.
     pub id: String,
     /// The peer address others use to reach this node; what `--bootstrap`
@@ -20,17 +22,9 @@ pub struct Status {
     /// The socket address the TCP transport listens on (the real port when
     /// `--listen` asked for port 0).
     pub listen: Option<String>,
-    /// The base of browser links to this node's shares (`http://<onion>`
-    /// on Tor, a loopback address on TCP); none without a web gateway.
-    pub gateway_url: Option<String>,
-    /// Where the owner's panel answers on this machine (`http://127.0.0.1:…`);
-    /// none when it is off or could not listen.
-    #[serde(default)]
-    pub panel_url: Option<String>,
-    /// The box's board: LED pattern, temperature, watchdog, pairing mode,
-    /// factory reset (none without board support).
-    #[serde(default)]
-    pub board: Option<crate::device::BoardStatus>,
+    /// What the daemon adds about its other services.
+    #[serde(flatten)]
+    pub extra: X,
     /// Whether the node can be reached by its peers: on Tor, once its own
     /// onion service passed a reachability check; on TCP, always.
     pub online: bool,
@@ -78,6 +72,46 @@ pub struct Status {
     pub bootstrap: Vec<SeedStatus>,
     /// Counters.
     pub metrics: MetricsSnapshot,
+}
+
+/// Nothing added: the peer layer's own status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoExtras {}
+
+impl<X> Status<X> {
+    /// The same status with `extra` in place of what it had.
+    pub fn with_extra<Y>(self, extra: Y) -> Status<Y> {
+        Status {
+            id: self.id,
+            address: self.address,
+            addresses: self.addresses,
+            transport: self.transport,
+            listen: self.listen,
+            extra,
+            online: self.online,
+            not_online_because: self.not_online_because,
+            tor_bootstrap: self.tor_bootstrap,
+            onion_address: self.onion_address,
+            onion_reachable: self.onion_reachable,
+            onion_last_check: self.onion_last_check,
+            onion_last_failure: self.onion_last_failure,
+            onion_recent_failures: self.onion_recent_failures,
+            onion_launches: self.onion_launches,
+            role: self.role,
+            version: self.version,
+            protocol_version: self.protocol_version,
+            uptime_secs: self.uptime_secs,
+            connected_peers: self.connected_peers,
+            known_peers: self.known_peers,
+            trusted_peers: self.trusted_peers,
+            inbound: self.inbound,
+            outbound: self.outbound,
+            dialing: self.dialing,
+            pow_difficulty: self.pow_difficulty,
+            bootstrap: self.bootstrap,
+            metrics: self.metrics,
+        }
+    }
 }
 
 /// A bootstrap or trusted address and its dial state.

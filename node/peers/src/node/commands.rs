@@ -35,7 +35,7 @@ pub(crate) enum NodeCmd {
     /// Ask the connected trusted boxes to mirror a swarm of ours.
     AskMirror(SwarmId, u64, oneshot::Sender<Vec<NodeId>>),
     /// Tests: the node task stops answering for a while, as if stuck.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "test-hooks"))]
     Stall(std::time::Duration),
 }
 
@@ -49,7 +49,7 @@ fn role_name(r: Role) -> String {
 impl Actor {
     pub(crate) async fn on_cmd(&mut self, cmd: NodeCmd) {
         match cmd {
-            #[cfg(test)]
+            #[cfg(any(test, feature = "test-hooks"))]
             NodeCmd::Stall(d) => tokio::time::sleep(d).await,
             NodeCmd::Status(reply) => {
                 let _ = reply.send(self.status());
@@ -178,9 +178,7 @@ impl Actor {
         let tor = self.ctx.transport.onion().map(|o| o.tor_status());
         let t = tor.clone().unwrap_or_default();
         Status {
-            gateway_url: self.gateway_base.clone(),
-            panel_url: None,
-            board: None,
+            extra: super::NoExtras {},
             online: tor.as_ref().is_none_or(|t| t.onion_reachable == Some(true)),
             not_online_because: t.not_online_because,
             tor_bootstrap: t.bootstrap,

@@ -1,0 +1,292 @@
+//! The daemon's wiring: starts every service on one node and hands each
+//! the narrow handles it needs.
+//!
+//! ```text
+//!   transport ── listen_web (gateway first: C tor adds its port to the
+//!        │                  onion service `listen` launches)
+//!        ▼
+//!   warren-peers Node ── router: Transfer → files' UploadService,
+//!        │                       each service of `NodeOptions::services`
+//!        │               mirrors: files' handle
+//!        ▼
+//!   files Registry (on the node's tasks, its store writer, its context)
+//!        ▼
+//!   web gateway (when enabled)
+//! ```
+//!
+//! The control socket, the panel and the board actor are started by
+//! `warren run` on the [`NodeHandle`] this returns.
+
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use warren_proto::handshake::Purpose;
+use warren_proto::service::ServiceName;
+use warren_proto::{NodeId, PeerAddr};
+
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::conn::{Router, ServiceConn, ServiceHandler};
+use crate::device::{BoardStatus, DeviceHandle};
+use crate::files::FilesHandle;
+use crate::identity::Identity;
+use crate::store::Db;
+use crate::transport::Transport;
+use crate::{Error, Result};
+
+pub use warren_peers::{PeerInfo, SeedStatus, TrustInfo, trust};
+
+/// The node at a glance (`warren status --json`): the peer layer's status
+/// with what the daemon's other services add.
+pub type Status = warren_peers::Status<StatusExtras>;
+
+/// What the daemon adds to the peer layer's status, written between
+/// `listen` and `online`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StatusExtras {
+    /// The base of browser links to this node's shares (`http://<onion>`
+    /// on Tor, a loopback address on TCP); none without a web gateway.
+    pub gateway_url: Option<String>,
+    /// Where the owner's panel answers on this machine (`http://127.0.0.1:…`);
+    /// none when it is off or could not listen.
+    #[serde(default)]
+    pub panel_url: Option<String>,
+    /// The box's board: LED pattern, temperature, watchdog, pairing mode,
+    /// factory reset (none without board support).
+    #[serde(default)]
+    pub board: Option<BoardStatus>,
+}
+
+/// Everything a node needs to start.
+pub struct NodeOptions {
+    /// Configuration (bootstrap addresses included).
+    pub config: Config,
+    /// The node's key and proof of work.
+    pub identity: Identity,
+    /// The database.
+    pub db: Db,
+    /// How to reach peers.
+    pub transport: Arc<dyn Transport>,
+    /// Wall time.
+    pub clock: SharedClock,
+    /// Where content mirrored for others is kept; none: no mirrors.
+    pub mirror_dir: Option<std::path::PathBuf>,
+    /// Services beyond the node's own, each under its name: the router
+    /// hands each the inbound connections opened for it (see
+    /// [`NodeHandle::dial_service`] for the dialing side).
+    pub services: Vec<(ServiceName, Arc<dyn ServiceHandler>)>,
+}
+
+/// A running node: the peer layer and the services on it.
+pub struct Node {
+    peers: warren_peers::Node,
+    handle: NodeHandle,
+}
+
+/// A cheap, cloneable handle for asking a running node things: the peer
+/// layer's handle and the files service, and what `warren run` adds once
+/// they are up (the board actor, the panel's address).
+#[derive(Clone, Debug)]
+pub struct NodeHandle {
+    peers: warren_peers::NodeHandle,
+    files: FilesHandle,
+    gateway_url: Option<String>,
+    panel_url: Arc<Mutex<Option<String>>>,
+    board: Arc<Mutex<Option<DeviceHandle>>>,
+}
+
+/// What every `Mutex` of the daemon's `lock().expect` says: no code panics
+/// while holding one of them (each guards a value set or cloned in place).
+pub(crate) const HELD: &str = "a lock of the daemon is poisoned: no code panics while holding one";
+
+impl Node {
+    /// Starts listening and every service; returns once the node is up.
+    ///
+    /// # Errors
+    /// An invalid configuration, a transport that cannot listen, a store
+    /// that cannot be read.
+    pub async fn start(opts: NodeOptions) -> Result<Node> {
+        let NodeOptions {
+            config,
+            identity,
+            db,
+            transport,
+            clock,
+            mirror_dir,
+            services,
+        } = opts;
+        config.validate()?;
+        // The gateway listens first: the C tor backend adds its port to the
+        // onion service that `listen` launches.
+        let web = match transport.host() {
+            Some(host) if config.gateway.enabled => Some(host.listen_web().await?),
+            _ => None,
+        };
+        let gateway_url = web.as_ref().map(|(_, base)| base.clone());
+        let (files, files_pending) = crate::files::handle(&config.files);
+        let mut router = Router::new().with(
+            Purpose::Transfer,
+            Arc::new(crate::files::upload::UploadService(files.clone())),
+        );
+        for (name, handler) in services {
+            router = router.with_service(name, handler);
+        }
+        let peers = warren_peers::Node::start(warren_peers::NodeOptions {
+            config: config.peers(),
+            role: config.node.role.into(),
+            bootstrap: config.bootstrap_addrs()?,
+            identity,
+            db: db.clone(),
+            transport,
+            clock,
+            router,
+            mirrors: Some(Arc::new(files.clone())),
+        })
+        .await?;
+        let tasks = peers.tasks();
+        let registry = crate::files::Registry::new(
+            config.files.clone(),
+            crate::files::ExtraSetup {
+                mirror_dir,
+                gateway: config.gateway.clone(),
+                record_validity_secs: config.community.record_validity_secs,
+                tasks: tasks.clone(),
+                gateway_base: gateway_url.clone(),
+            },
+            db,
+            peers.store(),
+            peers.conn_ctx(),
+            peers.handle(),
+            files.clone(),
+        )
+        .map_err(|e| Error::Store(format!("files: {e}")))?;
+        tasks.spawn(registry.run(files_pending));
+        if let Some((web_listener, base)) = web {
+            tracing::info!(url = %base, "web gateway listening");
+            tasks.spawn(crate::gateway::serve(
+                web_listener,
+                files.clone(),
+                config.gateway.clone(),
+                peers.conn_ctx().shutdown.clone(),
+                tasks.clone(),
+            ));
+        }
+        let handle = NodeHandle {
+            peers: peers.handle(),
+            files,
+            gateway_url,
+            panel_url: Arc::default(),
+            board: Arc::default(),
+        };
+        Ok(Node { peers, handle })
+    }
+
+    /// A handle to this node.
+    pub fn handle(&self) -> NodeHandle {
+        self.handle.clone()
+    }
+
+    /// Resolves when something asked the node to stop.
+    pub async fn stopped(&self) {
+        self.peers.stopped().await
+    }
+
+    /// Stops the node: closes every connection (telling peers why), waits for
+    /// every service's tasks to end (at most 5 s), and commits what the
+    /// store holds.
+    pub async fn shutdown(self) {
+        self.peers.shutdown().await
+    }
+}
+
+impl NodeHandle {
+    /// The node's identity.
+    pub fn id(&self) -> NodeId {
+        self.peers.id()
+    }
+
+    /// The peer layer's handle.
+    pub fn peer_layer(&self) -> &warren_peers::NodeHandle {
+        &self.peers
+    }
+
+    /// The node at a glance.
+    pub async fn status(&self) -> Result<Status> {
+        let s = self.peers.status().await?;
+        Ok(s.with_extra(StatusExtras {
+            gateway_url: self.gateway_url.clone(),
+            panel_url: self.panel_url.lock().expect(HELD).clone(),
+            board: self.board().map(|b| b.status()),
+        }))
+    }
+
+    /// Tests: makes the node task hang for `d`.
+    #[cfg(test)]
+    pub(crate) async fn stall(&self, d: std::time::Duration) {
+        self.peers.stall(d).await
+    }
+
+    /// Records the board actor driving this node's box (none: no board).
+    pub fn set_board(&self, board: Option<DeviceHandle>) {
+        *self.board.lock().expect(HELD) = board;
+    }
+
+    /// The board actor, if the node drives a board.
+    pub fn board(&self) -> Option<DeviceHandle> {
+        self.board.lock().expect(HELD).clone()
+    }
+
+    /// Records where the owner's panel answers on this machine.
+    pub fn set_panel_url(&self, url: Option<String>) {
+        *self.panel_url.lock().expect(HELD) = url;
+    }
+
+    /// Every known node.
+    pub async fn peers(&self) -> Result<Vec<PeerInfo>> {
+        Ok(self.peers.peers().await?)
+    }
+
+    /// Trusts `addr`: keeps it, dials it, never evicts it.
+    pub async fn trust_add(&self, addr: PeerAddr) -> Result<TrustInfo> {
+        Ok(self.peers.trust_add(addr).await?)
+    }
+
+    /// Stops trusting `id`; whether it was trusted.
+    pub async fn trust_remove(&self, id: NodeId) -> Result<bool> {
+        Ok(self.peers.trust_remove(id).await?)
+    }
+
+    /// The trusted nodes.
+    pub async fn trust_list(&self) -> Result<Vec<TrustInfo>> {
+        Ok(self.peers.trust_list().await?)
+    }
+
+    /// Relaunches the onion service; false when the transport has none.
+    pub async fn relaunch(&self) -> Result<bool> {
+        Ok(self.peers.relaunch().await?)
+    }
+
+    /// The catalogue of public shares this node knows.
+    pub async fn catalogue(&self) -> Result<Vec<warren_proto::tracker::SignedEntry>> {
+        Ok(self.peers.catalogue().await?)
+    }
+
+    /// Opens a connection for `service` to the node at `addr` (see
+    /// [`warren_peers::NodeHandle::dial_service`]).
+    ///
+    /// # Errors
+    /// The dial or the handshake failed.
+    pub async fn dial_service(&self, addr: &PeerAddr, service: ServiceName) -> Result<ServiceConn> {
+        Ok(self.peers.dial_service(addr, service).await?)
+    }
+
+    /// The files service.
+    pub fn files(&self) -> FilesHandle {
+        self.files.clone()
+    }
+
+    /// Asks the node to stop (the owner of [`Node`] completes the shutdown).
+    pub fn request_shutdown(&self) {
+        self.peers.request_shutdown();
+    }
+}
