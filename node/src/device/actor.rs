@@ -296,7 +296,10 @@ where
             tracing::info!("board: factory reset not confirmed in time; nothing wiped");
             changed = true;
         }
-        if self.pairing_until.as_ref().is_some_and(|p| now >= p.0) {
+        // The window is over once its time has passed and the panel has
+        // retired its code (a moment later).
+        let still_open = self.pairing.as_ref().is_some_and(|p| p.is_open());
+        if self.pairing_until.as_ref().is_some_and(|p| now >= p.0) && !still_open {
             self.pairing_until = None;
             changed = true;
         }

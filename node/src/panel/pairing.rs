@@ -104,6 +104,12 @@ impl PairingHandle {
         self.urls.borrow().clone()
     }
 
+    /// Whether the pairing window is open: from `begin` until its code and
+    /// files are retired after it ends.
+    pub fn is_open(&self) -> bool {
+        self.app.pairing_window.lock().is_ok_and(|w| w.is_some())
+    }
+
     /// Whether an owner has paired (set a passphrase).
     pub fn paired(&self) -> bool {
         self.app.owner.lock().map(|o| o.paired()).unwrap_or(true)
@@ -226,10 +232,6 @@ impl PairingHandle {
         let mut window = self.window.lock().await;
         stop.cancel();
         *window = None;
-        self.urls.send_replace(Vec::new());
-        if let Ok(mut w) = self.app.pairing_window.lock() {
-            *w = None;
-        }
         let still = self.app.owner.lock().ok().map(|mut o| {
             o.close_pairing()
                 .map(|open| open.then(|| o.pairing_code().map(str::to_string)))
@@ -246,6 +248,12 @@ impl PairingHandle {
             None => {}
         }
         write_boot_file(&self.app, None);
+        // Closed for everyone who asks only now that its code and files are
+        // retired (the board's LED waits for this).
+        self.urls.send_replace(Vec::new());
+        if let Ok(mut w) = self.app.pairing_window.lock() {
+            *w = None;
+        }
         tracing::info!("pairing mode off");
     }
 
