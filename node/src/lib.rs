@@ -6,12 +6,12 @@ pub mod control;
 pub mod daemon;
 pub mod device;
 mod error;
-pub mod files;
-pub(crate) mod gateway;
 pub mod logging;
 pub mod panel;
 
 pub use error::{Error, Result};
 // The layer below, under the names the daemon has always used.
+pub use warren_files as files;
+pub use warren_files::gateway;
 pub use warren_net::{clock, conn, fair, metrics, tor, transport, web};
 pub use warren_peers::{identity, store};

@@ -43,7 +43,7 @@ const PIECE_IDLE: Duration = Duration::from_secs(2);
 /// The files service's inbound side, registered with the connection
 /// layer's router for `Purpose::Transfer`: each transfer connection is
 /// served in an upload slot (see `slots.rs`).
-pub(crate) struct UploadService(pub(crate) FilesHandle);
+pub struct UploadService(pub FilesHandle);
 
 #[async_trait::async_trait]
 impl crate::conn::ProtocolHandler for UploadService {

@@ -7,7 +7,7 @@
 //! a piece another connection is working on (at most two at once): the
 //! first to finish wins and the other is told to cancel.
 
-use crate::files::bitmap::Bitmap;
+use crate::bitmap::Bitmap;
 
 /// Past this many pieces, a pick looks at a random sample instead of every
 /// piece (rarest first becomes approximate, picks stay cheap).

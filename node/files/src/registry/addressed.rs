@@ -20,25 +20,25 @@ use warren_proto::content::{SwarmId, Token};
 use warren_proto::{Keypair, PeerAddr, Services, decode_exact, encode};
 
 use super::Registry;
+use crate::FilesError;
 use crate::config::GatewayConfig;
-use crate::files::FilesError;
 use crate::identity::Identity;
 use crate::store::Table;
 
 /// What the registry needs beyond its configuration: where mirrors go,
 /// and what other identities' services (shares' own addresses) need.
 #[derive(Debug, Clone)]
-pub(crate) struct ExtraSetup {
+pub struct ExtraSetup {
     /// Where mirrors are kept; none: this node keeps none.
-    pub(crate) mirror_dir: Option<std::path::PathBuf>,
+    pub mirror_dir: Option<std::path::PathBuf>,
     /// The node's gateway settings (a share's gateway follows them).
-    pub(crate) gateway: GatewayConfig,
+    pub gateway: GatewayConfig,
     /// How long records are valid, seconds (they are re-signed at half).
-    pub(crate) record_validity_secs: u64,
+    pub record_validity_secs: u64,
     /// Where the services' tasks run.
-    pub(crate) tasks: TaskTracker,
+    pub tasks: TaskTracker,
     /// Base URL of the node's web gateway (`http://…`); none: no gateway.
-    pub(crate) gateway_base: Option<String>,
+    pub gateway_base: Option<String>,
 }
 
 /// A share's identity as stored (`share_keys` table, key: the token).
@@ -143,7 +143,7 @@ impl Registry {
             record_rx,
             crate::conn::Router::new().with(
                 warren_proto::handshake::Purpose::Transfer,
-                Arc::new(crate::files::upload::UploadService(files.clone())),
+                Arc::new(crate::upload::UploadService(files.clone())),
             ),
             stop.clone(),
         ));

@@ -25,9 +25,9 @@ mod handle;
 mod mirrors;
 mod shares;
 
-pub(crate) use addressed::ExtraSetup;
+pub use addressed::ExtraSetup;
 pub use handle::FilesHandle;
-pub(crate) use handle::{Pending, Work, handle};
+pub use handle::{Pending, Work, handle};
 pub use mirrors::{MirrorInfo, MirrorList};
 
 use super::FilesError;
@@ -80,7 +80,7 @@ impl Content {
 
 /// What an upload session (and the web gateway) serves for one swarm.
 #[derive(Clone)]
-pub(crate) struct Served {
+pub struct Served {
     /// Whose it is (a share or a download).
     pub(crate) owner: Owner,
     pub(crate) content: Arc<Content>,
@@ -103,7 +103,7 @@ pub(crate) struct View {
 
 /// What a lookup finds.
 #[derive(Clone)]
-pub(crate) enum Found {
+pub enum Found {
     /// Served (while its files are being checked, too: every piece is
     /// verified as it is read).
     Served(Box<Served>),
@@ -432,7 +432,7 @@ struct MirrorMeta {
 }
 
 /// The files service task.
-pub(crate) struct Registry {
+pub struct Registry {
     cfg: FilesConfig,
     /// Where mirrors are kept; none: this node keeps none.
     mirror_dir: Option<PathBuf>,
@@ -468,7 +468,7 @@ impl Registry {
 
 impl Registry {
     /// Builds the service, restoring shares and downloads from `db`.
-    pub(crate) fn new(
+    pub fn new(
         cfg: FilesConfig,
         extra: ExtraSetup,
         db: Db,
@@ -642,7 +642,7 @@ impl Registry {
     }
 
     /// Runs the service until the node shuts down (or every handle is gone).
-    pub(crate) async fn run(mut self, mut pending: Pending) {
+    pub async fn run(mut self, mut pending: Pending) {
         self.start_all_addressed().await;
         self.resume_all();
         self.provide_all().await;

@@ -32,13 +32,13 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::FilesHandle;
 use crate::config::GatewayConfig;
-use crate::files::FilesHandle;
 use crate::transport::Listener;
 use crate::web::{ServeLimits, serve as serve_http};
 
 /// Serves browsers until `shutdown`.
-pub(crate) async fn serve(
+pub async fn serve(
     listener: Box<dyn Listener>,
     files: FilesHandle,
     cfg: GatewayConfig,

@@ -26,9 +26,9 @@ use warren_proto::content::{ContentId, SwarmId, Token};
 use super::body::Body;
 use super::page;
 use super::range::{self, Want};
-use crate::files::health::Health;
-use crate::files::source::Freshness;
-use crate::files::{FilesError, FilesHandle, Found, Served};
+use crate::health::Health;
+use crate::source::Freshness;
+use crate::{FilesError, FilesHandle, Found, Served};
 
 /// How long a request waits for a changed file to be checked.
 pub(crate) const SETTLE_WAIT: Duration = Duration::from_secs(10);

@@ -11,12 +11,12 @@ use warren_proto::link::Link;
 
 use super::checks::{Depth, Why};
 use super::{Content, Dl, Registry, RegistryEvent, Served, View};
-use crate::files::FilesError;
-use crate::files::bitmap::Bitmap;
-use crate::files::download::{self, DownloadState, DownloadStatus, Place, Want, lay};
-use crate::files::health::{Fault, Owner};
-use crate::files::persist::{StoredMirror, StoredState};
-use crate::files::source::{FileSet, Stamp};
+use crate::FilesError;
+use crate::bitmap::Bitmap;
+use crate::download::{self, DownloadState, DownloadStatus, Place, Want, lay};
+use crate::health::{Fault, Owner};
+use crate::persist::{StoredMirror, StoredState};
+use crate::source::{FileSet, Stamp};
 use crate::store::Table;
 
 impl Registry {
@@ -411,7 +411,7 @@ impl Registry {
             .map(|d| d.stored.link.clone())
             .unwrap_or_default();
         let what = match f.health() {
-            crate::files::health::Health::Missing => "fetches it again",
+            crate::health::Health::Missing => "fetches it again",
             _ => "fetches what changed again, replacing it",
         };
         format!("{f}; it is not seeded; `warren get {link}` {what}")

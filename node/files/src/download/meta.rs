@@ -9,9 +9,9 @@ use warren_proto::files::{FileMsg, MAX_HASHES};
 use warren_proto::{NodeId, PeerAddr};
 
 use super::want::Signer;
+use crate::FilesError;
 use crate::conn::{ConnCtx, dial_transfer};
-use crate::files::FilesError;
-use crate::files::transfer::{self, Receiver, Sender};
+use crate::transfer::{self, Receiver, Sender};
 
 /// How long a provider may take to answer one metadata request.
 const ANSWER: Duration = Duration::from_secs(60);

@@ -14,7 +14,7 @@ use super::{
     ShareOptions,
 };
 use crate::config::FilesConfig;
-use crate::files::{DownloadStatus, FilesError};
+use crate::{DownloadStatus, FilesError};
 
 /// Commands queued for the files task. Full: callers wait.
 const COMMAND_QUEUE: usize = 32;
@@ -23,7 +23,7 @@ const COMMAND_QUEUE: usize = 32;
 #[derive(Clone)]
 pub struct FilesHandle {
     pub(super) tx: mpsc::Sender<Cmd>,
-    upload_slots: Arc<crate::files::slots::UploadSlots>,
+    upload_slots: Arc<crate::slots::UploadSlots>,
     max_queued: usize,
     /// The upload cap, shared by every upload session (none: no cap).
     upload_rate: Arc<std::sync::Mutex<Option<crate::conn::TokenBucket>>>,
@@ -163,7 +163,7 @@ impl FilesHandle {
     pub(crate) fn upload_slot(
         &self,
         peer: warren_proto::NodeId,
-    ) -> (FilesHandle, crate::files::slots::UploadSlot, bool) {
+    ) -> (FilesHandle, crate::slots::UploadSlot, bool) {
         let (slot, evicted) = self.upload_slots.take(peer);
         (self.clone(), slot, evicted)
     }
@@ -186,7 +186,7 @@ impl FilesHandle {
 
     /// How long `work` on `bytes` must wait under the thermal cap (zero
     /// while the box is cool).
-    pub(crate) fn thermal_wait(&self, work: Work, bytes: usize) -> std::time::Duration {
+    pub fn thermal_wait(&self, work: Work, bytes: usize) -> std::time::Duration {
         self.thermal
             .lock()
             .ok()
@@ -265,7 +265,7 @@ impl FilesHandle {
 
 /// Work the thermal cap slows.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Work {
+pub enum Work {
     /// Sending blocks to downloaders.
     Upload,
     /// Asking providers for blocks.
@@ -282,7 +282,7 @@ struct ThermalCap {
 }
 
 /// A handle and the receiver the service task will own.
-pub(crate) struct Pending {
+pub struct Pending {
     pub(super) rx: mpsc::Receiver<Cmd>,
 }
 
@@ -293,11 +293,11 @@ fn bucket(rate: u64) -> Option<crate::conn::TokenBucket> {
 }
 
 /// Makes the handle before the service exists (connections need it).
-pub(crate) fn handle(cfg: &FilesConfig) -> (FilesHandle, Pending) {
+pub fn handle(cfg: &FilesConfig) -> (FilesHandle, Pending) {
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
     let handle = FilesHandle {
         tx,
-        upload_slots: crate::files::slots::UploadSlots::new(cfg.max_upload_sessions),
+        upload_slots: crate::slots::UploadSlots::new(cfg.max_upload_sessions),
         max_queued: cfg.max_queued_requests,
         upload_rate: Arc::new(std::sync::Mutex::new(bucket(cfg.upload_rate_limit))),
         thermal: Arc::default(),

@@ -22,18 +22,18 @@ use warren_proto::content::{SwarmId, Token};
 use warren_proto::encode;
 
 use super::{Cmd, Content, Found, RecheckReport, Registry};
-use crate::files::FilesError;
-use crate::files::Progress;
-use crate::files::bitmap::Bitmap;
-use crate::files::download::{DownloadState, lay};
-use crate::files::health::{Fault, FaultSink, Health, Owner};
-use crate::files::persist::StoredState;
-use crate::files::recheck::{Rechecked, recheck};
-use crate::files::source::{FileSet, Stamp, all_match};
-use crate::files::verified::Verified;
+use crate::FilesError;
+use crate::Progress;
+use crate::bitmap::Bitmap;
+use crate::download::{DownloadState, lay};
+use crate::health::{Fault, FaultSink, Health, Owner};
+use crate::persist::StoredState;
+use crate::recheck::{Rechecked, recheck};
+use crate::source::{FileSet, Stamp, all_match};
 use crate::store::Table;
+use crate::verified::Verified;
 
-pub(super) use crate::files::recheck::Depth;
+pub(super) use crate::recheck::Depth;
 
 /// Why a check runs, and who hears of its result.
 pub(super) enum Why {
@@ -721,7 +721,7 @@ fn stale_pieces(files: &FileSet, content: &Content, recorded: &[Stamp]) -> Bitma
         let now = files.lookup(i).ok().map(|(_, m)| Stamp::of(&m));
         let same = matches!((recorded.get(i), &now), (Some(r), Some(n)) if r.matches(n));
         if !same {
-            for p in crate::files::layout::pieces_of(span, content.manifest.piece_size) {
+            for p in crate::layout::pieces_of(span, content.manifest.piece_size) {
                 out.set(p);
             }
         }

@@ -6,9 +6,9 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::files::FilesError;
-use crate::files::bitmap::Bitmap;
-use crate::files::output::Output;
+use crate::FilesError;
+use crate::bitmap::Bitmap;
+use crate::output::Output;
 
 /// Bytes written before a sync is forced.
 const SYNC_BYTES: u64 = 64 << 20;

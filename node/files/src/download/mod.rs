@@ -117,7 +117,7 @@ pub(crate) struct Shared {
     pub(crate) request_timeout: Duration,
     pub(crate) metrics: Arc<Metrics>,
     /// The files service (its thermal cap slows downloads while hot).
-    pub(crate) files: crate::files::FilesHandle,
+    pub(crate) files: crate::FilesHandle,
 }
 
 impl Shared {
@@ -248,7 +248,7 @@ pub(crate) struct Setup {
     pub(crate) ctx: Arc<ConnCtx>,
     pub(crate) node: NodeHandle,
     /// The files service (for the thermal cap).
-    pub(crate) files: crate::files::FilesHandle,
+    pub(crate) files: crate::FilesHandle,
     pub(crate) cfg: FilesConfig,
     pub(crate) circuits: usize,
     pub(crate) registry: mpsc::Sender<RegistryEvent>,
@@ -307,7 +307,7 @@ pub(crate) fn stopped_state(e: &FilesError) -> DownloadState {
         // A full disk pauses: free space and resume.
         FilesError::Cancelled | FilesError::DiskFull(_) => DownloadState::Paused,
         FilesError::Fault(f) => match f.health() {
-            crate::files::health::Health::Missing => DownloadState::Missing,
+            crate::health::Health::Missing => DownloadState::Missing,
             _ => DownloadState::Changed,
         },
         _ => DownloadState::Failed,

@@ -90,8 +90,8 @@ impl StoredState {
 
     /// What `warren downloads` shows for a download in this state that is
     /// not running.
-    pub(crate) fn shown(self) -> crate::files::DownloadState {
-        use crate::files::DownloadState;
+    pub(crate) fn shown(self) -> crate::DownloadState {
+        use crate::DownloadState;
         match self {
             StoredState::Active => DownloadState::Waiting,
             StoredState::Paused => DownloadState::Paused,

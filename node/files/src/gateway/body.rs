@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 
 use warren_proto::seal::SealKey;
 
-use crate::files::verified::{Piece, Verified};
+use crate::verified::{Piece, Verified};
 
 /// Bytes per chunk handed to the connection.
 const CHUNK: usize = 64 * 1024;

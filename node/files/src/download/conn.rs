@@ -15,9 +15,9 @@ use tokio::time::Instant;
 use warren_proto::files::{FileMsg, MAX_BLOCK, RejectReason};
 
 use super::{ConnEvent, Shared, WriteJob};
-use crate::files::FilesError;
-use crate::files::bitmap::Bitmap;
-use crate::files::transfer::{Receiver, Sender};
+use crate::FilesError;
+use crate::bitmap::Bitmap;
+use crate::transfer::{Receiver, Sender};
 use warren_proto::content::piece_hash;
 
 /// What the download tells a connection.
@@ -207,7 +207,7 @@ impl Conn<'_> {
         let wait = self
             .shared
             .files
-            .thermal_wait(crate::files::Work::Download, data.len());
+            .thermal_wait(crate::Work::Download, data.len());
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }

@@ -12,13 +12,13 @@ use warren_proto::seal::SealKey;
 use warren_proto::{PeerAddr, encode};
 
 use super::{Cmd, Content, Registry, Served, Share, ShareInfo, ShareOptions, View, addressed};
-use crate::files::FilesError;
-use crate::files::Progress;
-use crate::files::hashing::{Describe, Hashed, hash_path};
-use crate::files::health::{Health, Owner};
-use crate::files::layout::Span;
-use crate::files::persist::StoredShare;
-use crate::files::source::{FileSet, Stamp};
+use crate::FilesError;
+use crate::Progress;
+use crate::hashing::{Describe, Hashed, hash_path};
+use crate::health::{Health, Owner};
+use crate::layout::Span;
+use crate::persist::StoredShare;
+use crate::source::{FileSet, Stamp};
 use crate::store::Table;
 
 /// The token or content id in a browser URL (`http://<onion>/s/<token>`,
@@ -262,7 +262,7 @@ impl Registry {
                     // While the box is too hot, reading slows to the thermal cap.
                     let chunk = usize::try_from(done.saturating_sub(read)).unwrap_or(usize::MAX);
                     read = done;
-                    std::thread::sleep(throttle.thermal_wait(crate::files::Work::Disk, chunk));
+                    std::thread::sleep(throttle.thermal_wait(crate::Work::Disk, chunk));
                 };
                 let hashed = hash_path(
                     &path,

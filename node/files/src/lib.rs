@@ -1,4 +1,5 @@
-//! Files: sharing, downloading, serving, tracking.
+//! Warren's files service: sharing, downloading, serving, mirroring, and
+//! the web gateway that shows shares to a browser.
 //!
 //! ```text
 //!  warren share PATH ──► hashing (blocking) ──► registry: share, token, ticket
@@ -13,9 +14,17 @@
 //! The registry task owns shares and downloads; each download task owns its
 //! piece picker and its connections; each upload session owns its request
 //! queue. Sizes and queues are bounded by `[files]` in the configuration.
+//!
+//! It stands on `warren-peers` (the node task answers who provides a
+//! swarm, and hands mirror requests here through
+//! [`warren_peers::MirrorRequests`]) and `warren-net` (transfer connections
+//! reach [`upload::UploadService`] through the router); the panel and the
+//! daemon above use [`FilesHandle`].
 
 pub mod bitmap;
+pub mod config;
 mod download;
+pub mod gateway;
 pub mod hashing;
 pub mod health;
 pub mod layout;
@@ -23,11 +32,11 @@ pub mod output;
 mod persist;
 mod recheck;
 mod registry;
-pub(crate) mod slots;
+mod slots;
 pub mod source;
 mod transfer;
-pub(crate) mod upload;
-pub(crate) mod verified;
+pub mod upload;
+pub mod verified;
 
 pub use download::{DownloadState, DownloadStatus};
 pub use health::Health;
@@ -35,9 +44,12 @@ pub use registry::{
     Content, DownloadInfo, FilesHandle, MirrorInfo, MirrorList, Progress, RecheckReport, ShareInfo,
     ShareOptions,
 };
-pub(crate) use registry::{ExtraSetup, Found, Registry, Served, Work, handle};
+pub use registry::{ExtraSetup, Found, Pending, Registry, Served, Work, handle};
 
 use std::path::PathBuf;
+
+use warren_net::{clock, conn, fair, metrics, transport, web};
+use warren_peers::{identity, store};
 
 use health::Fault;
 

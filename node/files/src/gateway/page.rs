@@ -38,7 +38,7 @@ pub(crate) fn pct(s: &str) -> String {
     out
 }
 
-use crate::files::size;
+use crate::size;
 
 const STYLE: &str = "body{font-family:sans-serif;max-width:46em;margin:2em auto;padding:0 1em;color:#222}\
 table{border-collapse:collapse;width:100%}td{padding:.3em .5em;border-bottom:1px solid #ddd}\

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use warren_proto::{Role, Services, SignedNodeRecord};
 
+use crate::FilesError;
 use crate::conn::ConnCtx;
-use crate::files::FilesError;
 use crate::identity::Identity;
 
 /// A download's own identity and the context its connections dial with.

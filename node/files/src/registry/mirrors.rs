@@ -14,8 +14,8 @@ use warren_proto::link::Link;
 use warren_proto::{NodeId, PeerAddr};
 
 use super::{Dl, MirrorMeta, Registry};
-use crate::files::FilesError;
-use crate::files::download::{DownloadStatus, Place, Signer, Want};
+use crate::FilesError;
+use crate::download::{DownloadStatus, Place, Signer, Want};
 use crate::store::Table;
 
 /// A mirror, as `warren mirrors --json` shows it.
