@@ -24,10 +24,10 @@ use warren_proto::handshake::Purpose;
 use warren_proto::service::ServiceName;
 use warren_proto::{NodeId, PeerAddr};
 
+use crate::board::{BoardHandle, BoardStatus};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::conn::{Router, ServiceConn, ServiceHandler};
-use crate::device::{BoardStatus, DeviceHandle};
 use crate::files::FilesHandle;
 use crate::identity::Identity;
 use crate::store::Db;
@@ -92,7 +92,7 @@ pub struct NodeHandle {
     files: FilesHandle,
     gateway_url: Option<String>,
     panel_url: Arc<Mutex<Option<String>>>,
-    board: Arc<Mutex<Option<DeviceHandle>>>,
+    board: Arc<Mutex<Option<BoardHandle>>>,
 }
 
 /// What every `Mutex` of the daemon's `lock().expect` says: no code panics
@@ -227,12 +227,12 @@ impl NodeHandle {
     }
 
     /// Records the board actor driving this node's box (none: no board).
-    pub fn set_board(&self, board: Option<DeviceHandle>) {
+    pub fn set_board(&self, board: Option<BoardHandle>) {
         *self.board.lock().expect(HELD) = board;
     }
 
     /// The board actor, if the node drives a board.
-    pub fn board(&self) -> Option<DeviceHandle> {
+    pub fn board(&self) -> Option<BoardHandle> {
         self.board.lock().expect(HELD).clone()
     }
 

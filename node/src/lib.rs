@@ -1,10 +1,10 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod board;
 pub mod config;
 pub mod control;
 pub mod daemon;
-pub mod device;
 mod error;
 pub mod logging;
 pub mod panel;

@@ -4,8 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+use warren_node::board::BoardStatus;
 use warren_node::daemon::{SeedStatus, Status, StatusExtras};
-use warren_node::device::BoardStatus;
 use warren_node::metrics::MetricsSnapshot;
 use warren_node::tor::BootstrapInfo;
 

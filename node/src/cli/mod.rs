@@ -345,7 +345,7 @@ async fn dispatch(command: Command, dir: PathBuf) -> warren_node::Result<()> {
 }
 
 async fn board(dir: &std::path::Path, action: BoardAction) -> warren_node::Result<()> {
-    use warren_node::device::Press;
+    use warren_node::board::Press;
     match action {
         BoardAction::Press { press } => {
             let press = match press {

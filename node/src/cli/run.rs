@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use clap::Args;
 use tokio_util::sync::CancellationToken;
+use warren_node::board::reset::{self, ResetRequest};
+use warren_node::board::{Board, BoardOptions};
 use warren_node::clock::{Clock, SystemClock};
 use warren_node::config::{Config, TransportKind};
 use warren_node::control::{ControlServer, SOCKET_NAME};
 use warren_node::daemon::{Node, NodeOptions};
-use warren_node::device::reset::{self, ResetRequest};
-use warren_node::device::{Device, DeviceOptions};
 use warren_node::identity::Identity;
 use warren_node::panel::{PAIRING_FILE, Panel, PanelOptions};
 use warren_node::store::{Db, keep};
@@ -197,7 +197,7 @@ async fn run_once(dir: &Path, args: &RunArgs, first: bool, reset: &ResetRequest)
     };
     // The node is worth more than its LED: a board that cannot be opened
     // is logged, and the node runs without board support.
-    let device = Device::start(DeviceOptions {
+    let board_actor = Board::start(BoardOptions {
         config: config_board,
         node: handle.clone(),
         pairing: panel.as_ref().map(|p| p.pairing.clone()),
@@ -240,7 +240,7 @@ async fn run_once(dir: &Path, args: &RunArgs, first: bool, reset: &ResetRequest)
         () = node.stopped() => tracing::info!("stop requested"),
     }
     control_stop.cancel();
-    if let Some(d) = device {
+    if let Some(d) = board_actor {
         d.shutdown().await;
     }
     if let Some(p) = panel {

@@ -16,7 +16,7 @@ fn parse_id(s: &str) -> crate::Result<NodeId> {
     }
 }
 
-fn board(node: &NodeHandle) -> crate::Result<crate::device::DeviceHandle> {
+fn board(node: &NodeHandle) -> crate::Result<crate::board::BoardHandle> {
     node.board().ok_or_else(|| {
         crate::Error::Refused("this node drives no board ([board] kind = \"none\")".into())
     })

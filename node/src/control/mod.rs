@@ -123,7 +123,7 @@ pub enum Request {
     /// (refused on a real board).
     BoardPress {
         /// `short` or `long`.
-        press: crate::device::Press,
+        press: crate::board::Press,
     },
     /// Set the simulated board's sensors (refused on a real board).
     BoardSensors {

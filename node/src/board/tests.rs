@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::reset::ResetRequest;
-use super::{BoardConfig, BoardKind, BoardStatus, Device, DeviceHandle, DeviceOptions, Press};
+use super::{Board, BoardConfig, BoardHandle, BoardKind, BoardOptions, BoardStatus, Press};
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::daemon::{Node, NodeOptions};
@@ -31,9 +31,9 @@ async fn node() -> Node {
     .unwrap()
 }
 
-fn board(node: &Node, dir: &std::path::Path, cfg: BoardConfig) -> (Device, ResetRequest) {
+fn board(node: &Node, dir: &std::path::Path, cfg: BoardConfig) -> (Board, ResetRequest) {
     let reset = ResetRequest::default();
-    let device = Device::start(DeviceOptions {
+    let board_actor = Board::start(BoardOptions {
         config: cfg,
         node: node.handle(),
         pairing: None,
@@ -43,7 +43,7 @@ fn board(node: &Node, dir: &std::path::Path, cfg: BoardConfig) -> (Device, Reset
     })
     .unwrap()
     .unwrap();
-    (device, reset)
+    (board_actor, reset)
 }
 
 fn sim() -> BoardConfig {
@@ -60,7 +60,7 @@ fn sim() -> BoardConfig {
 
 /// Polls the board's status until `ok` holds (at most `secs`).
 async fn until(
-    d: &DeviceHandle,
+    d: &BoardHandle,
     secs: u64,
     what: &str,
     ok: impl Fn(&BoardStatus) -> bool,
@@ -80,8 +80,8 @@ async fn until(
 async fn the_watchdog_is_not_fed_while_the_node_task_hangs() {
     let dir = tempfile::tempdir().unwrap();
     let node = node().await;
-    let (device, _) = board(&node, dir.path(), sim());
-    let d = device.handle();
+    let (board_actor, _) = board(&node, dir.path(), sim());
+    let d = board_actor.handle();
     let s = until(&d, 10, "online", |s| s.led == "online").await;
     assert_eq!((s.kind.as_str(), s.watchdog.as_str()), ("sim", "fed"));
     let via_node = node.handle().status().await.unwrap().extra.board.unwrap();
@@ -105,7 +105,7 @@ async fn the_watchdog_is_not_fed_while_the_node_task_hangs() {
     })
     .await;
     assert!(s.unresponsive.is_empty());
-    device.shutdown().await;
+    board_actor.shutdown().await;
     node.shutdown().await;
 }
 
@@ -113,8 +113,8 @@ async fn the_watchdog_is_not_fed_while_the_node_task_hangs() {
 async fn heat_throttles_the_files_service_until_it_cools() {
     let dir = tempfile::tempdir().unwrap();
     let node = node().await;
-    let (device, _) = board(&node, dir.path(), sim());
-    let d = device.handle();
+    let (board_actor, _) = board(&node, dir.path(), sim());
+    let d = board_actor.handle();
     let files = node.handle().files();
     until(&d, 10, "online", |s| s.led == "online").await;
     assert!(!files.thermal_capped());
@@ -142,7 +142,7 @@ async fn heat_throttles_the_files_service_until_it_cools() {
     assert_eq!(s.led, "degraded", "under-voltage is still a problem");
     d.set_sensors(None, Some(false)).await.unwrap();
     until(&d, 3, "online", |s| s.led == "online").await;
-    device.shutdown().await;
+    board_actor.shutdown().await;
     node.shutdown().await;
 }
 
@@ -150,8 +150,8 @@ async fn heat_throttles_the_files_service_until_it_cools() {
 async fn a_long_press_resets_only_when_confirmed() {
     let dir = tempfile::tempdir().unwrap();
     let node = node().await;
-    let (device, reset) = board(&node, dir.path(), sim());
-    let d = device.handle();
+    let (board_actor, reset) = board(&node, dir.path(), sim());
+    let d = board_actor.handle();
     until(&d, 10, "online", |s| s.led == "online").await;
     d.press(Press::Long).await.unwrap();
     let s = d.status();
@@ -173,7 +173,7 @@ async fn a_long_press_resets_only_when_confirmed() {
         .await
         .expect("the node is asked to stop");
     assert!(reset.requested());
-    device.shutdown().await;
+    board_actor.shutdown().await;
     node.shutdown().await;
 }
 
@@ -181,7 +181,7 @@ async fn a_long_press_resets_only_when_confirmed() {
 async fn a_board_that_is_none_is_not_started() {
     let dir = tempfile::tempdir().unwrap();
     let node = node().await;
-    let got = Device::start(DeviceOptions {
+    let got = Board::start(BoardOptions {
         config: BoardConfig {
             kind: BoardKind::None,
             ..BoardConfig::default()

@@ -116,12 +116,12 @@ pub(crate) enum Cmd {
 
 /// A cheap handle to the running board actor.
 #[derive(Clone, Debug)]
-pub struct DeviceHandle {
+pub struct BoardHandle {
     tx: mpsc::Sender<Cmd>,
     status: Arc<Mutex<BoardStatus>>,
 }
 
-impl DeviceHandle {
+impl BoardHandle {
     /// The board now.
     pub fn status(&self) -> BoardStatus {
         self.status.lock().map(|s| s.clone()).unwrap_or_default()
@@ -163,7 +163,7 @@ impl DeviceHandle {
 }
 
 /// What the board actor needs.
-pub struct DeviceOptions {
+pub struct BoardOptions {
     /// `[board]`.
     pub config: BoardConfig,
     /// The running node (status, liveness, files).
@@ -180,17 +180,17 @@ pub struct DeviceOptions {
 }
 
 /// The running board actor.
-pub struct Device {
-    handle: DeviceHandle,
+pub struct Board {
+    handle: BoardHandle,
     stop: CancellationToken,
     task: tokio::task::JoinHandle<()>,
 }
 
-impl Device {
+impl Board {
     /// Opens the board `config.kind` names and starts driving it; none for
     /// `kind = "none"`. A Raspberry Pi whose parts cannot be opened is an
     /// error (`warren run` then runs on without board support).
-    pub fn start(opts: DeviceOptions) -> Result<Option<Device>> {
+    pub fn start(opts: BoardOptions) -> Result<Option<Board>> {
         let Some(board) = open::open(&opts.config, opts.appliance)? else {
             return Ok(None);
         };
@@ -213,18 +213,18 @@ impl Device {
             reset: "idle".into(),
             ..BoardStatus::default()
         }));
-        let handle = DeviceHandle {
+        let handle = BoardHandle {
             tx,
             status: status.clone(),
         };
         let stop = CancellationToken::new();
         opts.node.set_board(Some(handle.clone()));
         let task = tokio::spawn(actor::run(board, opts, status, rx, stop.clone()));
-        Ok(Some(Device { handle, stop, task }))
+        Ok(Some(Board { handle, stop, task }))
     }
 
     /// A handle to it.
-    pub fn handle(&self) -> DeviceHandle {
+    pub fn handle(&self) -> BoardHandle {
         self.handle.clone()
     }
 

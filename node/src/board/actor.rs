@@ -15,7 +15,7 @@ use warren_board::{
 };
 
 use super::open::Board;
-use super::{BoardConfig, BoardStatus, Cmd, DeviceOptions, Press, check, led, notify};
+use super::{BoardConfig, BoardOptions, BoardStatus, Cmd, Press, check, led, notify};
 use crate::daemon::{NodeHandle, Status};
 use crate::panel::PairingHandle;
 
@@ -39,7 +39,7 @@ struct Parts<L, B, W, S> {
 /// Starts driving `board`; ends when `stop` is cancelled.
 pub(crate) async fn run(
     board: Board,
-    opts: DeviceOptions,
+    opts: BoardOptions,
     status: Arc<Mutex<BoardStatus>>,
     rx: mpsc::Receiver<Cmd>,
     stop: CancellationToken,
@@ -126,7 +126,7 @@ struct Actor<L: OutputPin, B: InputPin, W, S> {
 async fn drive<L, B, W, S>(
     parts: Parts<L, B, W, S>,
     sim: Option<SimControl>,
-    opts: DeviceOptions,
+    opts: BoardOptions,
     shared: Arc<Mutex<BoardStatus>>,
     mut rx: mpsc::Receiver<Cmd>,
     stop: CancellationToken,
