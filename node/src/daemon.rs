@@ -95,10 +95,6 @@ pub struct NodeHandle {
     board: Arc<Mutex<Option<BoardHandle>>>,
 }
 
-/// What every `Mutex` of the daemon's `lock().expect` says: no code panics
-/// while holding one of them (each guards a value set or cloned in place).
-pub(crate) const HELD: &str = "a lock of the daemon is poisoned: no code panics while holding one";
-
 impl Node {
     /// Starts listening and every service; returns once the node is up.
     ///
@@ -215,7 +211,7 @@ impl NodeHandle {
         let s = self.peers.status().await?;
         Ok(s.with_extra(StatusExtras {
             gateway_url: self.gateway_url.clone(),
-            panel_url: self.panel_url.lock().expect(HELD).clone(),
+            panel_url: self.panel_url.lock().expect(crate::HELD).clone(),
             board: self.board().map(|b| b.status()),
         }))
     }
@@ -228,17 +224,17 @@ impl NodeHandle {
 
     /// Records the board actor driving this node's box (none: no board).
     pub fn set_board(&self, board: Option<BoardHandle>) {
-        *self.board.lock().expect(HELD) = board;
+        *self.board.lock().expect(crate::HELD) = board;
     }
 
     /// The board actor, if the node drives a board.
     pub fn board(&self) -> Option<BoardHandle> {
-        self.board.lock().expect(HELD).clone()
+        self.board.lock().expect(crate::HELD).clone()
     }
 
     /// Records where the owner's panel answers on this machine.
     pub fn set_panel_url(&self, url: Option<String>) {
-        *self.panel_url.lock().expect(HELD) = url;
+        *self.panel_url.lock().expect(crate::HELD) = url;
     }
 
     /// Every known node.

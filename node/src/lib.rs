@@ -10,6 +10,11 @@ pub mod logging;
 pub mod panel;
 
 pub use error::{Error, Result};
+
+/// What every `Mutex` of the daemon's `lock().expect` says: no code panics
+/// while holding one of them (each guards a value that is set, taken or
+/// cloned in place), so a poisoned lock is a bug, and says so.
+pub(crate) const HELD: &str = "a lock of the daemon is poisoned: no code panics while holding one";
 // The layer below, under the names the daemon has always used.
 pub use warren_files as files;
 pub use warren_files::gateway;

@@ -38,7 +38,8 @@ pub struct LogTail {
 
 impl LogTail {
     fn push(&self, line: LogLine) {
-        if let Ok(mut l) = self.lines.lock() {
+        {
+            let mut l = self.lines.lock().expect(crate::HELD);
             if l.len() >= TAIL_LINES {
                 l.pop_front();
             }
@@ -48,9 +49,7 @@ impl LogTail {
 
     /// The last `n` lines at `min` severity or worse, oldest first.
     pub fn recent(&self, min: Level, n: usize) -> Vec<LogLine> {
-        let Ok(l) = self.lines.lock() else {
-            return Vec::new();
-        };
+        let l = self.lines.lock().expect(crate::HELD);
         let mut v: Vec<LogLine> = l
             .iter()
             .rev()

@@ -48,6 +48,12 @@ pub use registry::{ExtraSetup, Found, Pending, Registry, Served, Work, handle};
 
 use std::path::PathBuf;
 
+/// What every `Mutex` of this crate's `lock().expect` says: no code panics
+/// while holding one of them (each guards a value that is set, taken or
+/// cloned in place), so a poisoned lock is a bug, and says so.
+pub(crate) const HELD: &str =
+    "a lock of warren-files is poisoned: no code panics while holding one";
+
 use warren_net::{clock, conn, fair, metrics, transport, web};
 use warren_peers::{identity, store};
 

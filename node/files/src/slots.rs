@@ -34,14 +34,14 @@ impl UploadSlots {
     /// its cap) if the pool is full; says whether one was closed.
     pub(crate) fn take(self: &Arc<Self>, peer: NodeId) -> (UploadSlot, bool) {
         let (progress, stop) = (Progress::new(), CancellationToken::new());
-        let taken = self
-            .0
-            .lock()
-            .ok()
-            .map(|mut p| p.take(peer, true, progress.clone(), stop.clone()));
-        let evicted = matches!(taken, Some(Taken::Evicted(_)));
+        let taken =
+            self.0
+                .lock()
+                .expect(crate::HELD)
+                .take(peer, true, progress.clone(), stop.clone());
+        let evicted = matches!(taken, Taken::Evicted(_));
         let slot = UploadSlot {
-            id: taken.map(|t| t.id()),
+            id: Some(taken.id()),
             pool: self.clone(),
             progress,
             stop,
@@ -51,7 +51,7 @@ impl UploadSlots {
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.0.lock().map(|p| p.len()).unwrap_or(0)
+        self.0.lock().expect(crate::HELD).len()
     }
 }
 
@@ -69,8 +69,8 @@ impl UploadSlot {
 
 impl Drop for UploadSlot {
     fn drop(&mut self) {
-        if let (Some(id), Ok(mut p)) = (self.id, self.pool.0.lock()) {
-            p.release(id);
+        if let Some(id) = self.id {
+            self.pool.0.lock().expect(crate::HELD).release(id);
         }
     }
 }

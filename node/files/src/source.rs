@@ -217,10 +217,7 @@ impl FileSet {
         path: &std::path::Path,
         meta: &std::fs::Metadata,
     ) -> Result<Arc<File>, FilesError> {
-        let mut open = self
-            .open
-            .lock()
-            .map_err(|_| FilesError::Refused("file cache poisoned".into()))?;
+        let mut open = self.open.lock().expect(crate::HELD);
         if let Some(h) = open
             .get(&i)
             .filter(|h| h.dev == meta.dev() && h.ino == meta.ino())

@@ -32,8 +32,10 @@ macro_rules! counters {
                 let rejected = self
                     .rejected
                     .lock()
-                    .map(|m| m.iter().map(|(k, v)| ((*k).to_string(), *v)).collect())
-                    .unwrap_or_default();
+                    .expect(crate::HELD)
+                    .iter()
+                    .map(|(k, v)| ((*k).to_string(), *v))
+                    .collect();
                 MetricsSnapshot { $($name: self.$name.load(Ordering::Relaxed),)* rejected }
             }
         }
@@ -115,7 +117,8 @@ impl Metrics {
 
     /// Counts one refused input under `label`.
     pub fn reject(&self, label: &'static str) {
-        if let Ok(mut m) = self.rejected.lock() {
+        {
+            let mut m = self.rejected.lock().expect(crate::HELD);
             *m.entry(label).or_default() += 1;
         }
     }

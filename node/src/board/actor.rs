@@ -49,7 +49,8 @@ pub(crate) async fn run(
             let pi = *pi;
             if let Some(f) = fault {
                 tracing::error!(fault = %f, "board: running without the hardware watchdog");
-                if let Ok(mut s) = status.lock() {
+                {
+                    let mut s = status.lock().expect(crate::HELD);
                     s.fault = Some(f);
                 }
             }
@@ -171,13 +172,15 @@ async fn drive<L, B, W, S>(
                     deadline_ms = cfg.liveness_deadline_ms,
                     "board: {why}: a healthy node may be reset (lower board.liveness_deadline_ms)"
                 );
-                if let Ok(mut s) = shared.lock() {
+                {
+                    let mut s = shared.lock().expect(crate::HELD);
                     s.fault = Some(format!("watchdog: {why}"));
                 }
             }
         }
         f
     });
+    let fault = shared.lock().expect(crate::HELD).fault.clone();
     let mut a = Actor {
         kind: parts.kind,
         model: parts.model,
@@ -200,7 +203,7 @@ async fn drive<L, B, W, S>(
         status: None,
         offline_since: epoch,
         unresponsive: Vec::new(),
-        fault: shared.lock().ok().and_then(|s| s.fault.clone()),
+        fault,
         pairing_until: None,
         wipe_at: None,
         pressing: None,
@@ -567,7 +570,8 @@ where
             reset: reset.to_string(),
             fault: self.fault.clone(),
         };
-        if let Ok(mut shared) = self.shared.lock() {
+        {
+            let mut shared = self.shared.lock().expect(crate::HELD);
             *shared = s;
         }
     }
@@ -585,7 +589,8 @@ where
         if let Some(p) = self.pressing.take() {
             let _ = p.reply.send(Err("the node is stopping".into()));
         }
-        if let Ok(mut s) = self.shared.lock() {
+        {
+            let mut s = self.shared.lock().expect(crate::HELD);
             s.led = Pattern::Off.name().to_string();
         }
     }

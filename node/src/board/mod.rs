@@ -124,7 +124,7 @@ pub struct BoardHandle {
 impl BoardHandle {
     /// The board now.
     pub fn status(&self) -> BoardStatus {
-        self.status.lock().map(|s| s.clone()).unwrap_or_default()
+        self.status.lock().expect(crate::HELD).clone()
     }
 
     async fn ask(

@@ -90,17 +90,13 @@ impl ControlServer {
             let progress = Progress::new();
             let stop = shutdown.child_token();
             let taken = loop {
-                let Ok(taken) = pool.lock().map(|mut p| {
-                    p.try_take(
-                        process,
-                        process.is_some(),
-                        progress.clone(),
-                        stop.clone(),
-                        BUSY_GRACE,
-                    )
-                }) else {
-                    break 'accept;
-                };
+                let taken = pool.lock().expect(crate::HELD).try_take(
+                    process,
+                    process.is_some(),
+                    progress.clone(),
+                    stop.clone(),
+                    BUSY_GRACE,
+                );
                 if let Some(t) = taken {
                     break t;
                 }
@@ -126,7 +122,8 @@ impl ControlServer {
                         tracing::debug!(error = %e, "control client");
                     },
                 }
-                if let Ok(mut p) = pool.lock() {
+                {
+                    let mut p = pool.lock().expect(crate::HELD);
                     p.release(id);
                 }
             });

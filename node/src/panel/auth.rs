@@ -58,7 +58,7 @@ fn turn_away(app: &App, api: bool) -> Response {
         )
             .into_response();
     }
-    let paired = app.owner.lock().map(|o| o.paired()).unwrap_or(true);
+    let paired = app.owner.lock().expect(crate::HELD).paired();
     Redirect::to(if paired { "/login" } else { "/pair" }).into_response()
 }
 
@@ -67,7 +67,7 @@ impl FromRequestParts<Arc<App>> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Auth, Response> {
         let found = cookie(&parts.headers, SESSION_COOKIE).and_then(|token| {
-            let csrf = app.sessions.lock().ok()?.csrf(&token)?;
+            let csrf = app.sessions.lock().expect(crate::HELD).csrf(&token)?;
             Some(Auth { token, csrf })
         });
         found.ok_or_else(|| turn_away(app, parts.uri.path().starts_with("/api")))
@@ -150,7 +150,8 @@ impl FromRequestParts<Arc<App>> for Attempter {
 
 /// Records how `who`'s attempt went.
 fn attempted(app: &App, who: &Attempter, ok: bool) {
-    if let Ok(mut a) = app.attempts.lock() {
+    {
+        let mut a = app.attempts.lock().expect(crate::HELD);
         if ok {
             a.succeeded(&who.0);
         } else {
@@ -162,11 +163,7 @@ fn attempted(app: &App, who: &Attempter, ok: bool) {
 /// Takes a login or pairing attempt for `who`, or answers 429.
 #[allow(clippy::result_large_err)] // the refusal is the answer itself
 fn attempt(app: &App, who: &Attempter) -> Result<(), Response> {
-    let r = app
-        .attempts
-        .lock()
-        .map_err(|_| pages::error(StatusCode::INTERNAL_SERVER_ERROR, "Try again."))?
-        .take(&who.0);
+    let r = app.attempts.lock().expect(crate::HELD).take(&who.0);
     r.map_err(|wait| {
         let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
         let mut resp = pages::error(
@@ -182,9 +179,7 @@ fn attempt(app: &App, who: &Attempter) -> Result<(), Response> {
 
 /// Logs in: a session cookie, then `to`.
 fn logged_in(app: &App, to: &str) -> Response {
-    let Ok(mut sessions) = app.sessions.lock() else {
-        return pages::error(StatusCode::INTERNAL_SERVER_ERROR, "Try again.");
-    };
+    let mut sessions = app.sessions.lock().expect(crate::HELD);
     let (token, _) = sessions.create();
     let mut r = Redirect::to(to).into_response();
     let age = app.cfg.session_hours * 3600;
@@ -202,8 +197,9 @@ fn logged_in(app: &App, to: &str) -> Response {
 fn can_pair(app: &App) -> bool {
     app.owner
         .lock()
-        .map(|o| o.pairing_code().is_some())
-        .unwrap_or(false)
+        .expect(crate::HELD)
+        .pairing_code()
+        .is_some()
 }
 
 pub(crate) async fn pair_page(State(app): State<Arc<App>>) -> Response {
@@ -231,9 +227,7 @@ pub(crate) async fn pair(
     if !form_token_ok(&headers, &f.csrf) {
         return expired_form();
     }
-    let Ok(owner) = app.owner.lock().map(|o| o.clone()) else {
-        return pages::error(StatusCode::INTERNAL_SERVER_ERROR, "Try again.");
-    };
+    let owner = app.owner.lock().expect(crate::HELD).clone();
     if owner.pairing_code().is_none() {
         return Redirect::to("/login").into_response();
     }
@@ -271,7 +265,8 @@ pub(crate) async fn pair(
         tokio::task::spawn_blocking(move || owner.set_passphrase(&pass).map(|()| owner)).await;
     match done {
         Ok(Ok(owner)) => {
-            if let Ok(mut o) = app.owner.lock() {
+            {
+                let mut o = app.owner.lock().expect(crate::HELD);
                 *o = owner;
             }
             if let Err(e) = write_pairing_file(&app.data_dir, None) {
@@ -281,7 +276,8 @@ pub(crate) async fn pair(
             attempted(&app, &who, true);
             if again {
                 // A new passphrase: the logins made with the old one end.
-                if let Ok(mut s) = app.sessions.lock() {
+                {
+                    let mut s = app.sessions.lock().expect(crate::HELD);
                     s.clear();
                 }
                 tracing::warn!(
@@ -298,7 +294,7 @@ pub(crate) async fn pair(
 }
 
 pub(crate) async fn login_page(State(app): State<Arc<App>>) -> Response {
-    if !app.owner.lock().map(|o| o.paired()).unwrap_or(true) {
+    if !app.owner.lock().expect(crate::HELD).paired() {
         return Redirect::to("/pair").into_response();
     }
     let pairing = can_pair(&app);
@@ -323,9 +319,7 @@ pub(crate) async fn login(
     if let Err(r) = attempt(&app, &who) {
         return r;
     }
-    let Ok(owner) = app.owner.lock().map(|o| o.clone()) else {
-        return pages::error(StatusCode::INTERNAL_SERVER_ERROR, "Try again.");
-    };
+    let owner = app.owner.lock().expect(crate::HELD).clone();
     let Ok(_permit) = app.hashing.acquire().await else {
         return pages::error(StatusCode::SERVICE_UNAVAILABLE, "Shutting down.");
     };
@@ -346,7 +340,8 @@ pub(crate) async fn login(
 }
 
 pub(crate) async fn logout(State(app): State<Arc<App>>, post: Post<Empty>) -> Response {
-    if let Ok(mut s) = app.sessions.lock() {
+    {
+        let mut s = app.sessions.lock().expect(crate::HELD);
         s.remove(&post.auth.token);
     }
     let mut r = Redirect::to("/login").into_response();

@@ -32,12 +32,13 @@ pub(crate) struct Jobs(Arc<Mutex<Vec<Job>>>);
 impl Jobs {
     /// A snapshot, oldest first.
     pub(crate) fn list(&self) -> Vec<Job> {
-        self.0.lock().map(|j| j.clone()).unwrap_or_default()
+        self.0.lock().expect(crate::HELD).clone()
     }
 
     /// Forgets finished jobs.
     pub(crate) fn clear_finished(&self) {
-        if let Ok(mut j) = self.0.lock() {
+        {
+            let mut j = self.0.lock().expect(crate::HELD);
             j.retain(|j| j.outcome.is_none());
         }
     }
@@ -50,10 +51,7 @@ impl Jobs {
         options: ShareOptions,
     ) -> Result<(), String> {
         {
-            let mut jobs = self
-                .0
-                .lock()
-                .map_err(|_| "job list unavailable".to_string())?;
+            let mut jobs = self.0.lock().expect(crate::HELD);
             if jobs.len() >= MAX_JOBS {
                 match jobs.iter().position(|j| j.outcome.is_some()) {
                     Some(i) => {
@@ -76,7 +74,8 @@ impl Jobs {
         let me = self.clone();
         let key = path.clone();
         let update = move |f: &dyn Fn(&mut Job)| {
-            if let Ok(mut jobs) = me.0.lock() {
+            {
+                let mut jobs = me.0.lock().expect(crate::HELD);
                 // Indices move when older jobs are dropped: find by path and state.
                 if let Some(j) = jobs
                     .iter_mut()

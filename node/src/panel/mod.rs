@@ -126,7 +126,7 @@ impl App {
     /// "open for 9 more minutes" and the local URLs, while pairing mode
     /// is open.
     pub(crate) fn pairing_shown(&self) -> Option<(String, Vec<String>)> {
-        let w = self.pairing_window.lock().ok()?.clone()?;
+        let w = self.pairing_window.lock().expect(crate::HELD).clone()?;
         let left = w.0.saturating_duration_since(tokio::time::Instant::now());
         Some((pairing::for_how_long(left), w.1))
     }
@@ -134,14 +134,12 @@ impl App {
 
 impl App {
     pub(crate) fn admin_onion(&self) -> AdminOnion {
-        self.admin
-            .lock()
-            .map(|a| a.clone())
-            .unwrap_or(AdminOnion::Failed("state unavailable".into()))
+        self.admin.lock().expect(crate::HELD).clone()
     }
 
     fn set_admin(&self, a: AdminOnion) {
-        if let Ok(mut s) = self.admin.lock() {
+        {
+            let mut s = self.admin.lock().expect(crate::HELD);
             *s = a;
         }
     }

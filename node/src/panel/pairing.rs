@@ -107,12 +107,12 @@ impl PairingHandle {
     /// Whether the pairing window is open: from `begin` until its code and
     /// files are retired after it ends.
     pub fn is_open(&self) -> bool {
-        self.app.pairing_window.lock().is_ok_and(|w| w.is_some())
+        self.app.pairing_window.lock().expect(crate::HELD).is_some()
     }
 
     /// Whether an owner has paired (set a passphrase).
     pub fn paired(&self) -> bool {
-        self.app.owner.lock().map(|o| o.paired()).unwrap_or(true)
+        self.app.owner.lock().expect(crate::HELD).paired()
     }
 
     /// Opens pairing mode for `length` (or extends the open window to end
@@ -120,11 +120,7 @@ impl PairingHandle {
     pub async fn begin(&self, length: Duration, listen: SocketAddr) -> Result<PairingInfo> {
         let mut window = self.window.lock().await;
         let code = {
-            let mut owner = self
-                .app
-                .owner
-                .lock()
-                .map_err(|_| Error::Store("the owner's secrets are unavailable".into()))?;
+            let mut owner = self.app.owner.lock().expect(crate::HELD);
             owner.open_pairing()?
         };
         write_pairing_file(&self.app.data_dir, Some(&code))?;
@@ -167,9 +163,14 @@ impl PairingHandle {
     /// Announces the box's `.local` name (a failure is logged: the
     /// addresses still work).
     fn announce(&self, port: u16) -> (Option<String>, Option<super::lan::Announcer>) {
-        let Ok(seed) = self.app.owner.lock().map(|o| *o.admin.id().as_bytes()) else {
-            return (None, None);
-        };
+        let seed = *self
+            .app
+            .owner
+            .lock()
+            .expect(crate::HELD)
+            .admin
+            .id()
+            .as_bytes();
         let name = super::lan::box_name(&seed);
         match super::lan::Announcer::start(&name, port) {
             Ok(a) => {
@@ -191,7 +192,8 @@ impl PairingHandle {
             None => Vec::new(),
         };
         self.urls.send_replace(urls.clone());
-        if let Ok(mut w) = self.app.pairing_window.lock() {
+        {
+            let mut w = self.app.pairing_window.lock().expect(crate::HELD);
             *w = Some((end, urls.clone()));
         }
         let left = end.saturating_duration_since(Instant::now());
@@ -220,7 +222,7 @@ impl PairingHandle {
                     let now = (self.urls_now().await, minutes_left(end));
                     if now != shown {
                         let window = self.window.lock().await;
-                        let code = self.app.owner.lock().ok().and_then(|o| o.pairing_code().map(str::to_string));
+                        let code = self.app.owner.lock().expect(crate::HELD).pairing_code().map(str::to_string);
                         if let Some(code) = code {
                             self.refresh(window.as_ref(), &code, end);
                         }
@@ -232,26 +234,27 @@ impl PairingHandle {
         let mut window = self.window.lock().await;
         stop.cancel();
         *window = None;
-        let still = self.app.owner.lock().ok().map(|mut o| {
+        let still = {
+            let mut o = self.app.owner.lock().expect(crate::HELD);
             o.close_pairing()
                 .map(|open| open.then(|| o.pairing_code().map(str::to_string)))
-        });
+        };
         match still {
-            Some(Ok(code)) => {
+            Ok(code) => {
                 if let Err(e) = write_pairing_file(&self.app.data_dir, code.flatten().as_deref()) {
                     tracing::warn!(error = %e, "pairing mode: the code file stays");
                 }
             }
-            Some(Err(e)) => {
+            Err(e) => {
                 tracing::warn!(error = %e, "pairing mode: the code could not be retired")
             }
-            None => {}
         }
         write_boot_file(&self.app, None);
         // Closed for everyone who asks only now that its code and files are
         // retired (the board's LED waits for this).
         self.urls.send_replace(Vec::new());
-        if let Ok(mut w) = self.app.pairing_window.lock() {
+        {
+            let mut w = self.app.pairing_window.lock().expect(crate::HELD);
             *w = None;
         }
         tracing::info!("pairing mode off");
@@ -299,9 +302,9 @@ fn write_boot_file(app: &App, open: Option<(&str, &[String], Duration)>) {
 }
 
 fn boot_text(app: &App, open: Option<(&str, &[String], Duration)>) -> String {
-    let (client, admin_id) = match app.owner.lock() {
-        Ok(o) => (o.client.clone(), o.admin.id()),
-        Err(_) => return String::new(),
+    let (client, admin_id) = {
+        let o = app.owner.lock().expect(crate::HELD);
+        (o.client.clone(), o.admin.id())
     };
     let address = match app.admin_onion() {
         AdminOnion::Up(a) => format!("http://{a}"),

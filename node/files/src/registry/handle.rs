@@ -178,8 +178,9 @@ impl FilesHandle {
         let cap = self
             .upload_rate
             .lock()
-            .ok()
-            .and_then(|mut b| b.as_mut().map(|b| b.take_n(bytes as u32)))
+            .expect(crate::HELD)
+            .as_mut()
+            .map(|b| b.take_n(bytes as u32))
             .unwrap_or_default();
         cap.max(self.thermal_wait(Work::Upload, bytes))
     }
@@ -189,16 +190,15 @@ impl FilesHandle {
     pub fn thermal_wait(&self, work: Work, bytes: usize) -> std::time::Duration {
         self.thermal
             .lock()
-            .ok()
-            .and_then(|mut t| {
-                t.as_mut().map(|t| {
-                    let b = match work {
-                        Work::Upload => &mut t.upload,
-                        Work::Download => &mut t.download,
-                        Work::Disk => &mut t.disk,
-                    };
-                    b.take_n(u32::try_from(bytes).unwrap_or(u32::MAX))
-                })
+            .expect(crate::HELD)
+            .as_mut()
+            .map(|t| {
+                let b = match work {
+                    Work::Upload => &mut t.upload,
+                    Work::Download => &mut t.download,
+                    Work::Disk => &mut t.disk,
+                };
+                b.take_n(u32::try_from(bytes).unwrap_or(u32::MAX))
             })
             .unwrap_or_default()
     }
@@ -206,7 +206,8 @@ impl FilesHandle {
     /// Turns the thermal cap on (bytes per second for each kind of work)
     /// or off.
     pub fn set_thermal_cap(&self, rate: Option<u64>) {
-        if let Ok(mut t) = self.thermal.lock() {
+        {
+            let mut t = self.thermal.lock().expect(crate::HELD);
             *t = rate.and_then(|r| {
                 Some(ThermalCap {
                     upload: bucket(r)?,
@@ -219,7 +220,7 @@ impl FilesHandle {
 
     /// Whether the thermal cap is on.
     pub fn thermal_capped(&self) -> bool {
-        self.thermal.lock().map(|t| t.is_some()).unwrap_or(false)
+        self.thermal.lock().expect(crate::HELD).is_some()
     }
 
     /// Answers once the files service has taken every command before it:
@@ -231,7 +232,8 @@ impl FilesHandle {
     /// Changes the seeding quota and the upload cap (bytes per second, 0:
     /// none) of the running service.
     pub async fn set_limits(&self, seeding_quota: u64, upload_rate: u64) -> Result<(), FilesError> {
-        if let Ok(mut b) = self.upload_rate.lock() {
+        {
+            let mut b = self.upload_rate.lock().expect(crate::HELD);
             *b = bucket(upload_rate);
         }
         self.ask(|reply| Cmd::SetQuota {

@@ -119,7 +119,8 @@ impl ConnHandle {
 
     /// Asks the connection to close, telling the peer `reason`.
     pub fn close(&self, reason: CloseReason) {
-        if let Ok(mut r) = self.close_reason.lock() {
+        {
+            let mut r = self.close_reason.lock().expect(crate::HELD);
             r.get_or_insert(reason);
         }
         self.cancel.cancel();
@@ -133,7 +134,7 @@ impl ConnHandle {
 
     /// The reason given to [`close`](Self::close), if any.
     pub fn close_reason(&self) -> Option<CloseReason> {
-        self.close_reason.lock().ok().and_then(|r| *r)
+        *self.close_reason.lock().expect(crate::HELD)
     }
 
     /// Fires when the connection is asked to close.

@@ -22,9 +22,9 @@ pub(crate) async fn page(
     auth: Auth,
     Query(q): Query<Welcome>,
 ) -> Response {
-    let (client, admin_id) = match app.owner.lock() {
-        Ok(o) => (o.client.clone(), o.admin.id()),
-        Err(_) => return super::error(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "Try again."),
+    let (client, admin_id) = {
+        let o = app.owner.lock().expect(crate::HELD);
+        (o.client.clone(), o.admin.id())
     };
     let key = data_encoding::BASE32_NOPAD.encode(client.secret());
     let line = client.auth_private(&admin_id);

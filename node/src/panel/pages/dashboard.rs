@@ -31,7 +31,7 @@ pub(crate) async fn page(State(app): State<Arc<App>>, auth: Auth) -> Response {
     };
     let shares = shares.unwrap_or_default();
     let downloads = downloads.unwrap_or_default();
-    let rates = app.rates.lock().map(|r| *r).unwrap_or_default();
+    let rates = *app.rates.lock().expect(crate::HELD);
     let shared: u64 = shares.iter().map(|s| s.size).sum();
     let downloaded: u64 = downloads.iter().map(|d| d.status.done_bytes).sum();
     let (quota, used) = mirrors

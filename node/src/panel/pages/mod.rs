@@ -73,8 +73,8 @@ impl Page<'_> {
             .app
             .sessions
             .lock()
-            .ok()
-            .and_then(|mut s| s.take_flash(&self.auth.token));
+            .expect(crate::HELD)
+            .take_flash(&self.auth.token);
         let id = self.app.node.id().to_string();
         let short = id.get(..12).unwrap_or(&id).to_string();
         let markup = html! {
@@ -165,7 +165,8 @@ pub(crate) async fn act(
 
 /// Leaves a message for the next page.
 pub(crate) fn flash(app: &App, auth: &Auth, good: bool, text: String) {
-    if let Ok(mut s) = app.sessions.lock() {
+    {
+        let mut s = app.sessions.lock().expect(crate::HELD);
         s.set_flash(&auth.token, good, text);
     }
 }
@@ -251,7 +252,8 @@ pub(crate) async fn sample_rates(app: Arc<App>, stop: CancellationToken) {
         };
         let now = tokio::time::Instant::now();
         let (up, down) = (st.metrics.bytes_uploaded, st.metrics.bytes_downloaded);
-        if let Ok(mut r) = app.rates.lock() {
+        {
+            let mut r = app.rates.lock().expect(crate::HELD);
             if let Some((t, u, d)) = r.last {
                 let secs = now.duration_since(t).as_secs_f64().max(0.001);
                 r.up = (up.saturating_sub(u) as f64 / secs) as u64;

@@ -17,9 +17,7 @@ use crate::panel::auth::{Auth, Post};
 const GIB: f64 = (1u64 << 30) as f64;
 
 pub(crate) async fn page(State(app): State<Arc<App>>, auth: Auth) -> Response {
-    let Ok(cfg) = app.config.lock().map(|c| c.clone()) else {
-        return super::error(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "Try again.");
-    };
+    let cfg = app.config.lock().expect(crate::HELD).clone();
     let quota_gib = cfg.files.seeding_quota_bytes as f64 / GIB;
     let upload_kib = cfg.files.upload_rate_limit / 1024;
     let file = app.config_path.as_ref().map(|p| p.display().to_string());
@@ -128,9 +126,7 @@ pub(crate) async fn save(State(app): State<Arc<App>>, post: Post<SettingsForm>) 
         );
         return back();
     };
-    let Ok(current) = app.config.lock().map(|c| c.clone()) else {
-        return back();
-    };
+    let current = app.config.lock().expect(crate::HELD).clone();
     let cfg = match parse(&post.form, current.clone()) {
         Ok(c) => c,
         Err(e) => {
@@ -148,7 +144,8 @@ pub(crate) async fn save(State(app): State<Arc<App>>, post: Post<SettingsForm>) 
         .set_limits(cfg.files.seeding_quota_bytes, cfg.files.upload_rate_limit)
         .await;
     let restart = cfg.limits.profile != current.limits.profile;
-    if let Ok(mut c) = app.config.lock() {
+    {
+        let mut c = app.config.lock().expect(crate::HELD);
         *c = cfg;
     }
     let text = match (live, restart) {
