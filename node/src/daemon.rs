@@ -24,6 +24,7 @@ use warren_proto::handshake::Purpose;
 use warren_proto::service::ServiceName;
 use warren_proto::{NodeId, PeerAddr};
 
+use crate::Result;
 use crate::board::{BoardHandle, BoardStatus};
 use crate::clock::SharedClock;
 use crate::config::Config;
@@ -32,7 +33,6 @@ use crate::files::FilesHandle;
 use crate::identity::Identity;
 use crate::store::Db;
 use crate::transport::Transport;
-use crate::{Error, Result};
 
 pub use warren_peers::{PeerInfo, SeedStatus, TrustInfo, trust};
 
@@ -154,8 +154,7 @@ impl Node {
             peers.conn_ctx(),
             peers.handle(),
             files.clone(),
-        )
-        .map_err(|e| Error::Store(format!("files: {e}")))?;
+        )?;
         tasks.spawn(registry.run(files_pending));
         if let Some((web_listener, base)) = web {
             tracing::info!(url = %base, "web gateway listening");

@@ -20,31 +20,12 @@ pub enum Error {
     /// A configuration value is out of range.
     #[error("config: {0}")]
     ConfigValue(String),
-    /// The store (redb) failed.
-    #[error("store: {0}")]
-    Store(String),
-    /// The store file is damaged: the store library found it inconsistent
-    /// or failed reading it, or what it holds contradicts itself (an
-    /// identity key that does not match its public key). The file is left
-    /// as it is.
-    #[error(
-        "the store {path} is damaged: {detail}. It was left as it is; `warren store check` says more, and `warren store restore` brings back the last good copy of what cannot be made again (identity, trust, the panel's owner)"
-    )]
-    StoreDamaged {
-        /// The store file.
-        path: PathBuf,
-        /// What is wrong, in words.
-        detail: String,
-    },
     /// Another process holds the data directory.
     #[error("the data directory {0} is in use by a running node")]
     DataDirInUse(PathBuf),
     /// No identity yet and this operation does not create one.
     #[error("no identity in {0}: run `warren init` first")]
     NoIdentity(PathBuf),
-    /// A connection failed: its dial, its handshake or its stream.
-    #[error("connection: {0}")]
-    Connection(#[from] crate::conn::ConnError),
     /// A transport failed to listen or dial.
     #[error("transport: {0}")]
     Transport(#[from] crate::transport::TransportError),
@@ -58,6 +39,19 @@ pub enum Error {
     /// The running node refused or failed a request.
     #[error("{0}")]
     Remote(String),
+    /// A blocking task (mining an identity, checking the store) panicked or
+    /// was cancelled.
+    #[error("a blocking task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    /// A value could not be written or read as JSON.
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The system gave no randomness.
+    #[error("no randomness: {0}")]
+    Random(#[from] getrandom::Error),
+    /// The owner's passphrase could not be hashed.
+    #[error("hashing the passphrase: {0}")]
+    Passphrase(#[source] argon2::password_hash::Error),
     /// The node is shutting down and cannot take the request.
     #[error("the node is shutting down")]
     ShuttingDown,
@@ -93,24 +87,6 @@ impl Error {
         move |source| Error::Io { what, source }
     }
 }
-
-macro_rules! store_error {
-    ($($t:ty),*) => {$(
-        impl From<$t> for Error {
-            fn from(e: $t) -> Self {
-                Error::Store(e.to_string())
-            }
-        }
-    )*};
-}
-store_error!(
-    redb::Error,
-    redb::DatabaseError,
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError
-);
 
 /// This crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -101,10 +101,7 @@ pub fn choose_piece_size(total: u64) -> u32 {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> FilesError + '_ {
-    move |e| FilesError::Io {
-        path: path.to_path_buf(),
-        error: e.to_string(),
-    }
+    move |e| FilesError::io(path, e)
 }
 
 fn rel(path: &str) -> Result<RelPath, FilesError> {

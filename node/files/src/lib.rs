@@ -72,8 +72,10 @@ pub enum FilesError {
     Io {
         /// The file.
         path: PathBuf,
-        /// What went wrong.
-        error: String,
+        /// What went wrong (shared: a files error is cloned to everyone
+        /// waiting on the same work).
+        #[source]
+        error: std::sync::Arc<std::io::Error>,
     },
     /// The disk is full.
     #[error("disk full writing {}: the download is paused; free space and run `warren get` again", .0.display())]
@@ -117,7 +119,7 @@ impl FilesError {
         } else {
             FilesError::Io {
                 path: path.to_path_buf(),
-                error: e.to_string(),
+                error: std::sync::Arc::new(e),
             }
         }
     }

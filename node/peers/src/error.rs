@@ -14,7 +14,28 @@ pub enum Error {
     ConfigValue(String),
     /// The store (redb) failed.
     #[error("store: {0}")]
-    Store(String),
+    Store(#[from] redb::Error),
+    /// The store file cannot be opened (other than damaged: in use,
+    /// unreadable, a newer format).
+    #[error("store {}: {source}", path.display())]
+    StoreOpen {
+        /// The store file.
+        path: PathBuf,
+        /// What redb said.
+        #[source]
+        source: redb::DatabaseError,
+    },
+    /// The store's kept copy (`warren.keep`) cannot be written or read: the
+    /// text says which file and why.
+    #[error("the kept copy of the store: {0}")]
+    Keep(String),
+    /// The system gave no randomness.
+    #[error("no randomness: {0}")]
+    Random(#[from] getrandom::Error),
+    /// A blocking task (a commit, mining an identity) panicked or was
+    /// cancelled.
+    #[error("a blocking task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
     /// The store file is damaged: the store library found it inconsistent
     /// or failed reading it, or what it holds contradicts itself (an
     /// identity key that does not match its public key). The file is left
@@ -73,13 +94,12 @@ macro_rules! store_error {
     ($($t:ty),*) => {$(
         impl From<$t> for Error {
             fn from(e: $t) -> Self {
-                Error::Store(e.to_string())
+                Error::Store(e.into())
             }
         }
     )*};
 }
 store_error!(
-    redb::Error,
     redb::DatabaseError,
     redb::TransactionError,
     redb::TableError,

@@ -32,7 +32,7 @@ impl Identity {
     /// A fresh identity with work mined for `difficulty`.
     pub fn generate(difficulty: Difficulty) -> Result<Identity> {
         let mut seed = [0u8; 32];
-        getrandom::fill(&mut seed).map_err(|e| Error::Store(format!("no randomness: {e}")))?;
+        getrandom::fill(&mut seed)?;
         let keypair = Arc::new(Keypair::from_seed(&seed));
         seed.fill(0);
         let pow_nonce = mine(&keypair, difficulty);

@@ -77,9 +77,7 @@ pub(crate) async fn init(dir: &Path, json: bool) -> Result<()> {
         );
     }
     let (identity, created) =
-        tokio::task::spawn_blocking(move || Identity::load_or_create(&db, difficulty))
-            .await
-            .map_err(|e| Error::Store(format!("identity task failed: {e}")))??;
+        tokio::task::spawn_blocking(move || Identity::load_or_create(&db, difficulty)).await??;
     let id = identity.keypair.id();
     // On Tor the address is the key's. On TCP it is known now for a fixed
     // port, and only once the node runs for port 0.
@@ -188,11 +186,9 @@ pub(crate) async fn store_check(dir: &Path, json: bool) -> Result<()> {
     if !path.exists() {
         return Err(Error::NoIdentity(dir.to_path_buf()));
     }
-    let report = tokio::task::spawn_blocking(move || warren_node::store::check(&path))
-        .await
-        .map_err(|e| Error::Store(format!("check task failed: {e}")))??;
+    let report = tokio::task::spawn_blocking(move || warren_node::store::check(&path)).await??;
     if json {
-        let v = serde_json::to_value(&report).map_err(|e| Error::Store(e.to_string()))?;
+        let v = serde_json::to_value(&report)?;
         outln!("{v}");
         return Ok(());
     }
@@ -235,13 +231,14 @@ pub(crate) fn no_kept_identity(dir: &Path) -> Result<()> {
                 .map(|i| i.keypair.id().to_string())
         })
         .unwrap_or_else(|| "another node".into());
-    Err(Error::StoreDamaged {
+    Err(warren_peers::Error::StoreDamaged {
         path: dir.join(STORE_NAME),
         detail: format!(
             "it holds no identity, but this data folder kept one ({who}, in {}); no new identity is made in its place",
             keep::KEEP_FILE
         ),
-    })
+    }
+    .into())
 }
 
 /// `warren store restore`.
@@ -249,11 +246,9 @@ pub(crate) async fn store_restore(dir: &Path, json: bool) -> Result<()> {
     refuse_while_running(dir, "restore its store").await?;
     let (store, d) = (dir.join(STORE_NAME), dir.to_path_buf());
     let now = SystemClock.unix_now();
-    let r = tokio::task::spawn_blocking(move || keep::restore(&store, &d, now))
-        .await
-        .map_err(|e| Error::Store(format!("restore task failed: {e}")))??;
+    let r = tokio::task::spawn_blocking(move || keep::restore(&store, &d, now)).await??;
     if json {
-        let v = serde_json::to_value(&r).map_err(|e| Error::Store(e.to_string()))?;
+        let v = serde_json::to_value(&r)?;
         outln!("{v}");
         return Ok(());
     }

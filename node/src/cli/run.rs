@@ -145,8 +145,7 @@ async fn run_once(dir: &Path, args: &RunArgs, first: bool, reset: &ResetRequest)
         }
         Ok::<_, Error>(Identity::load_or_create(&db2, difficulty)?)
     })
-    .await
-    .map_err(|e| Error::Store(format!("identity task failed: {e}")))??;
+    .await??;
     if created {
         tracing::info!(id = %identity.keypair.id(), "identity ready");
     }

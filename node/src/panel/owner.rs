@@ -40,7 +40,7 @@ pub(crate) struct Owner {
 
 fn random32() -> Result<[u8; 32]> {
     let mut b = [0u8; 32];
-    getrandom::fill(&mut b).map_err(|e| Error::Store(format!("no randomness: {e}")))?;
+    getrandom::fill(&mut b)?;
     Ok(b)
 }
 
@@ -170,11 +170,10 @@ impl Owner {
     /// Sets the passphrase and retires the pairing code. Hashing is slow on
     /// purpose: call from a blocking thread.
     pub(crate) fn set_passphrase(&mut self, passphrase: &str) -> Result<()> {
-        let salt = SaltString::encode_b64(&random32()?[..16])
-            .map_err(|e| Error::Store(format!("salt: {e}")))?;
+        let salt = SaltString::encode_b64(&random32()?[..16]).map_err(Error::Passphrase)?;
         let hash = Argon2::default()
             .hash_password(passphrase.as_bytes(), &salt)
-            .map_err(|e| Error::Store(format!("hashing the passphrase: {e}")))?
+            .map_err(Error::Passphrase)?
             .to_string();
         self.db.apply(&[
             (

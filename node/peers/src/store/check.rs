@@ -65,7 +65,8 @@ pub fn check(path: &Path) -> Result<CheckReport> {
         Ok(())
     })
     .map_err(|e| match e {
-        Error::Store(detail) | Error::StoreDamaged { detail, .. } => damaged(detail),
+        Error::Store(e) => damaged(e.to_string()),
+        Error::StoreDamaged { detail, .. } => damaged(detail),
         other => other,
     })?;
     let db = Db::open(copy.path()).map_err(|e| match e {

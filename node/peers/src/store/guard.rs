@@ -89,8 +89,8 @@ mod tests {
         // Errors and values pass through untouched.
         assert_eq!(guarded(None, || Ok(7)).unwrap(), 7);
         assert!(matches!(
-            guarded::<()>(None, || Err(Error::Store("x".into()))),
-            Err(Error::Store(_))
+            guarded::<()>(None, || Err(Error::ShuttingDown)),
+            Err(Error::ShuttingDown)
         ));
     }
 }

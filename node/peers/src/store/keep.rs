@@ -88,7 +88,7 @@ pub fn write(db: &Db, dir: &Path, now: u64) -> Result<bool> {
         written_at: now,
         rows,
     })
-    .map_err(|e| Error::Store(format!("encoding {}: {e}", path.display())))?;
+    .map_err(|e| Error::Keep(format!("encoding {}: {e}", path.display())))?;
     let mut bytes = MAGIC.to_vec();
     bytes.extend_from_slice(&body);
     let sum = Sha256::digest(&bytes);
@@ -114,7 +114,7 @@ pub fn write(db: &Db, dir: &Path, now: u64) -> Result<bool> {
 /// Reads and verifies a keep file.
 pub fn read(path: &Path) -> Result<Kept> {
     let bytes = std::fs::read(path).map_err(Error::io(format!("reading {}", path.display())))?;
-    let bad = |why: &str| Error::Store(format!("{}: {why}", path.display()));
+    let bad = |why: &str| Error::Keep(format!("{}: {why}", path.display()));
     if bytes.len() < MAGIC.len() + 32 || &bytes[..MAGIC.len()] != MAGIC {
         return Err(bad("not a Warren keep file (or another version)"));
     }
@@ -150,7 +150,7 @@ pub fn restore(store: &Path, dir: &Path, now: u64) -> Result<Restored> {
         let table = KEPT
             .into_iter()
             .find(|t| t.name() == name)
-            .ok_or_else(|| Error::Store(format!("the keep file names an unknown table {name}")))?;
+            .ok_or_else(|| Error::Keep(format!("the keep file names an unknown table {name}")))?;
         match counts.iter_mut().find(|(n, _)| *n == name) {
             Some((_, c)) => *c += 1,
             None => counts.push((name, 1)),
@@ -161,7 +161,7 @@ pub fn restore(store: &Path, dir: &Path, now: u64) -> Result<Restored> {
     let probe = Db::in_memory()?;
     probe.apply(&changes)?;
     let identity = crate::identity::Identity::load(&probe)?
-        .ok_or_else(|| Error::Store("the keep file holds no identity".into()))?;
+        .ok_or_else(|| Error::Keep("the keep file holds no identity".into()))?;
     let set_aside = if store.exists() {
         let aside = store.with_file_name(format!(
             "{}.damaged-{now}",

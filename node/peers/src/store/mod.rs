@@ -175,7 +175,12 @@ impl Db {
                     detail: e,
                 });
             }
-            Err(e) => return Err(Error::Store(format!("{}: {e}", path.display()))),
+            Err(source) => {
+                return Err(Error::StoreOpen {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
         };
         // The identity's secret key lives in this file: owner only.
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))

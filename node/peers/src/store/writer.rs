@@ -124,7 +124,7 @@ async fn commit(
     let db = db.clone();
     let result = tokio::task::spawn_blocking(move || db.apply(&changes))
         .await
-        .unwrap_or_else(|e| Err(Error::Store(format!("commit task failed: {e}"))));
+        .unwrap_or_else(|e| Err(Error::Task(e)));
     match &result {
         Ok(()) => {
             Metrics::inc(&metrics.store_commits);
