@@ -325,17 +325,17 @@ pub(crate) async fn catalogue(dir: &Path, json: bool) -> Result<()> {
     if json {
         return print_json(&v);
     }
-    let list = v.as_array().cloned().unwrap_or_default();
+    let list: Vec<warren_node::control::answers::CatalogueEntry> = parse(v)?;
     if list.is_empty() {
         outln!("the catalogue is empty");
     }
     for e in list {
         outln!(
             "{}  {}  {}\n  {}",
-            e["name"].as_str().unwrap_or("?"),
-            size(e["size"].as_u64().unwrap_or(0)),
-            e["description"].as_str().unwrap_or(""),
-            e["link"].as_str().unwrap_or("")
+            e.name,
+            size(e.size),
+            e.description.as_deref().unwrap_or(""),
+            e.link
         );
     }
     Ok(())

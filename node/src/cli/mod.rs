@@ -353,11 +353,9 @@ async fn board(dir: &std::path::Path, action: BoardAction) -> warren_node::Resul
                 PressArg::Long => Press::Long,
             };
             let v = control::request(dir, &Request::BoardPress { press }).await?;
-            outln!(
-                "pressed; LED {} ({})",
-                v["led"].as_str().unwrap_or("?"),
-                v["led_because"].as_str().unwrap_or("")
-            );
+            let b: warren_node::board::BoardStatus = serde_json::from_value(v)
+                .map_err(|e| Error::Remote(format!("unexpected answer: {e}")))?;
+            outln!("pressed; LED {} ({})", b.led, b.led_because);
         }
         BoardAction::Sensors {
             temperature,

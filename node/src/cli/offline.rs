@@ -171,9 +171,11 @@ fn trust_offline(dir: &Path, action: &TrustAction) -> Result<serde_json::Value> 
             SystemClock.unix_now(),
             config.limits.max_trusted,
         )?),
-        TrustAction::Remove { id } => serde_json::to_value(
-            serde_json::json!({ "removed": trust::remove_offline(&db, parse_id(id)?)? }),
-        ),
+        TrustAction::Remove { id } => {
+            serde_json::to_value(warren_node::control::answers::Removed {
+                removed: trust::remove_offline(&db, parse_id(id)?)?,
+            })
+        }
         TrustAction::List { .. } => serde_json::to_value(trust::list_offline(&db)?),
     };
     value.map_err(|e| Error::Remote(e.to_string()))

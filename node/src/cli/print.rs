@@ -150,7 +150,7 @@ pub(crate) fn trust(action: &TrustAction, v: &serde_json::Value, running: bool) 
             outln!("trusted {}{later}", t.address);
         }
         TrustAction::Remove { id } => {
-            let removed = v.get("removed").and_then(|r| r.as_bool()).unwrap_or(false);
+            let removed = parse::<warren_node::control::answers::Removed>(v)?.removed;
             outln!(
                 "{}{later}",
                 if removed {

@@ -4,6 +4,7 @@
 use tokio::sync::mpsc;
 use warren_proto::{NodeId, PeerAddr};
 
+use super::answers::{AskedBoxes, Done, Paused, Relaunching, Removed, Stopping};
 use super::server::{failure, success};
 use super::{Request, Response};
 use crate::daemon::NodeHandle;
@@ -32,7 +33,7 @@ pub async fn dispatch(req: Request, node: &NodeHandle) -> Response {
 
 async fn answer(req: Request, node: &NodeHandle) -> crate::Result<Response> {
     let files = node.files();
-    let done = || success(serde_json::json!({}));
+    let done = || success(Done {});
     Ok(match req {
         Request::Share { path, options } => {
             let (tx, mut rx) = mpsc::channel(1);
@@ -64,7 +65,7 @@ async fn answer(req: Request, node: &NodeHandle) -> crate::Result<Response> {
         Request::Pause { link } => {
             let link: warren_proto::link::Link = link.parse()?;
             files.pause(link.swarm()).await?;
-            success(serde_json::json!({ "paused": true }))
+            success(Paused { paused: true })
         }
         Request::Forget { link } => {
             let link: warren_proto::link::Link = link.parse()?;
@@ -76,7 +77,7 @@ async fn answer(req: Request, node: &NodeHandle) -> crate::Result<Response> {
         Request::Unmirror { id } => files.unmirror(id).await.map(|()| done())?,
         Request::AskMirror { id } => {
             let asked = files.ask_mirror(id).await?;
-            success(asked.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            success(AskedBoxes(asked.iter().map(|n| n.to_string()).collect()))
         }
         Request::Status => success(node.status().await?),
         Request::Peers => success(node.peers().await?),
@@ -86,7 +87,7 @@ async fn answer(req: Request, node: &NodeHandle) -> crate::Result<Response> {
         }
         Request::TrustRemove { id } => {
             let was = node.trust_remove(parse_id(&id)?).await?;
-            success(serde_json::json!({ "removed": was }))
+            success(Removed { removed: was })
         }
         Request::Relaunch => {
             if !node.relaunch().await? {
@@ -94,11 +95,11 @@ async fn answer(req: Request, node: &NodeHandle) -> crate::Result<Response> {
                     "this transport has no onion service".into(),
                 ));
             }
-            success(serde_json::json!({ "relaunching": true }))
+            success(Relaunching { relaunching: true })
         }
         Request::BoardPress { press } => {
             board(node)?.press(press).await?;
-            success(serde_json::to_value(board(node)?.status()).unwrap_or_default())
+            success(board(node)?.status())
         }
         Request::BoardSensors {
             temperature_c,
@@ -111,7 +112,7 @@ async fn answer(req: Request, node: &NodeHandle) -> crate::Result<Response> {
         }
         Request::Shutdown => {
             node.request_shutdown();
-            success(serde_json::json!({ "stopping": true }))
+            success(Stopping { stopping: true })
         }
     })
 }

@@ -8,6 +8,7 @@ use warren_proto::link::{Link, Target};
 use warren_proto::{PeerAddr, TransportHint};
 
 use super::Response;
+use super::answers::CatalogueEntry;
 use super::server::{Writer, emit, event, failure, success};
 use crate::daemon::NodeHandle;
 use crate::files::{DownloadState, FilesError, Progress, ShareOptions};
@@ -110,26 +111,11 @@ pub(super) async fn get(
     }
 }
 
-/// A catalogue entry as `warren catalogue --json` shows it.
-#[derive(Debug, Serialize)]
-struct Entry {
-    content: String,
-    name: String,
-    size: u64,
-    files: u32,
-    description: Option<String>,
-    tags: Vec<String>,
-    publisher: String,
-    published_at: u64,
-    /// What `warren get` takes.
-    link: String,
-}
-
 pub(super) async fn catalogue(node: &NodeHandle) -> Result<Response, crate::Error> {
     let entries = node.catalogue().await?;
     let peers = node.peers().await?;
     let own = node.status().await?;
-    let v: Vec<Entry> = entries
+    let v: Vec<CatalogueEntry> = entries
         .into_iter()
         .map(|s| {
             let e = s.entry;
@@ -150,7 +136,7 @@ pub(super) async fn catalogue(node: &NodeHandle) -> Result<Response, crate::Erro
                     },
                 )
             });
-            Entry {
+            CatalogueEntry {
                 content: e.content.to_string(),
                 name: e.name.to_string(),
                 size: e.size,

@@ -10,6 +10,7 @@
 //! ← {"ok":false,"error":"invalid peer address: ..."}
 //! ```
 
+pub mod answers;
 mod client;
 mod dispatch;
 mod files;
