@@ -67,6 +67,16 @@ pub enum FilesError {
     /// name taken, …); the text says why.
     #[error("{0}")]
     Refused(String),
+    /// The peer layer failed: the store, or making an identity.
+    #[error(transparent)]
+    Peers(std::sync::Arc<warren_peers::Error>),
+    /// A blocking task (hashing, a check, a read, mining an identity)
+    /// panicked or was cancelled.
+    #[error("a blocking task failed: {0}")]
+    Task(std::sync::Arc<tokio::task::JoinError>),
+    /// The system gave no randomness.
+    #[error("no randomness: {0}")]
+    Random(#[from] getrandom::Error),
     /// A file operation failed.
     #[error("{}: {error}", path.display())]
     Io {
@@ -109,6 +119,18 @@ pub enum FilesError {
         /// Bytes left in the quota.
         left: u64,
     },
+}
+
+impl From<warren_peers::Error> for FilesError {
+    fn from(e: warren_peers::Error) -> Self {
+        FilesError::Peers(std::sync::Arc::new(e))
+    }
+}
+
+impl From<tokio::task::JoinError> for FilesError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        FilesError::Task(std::sync::Arc::new(e))
+    }
 }
 
 impl FilesError {

@@ -130,9 +130,7 @@ impl Verified {
         }
         let permit = self.budget.take(m.piece_len(u64::from(i))).await?;
         let (files, content) = (self.files.clone(), self.content.clone());
-        let read = tokio::task::spawn_blocking(move || read_checked(&files, &content, i))
-            .await
-            .map_err(|e| FilesError::Refused(format!("read task: {e}")))?;
+        let read = tokio::task::spawn_blocking(move || read_checked(&files, &content, i)).await?;
         match read {
             Ok(buf) => Ok(Piece {
                 index: i,

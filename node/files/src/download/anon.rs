@@ -25,10 +25,8 @@ impl Anon {
     /// Mines a fresh identity (on a blocking thread) and builds its context.
     pub(crate) async fn new(node: &Arc<ConnCtx>) -> Result<Anon, FilesError> {
         let difficulty = node.policy.difficulty;
-        let identity = tokio::task::spawn_blocking(move || Identity::generate(difficulty))
-            .await
-            .map_err(|e| FilesError::Refused(format!("mining task failed: {e}")))?
-            .map_err(|e| FilesError::Refused(e.to_string()))?;
+        let identity =
+            tokio::task::spawn_blocking(move || Identity::generate(difficulty)).await??;
         // Records may be valid this long; re-signed at half of it.
         let validity = node.policy.max_validity.max(120);
         let now = node.clock.unix_now();
@@ -65,5 +63,5 @@ impl Anon {
 fn sign(identity: &Identity, now: u64, validity: u64) -> Result<SignedNodeRecord, FilesError> {
     identity
         .record(Role::Member, Services(0), &[], now, validity)
-        .map_err(|e| FilesError::Refused(e.to_string()))
+        .map_err(FilesError::from)
 }

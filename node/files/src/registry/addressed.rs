@@ -70,7 +70,7 @@ impl Drop for Addressed {
 pub(crate) fn new_identity(
     difficulty: warren_proto::pow::Difficulty,
 ) -> Result<Identity, FilesError> {
-    Identity::generate(difficulty).map_err(|e| FilesError::Refused(e.to_string()))
+    Ok(Identity::generate(difficulty)?)
 }
 
 impl Registry {

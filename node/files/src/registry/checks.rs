@@ -293,7 +293,7 @@ impl Registry {
                 )
             })
             .await
-            .unwrap_or_else(|e| Err(FilesError::Refused(format!("check task failed: {e}"))));
+            .unwrap_or_else(|e| Err(e.into()));
             let done = Done {
                 owner,
                 depth,

@@ -507,7 +507,7 @@ impl Registry {
     }
 
     fn store_err(e: warren_peers::Error) -> FilesError {
-        FilesError::Refused(format!("store: {e}"))
+        e.into()
     }
 
     fn load_content(&self, id: &[u8; 32]) -> Result<Option<Arc<Content>>, FilesError> {

@@ -233,8 +233,8 @@ impl Registry {
         }
         let seal = if opts.sealed {
             let mut k = [0u8; 32];
-            if getrandom::fill(&mut k).is_err() {
-                let _ = reply.send(Err(FilesError::Refused("no randomness".into())));
+            if let Err(e) = getrandom::fill(&mut k) {
+                let _ = reply.send(Err(e.into()));
                 return;
             }
             Some(SealKey(k))
@@ -276,7 +276,7 @@ impl Registry {
                 Ok((hashed, identity))
             })
             .await
-            .unwrap_or_else(|e| Err(FilesError::Refused(format!("hashing task failed: {e}"))));
+            .unwrap_or_else(|e| Err(e.into()));
             let (result, identity) = match result {
                 Ok((h, i)) => (Ok(h), i),
                 Err(e) => (Err(e), None),
@@ -301,8 +301,7 @@ impl Registry {
         identity: Option<crate::identity::Identity>,
     ) -> Result<ShareInfo, FilesError> {
         let mut token = [0u8; 16];
-        getrandom::fill(&mut token)
-            .map_err(|e| FilesError::Refused(format!("no randomness: {e}")))?;
+        getrandom::fill(&mut token)?;
         let bytes = h.manifest.encode();
         let id = h.manifest.id();
         let (name, files) = match &h.manifest.meta {
