@@ -122,7 +122,7 @@ impl Node {
         let (files, files_pending) = crate::files::handle(&config.files);
         let mut router = Router::new().with(
             Purpose::Transfer,
-            Arc::new(crate::files::upload::UploadService(files.clone())),
+            Arc::new(crate::files::UploadService(files.clone())),
         );
         for (name, handler) in services {
             router = router.with_service(name, handler);

@@ -35,8 +35,8 @@ mod registry;
 mod slots;
 pub mod source;
 mod transfer;
-pub mod upload;
-pub mod verified;
+mod upload;
+mod verified;
 
 pub use download::{DownloadState, DownloadStatus};
 pub use health::Health;
@@ -45,6 +45,7 @@ pub use registry::{
     ShareOptions,
 };
 pub use registry::{ExtraSetup, Found, Pending, Registry, Served, Work, handle};
+pub use upload::UploadService;
 
 use std::path::PathBuf;
 
