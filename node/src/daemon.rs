@@ -125,7 +125,7 @@ impl Node {
             Arc::new(crate::files::UploadService(files.clone())),
         );
         for (name, handler) in services {
-            router = router.with_service(name, handler);
+            router = router.with_service(name, handler, config.limits.service_connections);
         }
         let peers = warren_peers::Node::start(warren_peers::NodeOptions {
             config: config.peers(),

@@ -54,7 +54,14 @@ async fn node(
     board: &Switchboard,
     services: Vec<(ServiceName, Arc<dyn ServiceHandler>)>,
 ) -> (Node, PeerAddr) {
-    let mut config = Config::default();
+    node_with(board, services, Config::default()).await
+}
+
+async fn node_with(
+    board: &Switchboard,
+    services: Vec<(ServiceName, Arc<dyn ServiceHandler>)>,
+    mut config: Config,
+) -> (Node, PeerAddr) {
     config.community.pow_difficulty = 8;
     config.gateway.enabled = false;
     let bits = config.community.policy().unwrap().difficulty;
@@ -172,4 +179,60 @@ async fn a_service_a_node_does_not_offer_is_closed_and_a_message_over_the_bound_
     assert_eq!(greeter.served.load(Ordering::SeqCst), 0);
     b.shutdown().await;
     a.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_full_service_pool_closes_the_silent_connection_for_a_newcomer_and_shutdown_ends_the_rest()
+ {
+    let board = Switchboard::new();
+    let greeter = Arc::new(Greeter::default());
+    let mut config = Config::default();
+    // Four connections at once, one per identity.
+    config.limits.service_connections = 4;
+    let (a, a_addr) = node_with(
+        &board,
+        vec![(greet(), greeter.clone() as Arc<dyn ServiceHandler>)],
+        config,
+    )
+    .await;
+    let (b, _) = node(&board, Vec::new()).await;
+    let b_id = b.handle().id();
+
+    let mut first = b.handle().dial_service(&a_addr, greet()).await.unwrap();
+    assert_eq!(
+        ask(&mut first, "one").await,
+        format!("hello one, you are {b_id}")
+    );
+    // The same identity's second connection takes the first one's place.
+    let mut second = b.handle().dial_service(&a_addr, greet()).await.unwrap();
+    assert_eq!(
+        ask(&mut second, "two").await,
+        format!("hello two, you are {b_id}")
+    );
+    assert!(
+        timeout(WAIT, first.recv())
+            .await
+            .unwrap()
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(first.ended(), Some(&Ended::Remote(CloseReason::Busy)));
+    assert_eq!(
+        ask(&mut second, "three").await,
+        format!("hello three, you are {b_id}")
+    );
+    assert_eq!(greeter.ended.load(Ordering::SeqCst), 1);
+
+    // A node that stops ends its services' connections at once, saying so.
+    a.shutdown().await;
+    assert_eq!(greeter.ended.load(Ordering::SeqCst), 2);
+    assert!(
+        timeout(WAIT, second.recv())
+            .await
+            .unwrap()
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(second.ended(), Some(&Ended::Remote(CloseReason::Shutdown)));
+    b.shutdown().await;
 }

@@ -191,6 +191,11 @@ pub struct Limits {
     /// process's. Beyond: the client silent the longest (for 5 s at least)
     /// is closed for the newcomer; until one is, the newcomer waits.
     pub control_clients: usize,
+    /// Inbound connections each named service (chat, …) holds at once, at
+    /// most a quarter of them (at least one) one identity's. Beyond: the
+    /// connection silent the longest (of that identity's, at its quarter)
+    /// is closed with `Busy` for the newcomer.
+    pub service_connections: usize,
     /// Frames per second a peer may send (token bucket rate).
     pub peer_frames_per_sec: u32,
     /// Frames a peer may send in a burst (token bucket depth).
@@ -227,6 +232,7 @@ impl Limits {
             store_queue: pick(256, 128),
             store_max_pending: pick(1024, 256),
             control_clients: pick(8, 4),
+            service_connections: pick(64, 16),
             peer_frames_per_sec: 200,
             peer_frame_burst: 400,
             get_peers_min_interval_secs: 5,

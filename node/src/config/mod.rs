@@ -300,6 +300,7 @@ impl Config {
             ("store_queue", l.store_queue),
             ("store_max_pending", l.store_max_pending),
             ("control_clients", l.control_clients),
+            ("service_connections", l.service_connections),
             ("tracker_swarms", l.tracker_swarms),
             ("catalogue_entries", l.catalogue_entries),
         ];

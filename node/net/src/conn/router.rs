@@ -46,9 +46,18 @@ impl Router {
     }
 
     /// Routes connections opened for the service `name` to `handler`
-    /// (replacing any other).
-    pub fn with_service(self, name: ServiceName, handler: Arc<dyn ServiceHandler>) -> Router {
-        self.with(Purpose::Service(name), Arc::new(ServiceRoute(handler)))
+    /// (replacing any other), at most `max` of them at once (a quarter of
+    /// them, at least one, per identity; see [`super::ServiceConn`]).
+    pub fn with_service(
+        self,
+        name: ServiceName,
+        handler: Arc<dyn ServiceHandler>,
+        max: usize,
+    ) -> Router {
+        self.with(
+            Purpose::Service(name),
+            Arc::new(ServiceRoute::new(handler, max)),
+        )
     }
 
     /// The handler for `purpose`, if one is registered.

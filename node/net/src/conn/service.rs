@@ -9,15 +9,19 @@
 //! with [`dial_service`]. Both get a [`ServiceConn`]: frames in and out,
 //! keepalives answered, anything on another channel refused.
 //!
-//! A service bounds itself: how many connections it keeps, how long it
-//! waits for a message, how much it buffers. Inbound service connections do
-//! not take the inbound peer slots.
+//! Inbound service connections do not take the inbound peer slots: each
+//! service has a pool of its own (`limits.service_connections`), fair to
+//! strangers as the upload slots are ([`crate::fair`]): one identity holds
+//! at most a quarter of it, and a full pool closes the connection silent
+//! the longest (`Close { Busy }`) for a newcomer. Beyond that a service
+//! bounds itself: how long it waits for a message, how much it buffers.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
+use tokio_util::sync::CancellationToken;
 use warren_proto::frame::{Channel, Priority};
 use warren_proto::handshake::{Established, Purpose};
 use warren_proto::msg::{CloseReason, ControlMsg, Message};
@@ -29,6 +33,7 @@ use super::handshake::FramedStream;
 use super::router::ProtocolHandler;
 use super::session::{ConnCtx, dial_and_handshake};
 use super::{ConnError, Ended};
+use crate::fair::{Pool, Progress};
 
 /// A service: serves the inbound connections opened for it.
 #[async_trait]
@@ -37,16 +42,58 @@ pub trait ServiceHandler: Send + Sync + 'static {
     async fn accept(&self, conn: ServiceConn);
 }
 
-/// Adapts a [`ServiceHandler`] to the router.
-pub(super) struct ServiceRoute(pub(super) Arc<dyn ServiceHandler>);
+/// Adapts a [`ServiceHandler`] to the router, with its pool of slots.
+pub(super) struct ServiceRoute {
+    handler: Arc<dyn ServiceHandler>,
+    pool: Arc<Mutex<Pool<NodeId>>>,
+}
+
+impl ServiceRoute {
+    /// `max` connections at once, a quarter of them (at least one) per
+    /// identity.
+    pub(super) fn new(handler: Arc<dyn ServiceHandler>, max: usize) -> ServiceRoute {
+        ServiceRoute {
+            handler,
+            pool: Arc::new(Mutex::new(Pool::new(max, max / 4))),
+        }
+    }
+}
 
 #[async_trait]
 impl ProtocolHandler for ServiceRoute {
-    async fn accept(&self, framed: FramedStream, est: Established, _ctx: Arc<ConnCtx>) {
-        match ServiceConn::new(framed, est) {
-            Some(conn) => self.0.accept(conn).await,
-            None => tracing::debug!("a service route got a connection of another purpose"),
-        }
+    async fn accept(&self, framed: FramedStream, est: Established, ctx: Arc<ConnCtx>) {
+        let Some(mut conn) = ServiceConn::new(framed, est, ctx.shutdown.clone()) else {
+            tracing::debug!("a service route got a connection of another purpose");
+            return;
+        };
+        let (progress, stop) = (Progress::new(), CancellationToken::new());
+        let taken = self.pool.lock().expect(crate::HELD).take(
+            conn.peer(),
+            true,
+            progress.clone(),
+            stop.clone(),
+        );
+        conn.slot = Some(Slot {
+            id: taken.id(),
+            pool: self.pool.clone(),
+            progress,
+            stop,
+        });
+        self.handler.accept(conn).await
+    }
+}
+
+/// An inbound connection's place in its service's pool, freed on drop.
+struct Slot {
+    id: u64,
+    pool: Arc<Mutex<Pool<NodeId>>>,
+    progress: Progress,
+    stop: CancellationToken,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.pool.lock().expect(crate::HELD).release(self.id);
     }
 }
 
@@ -57,6 +104,10 @@ pub struct ServiceConn {
     version: ProtocolVersion,
     service: ServiceName,
     ended: Option<Ended>,
+    /// Inbound: its place in the service's pool (none when dialed).
+    slot: Option<Slot>,
+    /// Fires when the node (or the identity it serves) stops.
+    shutdown: CancellationToken,
 }
 
 impl std::fmt::Debug for ServiceConn {
@@ -72,7 +123,11 @@ impl std::fmt::Debug for ServiceConn {
 impl ServiceConn {
     /// Wraps a connection whose handshake named a service; none for any
     /// other purpose.
-    fn new(framed: FramedStream, est: Established) -> Option<ServiceConn> {
+    fn new(
+        framed: FramedStream,
+        est: Established,
+        shutdown: CancellationToken,
+    ) -> Option<ServiceConn> {
         let Purpose::Service(service) = est.purpose else {
             return None;
         };
@@ -82,6 +137,8 @@ impl ServiceConn {
             version: est.version,
             service,
             ended: None,
+            slot: None,
+            shutdown,
         })
     }
 
@@ -117,6 +174,7 @@ impl ServiceConn {
     /// [`ConnError::Proto`] (`FrameTooLarge`) for a payload over the bound;
     /// [`ConnError::Io`] when the stream fails.
     pub async fn send(&mut self, payload: Vec<u8>) -> Result<(), ConnError> {
+        self.moved();
         let max = Channel::Service.max_payload();
         if payload.len() > max as usize {
             return Err(warren_proto::Error::FrameTooLarge {
@@ -138,7 +196,9 @@ impl ServiceConn {
     /// The next message of the service; `None` once the connection has
     /// ended (the peer closed it, or the stream ended: see
     /// [`ServiceConn::ended`]). Keepalive pings are answered on the way.
-    /// Waits as long as it takes: a service bounds its own waits.
+    /// Waits as long as it takes (a service bounds its own waits), until
+    /// the connection is closed for a newcomer to a full pool
+    /// ([`Ended::Local`] `Busy`) or the node stops (`Shutdown`).
     ///
     /// # Errors
     /// A frame on a channel a service connection does not have (peer
@@ -150,7 +210,26 @@ impl ServiceConn {
             return Ok(None);
         }
         loop {
-            let (header, payload) = match self.framed.next().await {
+            let evicted = async {
+                match &self.slot {
+                    Some(s) => s.stop.cancelled().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let next = tokio::select! {
+                next = self.framed.next() => next,
+                () = self.shutdown.cancelled() => {
+                    self.ended = Some(Ended::Local(CloseReason::Shutdown));
+                    super::session::send_close(&mut self.framed, CloseReason::Shutdown).await;
+                    return Ok(None);
+                }
+                () = evicted => {
+                    self.ended = Some(Ended::Local(CloseReason::Busy));
+                    super::session::send_close(&mut self.framed, CloseReason::Busy).await;
+                    return Ok(None);
+                }
+            };
+            let (header, payload) = match next {
                 Some(Ok(frame)) => frame,
                 Some(Err(e)) => return Err(self.fail(e.into()).await),
                 None => {
@@ -159,7 +238,10 @@ impl ServiceConn {
                 }
             };
             match header.channel {
-                Channel::Service => return Ok(Some(payload)),
+                Channel::Service => {
+                    self.moved();
+                    return Ok(Some(payload));
+                }
                 Channel::Control => {}
                 _ => {
                     let e = warren_proto::Error::Unexpected("a frame outside a service's channels");
@@ -192,6 +274,12 @@ impl ServiceConn {
         super::session::send_close(&mut self.framed, CloseReason::Normal).await;
     }
 
+    fn moved(&self) {
+        if let Some(s) = &self.slot {
+            s.progress.moved();
+        }
+    }
+
     async fn fail(&mut self, e: ConnError) -> ConnError {
         self.ended = Some(Ended::Local(CloseReason::ProtocolViolation));
         super::session::send_close(&mut self.framed, CloseReason::ProtocolViolation).await;
@@ -213,6 +301,6 @@ pub async fn dial_service(
     ctx: &ConnCtx,
 ) -> Result<ServiceConn, ConnError> {
     let (framed, est) = dial_and_handshake(addr, Purpose::Service(service), ctx).await?;
-    ServiceConn::new(framed, est)
+    ServiceConn::new(framed, est, ctx.shutdown.clone())
         .ok_or(warren_proto::Error::Unexpected("a handshake for another purpose").into())
 }
