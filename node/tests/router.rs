@@ -9,17 +9,23 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::{SinkExt, StreamExt};
 use tokio::time::timeout;
+use tokio_util::codec::Framed;
 use warren_node::clock::SystemClock;
 use warren_node::config::Config;
 use warren_node::conn::{ConnError, Ended, ServiceConn, ServiceHandler};
+use warren_node::conn::{FrameCodec, Outgoing};
 use warren_node::daemon::{Node, NodeOptions};
 use warren_node::identity::Identity;
 use warren_node::store::Db;
 use warren_node::transport::{Switchboard, Transport};
-use warren_proto::msg::CloseReason;
+use warren_proto::frame::{Channel, Priority};
+use warren_proto::handshake::{Dialer, Purpose};
+use warren_proto::msg::{CloseReason, ControlMsg, Message};
 use warren_proto::service::ServiceName;
 use warren_proto::{PeerAddr, TransportHint};
+use warren_proto::{ProtocolVersion, Role, Services};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -235,4 +241,94 @@ async fn a_full_service_pool_closes_the_silent_connection_for_a_newcomer_and_shu
     );
     assert_eq!(second.ended(), Some(&Ended::Remote(CloseReason::Shutdown)));
     b.shutdown().await;
+}
+
+/// Dials `at` on the switchboard as a fresh identity and completes the
+/// handshake for `purpose` by hand: what a peer that breaks the rules
+/// would do.
+async fn raw_dial(
+    board: &Switchboard,
+    at: &PeerAddr,
+    purpose: Purpose,
+) -> Framed<warren_node::transport::BoxStream, FrameCodec> {
+    let identity = Identity::generate(warren_proto::Difficulty::new(8).unwrap()).unwrap();
+    let now = warren_node::clock::Clock::unix_now(&SystemClock);
+    let own = identity
+        .record(Role::Member, Services(0), &[], now, 3600)
+        .unwrap();
+    let stream = board.transport().dial(at).await.unwrap();
+    let mut framed = Framed::new(stream, FrameCodec);
+    let (dialer, hello) =
+        Dialer::start_for(identity.keypair.id(), at.id, [7; 32], purpose).unwrap();
+    framed.send(frame(Channel::Handshake, hello)).await.unwrap();
+    let (_, answer) = framed.next().await.unwrap().unwrap();
+    let mut config = Config::default();
+    config.community.pow_difficulty = 8;
+    let policy = config.community.policy().unwrap();
+    let (auth, _) = dialer
+        .on_answer(&answer, &identity.keypair, &own, now, &policy)
+        .unwrap();
+    framed.send(frame(Channel::Handshake, auth)).await.unwrap();
+    framed
+}
+
+fn frame(channel: Channel, payload: Vec<u8>) -> Outgoing {
+    Outgoing {
+        channel,
+        priority: Priority::Normal,
+        payload,
+    }
+}
+
+/// The close reason of the next control frame, skipping others.
+async fn closed_with(
+    framed: &mut Framed<warren_node::transport::BoxStream, FrameCodec>,
+) -> CloseReason {
+    loop {
+        let (h, payload) = timeout(WAIT, framed.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if h.channel == Channel::Control {
+            if let Ok(Message::Control(ControlMsg::Close { reason })) =
+                Message::decode(ProtocolVersion::LATEST, Channel::Control, &payload)
+            {
+                return reason;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn frames_on_the_wrong_channel_close_service_and_peer_connections() {
+    let board = Switchboard::new();
+    let greeter = Arc::new(Greeter::default());
+    let (a, a_addr) = node(
+        &board,
+        vec![(greet(), greeter.clone() as Arc<dyn ServiceHandler>)],
+    )
+    .await;
+
+    // A files frame on a service connection.
+    let mut conn = raw_dial(&board, &a_addr, Purpose::Service(greet())).await;
+    conn.send(frame(Channel::Service, b"hi".to_vec()))
+        .await
+        .unwrap();
+    let (h, _) = timeout(WAIT, conn.next()).await.unwrap().unwrap().unwrap();
+    assert_eq!(h.channel, Channel::Service, "the service answers first");
+    let files = Message::Files(warren_proto::files::FileMsg::Have { piece: 0 });
+    conn.send(frame(Channel::Files, files.encode()))
+        .await
+        .unwrap();
+    assert_eq!(closed_with(&mut conn).await, CloseReason::ProtocolViolation);
+
+    // A service frame on a peer connection.
+    let mut peer = raw_dial(&board, &a_addr, Purpose::Peer).await;
+    peer.send(frame(Channel::Service, b"hi".to_vec()))
+        .await
+        .unwrap();
+    assert_eq!(closed_with(&mut peer).await, CloseReason::ProtocolViolation);
+    assert_eq!(greeter.served.load(Ordering::SeqCst), 1);
+    a.shutdown().await;
 }
