@@ -14,8 +14,10 @@
 //!   web gateway (when enabled)
 //! ```
 //!
-//! The control socket, the panel and the board actor are started by
-//! `warren run` on the [`NodeHandle`] this returns.
+//! [`Daemon`] is all of `warren run`: the node as above, then the owner's
+//! panel, the board actor (given the panel's pairing mode) and the control
+//! socket, each handed the node's handle; the panel's address and the board
+//! actor are recorded on that handle here, and only here.
 
 use std::sync::{Arc, Mutex};
 
@@ -222,7 +224,8 @@ impl NodeHandle {
     }
 
     /// Records the board actor driving this node's box (none: no board).
-    pub fn set_board(&self, board: Option<BoardHandle>) {
+    /// The wiring's (and tests') to call.
+    pub(crate) fn set_board(&self, board: Option<BoardHandle>) {
         *self.board.lock().expect(crate::HELD) = board;
     }
 
@@ -231,8 +234,9 @@ impl NodeHandle {
         self.board.lock().expect(crate::HELD).clone()
     }
 
-    /// Records where the owner's panel answers on this machine.
-    pub fn set_panel_url(&self, url: Option<String>) {
+    /// Records where the owner's panel answers on this machine. The
+    /// wiring's to call.
+    pub(crate) fn set_panel_url(&self, url: Option<String>) {
         *self.panel_url.lock().expect(crate::HELD) = url;
     }
 
@@ -283,5 +287,130 @@ impl NodeHandle {
     /// Asks the node to stop (the owner of [`Node`] completes the shutdown).
     pub fn request_shutdown(&self) {
         self.peers.request_shutdown();
+    }
+}
+
+/// What `warren run` starts beyond the node itself.
+pub struct DaemonOptions {
+    /// The node.
+    pub node: NodeOptions,
+    /// The configuration file the panel's settings page edits; none:
+    /// read-only.
+    pub config_path: Option<std::path::PathBuf>,
+    /// The data directory.
+    pub data_dir: std::path::PathBuf,
+    /// The control socket, bound (before the node starts, so a second
+    /// daemon on the same data directory stops at once).
+    pub control: crate::control::ControlServer,
+    /// Set when a confirmed factory reset asks the daemon to stop and wipe.
+    pub reset: crate::board::reset::ResetRequest,
+}
+
+/// A running daemon: the node, the panel, the board actor, the control
+/// socket.
+pub struct Daemon {
+    node: Node,
+    panel: Option<crate::panel::Panel>,
+    board: Option<crate::board::Board>,
+    control_stop: tokio_util::sync::CancellationToken,
+    control: tokio::task::JoinHandle<()>,
+}
+
+impl Daemon {
+    /// Starts the node and every service on it.
+    ///
+    /// # Errors
+    /// What [`Node::start`] and the panel's start return. A board that
+    /// cannot be opened is not one: it is logged and the daemon runs
+    /// without board support.
+    pub async fn start(opts: DaemonOptions) -> Result<Daemon> {
+        let DaemonOptions {
+            node: node_opts,
+            config_path,
+            data_dir,
+            control,
+            reset,
+        } = opts;
+        let config = node_opts.config.clone();
+        let (db, transport, clock) = (
+            node_opts.db.clone(),
+            node_opts.transport.clone(),
+            node_opts.clock.clone(),
+        );
+        let node = Node::start(node_opts).await?;
+        let handle = node.handle();
+        let panel = match config.panel.enabled {
+            true => Some(
+                crate::panel::Panel::start(crate::panel::PanelOptions {
+                    config: config.clone(),
+                    config_path,
+                    data_dir: data_dir.clone(),
+                    db,
+                    node: handle.clone(),
+                    transport,
+                    clock,
+                })
+                .await?,
+            ),
+            false => None,
+        };
+        handle.set_panel_url(panel.as_ref().and_then(|p| p.url.clone()));
+        // The node is worth more than its LED: a board that cannot be
+        // opened is logged, and the node runs without board support.
+        let board = crate::board::Board::start(crate::board::BoardOptions {
+            config: config.board.clone(),
+            node: handle.clone(),
+            pairing: panel.as_ref().map(|p| p.pairing.clone()),
+            data_dir,
+            reset,
+            appliance: config.node.role == crate::config::RoleName::Box,
+        })
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "board support is off: the board could not be opened");
+            None
+        });
+        handle.set_board(board.as_ref().map(|b| b.handle()));
+        let control_stop = tokio_util::sync::CancellationToken::new();
+        let control = tokio::spawn(control.serve(
+            handle.clone(),
+            config.limits.control_clients,
+            control_stop.clone(),
+        ));
+        Ok(Daemon {
+            node,
+            panel,
+            board,
+            control_stop,
+            control,
+        })
+    }
+
+    /// A handle to the node and its services.
+    pub fn handle(&self) -> NodeHandle {
+        self.node.handle()
+    }
+
+    /// The owner's panel, when it is on.
+    pub fn panel(&self) -> Option<&crate::panel::Panel> {
+        self.panel.as_ref()
+    }
+
+    /// Resolves when something asked the node to stop.
+    pub async fn stopped(&self) {
+        self.node.stopped().await
+    }
+
+    /// Stops everything: the control socket takes no new client, the board
+    /// actor and the panel stop, then the node (see [`Node::shutdown`]).
+    pub async fn shutdown(self) {
+        self.control_stop.cancel();
+        if let Some(b) = self.board {
+            b.shutdown().await;
+        }
+        if let Some(p) = self.panel {
+            p.shutdown().await;
+        }
+        self.node.shutdown().await;
+        let _ = self.control.await;
     }
 }

@@ -218,7 +218,6 @@ impl Board {
             status: status.clone(),
         };
         let stop = CancellationToken::new();
-        opts.node.set_board(Some(handle.clone()));
         let task = tokio::spawn(actor::run(board, opts, status, rx, stop.clone()));
         Ok(Some(Board { handle, stop, task }))
     }

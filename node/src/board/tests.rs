@@ -43,6 +43,8 @@ fn board(node: &Node, dir: &std::path::Path, cfg: BoardConfig) -> (Board, ResetR
     })
     .unwrap()
     .unwrap();
+    // As the daemon's wiring does.
+    node.handle().set_board(Some(board_actor.handle()));
     (board_actor, reset)
 }
 

@@ -5,15 +5,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use clap::Args;
-use tokio_util::sync::CancellationToken;
 use warren_node::board::reset::{self, ResetRequest};
-use warren_node::board::{Board, BoardOptions};
 use warren_node::clock::{Clock, SystemClock};
 use warren_node::config::{Config, TransportKind};
 use warren_node::control::{ControlServer, SOCKET_NAME};
-use warren_node::daemon::{Node, NodeOptions};
+use warren_node::daemon::{Daemon, DaemonOptions, NodeOptions};
 use warren_node::identity::Identity;
-use warren_node::panel::{PAIRING_FILE, Panel, PanelOptions};
+use warren_node::panel::PAIRING_FILE;
 use warren_node::store::{Db, keep};
 use warren_node::tor::TorNetwork;
 use warren_node::transport::{
@@ -165,49 +163,23 @@ async fn run_once(dir: &Path, args: &RunArgs, first: bool, reset: &ResetRequest)
     let keep_db = db.clone();
     let transport = make_transport(dir, &config, &identity)?;
     let control = ControlServer::bind(&dir.join(SOCKET_NAME)).await?;
-    let max_clients = config.limits.control_clients;
-    let node = Node::start(NodeOptions {
-        config: config.clone(),
-        identity,
-        db: db.clone(),
-        transport: transport.clone(),
-        clock: Arc::new(SystemClock),
-        mirror_dir: Some(dir.join(MIRROR_DIR)),
-        services: Vec::new(),
+    let daemon = Daemon::start(DaemonOptions {
+        node: NodeOptions {
+            config,
+            identity,
+            db,
+            transport,
+            clock: Arc::new(SystemClock),
+            mirror_dir: Some(dir.join(MIRROR_DIR)),
+            services: Vec::new(),
+        },
+        config_path: Some(dir.join(CONFIG_NAME)),
+        data_dir: dir.to_path_buf(),
+        control,
+        reset: reset.clone(),
     })
     .await?;
-    let handle = node.handle();
-    let config_board = config.board.clone();
-    let config_role = config.node.role;
-    let panel = match config.panel.enabled {
-        true => Some(
-            Panel::start(PanelOptions {
-                config,
-                config_path: Some(dir.join(CONFIG_NAME)),
-                data_dir: dir.to_path_buf(),
-                db,
-                node: handle.clone(),
-                transport,
-                clock: Arc::new(SystemClock),
-            })
-            .await?,
-        ),
-        false => None,
-    };
-    // The node is worth more than its LED: a board that cannot be opened
-    // is logged, and the node runs without board support.
-    let board_actor = Board::start(BoardOptions {
-        config: config_board,
-        node: handle.clone(),
-        pairing: panel.as_ref().map(|p| p.pairing.clone()),
-        data_dir: dir.to_path_buf(),
-        reset: reset.clone(),
-        appliance: config_role == warren_node::config::RoleName::Box,
-    })
-    .unwrap_or_else(|e| {
-        tracing::error!(error = %e, "board support is off: the board could not be opened");
-        None
-    });
+    let handle = daemon.handle();
     let status = handle.status().await?;
     tracing::info!(address = %status.address, "node running");
     say!(
@@ -219,7 +191,7 @@ async fn run_once(dir: &Path, args: &RunArgs, first: bool, reset: &ResetRequest)
     if let Some(b) = &status.extra.board {
         say!("  board    {} (LED {})", b.model, b.led);
     }
-    if let Some(p) = &panel {
+    if let Some(p) = daemon.panel() {
         if let Some(url) = &p.url {
             say!("  panel    {url}");
         }
@@ -230,23 +202,12 @@ async fn run_once(dir: &Path, args: &RunArgs, first: bool, reset: &ResetRequest)
             );
         }
     }
-    let control_stop = CancellationToken::new();
-    let control_task =
-        tokio::spawn(control.serve(handle.clone(), max_clients, control_stop.clone()));
 
     tokio::select! {
         () = signal() => tracing::info!("signal received, stopping"),
-        () = node.stopped() => tracing::info!("stop requested"),
+        () = daemon.stopped() => tracing::info!("stop requested"),
     }
-    control_stop.cancel();
-    if let Some(d) = board_actor {
-        d.shutdown().await;
-    }
-    if let Some(p) = panel {
-        p.shutdown().await;
-    }
-    node.shutdown().await;
-    let _ = control_task.await;
+    daemon.shutdown().await;
     keep_task.abort();
     keep(&keep_db, dir).await;
     Ok(())

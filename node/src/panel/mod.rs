@@ -234,7 +234,6 @@ impl Panel {
                 Err(e) => tracing::warn!(error = %e, "the panel cannot listen on this machine"),
             }
         }
-        opts.node.set_panel_url(url.clone());
         if cfg.enabled && cfg.onion {
             app.set_admin(AdminOnion::Starting);
             let transport = opts.transport.clone();
