@@ -252,6 +252,15 @@ async fn raw_dial(
     purpose: Purpose,
 ) -> Framed<warren_node::transport::BoxStream, FrameCodec> {
     let identity = Identity::generate(warren_proto::Difficulty::new(8).unwrap()).unwrap();
+    raw_dial_as(board, at, purpose, &identity).await
+}
+
+async fn raw_dial_as(
+    board: &Switchboard,
+    at: &PeerAddr,
+    purpose: Purpose,
+    identity: &Identity,
+) -> Framed<warren_node::transport::BoxStream, FrameCodec> {
     let now = warren_node::clock::Clock::unix_now(&SystemClock);
     let own = identity
         .record(Role::Member, Services(0), &[], now, 3600)
@@ -330,5 +339,51 @@ async fn frames_on_the_wrong_channel_close_service_and_peer_connections() {
         .unwrap();
     assert_eq!(closed_with(&mut peer).await, CloseReason::ProtocolViolation);
     assert_eq!(greeter.served.load(Ordering::SeqCst), 1);
+    a.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_connection_that_never_reads_is_still_closed_for_a_newcomer() {
+    let board = Switchboard::new();
+    let greeter = Arc::new(Greeter::default());
+    let mut config = Config::default();
+    config.limits.service_connections = 4;
+    let (a, a_addr) = node_with(
+        &board,
+        vec![(greet(), greeter.clone() as Arc<dyn ServiceHandler>)],
+        config,
+    )
+    .await;
+    let me = Identity::generate(warren_proto::Difficulty::new(8).unwrap()).unwrap();
+    // Pings, never reading a pong: the node's writes to it soon block.
+    let mut stuck = raw_dial_as(&board, &a_addr, Purpose::Service(greet()), &me).await;
+    let ping = Message::Control(ControlMsg::Ping { nonce: 1 }).encode();
+    for _ in 0..20_000 {
+        let sent = timeout(
+            Duration::from_millis(200),
+            stuck.send(frame(Channel::Control, ping.clone())),
+        )
+        .await;
+        if sent.is_err() {
+            break; // our side is full too: the node has stopped reading
+        }
+    }
+    // The same identity's next connection takes its place: the stuck one
+    // ends on the node's side although it never read a byte.
+    let mut next = raw_dial_as(&board, &a_addr, Purpose::Service(greet()), &me).await;
+    next.send(frame(Channel::Service, b"hi".to_vec()))
+        .await
+        .unwrap();
+    let (h, _) = timeout(WAIT, next.next()).await.unwrap().unwrap().unwrap();
+    assert_eq!(h.channel, Channel::Service);
+    let start = tokio::time::Instant::now();
+    while greeter.ended.load(Ordering::SeqCst) < 1 {
+        assert!(
+            start.elapsed() < WAIT,
+            "the stuck connection was never closed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(stuck);
     a.shutdown().await;
 }

@@ -74,7 +74,7 @@ pub enum FilesError {
     /// A blocking task (hashing, a check, a read, mining an identity)
     /// panicked or was cancelled.
     #[error("a blocking task failed: {0}")]
-    Task(std::sync::Arc<tokio::task::JoinError>),
+    Task(#[source] std::sync::Arc<tokio::task::JoinError>),
     /// The system gave no randomness.
     #[error("no randomness: {0}")]
     Random(#[from] getrandom::Error),

@@ -245,6 +245,59 @@ impl Limits {
 }
 
 impl PeersConfig {
+    /// Checks every value of the four sections.
+    ///
+    /// # Errors
+    /// [`Error::ConfigValue`] naming the key and its allowed range.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |what: &str| Err(Error::ConfigValue(what.to_string()));
+        self.community.policy()?;
+        let c = &self.community;
+        if c.record_validity_secs < 60 || c.record_validity_secs > c.max_record_validity_secs {
+            return bad("community.record_validity_secs must be 60..=max_record_validity_secs");
+        }
+        let d = &self.discovery;
+        if d.pex_interval_secs == 0 || d.ping_interval_secs == 0 || d.reconnect_base_secs == 0 {
+            return bad("discovery intervals must be at least 1 second");
+        }
+        if d.idle_timeout_secs <= d.ping_interval_secs {
+            return bad("discovery.idle_timeout_secs must exceed ping_interval_secs");
+        }
+        if d.reconnect_max_secs < d.reconnect_base_secs {
+            return bad("discovery.reconnect_max_secs must be at least reconnect_base_secs");
+        }
+        let l = &self.limits;
+        let capacities = [
+            ("max_inbound", l.max_inbound),
+            ("max_pending_handshakes", l.max_pending_handshakes),
+            ("max_busy_redirects", l.max_busy_redirects),
+            ("max_concurrent_dials", l.max_concurrent_dials),
+            ("max_known_peers", l.max_known_peers),
+            ("max_trusted", l.max_trusted),
+            ("max_bans", l.max_bans),
+            ("outbox_control", l.outbox_control),
+            ("outbox_normal", l.outbox_normal),
+            ("node_inbox", l.node_inbox),
+            ("store_queue", l.store_queue),
+            ("store_max_pending", l.store_max_pending),
+            ("control_clients", l.control_clients),
+            ("service_connections", l.service_connections),
+            ("tracker_swarms", l.tracker_swarms),
+            ("catalogue_entries", l.catalogue_entries),
+        ];
+        for (name, v) in capacities {
+            if v == 0 || v > 1_000_000 {
+                return Err(Error::ConfigValue(format!(
+                    "limits.{name} must be 1..=1000000"
+                )));
+            }
+        }
+        if l.peer_frames_per_sec == 0 || l.peer_frame_burst == 0 {
+            return bad("limits.peer_frames_per_sec and peer_frame_burst must be at least 1");
+        }
+        Ok(())
+    }
+
     /// The connection layer's share of `[discovery]` and `[limits]`.
     pub fn conn_config(&self) -> warren_net::conn::ConnConfig {
         let (d, l) = (&self.discovery, &self.limits);

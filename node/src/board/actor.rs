@@ -19,6 +19,10 @@ use super::{BoardConfig, BoardOptions, BoardStatus, Cmd, Press, check, led, noti
 use crate::daemon::{NodeHandle, Status};
 use crate::panel::PairingHandle;
 
+/// How often the actor looks whether the panel has closed a pairing window
+/// whose time has passed (it retires the code and files first), ms.
+const PAIRING_END_POLL_MS: u64 = 50;
+
 /// How often the node's status and liveness are checked.
 const CHECK_EVERY: StdDuration = StdDuration::from_secs(1);
 /// How long the LED warns before a confirmed factory reset wipes.
@@ -258,7 +262,11 @@ where
         let others = [
             self.next_led,
             self.flow.deadline().map(|d| self.tokio_at(d)),
-            self.pairing_until.as_ref().map(|p| p.0),
+            // Past its time, the window is over once the panel has retired
+            // its code: look again shortly rather than at once.
+            self.pairing_until.as_ref().map(|p| {
+                p.0.max(TokioInstant::now() + StdDuration::from_millis(PAIRING_END_POLL_MS))
+            }),
             self.wipe_at,
             self.pressing
                 .as_ref()

@@ -61,6 +61,12 @@ pub enum ConnError {
     /// The dial did not connect within `ConnConfig::dial_timeout`.
     #[error("dial timed out")]
     DialTimeout,
+    /// The handshake after a dial failed (what went wrong inside).
+    #[error("handshake: {0}")]
+    Handshake(#[source] Box<ConnError>),
+    /// Closed to make room for another connection (a full pool).
+    #[error("closed for another connection (every slot was taken)")]
+    Busy,
 }
 
 impl ConnError {
@@ -74,6 +80,8 @@ impl ConnError {
             ConnError::Shutdown => "shutdown",
             ConnError::Dial(_) => "dial",
             ConnError::DialTimeout => "dial_timeout",
+            ConnError::Busy => "busy",
+            ConnError::Handshake(e) => e.label(),
         }
     }
 }

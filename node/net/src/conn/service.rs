@@ -62,22 +62,21 @@ impl ServiceRoute {
 #[async_trait]
 impl ProtocolHandler for ServiceRoute {
     async fn accept(&self, framed: FramedStream, est: Established, ctx: Arc<ConnCtx>) {
-        let Some(mut conn) = ServiceConn::new(framed, est, ctx.shutdown.clone()) else {
+        let Some(mut conn) = ServiceConn::new(framed, est, &ctx) else {
             tracing::debug!("a service route got a connection of another purpose");
             return;
         };
-        let (progress, stop) = (Progress::new(), CancellationToken::new());
+        let progress = Progress::new();
         let taken = self.pool.lock().expect(crate::HELD).take(
             conn.peer(),
             true,
             progress.clone(),
-            stop.clone(),
+            conn.stop.clone(),
         );
         conn.slot = Some(Slot {
             id: taken.id(),
             pool: self.pool.clone(),
             progress,
-            stop,
         });
         self.handler.accept(conn).await
     }
@@ -88,7 +87,6 @@ struct Slot {
     id: u64,
     pool: Arc<Mutex<Pool<NodeId>>>,
     progress: Progress,
-    stop: CancellationToken,
 }
 
 impl Drop for Slot {
@@ -106,8 +104,13 @@ pub struct ServiceConn {
     ended: Option<Ended>,
     /// Inbound: its place in the service's pool (none when dialed).
     slot: Option<Slot>,
-    /// Fires when the node (or the identity it serves) stops.
+    /// Fires when the connection must end: the node (or the identity it
+    /// serves) stops, or (inbound) the pool closed it for a newcomer.
+    stop: CancellationToken,
+    /// The node's (or identity's) shutdown, `stop`'s parent: tells the two
+    /// apart.
     shutdown: CancellationToken,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl std::fmt::Debug for ServiceConn {
@@ -123,11 +126,7 @@ impl std::fmt::Debug for ServiceConn {
 impl ServiceConn {
     /// Wraps a connection whose handshake named a service; none for any
     /// other purpose.
-    fn new(
-        framed: FramedStream,
-        est: Established,
-        shutdown: CancellationToken,
-    ) -> Option<ServiceConn> {
+    fn new(framed: FramedStream, est: Established, ctx: &ConnCtx) -> Option<ServiceConn> {
         let Purpose::Service(service) = est.purpose else {
             return None;
         };
@@ -138,7 +137,9 @@ impl ServiceConn {
             service,
             ended: None,
             slot: None,
-            shutdown,
+            stop: ctx.shutdown.child_token(),
+            shutdown: ctx.shutdown.clone(),
+            metrics: ctx.metrics.clone(),
         })
     }
 
@@ -170,11 +171,15 @@ impl ServiceConn {
     /// Sends one message: `payload` is the service's own bytes, at most
     /// [`Channel::Service`]'s maximum payload (64 KiB).
     ///
+    /// Waits while the peer does not read, until the connection must end
+    /// (see [`ServiceConn::closed`]).
+    ///
     /// # Errors
     /// [`ConnError::Proto`] (`FrameTooLarge`) for a payload over the bound;
-    /// [`ConnError::Io`] when the stream fails.
+    /// [`ConnError::Io`] when the stream fails; [`ConnError::Busy`] or
+    /// [`ConnError::Shutdown`] when the connection was closed for a
+    /// newcomer or the node stops (the peer is told).
     pub async fn send(&mut self, payload: Vec<u8>) -> Result<(), ConnError> {
-        self.moved();
         let max = Channel::Service.max_payload();
         if payload.len() > max as usize {
             return Err(warren_proto::Error::FrameTooLarge {
@@ -183,14 +188,68 @@ impl ServiceConn {
             }
             .into());
         }
-        self.framed
-            .send(Outgoing {
-                channel: Channel::Service,
-                priority: Priority::Normal,
-                payload,
-            })
-            .await?;
-        Ok(())
+        if let Some(e) = self.closed_error() {
+            return Err(e);
+        }
+        self.moved();
+        self.write(Channel::Service, Priority::Normal, payload)
+            .await
+    }
+
+    /// Resolves when the connection must end: the node stops, or (inbound)
+    /// the service's pool closed it for a newcomer. [`ServiceConn::recv`]
+    /// and [`ServiceConn::send`] notice by themselves; a handler waiting on
+    /// something else selects on this.
+    pub async fn closed(&self) {
+        self.stop.cancelled().await
+    }
+
+    /// Writes one frame, unless the connection must end first.
+    async fn write(
+        &mut self,
+        channel: Channel,
+        priority: Priority,
+        payload: Vec<u8>,
+    ) -> Result<(), ConnError> {
+        let out = Outgoing {
+            channel,
+            priority,
+            payload,
+        };
+        let stop = self.stop.clone();
+        tokio::select! {
+            r = self.framed.send(out) => r.map_err(|e| {
+                self.ended = Some(Ended::Error("io"));
+                e.into()
+            }),
+            () = stop.cancelled() => {
+                let e = self.finish().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// The error for a connection that must end, once it has ended (the
+    /// peer told, when the stream allows).
+    fn closed_error(&self) -> Option<ConnError> {
+        match &self.ended {
+            Some(Ended::Local(CloseReason::Busy)) => Some(ConnError::Busy),
+            Some(Ended::Local(CloseReason::Shutdown)) => Some(ConnError::Shutdown),
+            Some(_) => Some(ConnError::Closed),
+            None => None,
+        }
+    }
+
+    /// Ends the connection because `stop` fired: `Busy` or `Shutdown`.
+    async fn finish(&mut self) -> ConnError {
+        let (reason, e) = if self.shutdown.is_cancelled() {
+            (CloseReason::Shutdown, ConnError::Shutdown)
+        } else {
+            (CloseReason::Busy, ConnError::Busy)
+        };
+        self.ended = Some(Ended::Local(reason));
+        super::session::send_close(&mut self.framed, reason).await;
+        e
     }
 
     /// The next message of the service; `None` once the connection has
@@ -210,28 +269,21 @@ impl ServiceConn {
             return Ok(None);
         }
         loop {
-            let evicted = async {
-                match &self.slot {
-                    Some(s) => s.stop.cancelled().await,
-                    None => std::future::pending().await,
-                }
-            };
+            let stop = self.stop.clone();
             let next = tokio::select! {
                 next = self.framed.next() => next,
-                () = self.shutdown.cancelled() => {
-                    self.ended = Some(Ended::Local(CloseReason::Shutdown));
-                    super::session::send_close(&mut self.framed, CloseReason::Shutdown).await;
-                    return Ok(None);
-                }
-                () = evicted => {
-                    self.ended = Some(Ended::Local(CloseReason::Busy));
-                    super::session::send_close(&mut self.framed, CloseReason::Busy).await;
+                () = stop.cancelled() => {
+                    self.finish().await;
                     return Ok(None);
                 }
             };
             let (header, payload) = match next {
                 Some(Ok(frame)) => frame,
-                Some(Err(e)) => return Err(self.fail(e.into()).await),
+                Some(Err(super::CodecError::Proto(e))) => return Err(self.fail(e).await),
+                Some(Err(super::CodecError::Io(e))) => {
+                    self.ended = Some(Ended::Error("io"));
+                    return Err(e.into());
+                }
                 None => {
                     self.ended = Some(Ended::Eof);
                     return Ok(None);
@@ -245,26 +297,27 @@ impl ServiceConn {
                 Channel::Control => {}
                 _ => {
                     let e = warren_proto::Error::Unexpected("a frame outside a service's channels");
-                    return Err(self.fail(e.into()).await);
+                    return Err(self.fail(e).await);
                 }
             }
             match Message::decode(self.version, Channel::Control, &payload) {
                 Ok(Message::Control(ControlMsg::Ping { nonce })) => {
                     let pong = Message::Control(ControlMsg::Pong { nonce });
-                    self.framed
-                        .send(Outgoing {
-                            channel: Channel::Control,
-                            priority: Priority::Control,
-                            payload: pong.encode(),
-                        })
-                        .await?;
+                    match self
+                        .write(Channel::Control, Priority::Control, pong.encode())
+                        .await
+                    {
+                        Ok(()) => {}
+                        Err(ConnError::Busy | ConnError::Shutdown) => return Ok(None),
+                        Err(e) => return Err(e),
+                    }
                 }
                 Ok(Message::Control(ControlMsg::Close { reason })) => {
                     self.ended = Some(Ended::Remote(reason));
                     return Ok(None);
                 }
                 Ok(_) => {}
-                Err(e) => return Err(self.fail(e.into()).await),
+                Err(e) => return Err(self.fail(e).await),
             }
         }
     }
@@ -280,10 +333,13 @@ impl ServiceConn {
         }
     }
 
-    async fn fail(&mut self, e: ConnError) -> ConnError {
+    /// Ends the connection for a broken rule: counted, the peer told.
+    async fn fail(&mut self, e: warren_proto::Error) -> ConnError {
+        crate::metrics::Metrics::inc(&self.metrics.protocol_violations);
+        self.metrics.reject(e.label());
         self.ended = Some(Ended::Local(CloseReason::ProtocolViolation));
         super::session::send_close(&mut self.framed, CloseReason::ProtocolViolation).await;
-        e
+        e.into()
     }
 }
 
@@ -300,7 +356,11 @@ pub async fn dial_service(
     service: ServiceName,
     ctx: &ConnCtx,
 ) -> Result<ServiceConn, ConnError> {
-    let (framed, est) = dial_and_handshake(addr, Purpose::Service(service), ctx).await?;
-    ServiceConn::new(framed, est, ctx.shutdown.clone())
+    let dial = dial_and_handshake(addr, Purpose::Service(service), ctx);
+    let (framed, est) = tokio::select! {
+        r = dial => r?,
+        () = ctx.shutdown.cancelled() => return Err(ConnError::Shutdown),
+    };
+    ServiceConn::new(framed, est, ctx)
         .ok_or(warren_proto::Error::Unexpected("a handshake for another purpose").into())
 }

@@ -252,11 +252,11 @@ pub(super) async fn dial_and_handshake(
         Ok(Ok(est)) => Ok((framed, est)),
         Ok(Err(e)) => {
             ctx.handshake_failed(&e);
-            Err(e)
+            Err(ConnError::Handshake(Box::new(e)))
         }
         Err(_) => {
             ctx.handshake_failed(&ConnError::Timeout);
-            Err(ConnError::Timeout)
+            Err(ConnError::Handshake(Box::new(ConnError::Timeout)))
         }
     }
 }

@@ -113,6 +113,7 @@ impl Node {
             router,
             mirrors,
         } = opts;
+        config.validate()?;
         let policy = config.community.policy()?;
         let metrics = Arc::new(Metrics::default());
         let (listener, hints) = transport.listen().await?;
