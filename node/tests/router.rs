@@ -387,3 +387,57 @@ async fn a_connection_that_never_reads_is_still_closed_for_a_newcomer() {
     drop(stuck);
     a.shutdown().await;
 }
+
+/// Waits until `rx` holds a list `ok` accepts.
+async fn until_connected(
+    rx: &mut tokio::sync::watch::Receiver<Arc<Vec<warren_peers::ConnectedPeer>>>,
+    ok: impl Fn(&[warren_peers::ConnectedPeer]) -> bool,
+) -> Vec<warren_peers::ConnectedPeer> {
+    timeout(WAIT, async {
+        loop {
+            let now = rx.borrow_and_update().clone();
+            if ok(&now) {
+                return now.to_vec();
+            }
+            rx.changed().await.unwrap();
+        }
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn services_see_which_peers_are_connected_and_trusted() {
+    let board = Switchboard::new();
+    let (a, a_addr) = node(&board, Vec::new()).await;
+    let mut config = Config::default();
+    config.node.bootstrap = vec![a_addr.to_string()];
+    let (b, b_addr) = node_with(&board, Vec::new(), config).await;
+    let mut at_a = a.handle().peer_layer().connected();
+    let mut at_b = b.handle().peer_layer().connected();
+
+    // B dials A (its bootstrap): both see the other, untrusted.
+    let seen = until_connected(&mut at_b, |p| !p.is_empty()).await;
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].id, a.handle().id());
+    assert_eq!(seen[0].direction, warren_node::conn::Direction::Outbound);
+    assert!(!seen[0].trusted);
+    let seen = until_connected(&mut at_a, |p| !p.is_empty()).await;
+    assert_eq!(
+        (seen[0].id, seen[0].direction, seen[0].trusted),
+        (
+            b.handle().id(),
+            warren_node::conn::Direction::Inbound,
+            false
+        )
+    );
+
+    // Trust shows at once.
+    a.handle().trust_add(b_addr).await.unwrap();
+    until_connected(&mut at_a, |p| p.len() == 1 && p[0].trusted).await;
+
+    // A stops: B's list empties.
+    a.shutdown().await;
+    until_connected(&mut at_b, |p| p.is_empty()).await;
+    b.shutdown().await;
+}

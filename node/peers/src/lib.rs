@@ -23,8 +23,8 @@ pub mod store;
 
 pub use error::{Error, Result};
 pub use node::{
-    MirrorRequests, NoExtras, Node, NodeHandle, NodeOptions, PeerInfo, SeedStatus, Status,
-    TrustInfo, trust,
+    ConnectedPeer, MirrorRequests, NoExtras, Node, NodeHandle, NodeOptions, PeerInfo, SeedStatus,
+    Status, TrustInfo, trust,
 };
 
 use warren_net::{clock, conn, metrics, tor, transport};

@@ -40,6 +40,8 @@ pub(crate) struct Actor {
     pub(crate) busy_tx: watch::Sender<Arc<Vec<SignedNodeRecord>>>,
     /// Tells the inbound tasks who is trusted (see `ConnCtx::trusted`).
     pub(crate) trusted_tx: watch::Sender<Arc<HashSet<NodeId>>>,
+    /// The peers with a live connection, for the services above.
+    pub(crate) connected_tx: watch::Sender<Arc<Vec<super::ConnectedPeer>>>,
     pub(crate) peers: PeerTable,
     pub(crate) conns: HashMap<NodeId, Conn>,
     pub(crate) dialing: HashSet<NodeId>,
@@ -121,6 +123,7 @@ impl Actor {
                     .is_some_and(|c| c.handle.conn_id == conn_id)
                 {
                     self.conns.remove(&peer);
+                    self.publish_connected();
                     tracing::info!(peer = %peer.short(), ?ended, "peer disconnected");
                     if crate::conn::is_failure(&ended) {
                         self.dial_failed(peer, describe(&ended));
@@ -202,7 +205,33 @@ impl Actor {
             e.last_connected = Some(self.ctx.clock.unix_now());
         }
         self.persist_connected(peer).await;
+        self.publish_connected();
         Admission::Admit
+    }
+
+    /// Tells the services the peers connected now (sorted by id).
+    pub(crate) fn publish_connected(&self) {
+        let mut now: Vec<super::ConnectedPeer> = self
+            .conns
+            .iter()
+            .map(|(id, c)| super::ConnectedPeer {
+                id: *id,
+                direction: c.handle.direction,
+                trusted: self.trust.contains_key(id),
+                role: self
+                    .peers
+                    .get(id)
+                    .map_or(Role::Member, |e| e.record.get().record.role),
+            })
+            .collect();
+        now.sort_by_key(|p| *p.id.as_bytes());
+        self.connected_tx.send_if_modified(|old| {
+            if **old == now {
+                return false;
+            }
+            *old = Arc::new(now);
+            true
+        });
     }
 
     /// Whether a connection to `peer` in `direction` is the one both sides

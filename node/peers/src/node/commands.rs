@@ -103,6 +103,7 @@ impl Actor {
     fn publish_trusted(&self) {
         self.trusted_tx
             .send_replace(Arc::new(self.trust.keys().copied().collect()));
+        self.publish_connected();
     }
 
     async fn trust_add(&mut self, addr: PeerAddr) -> Result<TrustInfo, String> {

@@ -31,7 +31,7 @@ use tokio_util::task::TaskTracker;
 use warren_proto::service::ServiceName;
 use warren_proto::{NodeId, PeerAddr, Role, Services};
 
-pub use status::{NoExtras, PeerInfo, SeedStatus, Status, TrustInfo};
+pub use status::{ConnectedPeer, NoExtras, PeerInfo, SeedStatus, Status, TrustInfo};
 pub use tracker::MirrorRequests;
 
 use crate::clock::SharedClock;
@@ -93,6 +93,7 @@ pub struct NodeHandle {
     keypair: Arc<warren_proto::Keypair>,
     conn: Arc<ConnCtx>,
     clock: SharedClock,
+    connected: watch::Receiver<Arc<Vec<ConnectedPeer>>>,
 }
 
 impl Node {
@@ -148,6 +149,7 @@ impl Node {
         }
         let trust = persist::load_trust(&db)?;
         let (trusted_tx, trusted_rx) = watch::channel(Arc::new(trust.keys().copied().collect()));
+        let (connected_tx, connected_rx) = watch::channel(Arc::new(Vec::new()));
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
         let ctx = Arc::new(ConnCtx {
@@ -183,6 +185,7 @@ impl Node {
             own_tx,
             busy_tx,
             trusted_tx,
+            connected_tx,
             peers,
             conns: HashMap::new(),
             dialing: HashSet::new(),
@@ -210,6 +213,7 @@ impl Node {
             keypair: identity_keypair,
             conn: ctx.clone(),
             clock: ctx.clock.clone(),
+            connected: connected_rx,
         };
         Ok(Node {
             handle,
@@ -293,6 +297,15 @@ impl NodeHandle {
     #[cfg(any(test, feature = "test-hooks"))]
     pub async fn stall(&self, d: Duration) {
         let _ = self.cmds.send(NodeCmd::Stall(d)).await;
+    }
+
+    /// The peers with a live connection, sorted by id, as a watch: a
+    /// service (chat delivering while both ends are online, say) waits for
+    /// `changed()` and reads the list. Updated when a connection is
+    /// admitted or ends and when trust changes; the latest list only, so it
+    /// never queues.
+    pub fn connected(&self) -> watch::Receiver<Arc<Vec<ConnectedPeer>>> {
+        self.connected.clone()
     }
 
     /// Every known node.

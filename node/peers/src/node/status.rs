@@ -74,6 +74,20 @@ pub struct Status<X = NoExtras> {
     pub metrics: MetricsSnapshot,
 }
 
+/// A peer with a live connection, as services see it
+/// ([`crate::NodeHandle::connected`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectedPeer {
+    /// Its identity.
+    pub id: warren_proto::NodeId,
+    /// Who opened the connection.
+    pub direction: crate::conn::Direction,
+    /// Whether this node trusts it.
+    pub trusted: bool,
+    /// `member` or `box`, from its record.
+    pub role: warren_proto::Role,
+}
+
 /// Nothing added: the peer layer's own status.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoExtras {}
