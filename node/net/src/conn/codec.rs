@@ -17,6 +17,7 @@ pub struct Outgoing {
 
 /// Why reading or writing frames failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CodecError {
     /// The peer sent bytes that are not a valid frame.
     #[error(transparent)]

@@ -39,6 +39,7 @@ use warren_proto::msg::CloseReason;
 
 /// Why a connection or handshake failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConnError {
     /// The peer sent bad bytes or failed a check.
     #[error(transparent)]
