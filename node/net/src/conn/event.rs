@@ -59,12 +59,14 @@ pub enum NodeEvent {
         /// The peer to ban.
         peer: NodeId,
     },
-    /// A tracker message from a peer.
-    Tracker {
+    /// A message for the layer above on a channel of its own (the
+    /// tracker's): the connection layer checks and decodes it, and reads
+    /// no further.
+    Message {
         /// Where to answer.
         conn: ConnHandle,
         /// The message.
-        msg: Box<warren_proto::tracker::TrackerMsg>,
+        msg: Box<warren_proto::msg::Message>,
     },
 }
 

@@ -105,14 +105,14 @@ impl ConnHandle {
             .map_err(|_| Dropped)
     }
 
-    /// Queues a tracker message.
-    pub fn send_tracker(&self, msg: warren_proto::tracker::TrackerMsg) -> Result<(), Dropped> {
-        let m = Message::Tracker(msg);
+    /// Queues a message of the layer above on its own channel (the
+    /// tracker's, on a peer connection), behind control frames.
+    pub fn send(&self, msg: Message) -> Result<(), Dropped> {
         self.normal
             .try_send(Outgoing {
-                channel: Channel::Tracker,
+                channel: msg.channel(),
                 priority: Priority::Normal,
-                payload: m.encode(),
+                payload: msg.encode(),
             })
             .map_err(|_| Dropped)
     }

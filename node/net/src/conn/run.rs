@@ -211,8 +211,8 @@ impl<'a> Reader<'a> {
                 }
                 return self.on_records(records.into_vec());
             }
-            Message::Tracker(msg) => {
-                let ev = NodeEvent::Tracker {
+            msg @ Message::Tracker(_) => {
+                let ev = NodeEvent::Message {
                     conn: self.handle.clone(),
                     msg: Box::new(msg),
                 };

@@ -152,7 +152,12 @@ impl Actor {
                 }
             }
             NodeEvent::Misbehaved { peer } => self.ban(peer).await,
-            NodeEvent::Tracker { conn, msg } => self.on_tracker(conn, *msg).await,
+            // The connection layer forwards the tracker channel only.
+            NodeEvent::Message { conn, msg } => {
+                if let warren_proto::msg::Message::Tracker(msg) = *msg {
+                    self.on_tracker(conn, msg).await
+                }
+            }
         }
     }
 

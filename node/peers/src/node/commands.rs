@@ -83,7 +83,7 @@ impl Actor {
                             let msg = TrackerMsg::Announce {
                                 swarms: BoundedVec::truncating([swarm]),
                             };
-                            let _ = c.handle.send_tracker(msg);
+                            let _ = c.handle.send(warren_proto::msg::Message::Tracker(msg));
                         }
                     }
                 }

@@ -247,7 +247,10 @@ impl Actor {
                     swarm,
                     providers: BoundedVec::truncating(records),
                 };
-                if conn.send_tracker(reply).is_err() {
+                if conn
+                    .send(warren_proto::msg::Message::Tracker(reply))
+                    .is_err()
+                {
                     Metrics::inc(&m.outbox_drops);
                 }
             }
@@ -288,7 +291,10 @@ impl Actor {
                     next,
                     more,
                 };
-                if conn.send_tracker(page).is_err() {
+                if conn
+                    .send(warren_proto::msg::Message::Tracker(page))
+                    .is_err()
+                {
                     Metrics::inc(&m.outbox_drops);
                 }
             }
@@ -330,7 +336,9 @@ impl Actor {
                 self.tracker.synced.insert(peer, next);
                 if more
                     && conn
-                        .send_tracker(TrackerMsg::SyncGet { since: next })
+                        .send(warren_proto::msg::Message::Tracker(TrackerMsg::SyncGet {
+                            since: next,
+                        }))
                         .is_err()
                 {
                     Metrics::inc(&m.outbox_drops);
@@ -372,9 +380,11 @@ impl Actor {
         }
         for (peer, c) in &self.conns {
             if Some(*peer) != from && *peer != entry.entry.publisher {
-                let _ = c.handle.send_tracker(TrackerMsg::Publish {
-                    entry: entry.clone(),
-                });
+                let _ = c
+                    .handle
+                    .send(warren_proto::msg::Message::Tracker(TrackerMsg::Publish {
+                        entry: entry.clone(),
+                    }));
             }
         }
     }
@@ -419,7 +429,10 @@ impl Actor {
             if is_box
                 && self.trust.contains_key(peer)
                 && c.handle
-                    .send_tracker(TrackerMsg::Mirror { swarm, size })
+                    .send(warren_proto::msg::Message::Tracker(TrackerMsg::Mirror {
+                        swarm,
+                        size,
+                    }))
                     .is_ok()
             {
                 asked.push(*peer);
@@ -433,9 +446,9 @@ impl Actor {
         let trusted = self.trust.contains_key(&conn.peer);
         let swarms = self.tracker.announcement(trusted);
         if !swarms.is_empty() {
-            let _ = conn.send_tracker(TrackerMsg::Announce {
+            let _ = conn.send(warren_proto::msg::Message::Tracker(TrackerMsg::Announce {
                 swarms: BoundedVec::truncating(swarms),
-            });
+            }));
         }
     }
 
@@ -447,7 +460,9 @@ impl Actor {
             .into_iter()
             .filter(|e| e.entry.publisher == self.own_id())
         {
-            let _ = conn.send_tracker(TrackerMsg::Publish { entry: e });
+            let _ = conn.send(warren_proto::msg::Message::Tracker(TrackerMsg::Publish {
+                entry: e,
+            }));
         }
     }
 
@@ -466,7 +481,11 @@ impl Actor {
         self.tracker.watch(swarm, tx);
         for (peer, c) in &self.conns {
             if !private || self.trust.contains_key(peer) {
-                let _ = c.handle.send_tracker(TrackerMsg::WhoHas { swarm });
+                let _ = c
+                    .handle
+                    .send(warren_proto::msg::Message::Tracker(TrackerMsg::WhoHas {
+                        swarm,
+                    }));
             }
         }
     }
@@ -486,7 +505,11 @@ impl Actor {
             for (peer, c) in &self.conns {
                 if self.trust.contains_key(peer) {
                     let since = self.tracker.synced_from(peer);
-                    let _ = c.handle.send_tracker(TrackerMsg::SyncGet { since });
+                    let _ =
+                        c.handle
+                            .send(warren_proto::msg::Message::Tracker(TrackerMsg::SyncGet {
+                                since,
+                            }));
                 }
             }
         }
