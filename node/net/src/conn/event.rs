@@ -11,7 +11,7 @@ use warren_proto::msg::CloseReason;
 /// Queue policy (see `limits.node_inbox`): `Connected`, `Disconnected` and
 /// `DialFailed` are sent with `send().await` (they must not be lost, and the
 /// node task never waits on a connection, so this cannot deadlock);
-/// `Records`, `GetPeers` and `Misbehaved` use `try_send` and are dropped and
+/// `Records`, `GetPeers`, `Misbehaved` and `Message` use `try_send` and are dropped and
 /// counted when the inbox is full.
 #[derive(Debug)]
 pub enum NodeEvent {
