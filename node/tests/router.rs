@@ -94,6 +94,21 @@ async fn node_with(
     (node, addr)
 }
 
+/// A node offering the greeter with a pool of four connections: one per
+/// identity.
+async fn greeter_with_four_slots(board: &Switchboard) -> (Node, PeerAddr, Arc<Greeter>) {
+    let greeter = Arc::new(Greeter::default());
+    let mut config = Config::default();
+    config.limits.service_connections = 4;
+    let (a, a_addr) = node_with(
+        board,
+        vec![(greet(), greeter.clone() as Arc<dyn ServiceHandler>)],
+        config,
+    )
+    .await;
+    (a, a_addr, greeter)
+}
+
 async fn ask(conn: &mut ServiceConn, text: &str) -> String {
     conn.send(text.as_bytes().to_vec()).await.unwrap();
     let reply = timeout(WAIT, conn.recv()).await.unwrap().unwrap().unwrap();
@@ -191,16 +206,7 @@ async fn a_service_a_node_does_not_offer_is_closed_and_a_message_over_the_bound_
 async fn a_full_service_pool_closes_the_silent_connection_for_a_newcomer_and_shutdown_ends_the_rest()
  {
     let board = Switchboard::new();
-    let greeter = Arc::new(Greeter::default());
-    let mut config = Config::default();
-    // Four connections at once, one per identity.
-    config.limits.service_connections = 4;
-    let (a, a_addr) = node_with(
-        &board,
-        vec![(greet(), greeter.clone() as Arc<dyn ServiceHandler>)],
-        config,
-    )
-    .await;
+    let (a, a_addr, greeter) = greeter_with_four_slots(&board).await;
     let (b, _) = node(&board, Vec::new()).await;
     let b_id = b.handle().id();
 
@@ -345,15 +351,7 @@ async fn frames_on_the_wrong_channel_close_service_and_peer_connections() {
 #[tokio::test]
 async fn a_connection_that_never_reads_is_still_closed_for_a_newcomer() {
     let board = Switchboard::new();
-    let greeter = Arc::new(Greeter::default());
-    let mut config = Config::default();
-    config.limits.service_connections = 4;
-    let (a, a_addr) = node_with(
-        &board,
-        vec![(greet(), greeter.clone() as Arc<dyn ServiceHandler>)],
-        config,
-    )
-    .await;
+    let (a, a_addr, greeter) = greeter_with_four_slots(&board).await;
     let me = Identity::generate(warren_proto::Difficulty::new(8).unwrap()).unwrap();
     // Pings, never reading a pong: the node's writes to it soon block.
     let mut stuck = raw_dial_as(&board, &a_addr, Purpose::Service(greet()), &me).await;
