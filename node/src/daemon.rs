@@ -7,7 +7,7 @@
 //!        ▼
 //!   warren-peers Node ── router: Transfer → files' UploadService,
 //!        │                       each service of `NodeOptions::services`
-//!        │               mirrors: files' handle
+//!        │               tracker: files' tracker inbox
 //!        ▼
 //!   files Registry (on the node's tasks, its store writer, its context)
 //!        ▼
@@ -138,7 +138,7 @@ impl Node {
             transport,
             clock,
             router,
-            mirrors: Some(Arc::new(files.clone())),
+            tracker: Some(files_pending.peer_messages()),
         })
         .await?;
         let tasks = peers.tasks();
@@ -150,6 +150,8 @@ impl Node {
                 record_validity_secs: config.community.record_validity_secs,
                 tasks: tasks.clone(),
                 gateway_base: gateway_url.clone(),
+                tracker_swarms: config.limits.tracker_swarms,
+                catalogue_entries: config.limits.catalogue_entries,
             },
             db,
             peers.store(),
@@ -267,7 +269,7 @@ impl NodeHandle {
 
     /// The catalogue of public shares this node knows.
     pub async fn catalogue(&self) -> Result<Vec<warren_proto::tracker::SignedEntry>> {
-        Ok(self.peers.catalogue().await?)
+        Ok(self.files.tracker().catalogue().await?)
     }
 
     /// Opens a connection for `service` to the node at `addr` (see

@@ -15,10 +15,11 @@
 //! piece picker and its connections; each upload session owns its request
 //! queue. Sizes and queues are bounded by `[files]` in the configuration.
 //!
-//! It stands on `warren-peers` (the node task answers who provides a
-//! swarm, and hands mirror requests here through
-//! [`warren_peers::MirrorRequests`]) and `warren-net` (transfer connections
-//! reach [`upload::UploadService`] through the router); the panel and the
+//! Its [`tracker`] task knows who provides which swarm and the catalogue
+//! of public shares; it hears the tracker channel of every peer connection
+//! from the peer layer. The crate stands on `warren-peers` (connected
+//! peers, their records) and `warren-net` (transfer connections reach
+//! [`upload::UploadService`] through the router); the panel and the
 //! daemon above use [`FilesHandle`].
 
 pub mod bitmap;
@@ -34,6 +35,7 @@ mod recheck;
 mod registry;
 mod slots;
 pub mod source;
+pub mod tracker;
 mod transfer;
 mod upload;
 mod verified;

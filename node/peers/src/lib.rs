@@ -4,14 +4,14 @@
 //! - [`store`]: the redb database, its batched writer, its checks and its
 //!   kept copy (`warren.keep`);
 //! - the node task ([`Node`], [`NodeHandle`]): the peer table, discovery
-//!   (bootstrap, peer exchange, redial with backoff), trust, bans and the
-//!   tracker (who provides which swarm, the catalogue, mirror requests);
+//!   (bootstrap, peer exchange, redial with backoff), trust and bans;
 //! - [`config`]: the sections it is configured by.
 //!
 //! It depends on `warren-net` (connections, transports) and
 //! `warren-proto`; the services above it (files, the panel) and the daemon
 //! reach it through [`NodeHandle`], and it reaches them only through the
-//! router and [`MirrorRequests`] they hand it.
+//! router and the tracker inbox they hand it ([`NodeOptions::tracker`]:
+//! the tracker channel's messages, as [`PeerMessage`]s).
 
 #![forbid(unsafe_code)]
 
@@ -23,7 +23,7 @@ pub mod store;
 
 pub use error::{Error, Result};
 pub use node::{
-    ConnectedPeer, MirrorRequests, NoExtras, Node, NodeHandle, NodeOptions, PeerInfo, SeedStatus,
+    ConnectedPeer, NoExtras, Node, NodeHandle, NodeOptions, PeerInfo, PeerMessage, SeedStatus,
     Status, TrustInfo, trust,
 };
 

@@ -45,7 +45,6 @@ use super::source::Stamp;
 use crate::config::FilesConfig;
 use crate::conn::ConnCtx;
 use crate::metrics::Metrics;
-use warren_peers::NodeHandle;
 
 const EVENT_QUEUE: usize = 256;
 const WRITE_QUEUE: usize = 8;
@@ -246,7 +245,6 @@ pub(crate) struct Setup {
     /// seeding quota); none: no limit.
     pub(crate) max_bytes: Option<u64>,
     pub(crate) ctx: Arc<ConnCtx>,
-    pub(crate) node: NodeHandle,
     /// The files service (for the thermal cap).
     pub(crate) files: crate::FilesHandle,
     pub(crate) cfg: FilesConfig,
@@ -359,7 +357,13 @@ impl Download {
     }
 
     async fn run(mut self) -> Result<Option<Vec<Stamp>>, FilesError> {
-        let mut who_has = self.s.node.who_has(self.swarm, self.private()).await.ok();
+        let mut who_has = self
+            .s
+            .files
+            .tracker()
+            .who_has(self.swarm, self.private())
+            .await
+            .ok();
         let resuming = self.s.resume.is_some();
         let (content, have, first) = match self.s.resume.take() {
             Some((c, have)) => (c, have, None),
@@ -698,7 +702,7 @@ impl Download {
                     self.anon.refresh();
                     self.dial_more(&shared);
                     if ask_again(ticks) {
-                        *who_has = self.s.node.who_has(self.swarm, self.private()).await.ok();
+                        *who_has = self.s.files.tracker().who_has(self.swarm, self.private()).await.ok();
                     }
                     let bytes = self.s.ctx.metrics.bytes_downloaded.load(std::sync::atomic::Ordering::Relaxed);
                     let rate = bytes.saturating_sub(last_bytes);

@@ -39,6 +39,12 @@ pub struct ExtraSetup {
     pub tasks: TaskTracker,
     /// Base URL of the node's web gateway (`http://…`); none: no gateway.
     pub gateway_base: Option<String>,
+    /// Swarms whose providers the tracker remembers
+    /// (`limits.tracker_swarms`).
+    pub tracker_swarms: usize,
+    /// Public shares the tracker's catalogue holds
+    /// (`limits.catalogue_entries`).
+    pub catalogue_entries: usize,
 }
 
 /// A share's identity as stored (`share_keys` table, key: the token).

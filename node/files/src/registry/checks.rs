@@ -217,12 +217,12 @@ impl Registry {
             let why = fault.map(|f| f.to_string()).unwrap_or_default();
             tracing::warn!(%name, error = %why, "files no longer hold what was shared or downloaded; not serving them");
             for (swarm, _) in self.swarms_of(owner) {
-                let _ = self.node.provide(swarm, None).await;
+                let _ = self.me.tracker().provide(swarm, None).await;
             }
         } else if !bad(health) && bad(before) {
             tracing::info!(%name, "files hold their content again; serving them");
             for (swarm, private) in self.swarms_of(owner) {
-                let _ = self.node.provide(swarm, Some(private)).await;
+                let _ = self.me.tracker().provide(swarm, Some(private)).await;
             }
         }
     }

@@ -197,7 +197,6 @@ impl Registry {
             resume,
             max_bytes: d.mirror.map(|m| m.reserved),
             ctx: self.ctx.clone(),
-            node: self.node.clone(),
             files: self.me.clone(),
             cfg: self.cfg.clone(),
             circuits,
@@ -242,7 +241,7 @@ impl Registry {
             }
         }
         if self.served.remove(&swarm).is_some() {
-            let _ = self.node.provide(swarm, None).await;
+            let _ = self.me.tracker().provide(swarm, None).await;
         }
         self.store.delete(Table::Downloads, swarm.0.to_vec()).await;
         self.store.delete(Table::Stamps, swarm.0.to_vec()).await;
@@ -321,7 +320,7 @@ impl Registry {
                 let private = ticket.is_some();
                 self.persist_download(swarm, true).await;
                 self.serve_download(swarm, content, ticket, files, have, view);
-                let _ = self.node.provide(swarm, Some(private)).await;
+                let _ = self.me.tracker().provide(swarm, Some(private)).await;
             }
             RegistryEvent::Progress { swarm, have } => {
                 if let Some(d) = self.downloads.get_mut(&swarm) {

@@ -32,6 +32,8 @@ pub struct FilesHandle {
     thermal: Arc<std::sync::Mutex<Option<ThermalCap>>>,
     /// For a share's own address: the one swarm it serves.
     scope: Option<SwarmId>,
+    /// The tracker task.
+    tracker: crate::tracker::TrackerHandle,
 }
 
 impl std::fmt::Debug for FilesHandle {
@@ -283,9 +285,18 @@ struct ThermalCap {
     disk: crate::conn::TokenBucket,
 }
 
-/// A handle and the receiver the service task will own.
+/// A handle and the receivers the service's tasks will own.
 pub struct Pending {
     pub(super) rx: mpsc::Receiver<Cmd>,
+    pub(super) tracker: crate::tracker::Pending,
+}
+
+impl Pending {
+    /// Where the peer layer hands the tracker channel's messages
+    /// ([`warren_peers::NodeOptions::tracker`]).
+    pub fn peer_messages(&self) -> mpsc::Sender<warren_peers::PeerMessage> {
+        self.tracker.peer_messages()
+    }
 }
 
 /// The upload cap's bucket: a second's worth of burst; none for 0.
@@ -297,6 +308,7 @@ fn bucket(rate: u64) -> Option<crate::conn::TokenBucket> {
 /// Makes the handle before the service exists (connections need it).
 pub fn handle(cfg: &FilesConfig) -> (FilesHandle, Pending) {
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+    let (tracker, tracker_pending) = crate::tracker::handle();
     let handle = FilesHandle {
         tx,
         upload_slots: crate::slots::UploadSlots::new(cfg.max_upload_sessions),
@@ -304,14 +316,26 @@ pub fn handle(cfg: &FilesConfig) -> (FilesHandle, Pending) {
         upload_rate: Arc::new(std::sync::Mutex::new(bucket(cfg.upload_rate_limit))),
         thermal: Arc::default(),
         scope: None,
+        tracker,
     };
-    (handle, Pending { rx })
+    (
+        handle,
+        Pending {
+            rx,
+            tracker: tracker_pending,
+        },
+    )
 }
 
-/// A trusted node (reachable at `from`) asks us to keep and seed a swarm.
-/// Dropped when the command queue is full.
-impl warren_peers::MirrorRequests for FilesHandle {
-    fn mirror_request(&self, from: PeerAddr, swarm: SwarmId, size: u64) {
+impl FilesHandle {
+    /// A trusted node (reachable at `from`) asks us to keep and seed a
+    /// swarm. Never waits: dropped when the command queue is full.
+    pub(crate) fn mirror_request(&self, from: PeerAddr, swarm: SwarmId, size: u64) {
         let _ = self.tx.try_send(Cmd::Mirror { from, swarm, size });
+    }
+
+    /// The tracker: who provides which swarm, the catalogue.
+    pub fn tracker(&self) -> &crate::tracker::TrackerHandle {
+        &self.tracker
     }
 }

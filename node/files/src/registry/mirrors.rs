@@ -213,7 +213,7 @@ impl Registry {
             c.cancel();
         }
         self.served.remove(&swarm);
-        let _ = self.node.provide(swarm, None).await;
+        let _ = self.me.tracker().provide(swarm, None).await;
         remove_file(&PathBuf::from(&d.stored.out));
         self.store.delete(Table::Mirrors, swarm.0.to_vec()).await;
         self.store.flush().await.map_err(Self::store_err)
@@ -230,7 +230,7 @@ impl Registry {
         m.reserved = 0;
         remove_file(&PathBuf::from(&d.stored.out));
         self.served.remove(&swarm);
-        let _ = self.node.provide(swarm, None).await;
+        let _ = self.me.tracker().provide(swarm, None).await;
     }
 
     /// Asks the trusted boxes that are connected to mirror one of our
@@ -240,10 +240,10 @@ impl Registry {
             .find_share(id)
             .ok_or_else(|| FilesError::NotFound(format!("no share {id:?}")))?;
         let size = self.shares[&token].stored.size;
-        self.node
+        self.me
+            .tracker()
             .ask_mirror(Token(token).swarm(), size)
             .await
-            .map_err(|e| FilesError::Refused(e.to_string()))
     }
 }
 

@@ -643,6 +643,16 @@ impl Registry {
 
     /// Runs the service until the node shuts down (or every handle is gone).
     pub async fn run(mut self, mut pending: Pending) {
+        self.extra.tasks.spawn(crate::tracker::run(
+            pending.tracker,
+            crate::tracker::Setup {
+                peers: self.node.clone(),
+                ctx: self.ctx.clone(),
+                files: self.me.clone(),
+                max_swarms: self.extra.tracker_swarms,
+                max_entries: self.extra.catalogue_entries,
+            },
+        ));
         self.start_all_addressed().await;
         self.resume_all();
         self.provide_all().await;
@@ -703,12 +713,14 @@ impl Registry {
                 continue;
             }
             let _ = self
-                .node
+                .me
+                .tracker()
                 .provide(Token(s.stored.token).swarm(), Some(true))
                 .await;
             if s.stored.public {
                 let _ = self
-                    .node
+                    .me
+                    .tracker()
                     .provide(SwarmId::from(s.content.id), Some(false))
                     .await;
             }
@@ -719,7 +731,7 @@ impl Registry {
             {
                 // Private swarms are the ones with tickets.
                 let private = d.stored.ticket.is_some();
-                let _ = self.node.provide(*swarm, Some(private)).await;
+                let _ = self.me.tracker().provide(*swarm, Some(private)).await;
             }
         }
     }

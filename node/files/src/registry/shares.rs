@@ -363,7 +363,11 @@ impl Registry {
             }
             return Ok(self.share_info(&self.shares[&token]));
         }
-        let _ = self.node.provide(Token(token).swarm(), Some(true)).await;
+        let _ = self
+            .me
+            .tracker()
+            .provide(Token(token).swarm(), Some(true))
+            .await;
         tracing::info!(token = %Token(token).to_base32().get(..6).unwrap_or(""), "shared");
         if opts.public {
             return self.set_public(&Token(token).to_base32()).await;
@@ -410,14 +414,22 @@ impl Registry {
             );
         }
         let _ = self
-            .node
+            .me
+            .tracker()
             .provide(SwarmId::from(content.id), Some(false))
             .await;
         if let Meta::Plain(l) = &content.manifest.meta {
-            let _ = self
-                .node
-                .publish(content.id, l, content.manifest.total_size)
-                .await;
+            let entry = warren_proto::tracker::CatalogueEntry {
+                content: content.id,
+                name: l.name.clone(),
+                size: content.manifest.total_size,
+                files: l.files.len() as u32,
+                description: l.description.clone(),
+                tags: l.tags.clone(),
+                publisher: self.ctx.keypair.id(),
+                published_at: self.now(),
+            };
+            let _ = self.me.tracker().publish(entry).await;
         }
         Ok(self.share_info(&self.shares[&token]))
     }
@@ -431,7 +443,7 @@ impl Registry {
         };
         self.served.remove(&Token(token).swarm());
         self.stop_addressed(token).await;
-        let _ = self.node.provide(Token(token).swarm(), None).await;
+        let _ = self.me.tracker().provide(Token(token).swarm(), None).await;
         if s.stored.public
             && !self
                 .shares
@@ -439,7 +451,11 @@ impl Registry {
                 .any(|o| o.content.id == s.content.id && o.stored.public)
         {
             self.served.remove(&SwarmId::from(s.content.id));
-            let _ = self.node.provide(SwarmId::from(s.content.id), None).await;
+            let _ = self
+                .me
+                .tracker()
+                .provide(SwarmId::from(s.content.id), None)
+                .await;
         }
         self.store.delete(Table::Shares, token.to_vec()).await;
         self.store.delete(Table::Stamps, token.to_vec()).await;

@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior, interval};
 use tokio_util::task::TaskTracker;
 use warren_proto::msg::{CloseReason, MAX_PEERS_PER_MESSAGE, PeerMsg};
+use warren_proto::tracker::TrackerMsg;
 use warren_proto::{BoundedVec, NodeId, PeerAddr, Role, SignedNodeRecord, TransportHint, Verified};
 
 use super::commands::NodeCmd;
@@ -53,9 +54,9 @@ pub(crate) struct Actor {
     pub(crate) store: StoreWriter,
     pub(crate) tasks: TaskTracker,
     pub(crate) started: Instant,
-    pub(crate) tracker: super::tracker::Tracker,
-    /// Where trusted boxes' mirror requests go (the files service).
-    pub(crate) mirrors: Option<Arc<dyn super::MirrorRequests>>,
+    /// Where the tracker channel's messages go (the files service's
+    /// tracker); none: dropped.
+    pub(crate) tracker: Option<mpsc::Sender<super::PeerMessage>>,
 }
 
 impl Actor {
@@ -155,7 +156,7 @@ impl Actor {
             // The connection layer forwards the tracker channel only.
             NodeEvent::Message { conn, msg } => {
                 if let warren_proto::msg::Message::Tracker(msg) = *msg {
-                    self.on_tracker(conn, msg).await
+                    self.forward_tracker(&conn, msg);
                 }
             }
         }
@@ -195,8 +196,6 @@ impl Actor {
             .discovery
             .pex_interval()
             .mul_f64(0.75 + fastrand::f64() / 2.0);
-        self.announce_to(&handle);
-        self.catalogue_to(&handle);
         self.conns.insert(
             peer,
             Conn {
@@ -218,16 +217,8 @@ impl Actor {
     pub(crate) fn publish_connected(&self) {
         let mut now: Vec<super::ConnectedPeer> = self
             .conns
-            .iter()
-            .map(|(id, c)| super::ConnectedPeer {
-                id: *id,
-                direction: c.handle.direction,
-                trusted: self.trust.contains_key(id),
-                role: self
-                    .peers
-                    .get(id)
-                    .map_or(Role::Member, |e| e.record.get().record.role),
-            })
+            .values()
+            .map(|c| self.connected_peer(&c.handle))
             .collect();
         now.sort_by_key(|p| *p.id.as_bytes());
         self.connected_tx.send_if_modified(|old| {
@@ -237,6 +228,37 @@ impl Actor {
             *old = Arc::new(now);
             true
         });
+    }
+
+    /// How services see an admitted connection.
+    fn connected_peer(&self, conn: &ConnHandle) -> super::ConnectedPeer {
+        super::ConnectedPeer {
+            id: conn.peer,
+            direction: conn.direction,
+            trusted: self.trust.contains_key(&conn.peer),
+            role: self
+                .peers
+                .get(&conn.peer)
+                .map_or(Role::Member, |e| e.record.get().record.role),
+            conn: conn.clone(),
+        }
+    }
+
+    /// Hands a tracker message from an admitted connection to the tracker
+    /// (never waits: a full inbox drops it, counted in `inbox_drops`).
+    fn forward_tracker(&self, conn: &ConnHandle, msg: TrackerMsg) {
+        let Some(sink) = &self.tracker else { return };
+        let admitted = self
+            .conns
+            .get(&conn.peer)
+            .is_some_and(|c| c.handle.conn_id == conn.conn_id);
+        if !admitted {
+            return;
+        }
+        let from = self.connected_peer(conn);
+        if sink.try_send(super::PeerMessage { from, msg }).is_err() {
+            Metrics::inc(&self.ctx.metrics.inbox_drops);
+        }
     }
 
     /// Whether a connection to `peer` in `direction` is the one both sides

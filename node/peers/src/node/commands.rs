@@ -2,10 +2,8 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot};
-use warren_proto::content::SwarmId;
-use warren_proto::tracker::{SignedEntry, TrackerMsg};
-use warren_proto::{BoundedVec, SignedNodeRecord};
+use tokio::sync::oneshot;
+use warren_proto::SignedNodeRecord;
 use warren_proto::{NodeId, PeerAddr, ProtocolVersion, Role};
 
 use super::actor::Actor;
@@ -13,6 +11,7 @@ use super::persist::TrustEntry;
 use super::status::{PeerInfo, SeedStatus, Status, TrustInfo};
 use super::trust;
 use crate::conn::Direction;
+use crate::metrics::Metrics;
 use crate::store::Table;
 
 /// A request for the node task; each carries where to send the answer.
@@ -24,16 +23,12 @@ pub(crate) enum NodeCmd {
     TrustRemove(NodeId, oneshot::Sender<Result<bool, String>>),
     TrustList(oneshot::Sender<Vec<TrustInfo>>),
     Relaunch(oneshot::Sender<bool>),
-    /// We provide (`Some(private)`) or stop providing (`None`) a swarm.
-    Provide(SwarmId, Option<bool>),
-    /// A public share of ours, for the catalogue.
-    Publish(SignedEntry),
-    /// Who provides a swarm? Answers go to the sender as they come.
-    WhoHas(SwarmId, bool, mpsc::Sender<Vec<SignedNodeRecord>>),
-    /// The catalogue.
-    Catalogue(oneshot::Sender<Vec<SignedEntry>>),
-    /// Ask the connected trusted boxes to mirror a swarm of ours.
-    AskMirror(SwarmId, u64, oneshot::Sender<Vec<NodeId>>),
+    /// The live records of these nodes.
+    Records(Vec<NodeId>, oneshot::Sender<Vec<SignedNodeRecord>>),
+    /// Records heard from a peer: check and learn; the good ones' ids.
+    Learn(Vec<SignedNodeRecord>, NodeId, oneshot::Sender<Vec<NodeId>>),
+    /// Where to dial a node.
+    AddressOf(NodeId, oneshot::Sender<Option<PeerAddr>>),
     /// Tests: the node task stops answering for a while, as if stuck.
     #[cfg(any(test, feature = "test-hooks"))]
     Stall(std::time::Duration),
@@ -75,28 +70,54 @@ impl Actor {
                 }
                 let _ = reply.send(onion.is_some());
             }
-            NodeCmd::Provide(swarm, private) => {
-                self.tracker.set_local(swarm, private);
-                if private.is_some() {
-                    for c in self.conns.values() {
-                        if private == Some(false) || self.trust.contains_key(&c.handle.peer) {
-                            let msg = TrackerMsg::Announce {
-                                swarms: BoundedVec::truncating([swarm]),
-                            };
-                            let _ = c.handle.send(warren_proto::msg::Message::Tracker(msg));
-                        }
-                    }
-                }
+            NodeCmd::Records(ids, reply) => {
+                let _ = reply.send(self.live_records(&ids));
             }
-            NodeCmd::Publish(entry) => self.on_publish(entry, None),
-            NodeCmd::WhoHas(swarm, private, tx) => self.who_has(swarm, private, tx),
-            NodeCmd::Catalogue(reply) => {
-                let _ = reply.send(self.tracker.catalogue());
+            NodeCmd::Learn(records, from, reply) => {
+                let ids = self.learn_all(records, from).await;
+                let _ = reply.send(ids);
             }
-            NodeCmd::AskMirror(swarm, size, reply) => {
-                let _ = reply.send(self.ask_mirror(swarm, size));
+            NodeCmd::AddressOf(id, reply) => {
+                let given = self.trust.get(&id).map(|t| t.addr);
+                let _ = reply.send(self.dial_addr(&id, given));
             }
         }
+    }
+
+    fn live_records(&self, ids: &[NodeId]) -> Vec<SignedNodeRecord> {
+        let now = self.now_unix();
+        let own = self.own_id();
+        ids.iter()
+            .filter_map(|id| {
+                if *id == own {
+                    return Some(self.own_tx.borrow().clone());
+                }
+                let e = self.peers.get(id)?;
+                e.record.is_live(now).then(|| e.record.get().clone())
+            })
+            .collect()
+    }
+
+    async fn learn_all(&mut self, records: Vec<SignedNodeRecord>, from: NodeId) -> Vec<NodeId> {
+        let now = self.now_unix();
+        let m = Arc::clone(&self.ctx.metrics);
+        let mut good = Vec::new();
+        for r in records {
+            match r.verify(now, &self.ctx.policy) {
+                Ok(v) => {
+                    let id = v.id();
+                    if id != self.own_id() {
+                        good.push(id);
+                        self.learn(v, Some(from)).await;
+                    }
+                }
+                Err(e) => {
+                    Metrics::inc(&m.records_rejected);
+                    m.reject(e.label());
+                }
+            }
+        }
+        good
     }
 
     /// Tells the inbound tasks the trust list as it now is.

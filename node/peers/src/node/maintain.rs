@@ -111,7 +111,6 @@ impl Actor {
             self.busy_tx.send_replace(Arc::new(sample));
         }
         self.exchange_and_push();
-        self.tracker_tick(n);
         self.schedule_dials();
     }
 

@@ -1,9 +1,9 @@
-//! The peer layer's node: the peer table, discovery, trust and the
-//! tracker, run by one task (`actor`), and the handle to talk to it.
+//! The peer layer's node: the peer table, discovery and trust, run by one
+//! task (`actor`), and the handle to talk to it.
 //!
 //! | task | owns | talks to |
 //! |---|---|---|
-//! | node (`actor`) | peer table, connections, trust, bans, dial state, tracker | everyone, never waits on a connection |
+//! | node (`actor`) | peer table, connections, trust, bans, dial state | everyone, never waits on a connection or a service |
 //! | accept loop | the listener, three semaphores | spawns connection tasks |
 //! | connection (one per peer) | stream, rate limiter, misbehaviour score | node (events), peer (frames) |
 //! | dial (one per attempt) | the dial and handshake | becomes a connection task |
@@ -16,7 +16,6 @@ mod maintain;
 mod peers;
 mod persist;
 mod status;
-mod tracker;
 pub mod trust;
 
 use std::collections::{HashMap, HashSet};
@@ -29,10 +28,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use warren_proto::service::ServiceName;
-use warren_proto::{NodeId, PeerAddr, Role, Services};
+use warren_proto::tracker::TrackerMsg;
+use warren_proto::{NodeId, PeerAddr, Role, Services, SignedNodeRecord};
 
 pub use status::{ConnectedPeer, NoExtras, PeerInfo, SeedStatus, Status, TrustInfo};
-pub use tracker::MirrorRequests;
 
 use crate::clock::SharedClock;
 use crate::config::PeersConfig;
@@ -47,6 +46,16 @@ use commands::NodeCmd;
 
 /// Control commands queued for the node task. Full: the caller waits.
 const COMMAND_QUEUE: usize = 16;
+
+/// A message on a peer connection's tracker channel, with the connection
+/// it came on (as [`NodeHandle::connected`] lists it, trust as of now).
+#[derive(Debug)]
+pub struct PeerMessage {
+    /// The sender.
+    pub from: ConnectedPeer,
+    /// What it sent.
+    pub msg: TrackerMsg,
+}
 
 /// Everything the peer layer needs to start.
 pub struct NodeOptions {
@@ -67,9 +76,10 @@ pub struct NodeOptions {
     /// The services that take inbound connections opened for them, by
     /// purpose (peer connections are the node's own).
     pub router: Router,
-    /// Where trusted boxes' requests to mirror a swarm go (the files
-    /// service); none: they are ignored.
-    pub mirrors: Option<Arc<dyn MirrorRequests>>,
+    /// Where the tracker channel's messages from admitted connections go
+    /// (the files service's tracker); none: dropped. Never waited on: a
+    /// full queue drops the message (counted in `inbox_drops`).
+    pub tracker: Option<mpsc::Sender<PeerMessage>>,
 }
 
 /// A running node.
@@ -90,9 +100,7 @@ pub struct NodeHandle {
     id: NodeId,
     cmds: mpsc::Sender<NodeCmd>,
     shutdown: CancellationToken,
-    keypair: Arc<warren_proto::Keypair>,
     conn: Arc<ConnCtx>,
-    clock: SharedClock,
     connected: watch::Receiver<Arc<Vec<ConnectedPeer>>>,
 }
 
@@ -112,7 +120,7 @@ impl Node {
             transport,
             clock,
             router,
-            mirrors,
+            tracker,
         } = opts;
         config.validate()?;
         let policy = config.community.policy()?;
@@ -175,7 +183,6 @@ impl Node {
             .map(|h| PeerAddr::new(id, *h).to_string())
             .collect();
         tracing::info!(id = %id, addresses = ?shown, known = peers.len(), trusted = trust.len(), "node starting");
-        let identity_keypair = identity.keypair.clone();
         let actor = Actor {
             ctx: ctx.clone(),
             cfg: config,
@@ -197,8 +204,7 @@ impl Node {
             store: store.clone(),
             tasks: tasks.clone(),
             started: tokio::time::Instant::now(),
-            tracker: tracker::Tracker::default(),
-            mirrors,
+            tracker,
         };
         tasks.spawn(crate::conn::accept_loop(
             listener,
@@ -210,9 +216,7 @@ impl Node {
             id,
             cmds: cmd_tx,
             shutdown: shutdown.clone(),
-            keypair: identity_keypair,
             conn: ctx.clone(),
-            clock: ctx.clock.clone(),
             connected: connected_rx,
         };
         Ok(Node {
@@ -337,71 +341,24 @@ impl NodeHandle {
         self.ask(NodeCmd::Relaunch).await
     }
 
-    /// Announces (`Some(private)`) or withdraws (`None`) a swarm we provide.
-    pub async fn provide(
-        &self,
-        swarm: warren_proto::content::SwarmId,
-        private: Option<bool>,
-    ) -> Result<()> {
-        self.cmds
-            .send(NodeCmd::Provide(swarm, private))
-            .await
-            .map_err(|_| Error::ShuttingDown)
+    /// The live records (not expired) of those of `ids` this node knows,
+    /// its own included when named; in the order of `ids`.
+    pub async fn records(&self, ids: Vec<NodeId>) -> Result<Vec<SignedNodeRecord>> {
+        self.ask(|tx| NodeCmd::Records(ids, tx)).await
     }
 
-    /// Publishes a public share of ours to the catalogue.
-    pub async fn publish(
-        &self,
-        content: warren_proto::content::ContentId,
-        listing: &warren_proto::content::Listing,
-        size: u64,
-    ) -> Result<()> {
-        use warren_proto::tracker::{CatalogueEntry, SignedEntry};
-        let entry = CatalogueEntry {
-            content,
-            name: listing.name.clone(),
-            size,
-            files: listing.files.len() as u32,
-            description: listing.description.clone(),
-            tags: listing.tags.clone(),
-            publisher: self.keypair.id(),
-            published_at: self.clock.unix_now(),
-        };
-        let signed = SignedEntry::sign(entry, &self.keypair)?;
-        self.cmds
-            .send(NodeCmd::Publish(signed))
-            .await
-            .map_err(|_| Error::ShuttingDown)
+    /// Checks `records` (heard from `from`) against the community's policy
+    /// and takes the good ones into the peer table, as peer exchange does;
+    /// the ids of the good ones, this node's own left out. A bad record is
+    /// counted in `records_rejected` and under its reason.
+    pub async fn learn(&self, records: Vec<SignedNodeRecord>, from: NodeId) -> Result<Vec<NodeId>> {
+        self.ask(|tx| NodeCmd::Learn(records, from, tx)).await
     }
 
-    /// Asks who provides `swarm` (trusted peers only when `private`); the
-    /// receiver gets provider records as answers come in.
-    pub async fn who_has(
-        &self,
-        swarm: warren_proto::content::SwarmId,
-        private: bool,
-    ) -> Result<mpsc::Receiver<Vec<warren_proto::SignedNodeRecord>>> {
-        let (tx, rx) = mpsc::channel(tracker::WATCH_QUEUE);
-        self.cmds
-            .send(NodeCmd::WhoHas(swarm, private, tx))
-            .await
-            .map_err(|_| Error::ShuttingDown)?;
-        Ok(rx)
-    }
-
-    /// Asks the connected trusted boxes to mirror `swarm` (`size` bytes);
-    /// the boxes asked.
-    pub async fn ask_mirror(
-        &self,
-        swarm: warren_proto::content::SwarmId,
-        size: u64,
-    ) -> Result<Vec<NodeId>> {
-        self.ask(|tx| NodeCmd::AskMirror(swarm, size, tx)).await
-    }
-
-    /// The catalogue of public shares this node knows.
-    pub async fn catalogue(&self) -> Result<Vec<warren_proto::tracker::SignedEntry>> {
-        self.ask(NodeCmd::Catalogue).await
+    /// An address this node can dial `id` at: the trusted one, else the
+    /// first hint of its record the transport can dial.
+    pub async fn address_of(&self, id: NodeId) -> Result<Option<PeerAddr>> {
+        self.ask(|tx| NodeCmd::AddressOf(id, tx)).await
     }
 
     /// Opens a connection for `service` to the node at `addr`, on a path

@@ -75,8 +75,9 @@ pub struct Status<X = NoExtras> {
 }
 
 /// A peer with a live connection, as services see it
-/// ([`crate::NodeHandle::connected`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// ([`crate::NodeHandle::connected`]). Two are equal when they describe
+/// the same connection (its `conn_id`) the same way.
+#[derive(Debug, Clone)]
 pub struct ConnectedPeer {
     /// Its identity.
     pub id: warren_proto::NodeId,
@@ -86,7 +87,22 @@ pub struct ConnectedPeer {
     pub trusted: bool,
     /// `member` or `box`, from its record.
     pub role: warren_proto::Role,
+    /// The connection: a service writes its peer-channel messages (the
+    /// tracker's) with [`crate::conn::ConnHandle::send`].
+    pub conn: crate::conn::ConnHandle,
 }
+
+impl PartialEq for ConnectedPeer {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+            && self.conn.conn_id == other.conn.conn_id
+            && self.direction == other.direction
+            && self.trusted == other.trusted
+            && self.role == other.role
+    }
+}
+
+impl Eq for ConnectedPeer {}
 
 /// Nothing added: the peer layer's own status.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
