@@ -206,9 +206,9 @@ pub struct Limits {
     pub misbehavior_limit: u32,
     /// How long a ban lasts, seconds.
     pub ban_secs: u64,
-    /// Swarms whose providers the tracker remembers.
+    /// Swarms whose providers the tracker (the files service's) remembers.
     pub tracker_swarms: usize,
-    /// Public shares the catalogue holds.
+    /// Public shares the tracker's catalogue (the files service's) holds.
     pub catalogue_entries: usize,
 }
 
