@@ -19,7 +19,7 @@
 //! socket, each handed the node's handle; the panel's address and the board
 //! actor are recorded on that handle here, and only here.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use warren_proto::handshake::Purpose;
@@ -86,15 +86,16 @@ pub struct Node {
 }
 
 /// A cheap, cloneable handle for asking a running node things: the peer
-/// layer's handle and the files service, and what `warren run` adds once
-/// they are up (the board actor, the panel's address).
+/// layer's handle and the files service; from [`Daemon::handle`], also what
+/// `warren run` starts beside the node (the board actor, the panel's
+/// address), known before the handle is made.
 #[derive(Clone, Debug)]
 pub struct NodeHandle {
     peers: warren_peers::NodeHandle,
     files: FilesHandle,
     gateway_url: Option<String>,
-    panel_url: Arc<Mutex<Option<String>>>,
-    board: Arc<Mutex<Option<BoardHandle>>>,
+    panel_url: Option<String>,
+    board: Option<BoardHandle>,
 }
 
 impl Node {
@@ -174,8 +175,8 @@ impl Node {
             peers: peers.handle(),
             files,
             gateway_url,
-            panel_url: Arc::default(),
-            board: Arc::default(),
+            panel_url: None,
+            board: None,
         };
         Ok(Node { peers, handle })
     }
@@ -214,7 +215,7 @@ impl NodeHandle {
         let s = self.peers.status().await?;
         Ok(s.with_extra(StatusExtras {
             gateway_url: self.gateway_url.clone(),
-            panel_url: self.panel_url.lock().expect(crate::HELD).clone(),
+            panel_url: self.panel_url.clone(),
             board: self.board().map(|b| b.status()),
         }))
     }
@@ -225,21 +226,20 @@ impl NodeHandle {
         self.peers.stall(d).await
     }
 
-    /// Records the board actor driving this node's box (none: no board).
-    /// The wiring's (and tests') to call.
-    pub(crate) fn set_board(&self, board: Option<BoardHandle>) {
-        *self.board.lock().expect(crate::HELD) = board;
+    /// The same handle with what `warren run` starts beside the node: the
+    /// board actor driving its box and where the owner's panel answers on
+    /// this machine (none: none). The wiring's (and tests') to call.
+    pub(crate) fn with_daemon(self, board: Option<BoardHandle>, panel_url: Option<String>) -> Self {
+        NodeHandle {
+            board,
+            panel_url,
+            ..self
+        }
     }
 
     /// The board actor, if the node drives a board.
     pub fn board(&self) -> Option<BoardHandle> {
-        self.board.lock().expect(crate::HELD).clone()
-    }
-
-    /// Records where the owner's panel answers on this machine. The
-    /// wiring's to call.
-    pub(crate) fn set_panel_url(&self, url: Option<String>) {
-        *self.panel_url.lock().expect(crate::HELD) = url;
+        self.board.clone()
     }
 
     /// Every known node.
@@ -312,6 +312,7 @@ pub struct DaemonOptions {
 /// socket.
 pub struct Daemon {
     node: Node,
+    handle: NodeHandle,
     panel: Option<crate::panel::Panel>,
     board: Option<crate::board::Board>,
     control_stop: tokio_util::sync::CancellationToken,
@@ -340,7 +341,22 @@ impl Daemon {
             node_opts.clock.clone(),
         );
         let node = Node::start(node_opts).await?;
-        let handle = node.handle();
+        // The node is worth more than its LED: a board that cannot be
+        // opened is logged, and the node runs without board support.
+        let appliance = config.node.role == crate::config::RoleName::Box;
+        let board = crate::board::Board::open(&config.board, appliance).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "board support is off: the board could not be opened");
+            None
+        });
+        let local = match config.panel.enabled {
+            true => crate::panel::bind_local(config.panel.listen).await,
+            false => None,
+        };
+        // Every service below gets the whole handle, made once.
+        let handle = node.handle().with_daemon(
+            board.as_ref().map(|b| b.handle()),
+            local.as_ref().map(|l| l.url.clone()),
+        );
         let panel = match config.panel.enabled {
             true => Some(
                 crate::panel::Panel::start(crate::panel::PanelOptions {
@@ -351,27 +367,21 @@ impl Daemon {
                     node: handle.clone(),
                     transport,
                     clock,
+                    local,
                 })
                 .await?,
             ),
             false => None,
         };
-        handle.set_panel_url(panel.as_ref().and_then(|p| p.url.clone()));
-        // The node is worth more than its LED: a board that cannot be
-        // opened is logged, and the node runs without board support.
-        let board = crate::board::Board::start(crate::board::BoardOptions {
-            config: config.board.clone(),
-            node: handle.clone(),
-            pairing: panel.as_ref().map(|p| p.pairing.clone()),
-            data_dir,
-            reset,
-            appliance: config.node.role == crate::config::RoleName::Box,
-        })
-        .unwrap_or_else(|e| {
-            tracing::error!(error = %e, "board support is off: the board could not be opened");
-            None
+        let board = board.map(|b| {
+            b.start(crate::board::BoardOptions {
+                config: config.board.clone(),
+                node: handle.clone(),
+                pairing: panel.as_ref().map(|p| p.pairing.clone()),
+                data_dir,
+                reset,
+            })
         });
-        handle.set_board(board.as_ref().map(|b| b.handle()));
         let control_stop = tokio_util::sync::CancellationToken::new();
         let control = tokio::spawn(control.serve(
             handle.clone(),
@@ -380,6 +390,7 @@ impl Daemon {
         ));
         Ok(Daemon {
             node,
+            handle,
             panel,
             board,
             control_stop,
@@ -387,9 +398,10 @@ impl Daemon {
         })
     }
 
-    /// A handle to the node and its services.
+    /// A handle to the node and its services, the board and the panel's
+    /// address included.
     pub fn handle(&self) -> NodeHandle {
-        self.node.handle()
+        self.handle.clone()
     }
 
     /// The owner's panel, when it is on.

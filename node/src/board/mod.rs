@@ -162,7 +162,7 @@ impl BoardHandle {
     }
 }
 
-/// What the board actor needs.
+/// What the board actor needs once the board is open.
 pub struct BoardOptions {
     /// `[board]`.
     pub config: BoardConfig,
@@ -174,9 +174,16 @@ pub struct BoardOptions {
     pub data_dir: std::path::PathBuf,
     /// Set when a confirmed factory reset asks the node to stop and wipe.
     pub reset: reset::ResetRequest,
-    /// The node runs as the community's box (`node.role = "box"`): only
-    /// then does `kind = "auto"` take a Raspberry Pi's pins and watchdog.
-    pub appliance: bool,
+}
+
+/// A board opened, with its handle, whose actor has not started: the
+/// handle can be given to the services started before it (the panel, the
+/// node's handle) and its commands wait in its queue until then.
+pub struct OpenedBoard {
+    board: open::Board,
+    handle: BoardHandle,
+    status: Arc<Mutex<BoardStatus>>,
+    rx: mpsc::Receiver<Cmd>,
 }
 
 /// The running board actor.
@@ -187,11 +194,15 @@ pub struct Board {
 }
 
 impl Board {
-    /// Opens the board `config.kind` names and starts driving it; none for
-    /// `kind = "none"`. A Raspberry Pi whose parts cannot be opened is an
-    /// error (`warren run` then runs on without board support).
-    pub fn start(opts: BoardOptions) -> Result<Option<Board>> {
-        let Some(board) = open::open(&opts.config, opts.appliance)? else {
+    /// Opens the board `config.kind` names; none for `kind = "none"`, and
+    /// for `auto` unless `appliance` (the node runs as the community's
+    /// box, `node.role = "box"`) on a Raspberry Pi.
+    ///
+    /// # Errors
+    /// A Raspberry Pi whose parts cannot be opened (`warren run` then runs
+    /// on without board support).
+    pub fn open(config: &BoardConfig, appliance: bool) -> Result<Option<OpenedBoard>> {
+        let Some(board) = open::open(config, appliance)? else {
             return Ok(None);
         };
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
@@ -217,9 +228,12 @@ impl Board {
             tx,
             status: status.clone(),
         };
-        let stop = CancellationToken::new();
-        let task = tokio::spawn(actor::run(board, opts, status, rx, stop.clone()));
-        Ok(Some(Board { handle, stop, task }))
+        Ok(Some(OpenedBoard {
+            board,
+            handle,
+            status,
+            rx,
+        }))
     }
 
     /// A handle to it.
@@ -232,6 +246,30 @@ impl Board {
     pub async fn shutdown(self) {
         self.stop.cancel();
         let _ = self.task.await;
+    }
+}
+
+impl OpenedBoard {
+    /// A handle to it (its commands wait until [`OpenedBoard::start`]).
+    pub fn handle(&self) -> BoardHandle {
+        self.handle.clone()
+    }
+
+    /// Starts driving the board.
+    pub fn start(self, opts: BoardOptions) -> Board {
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(actor::run(
+            self.board,
+            opts,
+            self.status,
+            self.rx,
+            stop.clone(),
+        ));
+        Board {
+            handle: self.handle,
+            stop,
+            task,
+        }
     }
 }
 

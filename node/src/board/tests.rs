@@ -8,7 +8,7 @@ use super::reset::ResetRequest;
 use super::{Board, BoardConfig, BoardHandle, BoardKind, BoardOptions, BoardStatus, Press};
 use crate::clock::SystemClock;
 use crate::config::Config;
-use crate::daemon::{Node, NodeOptions};
+use crate::daemon::{Node, NodeHandle, NodeOptions};
 use crate::identity::Identity;
 use crate::store::Db;
 use crate::transport::Switchboard;
@@ -31,21 +31,24 @@ async fn node() -> Node {
     .unwrap()
 }
 
-fn board(node: &Node, dir: &std::path::Path, cfg: BoardConfig) -> (Board, ResetRequest) {
+/// The board on `node`, as the daemon's wiring starts it; the node's
+/// handle that names it.
+fn board(
+    node: &Node,
+    dir: &std::path::Path,
+    cfg: BoardConfig,
+) -> (Board, ResetRequest, NodeHandle) {
     let reset = ResetRequest::default();
-    let board_actor = Board::start(BoardOptions {
+    let opened = Board::open(&cfg, false).unwrap().unwrap();
+    let handle = node.handle().with_daemon(Some(opened.handle()), None);
+    let board_actor = opened.start(BoardOptions {
         config: cfg,
-        node: node.handle(),
+        node: handle.clone(),
         pairing: None,
         data_dir: dir.to_path_buf(),
         reset: reset.clone(),
-        appliance: false,
-    })
-    .unwrap()
-    .unwrap();
-    // As the daemon's wiring does.
-    node.handle().set_board(Some(board_actor.handle()));
-    (board_actor, reset)
+    });
+    (board_actor, reset, handle)
 }
 
 fn sim() -> BoardConfig {
@@ -82,11 +85,11 @@ async fn until(
 async fn the_watchdog_is_not_fed_while_the_node_task_hangs() {
     let dir = tempfile::tempdir().unwrap();
     let node = node().await;
-    let (board_actor, _) = board(&node, dir.path(), sim());
+    let (board_actor, _, with_board) = board(&node, dir.path(), sim());
     let d = board_actor.handle();
     let s = until(&d, 10, "online", |s| s.led == "online").await;
     assert_eq!((s.kind.as_str(), s.watchdog.as_str()), ("sim", "fed"));
-    let via_node = node.handle().status().await.unwrap().extra.board.unwrap();
+    let via_node = with_board.status().await.unwrap().extra.board.unwrap();
     assert_eq!(
         (via_node.kind.as_str(), via_node.led.as_str()),
         ("sim", "online")
@@ -115,7 +118,7 @@ async fn the_watchdog_is_not_fed_while_the_node_task_hangs() {
 async fn heat_throttles_the_files_service_until_it_cools() {
     let dir = tempfile::tempdir().unwrap();
     let node = node().await;
-    let (board_actor, _) = board(&node, dir.path(), sim());
+    let (board_actor, _, _) = board(&node, dir.path(), sim());
     let d = board_actor.handle();
     let files = node.handle().files();
     until(&d, 10, "online", |s| s.led == "online").await;
@@ -152,7 +155,7 @@ async fn heat_throttles_the_files_service_until_it_cools() {
 async fn a_long_press_resets_only_when_confirmed() {
     let dir = tempfile::tempdir().unwrap();
     let node = node().await;
-    let (board_actor, reset) = board(&node, dir.path(), sim());
+    let (board_actor, reset, _) = board(&node, dir.path(), sim());
     let d = board_actor.handle();
     until(&d, 10, "online", |s| s.led == "online").await;
     d.press(Press::Long).await.unwrap();
@@ -181,20 +184,12 @@ async fn a_long_press_resets_only_when_confirmed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_board_that_is_none_is_not_started() {
-    let dir = tempfile::tempdir().unwrap();
     let node = node().await;
-    let got = Board::start(BoardOptions {
-        config: BoardConfig {
-            kind: BoardKind::None,
-            ..BoardConfig::default()
-        },
-        node: node.handle(),
-        pairing: None,
-        data_dir: dir.path().to_path_buf(),
-        reset: ResetRequest::default(),
-        appliance: false,
-    })
-    .unwrap();
+    let config = BoardConfig {
+        kind: BoardKind::None,
+        ..BoardConfig::default()
+    };
+    let got = Board::open(&config, false).unwrap();
     assert!(got.is_none());
     assert!(node.handle().status().await.unwrap().extra.board.is_none());
     node.shutdown().await;

@@ -74,6 +74,32 @@ pub struct PanelOptions {
     pub transport: Arc<dyn Transport>,
     /// Wall time.
     pub clock: SharedClock,
+    /// Its listener on this machine ([`bind_local`]); none: it answers only
+    /// on the admin onion.
+    pub local: Option<LocalListener>,
+}
+
+/// The panel's listener on this machine, bound before the panel starts
+/// (so its address is known to the services started with it).
+pub struct LocalListener {
+    listener: Box<dyn Listener>,
+    /// `http://127.0.0.1:…`.
+    pub url: String,
+}
+
+/// Binds `panel.listen`. One that cannot be bound is logged, not fatal:
+/// the node runs on without a local panel.
+pub async fn bind_local(addr: SocketAddr) -> Option<LocalListener> {
+    match bind(addr).await {
+        Ok((listener, local)) => Some(LocalListener {
+            listener,
+            url: format!("http://{local}"),
+        }),
+        Err(e) => {
+            tracing::warn!(error = %e, "the panel cannot listen on this machine");
+            None
+        }
+    }
 }
 
 /// Where the admin onion stands.
@@ -158,9 +184,8 @@ pub struct Panel {
 }
 
 impl Panel {
-    /// Starts serving (the admin onion comes up in the background).
-    /// A local address that cannot be bound is logged, not fatal: the node
-    /// runs on without a local panel.
+    /// Starts serving on `local` (the admin onion comes up in the
+    /// background).
     pub async fn start(opts: PanelOptions) -> Result<Panel> {
         let cfg = opts.config.panel.clone();
         let owner = owner::Owner::load_or_create(&opts.db)?;
@@ -224,16 +249,10 @@ impl Panel {
                 },
             )
         };
-        let mut url = None;
-        if cfg.enabled {
-            match bind(cfg.listen).await {
-                Ok((listener, addr)) => {
-                    url = Some(format!("http://{addr}"));
-                    tasks.spawn(serve(listener, shutdown.clone()));
-                }
-                Err(e) => tracing::warn!(error = %e, "the panel cannot listen on this machine"),
-            }
-        }
+        let url = opts.local.map(|l| {
+            tasks.spawn(serve(l.listener, shutdown.clone()));
+            l.url
+        });
         if cfg.enabled && cfg.onion {
             app.set_admin(AdminOnion::Starting);
             let transport = opts.transport.clone();
