@@ -320,8 +320,7 @@ pub fn hash_path(
             }
             let chunk = &mut buf[..n];
             if let Some((key, _)) = seal {
-                key.apply(done, chunk)
-                    .map_err(|e| FilesError::Refused(e.to_string()))?;
+                key.apply(done, chunk)?;
             }
             let mut rest: &[u8] = chunk;
             while !rest.is_empty() {
@@ -358,7 +357,7 @@ pub fn hash_path(
         .to_string();
     let listing =
         Listing {
-            name: BoundedString::new(name).map_err(|e| FilesError::Refused(e.to_string()))?,
+            name: BoundedString::new(name)?,
             files: BoundedVec::truncating(files.iter().map(|(p, s)| FileEntry {
                 path: p.clone(),
                 size: s.size,
@@ -390,9 +389,7 @@ pub fn hash_path(
     let meta = match seal {
         None => Meta::Plain(listing),
         Some((key, nonce)) => {
-            let sealed = key
-                .seal_listing(&listing, piece_size, total, &root_hash, nonce)
-                .map_err(|e| FilesError::Refused(e.to_string()))?;
+            let sealed = key.seal_listing(&listing, piece_size, total, &root_hash, nonce)?;
             Meta::Sealed(
                 warren_proto::BoundedBytes::new(sealed)
                     .map_err(|_| FilesError::Refused("listing too large to seal".into()))?,
@@ -405,9 +402,7 @@ pub fn hash_path(
         pieces_root: root_hash,
         meta,
     };
-    manifest
-        .check()
-        .map_err(|e| FilesError::Refused(e.to_string()))?;
+    manifest.check()?;
     Ok(Hashed {
         manifest,
         hashes,

@@ -271,8 +271,7 @@ impl FileSet {
             ));
         }
         if let Some(k) = &self.seal {
-            k.apply(offset, buf)
-                .map_err(|e| FilesError::Refused(e.to_string()))?;
+            k.apply(offset, buf)?;
         }
         Ok(())
     }

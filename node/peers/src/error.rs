@@ -68,6 +68,15 @@ pub enum Error {
     /// The running node refused or failed a request.
     #[error("{0}")]
     Remote(String),
+    /// Trusting this node's own address.
+    #[error("that is this node's own address")]
+    TrustSelf,
+    /// No room left in the trust list.
+    #[error("the trust list is full (limits.max_trusted = {max})")]
+    TrustFull {
+        /// `limits.max_trusted`.
+        max: usize,
+    },
     /// The node is shutting down and cannot take the request.
     #[error("the node is shutting down")]
     ShuttingDown,

@@ -19,8 +19,8 @@ use crate::store::Table;
 pub(crate) enum NodeCmd {
     Status(oneshot::Sender<Status>),
     Peers(oneshot::Sender<Vec<PeerInfo>>),
-    TrustAdd(PeerAddr, oneshot::Sender<Result<TrustInfo, String>>),
-    TrustRemove(NodeId, oneshot::Sender<Result<bool, String>>),
+    TrustAdd(PeerAddr, oneshot::Sender<crate::Result<TrustInfo>>),
+    TrustRemove(NodeId, oneshot::Sender<crate::Result<bool>>),
     TrustList(oneshot::Sender<Vec<TrustInfo>>),
     Relaunch(oneshot::Sender<bool>),
     /// The live records of these nodes.
@@ -127,7 +127,7 @@ impl Actor {
         self.publish_connected();
     }
 
-    async fn trust_add(&mut self, addr: PeerAddr) -> Result<TrustInfo, String> {
+    async fn trust_add(&mut self, addr: PeerAddr) -> crate::Result<TrustInfo> {
         trust::check_add(
             self.own_id(),
             &addr,
@@ -144,19 +144,19 @@ impl Actor {
         self.store
             .put(Table::Trust, addr.id.as_bytes().to_vec(), entry.encode())
             .await;
-        self.store.flush().await.map_err(|e| e.to_string())?;
+        self.store.flush().await?;
         tracing::info!(peer = %addr, "trusted");
         Ok(trust::info(&entry))
     }
 
-    async fn trust_remove(&mut self, id: NodeId) -> Result<bool, String> {
+    async fn trust_remove(&mut self, id: NodeId) -> crate::Result<bool> {
         let was = self.trust.remove(&id).is_some();
         self.publish_trusted();
         if was {
             self.store
                 .delete(Table::Trust, id.as_bytes().to_vec())
                 .await;
-            self.store.flush().await.map_err(|e| e.to_string())?;
+            self.store.flush().await?;
         }
         Ok(was)
     }

@@ -319,16 +319,12 @@ impl NodeHandle {
 
     /// Trusts `addr`: keeps it, dials it, never evicts it.
     pub async fn trust_add(&self, addr: PeerAddr) -> Result<TrustInfo> {
-        self.ask(|tx| NodeCmd::TrustAdd(addr, tx))
-            .await?
-            .map_err(Error::Remote)
+        self.ask(|tx| NodeCmd::TrustAdd(addr, tx)).await?
     }
 
     /// Stops trusting `id`; whether it was trusted.
     pub async fn trust_remove(&self, id: NodeId) -> Result<bool> {
-        self.ask(|tx| NodeCmd::TrustRemove(id, tx))
-            .await?
-            .map_err(Error::Remote)
+        self.ask(|tx| NodeCmd::TrustRemove(id, tx)).await?
     }
 
     /// The trusted nodes.

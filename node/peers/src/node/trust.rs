@@ -15,14 +15,12 @@ pub(crate) fn check_add(
     addr: &PeerAddr,
     trust: &HashMap<NodeId, TrustEntry>,
     max: usize,
-) -> Result<(), String> {
+) -> Result<()> {
     if addr.id == own {
-        return Err("that is this node's own address".into());
+        return Err(Error::TrustSelf);
     }
     if !trust.contains_key(&addr.id) && trust.len() >= max {
-        return Err(format!(
-            "the trust list is full (limits.max_trusted = {max})"
-        ));
+        return Err(Error::TrustFull { max });
     }
     Ok(())
 }
@@ -50,7 +48,7 @@ pub fn add_offline(
     max: usize,
 ) -> Result<TrustInfo> {
     let trust = persist::load_trust(db)?;
-    check_add(own, &addr, &trust, max).map_err(Error::Remote)?;
+    check_add(own, &addr, &trust, max)?;
     let entry = TrustEntry {
         addr,
         added_at: now,
