@@ -9,15 +9,16 @@
 //!        │                       each service of `NodeOptions::services`
 //!        │               tracker: files' tracker inbox
 //!        ▼
-//!   files Registry (on the node's tasks, its store writer, its context)
-//!        ▼
+//!   files Registry (on the node's tasks, its store writer, its context),
+//!        ▼         which starts the files tracker task
 //!   web gateway (when enabled)
 //! ```
 //!
-//! [`Daemon`] is all of `warren run`: the node as above, then the owner's
-//! panel, the board actor (given the panel's pairing mode) and the control
-//! socket, each handed the node's handle; the panel's address and the board
-//! actor are recorded on that handle here, and only here.
+//! [`Daemon`] is all of `warren run`: the node as above; then the board is
+//! opened (its handle made, its actor not yet started) and the panel's
+//! local listener bound, so the one [`NodeHandle`] naming both is made
+//! once, complete; then the owner's panel, the board actor (given the
+//! panel's pairing mode) and the control socket, each handed that handle.
 
 use std::sync::Arc;
 
