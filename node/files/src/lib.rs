@@ -111,6 +111,10 @@ pub enum FilesError {
     /// Bad bytes from a peer, or a protocol rule broken.
     #[error(transparent)]
     Proto(#[from] warren_proto::Error),
+    /// A sealed share's content keystream cannot reach this far (a fault
+    /// of this node's, not of a peer's).
+    #[error("sealed content: {0}")]
+    Seal(#[source] warren_proto::Error),
     /// A transfer failed (connection, timeout, peer misbehaving).
     #[error("transfer: {0}")]
     Transfer(String),

@@ -74,7 +74,7 @@ impl Output {
     /// Writes a verified piece that starts at content `offset`.
     pub fn write(&mut self, offset: u64, mut data: Vec<u8>) -> Result<(), FilesError> {
         if let Some(k) = &self.seal {
-            k.apply(offset, &mut data)?;
+            k.apply(offset, &mut data).map_err(FilesError::Seal)?;
         }
         let mut at = 0usize;
         for (i, file_off, len) in cover(&self.spans, offset, data.len() as u64) {

@@ -271,7 +271,7 @@ impl FileSet {
             ));
         }
         if let Some(k) = &self.seal {
-            k.apply(offset, buf)?;
+            k.apply(offset, buf).map_err(FilesError::Seal)?;
         }
         Ok(())
     }

@@ -178,12 +178,21 @@ pub struct BoardOptions {
 
 /// A board opened, with its handle, whose actor has not started: the
 /// handle can be given to the services started before it (the panel, the
-/// node's handle) and its commands wait in its queue until then.
+/// node's handle) and its commands wait in its queue until then. Dropped
+/// without [`OpenedBoard::start`] (a later step of the start failed), it
+/// disarms the watchdog opening armed.
 pub struct OpenedBoard {
-    board: open::Board,
     handle: BoardHandle,
-    status: Arc<Mutex<BoardStatus>>,
-    rx: mpsc::Receiver<Cmd>,
+    /// Taken by `start`.
+    parts: Option<(open::Board, Arc<Mutex<BoardStatus>>, mpsc::Receiver<Cmd>)>,
+}
+
+impl Drop for OpenedBoard {
+    fn drop(&mut self) {
+        if let Some((mut board, _, _)) = self.parts.take() {
+            board.disarm();
+        }
+    }
 }
 
 /// The running board actor.
@@ -194,9 +203,10 @@ pub struct Board {
 }
 
 impl Board {
-    /// Opens the board `config.kind` names; none for `kind = "none"`, and
-    /// for `auto` unless `appliance` (the node runs as the community's
-    /// box, `node.role = "box"`) on a Raspberry Pi.
+    /// Opens the board `config.kind` names; none for `kind = "none"`.
+    /// `auto` takes a Raspberry Pi's parts only when `appliance` (the node
+    /// runs as the community's box, `node.role = "box"`) on a Pi, and the
+    /// simulated board otherwise. A Pi's watchdog is armed from here on.
     ///
     /// # Errors
     /// A Raspberry Pi whose parts cannot be opened (`warren run` then runs
@@ -229,10 +239,8 @@ impl Board {
             status: status.clone(),
         };
         Ok(Some(OpenedBoard {
-            board,
             handle,
-            status,
-            rx,
+            parts: Some((board, status, rx)),
         }))
     }
 
@@ -256,17 +264,12 @@ impl OpenedBoard {
     }
 
     /// Starts driving the board.
-    pub fn start(self, opts: BoardOptions) -> Board {
+    pub fn start(mut self, opts: BoardOptions) -> Board {
         let stop = CancellationToken::new();
-        let task = tokio::spawn(actor::run(
-            self.board,
-            opts,
-            self.status,
-            self.rx,
-            stop.clone(),
-        ));
+        let (board, status, rx) = self.parts.take().expect("only start takes the parts");
+        let task = tokio::spawn(actor::run(board, opts, status, rx, stop.clone()));
         Board {
-            handle: self.handle,
+            handle: self.handle.clone(),
             stop,
             task,
         }

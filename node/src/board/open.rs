@@ -17,6 +17,21 @@ pub(crate) enum Board {
     Sim(SimBoard, SimControl),
 }
 
+impl Board {
+    /// Stops the watchdog opening armed, for a board whose actor never
+    /// started (a clean exit must not reset the box).
+    pub(crate) fn disarm(&mut self) {
+        use warren_board::Watchdog;
+        if let Board::Pi(pi, _) = self {
+            if let Some(w) = &mut pi.watchdog {
+                if let Err(e) = w.disarm() {
+                    tracing::warn!(error = %e, "board: the watchdog could not be disarmed");
+                }
+            }
+        }
+    }
+}
+
 fn path(p: &str) -> Option<PathBuf> {
     (!p.is_empty()).then(|| PathBuf::from(p))
 }

@@ -641,7 +641,8 @@ impl Registry {
         rx
     }
 
-    /// Runs the service until the node shuts down (or every handle is gone).
+    /// Runs the service, and starts its tracker task, until the node shuts
+    /// down.
     pub async fn run(mut self, mut pending: Pending) {
         self.extra.tasks.spawn(crate::tracker::run(
             pending.tracker,

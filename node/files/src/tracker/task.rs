@@ -87,14 +87,17 @@ pub async fn run(pending: Pending, setup: Setup) {
     }
 }
 
-/// Sends one tracker message on a peer connection; a full outbox drops it
-/// (counted).
-fn send(m: &Metrics, conn: &ConnHandle, msg: TrackerMsg) -> bool {
-    let sent = conn.send(Message::Tracker(msg)).is_ok();
-    if !sent {
+/// Sends one tracker message on a peer connection; whether it was queued
+/// (a full outbox or a closed connection drops it).
+fn send(conn: &ConnHandle, msg: TrackerMsg) -> bool {
+    conn.send(Message::Tracker(msg)).is_ok()
+}
+
+/// Answers a peer's request; one dropped is counted (`outbox_drops`).
+fn answer(m: &Metrics, conn: &ConnHandle, msg: TrackerMsg) {
+    if !send(conn, msg) {
         Metrics::inc(&m.outbox_drops);
     }
-    sent
 }
 
 impl Task {
@@ -115,7 +118,7 @@ impl Task {
                     let msg = TrackerMsg::Announce {
                         swarms: BoundedVec::truncating([swarm]),
                     };
-                    send(&self.ctx.metrics, &p.conn, msg);
+                    send(&p.conn, msg);
                 }
             }
             Cmd::Publish(entry) => match SignedEntry::sign(entry, &self.ctx.keypair) {
@@ -157,7 +160,7 @@ impl Task {
         if tick % SYNC_EVERY == 0 {
             for p in self.conns.iter().filter(|p| p.trusted) {
                 let since = self.state.synced_from(&p.id);
-                send(&self.ctx.metrics, &p.conn, TrackerMsg::SyncGet { since });
+                send(&p.conn, TrackerMsg::SyncGet { since });
             }
         }
     }
@@ -177,7 +180,7 @@ impl Task {
             }
             TrackerMsg::WhoHas { swarm } => {
                 let providers = BoundedVec::truncating(self.provider_records(&swarm).await);
-                send(
+                answer(
                     &metrics,
                     &from.conn,
                     TrackerMsg::Providers { swarm, providers },
@@ -209,7 +212,7 @@ impl Task {
                     .map(|(s, _)| *s)
                     .unwrap_or(since.min(self.state.seq));
                 let items = BoundedVec::truncating(items.into_iter().map(|(_, i)| i));
-                send(
+                answer(
                     &metrics,
                     &from.conn,
                     TrackerMsg::SyncPage { items, next, more },
@@ -225,7 +228,7 @@ impl Task {
                 }
                 self.state.synced.insert(from.id, next);
                 if more {
-                    send(&metrics, &from.conn, TrackerMsg::SyncGet { since: next });
+                    answer(&metrics, &from.conn, TrackerMsg::SyncGet { since: next });
                 }
             }
             TrackerMsg::Mirror { swarm, size } => {
@@ -289,7 +292,7 @@ impl Task {
             let msg = TrackerMsg::Publish {
                 entry: entry.clone(),
             };
-            send(&self.ctx.metrics, &p.conn, msg);
+            send(&p.conn, msg);
         }
     }
 
@@ -324,13 +327,7 @@ impl Task {
         self.conns
             .iter()
             .filter(|p| p.role == Role::Box && p.trusted)
-            .filter(|p| {
-                send(
-                    &self.ctx.metrics,
-                    &p.conn,
-                    TrackerMsg::Mirror { swarm, size },
-                )
-            })
+            .filter(|p| send(&p.conn, TrackerMsg::Mirror { swarm, size }))
             .map(|p| p.id)
             .collect()
     }
@@ -340,7 +337,7 @@ impl Task {
         let swarms = self.state.announcement(p.trusted);
         if !swarms.is_empty() {
             let swarms = BoundedVec::truncating(swarms);
-            send(&self.ctx.metrics, &p.conn, TrackerMsg::Announce { swarms });
+            send(&p.conn, TrackerMsg::Announce { swarms });
         }
     }
 
@@ -353,7 +350,7 @@ impl Task {
             .into_iter()
             .filter(|e| e.entry.publisher == own)
         {
-            send(&self.ctx.metrics, conn, TrackerMsg::Publish { entry });
+            send(conn, TrackerMsg::Publish { entry });
         }
     }
 
@@ -371,7 +368,7 @@ impl Task {
         }
         self.state.watch(swarm, tx);
         for p in self.conns.iter().filter(|p| !private || p.trusted) {
-            send(&self.ctx.metrics, &p.conn, TrackerMsg::WhoHas { swarm });
+            send(&p.conn, TrackerMsg::WhoHas { swarm });
         }
     }
 }
