@@ -22,13 +22,12 @@
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
 use warren_proto::handshake::Purpose;
 use warren_proto::service::ServiceName;
 use warren_proto::{NodeId, PeerAddr};
 
 use crate::Result;
-use crate::board::{BoardHandle, BoardStatus};
+use crate::board::BoardHandle;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::conn::{Router, ServiceConn, ServiceHandler};
@@ -36,29 +35,9 @@ use crate::files::FilesHandle;
 use crate::identity::Identity;
 use crate::store::Db;
 use crate::transport::Transport;
+pub use warren_api::{Status, StatusExtras};
 
 pub use warren_peers::{PeerInfo, SeedStatus, TrustInfo, trust};
-
-/// The node at a glance (`warren status --json`): the peer layer's status
-/// with what the daemon's other services add.
-pub type Status = warren_peers::Status<StatusExtras>;
-
-/// What the daemon adds to the peer layer's status, written between
-/// `listen` and `online`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct StatusExtras {
-    /// The base of browser links to this node's shares (`http://<onion>`
-    /// on Tor, a loopback address on TCP); none without a web gateway.
-    pub gateway_url: Option<String>,
-    /// Where the owner's panel answers on this machine (`http://127.0.0.1:…`);
-    /// none when it is off or could not listen.
-    #[serde(default)]
-    pub panel_url: Option<String>,
-    /// The box's board: LED pattern, temperature, watchdog, pairing mode,
-    /// factory reset (none without board support).
-    #[serde(default)]
-    pub board: Option<BoardStatus>,
-}
 
 /// Everything a node needs to start.
 pub struct NodeOptions {

@@ -9,17 +9,9 @@ pub enum Error {
     /// Bad bytes or values, as judged by the protocol crate.
     #[error(transparent)]
     Proto(#[from] warren_proto::Error),
-    /// The configuration file is unreadable or invalid.
-    #[error("config {path}: {reason}")]
-    Config {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong, in words.
-        reason: String,
-    },
-    /// A configuration value is out of range.
-    #[error("config: {0}")]
-    ConfigValue(String),
+    /// The configuration is unreadable or invalid.
+    #[error(transparent)]
+    Config(#[from] warren_api::ConfigError),
     /// Another process holds the data directory.
     #[error("the data directory {0} is in use by a running node")]
     DataDirInUse(PathBuf),

@@ -2,11 +2,9 @@
 #![forbid(unsafe_code)]
 
 pub mod board;
-pub mod config;
 pub mod control;
 pub mod daemon;
 mod error;
-pub mod logging;
 pub mod panel;
 
 pub use error::{Error, Result};
@@ -16,6 +14,7 @@ pub use error::{Error, Result};
 /// cloned in place), so a poisoned lock is a bug, and says so.
 pub(crate) const HELD: &str = "a lock of the daemon is poisoned: no code panics while holding one";
 // The layer below, under the names the daemon has always used.
+pub use warren_api::{config, logging};
 pub use warren_files as files;
 pub use warren_files::gateway;
 pub use warren_net::{clock, conn, fair, metrics, tor, transport, web};

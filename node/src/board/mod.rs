@@ -31,7 +31,6 @@ pub mod reset;
 
 use std::sync::{Arc, Mutex};
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -47,59 +46,7 @@ pub(crate) const SIM_MODEL: &str = "simulated board";
 /// Commands waiting for the board actor; senders wait when it is full.
 const COMMAND_QUEUE: usize = 8;
 
-/// The board as `status --json` reports it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct BoardStatus {
-    /// `pi` or `sim`.
-    pub kind: String,
-    /// What the board is, in words: the Pi's model from its device tree
-    /// (`Raspberry Pi 3 Model B Rev 1.2`), or `simulated board`.
-    #[serde(default)]
-    pub model: String,
-    /// The LED's pattern (`starting`, `bootstrapping`, `online`,
-    /// `degraded`, `pairing`, `reset`, `error`, `off`).
-    pub led: String,
-    /// Why the LED shows what it shows, in words.
-    pub led_because: String,
-    /// SoC temperature, °C, at the last reading.
-    pub temperature_c: Option<f32>,
-    /// Whether the supply voltage is too low (none: not reported).
-    pub under_voltage: Option<bool>,
-    /// `fed`, `withheld` (the last liveness check failed), `expired` (a
-    /// real board would have reset) or `off`.
-    pub watchdog: String,
-    /// Core tasks that did not answer the last liveness check.
-    pub unresponsive: Vec<String>,
-    /// Whether the box is too hot and throttles transfers and disk work.
-    pub throttled: bool,
-    /// Whether free disk space is below `board.disk_low_percent`.
-    pub disk_low: bool,
-    /// Until when pairing mode is on (unix seconds).
-    pub pairing_until: Option<u64>,
-    /// Where the panel answers on the local network during pairing mode:
-    /// the first of `pairing_urls` that is an address.
-    pub pairing_url: Option<String>,
-    /// Every place the pairing page opens on the local network during
-    /// pairing mode: `http://warren-xxxx.local:PORT/pair` when announced,
-    /// then each of the box's addresses.
-    #[serde(default)]
-    pub pairing_urls: Vec<String>,
-    /// `idle`, `armed` (a long press asked; hold again to confirm),
-    /// `confirming` or `wiping`.
-    pub reset: String,
-    /// A board part that failed, in words.
-    pub fault: Option<String>,
-}
-
-/// Which press `warren board press` makes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Press {
-    /// Pressed and released at once.
-    Short,
-    /// Held past the long-press time.
-    Long,
-}
+pub use warren_api::{BoardStatus, Press};
 
 /// What the simulated board can be told.
 #[derive(Debug)]

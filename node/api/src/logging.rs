@@ -107,7 +107,7 @@ impl<S: Subscriber> Layer<S> for TailLayer {
         }
         // A log line's time stamp is the operating system's wall time
         // (the log layer is process-wide: it has no node's clock).
-        let at = crate::clock::Clock::unix_now(&crate::clock::SystemClock);
+        let at = warren_net::clock::Clock::unix_now(&warren_net::clock::SystemClock);
         let meta = event.metadata();
         tail().push(LogLine {
             at,

@@ -21,7 +21,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use warren_proto::PeerAddr;
 
-use crate::{Error, Result};
+use crate::ConfigError as Error;
+
+type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The whole configuration.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -140,8 +142,8 @@ impl Default for TorConfig {
 
 impl TorConfig {
     /// The reachability policy these settings describe.
-    pub fn reach_policy(&self) -> crate::tor::ReachPolicy {
-        crate::tor::ReachPolicy {
+    pub fn reach_policy(&self) -> warren_net::tor::ReachPolicy {
+        warren_net::tor::ReachPolicy {
             retry_every: Duration::from_secs(self.retry_interval_secs),
             check_every: Duration::from_secs(self.check_interval_secs),
             timeout: Duration::from_secs(self.check_timeout_secs),
@@ -215,7 +217,7 @@ impl Default for LogConfig {
 impl Config {
     /// Parses TOML text; `origin` names it in errors.
     pub fn from_toml(text: &str, origin: &Path) -> Result<Config> {
-        let err = |reason: String| Error::Config {
+        let err = |reason: String| Error::File {
             path: origin.to_path_buf(),
             reason,
         };
@@ -244,7 +246,7 @@ impl Config {
             .try_into()
             .map_err(|e: toml::de::Error| err(e.to_string()))?;
         config.validate().map_err(|e| match e {
-            Error::ConfigValue(reason) => err(reason),
+            Error::Value(reason) => err(reason),
             other => err(other.to_string()),
         })?;
         Ok(config)
@@ -255,7 +257,7 @@ impl Config {
         match std::fs::read_to_string(path) {
             Ok(text) => Config::from_toml(&text, path),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
-            Err(e) => Err(Error::Config {
+            Err(e) => Err(Error::File {
                 path: path.to_path_buf(),
                 reason: e.to_string(),
             }),
@@ -264,16 +266,16 @@ impl Config {
 
     /// Checks values that parse but make no sense.
     pub fn validate(&self) -> Result<()> {
-        let bad = |what: &str| Err(Error::ConfigValue(what.to_string()));
+        let bad = |what: &str| Err(Error::Value(what.to_string()));
         // The peer layer's sections: its own words, as this file's.
         self.peers().validate().map_err(|e| match e {
-            warren_peers::Error::ConfigValue(reason) => Error::ConfigValue(reason),
+            warren_peers::Error::ConfigValue(reason) => Error::Value(reason),
             other => other.into(),
         })?;
-        self.board.check().map_err(Error::ConfigValue)?;
+        self.board.check().map_err(Error::Value)?;
         for b in &self.node.bootstrap {
             b.parse::<PeerAddr>()
-                .map_err(|e| Error::ConfigValue(format!("node.bootstrap {b:?}: {e}")))?;
+                .map_err(|e| Error::Value(format!("node.bootstrap {b:?}: {e}")))?;
         }
         let f = &self.files;
         let files = [
@@ -290,9 +292,7 @@ impl Config {
         ];
         for (name, v) in files {
             if v == 0 || v > 100_000 {
-                return Err(Error::ConfigValue(format!(
-                    "files.{name} must be 1..=100000"
-                )));
+                return Err(Error::Value(format!("files.{name} must be 1..=100000")));
             }
         }
         if f.upload_rate_limit > u64::from(u32::MAX) {
@@ -323,8 +323,8 @@ impl Config {
         }
         let t = &self.tor;
         if t.onion_port == 0
-            || t.onion_port == crate::tor::PROBE_PORT
-            || t.onion_port == crate::tor::WEB_PORT
+            || t.onion_port == warren_net::tor::PROBE_PORT
+            || t.onion_port == warren_net::tor::WEB_PORT
         {
             return bad(
                 "tor.onion_port must be 2..=65535 and not 80 (port 1 answers reachability probes, port 80 is the web gateway)",
@@ -348,7 +348,10 @@ impl Config {
         self.node
             .bootstrap
             .iter()
-            .map(|b| Ok(b.parse::<PeerAddr>()?))
+            .map(|b| {
+                b.parse::<PeerAddr>()
+                    .map_err(|e| Error::Value(format!("node.bootstrap {b:?}: {e}")))
+            })
             .collect()
     }
 

@@ -4,25 +4,25 @@
 //!
 //! | request | answer |
 //! |---|---|
-//! | `status` | [`crate::daemon::Status`] |
-//! | `peers` | `Vec<`[`crate::daemon::PeerInfo`]`>` |
-//! | `trust_add` | [`crate::daemon::TrustInfo`] |
+//! | `status` | [`crate::Status`] |
+//! | `peers` | `Vec<`[`warren_peers::PeerInfo`]`>` |
+//! | `trust_add` | [`warren_peers::TrustInfo`] |
 //! | `trust_remove` | [`Removed`] |
-//! | `trust_list` | `Vec<`[`crate::daemon::TrustInfo`]`>` |
+//! | `trust_list` | `Vec<`[`warren_peers::TrustInfo`]`>` |
 //! | `relaunch` | [`Relaunching`] |
-//! | `share` | [`crate::files::ShareInfo`] |
-//! | `shares` | `Vec<`[`crate::files::ShareInfo`]`>` |
-//! | `publish` | [`crate::files::ShareInfo`] |
+//! | `share` | [`warren_files::ShareInfo`] |
+//! | `shares` | `Vec<`[`warren_files::ShareInfo`]`>` |
+//! | `publish` | [`warren_files::ShareInfo`] |
 //! | `unshare`, `forget`, `unmirror`, `board_sensors` | [`Done`] |
-//! | `get` | [`crate::files::DownloadStatus`] |
-//! | `downloads` | `Vec<`[`crate::files::DownloadInfo`]`>` |
-//! | `recheck` | [`crate::files::RecheckReport`] |
+//! | `get` | [`warren_files::DownloadStatus`] |
+//! | `downloads` | `Vec<`[`warren_files::DownloadInfo`]`>` |
+//! | `recheck` | [`warren_files::RecheckReport`] |
 //! | `pause` | [`Paused`] |
 //! | `catalogue` | `Vec<`[`CatalogueEntry`]`>` |
-//! | `mirror` | [`crate::files::MirrorInfo`] |
-//! | `mirrors` | [`crate::files::MirrorList`] |
+//! | `mirror` | [`warren_files::MirrorInfo`] |
+//! | `mirrors` | [`warren_files::MirrorList`] |
 //! | `ask_mirror` | [`AskedBoxes`] |
-//! | `board_press` | [`crate::board::BoardStatus`] |
+//! | `board_press` | [`crate::BoardStatus`] |
 //! | `shutdown` | [`Stopping`] |
 
 use serde::{Deserialize, Serialize};
