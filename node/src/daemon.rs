@@ -192,6 +192,10 @@ impl NodeHandle {
 
     /// The node at a glance.
     pub async fn status(&self) -> Result<Status> {
+        Ok(self.peer_status().await?)
+    }
+
+    async fn peer_status(&self) -> warren_peers::Result<Status> {
         let s = self.peers.status().await?;
         Ok(s.with_extra(StatusExtras {
             gateway_url: self.gateway_url.clone(),
@@ -344,7 +348,7 @@ impl Daemon {
                     config_path,
                     data_dir: data_dir.clone(),
                     db,
-                    node: handle.clone(),
+                    node: Arc::new(handle.clone()),
                     transport,
                     clock,
                     local,
@@ -406,5 +410,34 @@ impl Daemon {
         }
         self.node.shutdown().await;
         let _ = self.control.await;
+    }
+}
+
+/// The panel reaches the node through this (the same code paths as the
+/// control socket's).
+#[async_trait::async_trait]
+impl crate::panel::NodeApi for NodeHandle {
+    fn id(&self) -> NodeId {
+        NodeHandle::id(self)
+    }
+
+    fn files(&self) -> FilesHandle {
+        NodeHandle::files(self)
+    }
+
+    async fn status(&self) -> warren_peers::Result<Status> {
+        self.peer_status().await
+    }
+
+    async fn peers(&self) -> warren_peers::Result<Vec<PeerInfo>> {
+        self.peers.peers().await
+    }
+
+    async fn trust_list(&self) -> warren_peers::Result<Vec<TrustInfo>> {
+        self.peers.trust_list().await
+    }
+
+    async fn dispatch(&self, req: crate::control::Request) -> crate::control::Response {
+        crate::control::dispatch(req, self).await
     }
 }

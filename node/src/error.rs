@@ -41,9 +41,6 @@ pub enum Error {
     /// The system gave no randomness.
     #[error("no randomness: {0}")]
     Random(#[from] getrandom::Error),
-    /// The owner's passphrase could not be hashed.
-    #[error("hashing the passphrase: {0}")]
-    Passphrase(#[source] argon2::password_hash::Error),
     /// The node is shutting down and cannot take the request.
     #[error("the node is shutting down")]
     ShuttingDown,
@@ -54,6 +51,9 @@ pub enum Error {
     /// A files operation failed.
     #[error(transparent)]
     Files(#[from] crate::files::FilesError),
+    /// The owner's panel could not start.
+    #[error(transparent)]
+    Panel(#[from] warren_panel::Error),
     /// The board could not be opened or driven.
     #[error("board: {0}")]
     Board(#[from] warren_board::BoardError),

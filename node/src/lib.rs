@@ -5,7 +5,6 @@ pub mod board;
 pub mod control;
 pub mod daemon;
 mod error;
-pub mod panel;
 
 pub use error::{Error, Result};
 
@@ -18,4 +17,5 @@ pub use warren_api::{config, logging};
 pub use warren_files as files;
 pub use warren_files::gateway;
 pub use warren_net::{clock, conn, fair, metrics, tor, transport, web};
+pub use warren_panel as panel;
 pub use warren_peers::{identity, store};

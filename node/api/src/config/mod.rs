@@ -2,8 +2,8 @@
 //!
 //! A node reads `DIR/warren.toml` when present. Every key is optional; a
 //! missing key takes its default, and the `[limits]` defaults come from the
-//! memory profile named by `limits.profile`. `warren.example.toml` beside
-//! this crate lists every key with its default and is checked by a test.
+//! memory profile named by `limits.profile`. `node/warren.example.toml`
+//! lists every key with its default and is checked by a test.
 //! Unknown keys are refused, so a typo is an error, not a silent default.
 
 mod board;

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
-use crate::daemon::NodeHandle;
-use crate::files::ShareOptions;
+use crate::NodeApi;
+use warren_files::ShareOptions;
 
 /// Jobs listed at once; finished ones are dropped first to make room, and
 /// with no finished one a new job is refused.
@@ -46,7 +46,7 @@ impl Jobs {
     /// Starts sharing `path` (already checked) in the background.
     pub(crate) fn start(
         &self,
-        node: NodeHandle,
+        node: std::sync::Arc<dyn NodeApi>,
         path: String,
         options: ShareOptions,
     ) -> Result<(), String> {

@@ -10,9 +10,9 @@ use maud::html;
 use serde::Deserialize;
 
 use super::{Page, bytes, csrf, flash};
-use crate::config::{Config, Profile};
-use crate::panel::App;
-use crate::panel::auth::{Auth, Post};
+use crate::App;
+use crate::auth::{Auth, Post};
+use warren_api::config::{Config, Profile};
 
 const GIB: f64 = (1u64 << 30) as f64;
 

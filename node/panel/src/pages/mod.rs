@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use super::App;
 use super::auth::Auth;
 use super::routes::css_path;
-use crate::control::{Request, dispatch};
+use warren_api::control::Request;
 
 /// A form with nothing but its CSRF token.
 #[derive(Debug, Deserialize)]
@@ -153,7 +153,7 @@ pub(crate) async fn act(
     to: &str,
     ok: impl FnOnce(&serde_json::Value) -> String,
 ) -> Response {
-    let r = dispatch(req, &app.node).await;
+    let r = app.node.dispatch(req).await;
     let (good, text) = match (r.ok, r.result, r.error) {
         (true, Some(v), _) => (true, ok(&v)),
         (_, _, Some(e)) => (false, e),

@@ -8,9 +8,9 @@ use axum::response::Response;
 use maud::html;
 
 use super::{Page, bytes, duration, plural};
-use crate::files::{DownloadState, Health};
-use crate::panel::auth::Auth;
-use crate::panel::{AdminOnion, App};
+use crate::auth::Auth;
+use crate::{AdminOnion, App};
+use warren_files::{DownloadState, Health};
 
 /// Share of the seeding quota past which the dashboard warns.
 const QUOTA_WARN: f64 = 0.9;
@@ -108,7 +108,7 @@ pub(crate) async fn page(State(app): State<Arc<App>>, auth: Auth) -> Response {
     if let AdminOnion::Failed(e) = app.admin_onion() {
         warnings.push(format!("The admin onion service failed: {e}"));
     }
-    let errors = crate::logging::tail()
+    let errors = warren_api::logging::tail()
         .recent(tracing::Level::ERROR, 100)
         .len();
     if errors > 0 {

@@ -144,7 +144,7 @@ struct Tries {
     not_before: Instant,
 }
 
-/// Login and pairing attempts, per client ([`crate::web::Client`]: the
+/// Login and pairing attempts, per client ([`warren_net::web::Client`]: the
 /// source address on TCP), so that one client's failures never refuse
 /// another's correct passphrase. Each client has a bucket of
 /// `per_minute` attempts, refilled continuously, and after `n` failures in

@@ -14,8 +14,12 @@
 //!      pair / login     pages (GET)    forms (POST,      /api (JSON,
 //!      (rate-limited,   need a login   login + CSRF)     login + CSRF header)
 //!       argon2id)                            │                │
-//!                                            └──► control::dispatch ◄── control socket
+//!                                            └──► NodeApi::dispatch ◄── control socket
 //! ```
+//!
+//! The panel reaches the node only through [`NodeApi`], which the daemon
+//! implements: the requests of the control socket (`warren_api::control`),
+//! the status and the peers, the files service, the log tail.
 //!
 //! Nobody can log in before pairing: the first run makes a one-time
 //! pairing code (printed by `warren run` and kept in
@@ -24,7 +28,9 @@
 //! so the two addresses cannot be linked, and its descriptor is encrypted
 //! to the owner's client key, so nobody else can even reach the login page.
 
+mod api;
 mod auth;
+mod error;
 mod hosts;
 mod jobs;
 mod lan;
@@ -44,13 +50,19 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::clock::SharedClock;
-use crate::config::{Config, PanelConfig};
-use crate::daemon::NodeHandle;
-use crate::store::Db;
-use crate::transport::{Listener, Transport};
-use crate::web::ServeLimits;
-use crate::{Error, Result};
+use warren_api::config::{Config, PanelConfig};
+use warren_net::clock::SharedClock;
+use warren_net::transport::{Listener, Transport};
+use warren_net::web::ServeLimits;
+use warren_peers::store::Db;
+
+pub use api::NodeApi;
+pub use error::{PanelError as Error, Result};
+
+/// What every `Mutex` of the panel's `lock().expect` says: no code panics
+/// while holding one of them (each guards a value that is set, taken or
+/// cloned in place), so a poisoned lock is a bug, and says so.
+pub(crate) const HELD: &str = "a lock of the panel is poisoned: no code panics while holding one";
 
 pub use owner::MIN_PASSPHRASE;
 pub use pairing::{BOOT_FILE, PairingHandle, PairingInfo, for_how_long};
@@ -69,7 +81,7 @@ pub struct PanelOptions {
     /// The node's database (the owner's secrets live there).
     pub db: Db,
     /// The running node.
-    pub node: NodeHandle,
+    pub node: Arc<dyn NodeApi>,
     /// The node's transport (for the admin onion).
     pub transport: Arc<dyn Transport>,
     /// Wall time.
@@ -119,7 +131,7 @@ pub(crate) enum AdminOnion {
 
 /// The panel's shared state.
 pub(crate) struct App {
-    pub(crate) node: NodeHandle,
+    pub(crate) node: Arc<dyn NodeApi>,
     pub(crate) clock: SharedClock,
     pub(crate) cfg: PanelConfig,
     pub(crate) config: Mutex<Config>,
@@ -198,7 +210,8 @@ impl Panel {
         let roots = paths::Roots::new(&cfg.share_roots, downloads, &opts.data_dir)?;
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
-        let mdns = opts.config.board.mdns && opts.config.node.role == crate::config::RoleName::Box;
+        let mdns =
+            opts.config.board.mdns && opts.config.node.role == warren_api::config::RoleName::Box;
         let app = Arc::new(App {
             node: opts.node.clone(),
             clock: opts.clock.clone(),
@@ -239,7 +252,7 @@ impl Panel {
                 move |listener: Box<dyn Listener>, stop: CancellationToken| {
                     let router = router.clone();
                     let handler = move |req| routes::answer(router.clone(), req);
-                    Box::pin(crate::web::serve(
+                    Box::pin(warren_net::web::serve(
                         listener,
                         limits,
                         handler,
@@ -307,7 +320,7 @@ async fn bind(addr: SocketAddr) -> Result<(Box<dyn Listener>, SocketAddr)> {
     let local = l
         .local_addr()
         .map_err(Error::io("the panel's address".to_string()))?;
-    Ok((Box::new(crate::transport::TcpIncoming::new(l)), local))
+    Ok((Box::new(warren_net::transport::TcpIncoming::new(l)), local))
 }
 
 /// Keeps `DATA_DIR/pairing-code.txt` (mode 0600) while there is a code;

@@ -9,9 +9,9 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use subtle::ConstantTimeEq;
 use warren_proto::Keypair;
 
-use crate::store::{Db, Table};
-use crate::tor::ClientAuthKey;
 use crate::{Error, Result};
+use warren_net::tor::ClientAuthKey;
+use warren_peers::store::{Db, Table};
 
 const ADMIN_SEED: &[u8] = b"admin_seed";
 const CLIENT_SECRET: &[u8] = b"client_secret";

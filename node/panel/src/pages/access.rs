@@ -9,8 +9,8 @@ use maud::html;
 use serde::Deserialize;
 
 use super::Page;
-use crate::panel::auth::Auth;
-use crate::panel::{AdminOnion, App};
+use crate::auth::Auth;
+use crate::{AdminOnion, App};
 
 #[derive(Deserialize)]
 pub(crate) struct Welcome {

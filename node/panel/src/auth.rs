@@ -15,7 +15,7 @@ use super::owner::{MAX_PASSPHRASE, MIN_PASSPHRASE};
 use super::pages::{self, Empty};
 use super::session::{FORM_COOKIE, SESSION_COOKIE, random_token, same};
 use super::{App, write_pairing_file};
-use crate::web::Client;
+use warren_net::web::Client;
 
 /// Largest form body read, bytes.
 const MAX_FORM: usize = 16 * 1024;

@@ -5,7 +5,7 @@ use axum::response::Response;
 use maud::html;
 
 use super::{bare, csrf};
-use crate::panel::owner::MIN_PASSPHRASE;
+use crate::owner::MIN_PASSPHRASE;
 
 /// First run (or pairing mode): the pairing code and a new passphrase.
 /// `window`: while pairing mode is open, how long it stays open and where

@@ -28,8 +28,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{AdminOnion, App, write_pairing_file};
-use crate::transport::Listener;
 use crate::{Error, Result};
+use warren_net::transport::Listener;
 
 /// The file pairing mode writes on the boot partition.
 pub const BOOT_FILE: &str = "warren-pairing.txt";

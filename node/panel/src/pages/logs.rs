@@ -9,8 +9,8 @@ use serde::Deserialize;
 use tracing::Level;
 
 use super::Page;
-use crate::panel::App;
-use crate::panel::auth::Auth;
+use crate::App;
+use crate::auth::Auth;
 
 /// Lines shown (the page stays small).
 const SHOWN: usize = 100;
@@ -42,7 +42,7 @@ pub(crate) async fn page(
         .find(|(n, _)| *n == chosen)
         .map(|(_, l)| *l)
         .unwrap_or(Level::INFO);
-    let mut lines = crate::logging::tail().recent(level, SHOWN);
+    let mut lines = warren_api::logging::tail().recent(level, SHOWN);
     lines.reverse();
     let body = html! {
         p {

@@ -8,9 +8,9 @@ use maud::html;
 use serde::Deserialize;
 
 use super::{Page, act, ago, csrf, short};
-use crate::control::Request;
-use crate::panel::App;
-use crate::panel::auth::{Auth, Post};
+use crate::App;
+use crate::auth::{Auth, Post};
+use warren_api::control::Request;
 
 pub(crate) async fn page(State(app): State<Arc<App>>, auth: Auth) -> Response {
     let (peers, trusted) = tokio::join!(app.node.peers(), app.node.trust_list());

@@ -12,10 +12,10 @@ use qrcode::render::svg;
 use serde::Deserialize;
 
 use super::{Empty, Page, act, bytes, csrf, flash};
-use crate::control::Request;
-use crate::files::{Health, ShareOptions};
-use crate::panel::App;
-use crate::panel::auth::{Auth, Post};
+use crate::App;
+use crate::auth::{Auth, Post};
+use warren_api::control::Request;
+use warren_files::{Health, ShareOptions};
 
 /// Seconds between reloads while a share is being hashed.
 const HASHING_REFRESH: u32 = 2;

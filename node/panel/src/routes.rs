@@ -32,7 +32,7 @@ use super::App;
 use super::auth::{self, Auth};
 use super::pages::{self, access, dashboard, downloads, logs, peers, settings, shares};
 use super::session::same;
-use crate::control::{Request, Response as ApiResponse, dispatch};
+use warren_api::control::{Request, Response as ApiResponse};
 
 const CSS: &str = include_str!("style.css");
 
@@ -188,6 +188,6 @@ async fn api(State(app): State<Arc<App>>, auth: Auth, headers: HeaderMap, body: 
         },
         other => other,
     };
-    let r: ApiResponse = dispatch(req, &app.node).await;
+    let r: ApiResponse = app.node.dispatch(req).await;
     axum::Json(r).into_response()
 }

@@ -8,10 +8,10 @@ use maud::html;
 use serde::Deserialize;
 
 use super::{Page, act, bytes, csrf};
-use crate::control::Request;
-use crate::files::DownloadState;
-use crate::panel::App;
-use crate::panel::auth::{Auth, Post};
+use crate::App;
+use crate::auth::{Auth, Post};
+use warren_api::control::Request;
+use warren_files::DownloadState;
 
 /// Seconds between reloads while a download runs.
 const RUNNING_REFRESH: u32 = 3;
@@ -172,8 +172,8 @@ pub(crate) async fn remove(State(app): State<Arc<App>>, post: Post<LinkForm>) ->
 
 /// "in 40 s"-style time until `at` (unix seconds).
 fn retry_in(at: u64) -> String {
-    use crate::clock::Clock;
-    let now = crate::clock::SystemClock.unix_now();
+    use warren_net::clock::Clock;
+    let now = warren_net::clock::SystemClock.unix_now();
     match at.saturating_sub(now) {
         0 => "now".into(),
         s => format!("in {}", super::duration(s)),
