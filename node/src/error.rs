@@ -57,10 +57,9 @@ pub enum Error {
     /// The board could not be opened or driven.
     #[error("board: {0}")]
     Board(#[from] warren_board::BoardError),
-    /// A board request that this board cannot carry out (pressing a real
-    /// button from software, for one).
-    #[error("{0}")]
-    Refused(String),
+    /// A request the daemon will not carry out as asked: why, as a type.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     /// An I/O error, with what was being done.
     #[error("{what}: {source}")]
     Io {
@@ -82,3 +81,26 @@ impl Error {
 
 /// This crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A request the daemon understood and will not carry out, worded for the
+/// person who asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// A board request to a node without board support.
+    #[error("this node drives no board ([board] kind = \"none\")")]
+    NoBoard,
+    /// Pressing a real board's button, or setting its sensors, from
+    /// software.
+    #[error("this box has a real {0} board: use its button and sensors")]
+    RealBoard(String),
+    /// A simulated press while one is held.
+    #[error("the button is already being pressed")]
+    AlreadyPressing,
+    /// The board actor is stopping.
+    #[error("the node is stopping")]
+    Stopping,
+    /// A store command while the node runs (the store is the node's then).
+    #[error("the node is running: stop it first (`warren stop`), then {0}")]
+    NodeRunning(String),
+}

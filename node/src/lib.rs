@@ -6,7 +6,7 @@ pub mod control;
 pub mod daemon;
 mod error;
 
-pub use error::{Error, Result};
+pub use error::{Error, Refusal, Result};
 
 /// What every `Mutex` of the daemon's `lock().expect` says: no code panics
 /// while holding one of them (each guards a value that is set, taken or

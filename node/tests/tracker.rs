@@ -59,7 +59,7 @@ fn a_stranger_hears_public_swarms_and_gets_answers_but_no_sync_and_no_mirror() {
         let first = tracker_messages(&mut peer, 5).await;
         assert!(
             first.iter().any(
-                |m| matches!(m, TrackerMsg::Announce { swarms } if swarms.as_slice().iter().any(|s| *s == swarm))
+                |m| matches!(m, TrackerMsg::Announce { swarms } if swarms.as_slice().contains(&swarm))
             ),
             "announced on connect: {first:?}"
         );

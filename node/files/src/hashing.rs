@@ -19,6 +19,7 @@ use warren_proto::{BoundedString, BoundedVec};
 
 use super::FilesError;
 use super::source::Stamp;
+use crate::Refusal;
 
 /// Files that cannot be shared named in one refusal, at most.
 const MAX_NAMED: usize = 10;
@@ -105,7 +106,12 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> FilesError + '_ {
 }
 
 fn rel(path: &str) -> Result<RelPath, FilesError> {
-    RelPath::new(path).map_err(|e| FilesError::Refused(format!("cannot share {path:?}: {e}")))
+    RelPath::new(path).map_err(|source| {
+        FilesError::Refused(Refusal::UnsafeName {
+            path: path.to_string(),
+            source,
+        })
+    })
 }
 
 /// What walking a folder found besides the files.
@@ -133,15 +139,10 @@ impl Walk {
 
     /// Why the share is refused, naming what cannot be shared.
     fn refusal(&self) -> FilesError {
-        let more = if self.skipped.len() >= MAX_NAMED {
-            " (and perhaps more)"
-        } else {
-            ""
-        };
-        FilesError::Refused(format!(
-            "{}{more}; nothing was shared (`warren share --skip-unsafe` leaves such files out)",
-            self.skipped.join("; ")
-        ))
+        FilesError::Refused(Refusal::UnsafeFiles {
+            named: self.skipped.clone(),
+            more: self.skipped.len() >= MAX_NAMED,
+        })
     }
 }
 
@@ -152,7 +153,7 @@ fn walk(root: &Path, skip_unsafe: bool) -> Result<Walk, FilesError> {
     let name = root
         .file_name()
         .and_then(|n| n.to_str())
-        .ok_or_else(|| FilesError::Refused(format!("{} has no usable name", root.display())))?
+        .ok_or_else(|| FilesError::Refused(Refusal::NoName(root.to_path_buf())))?
         .to_string();
     let mut w = Walk {
         skip_unsafe,
@@ -164,9 +165,8 @@ fn walk(root: &Path, skip_unsafe: bool) -> Result<Walk, FilesError> {
         return Ok(w);
     }
     if !root.is_dir() {
-        return Err(FilesError::Refused(format!(
-            "{} is not a file or folder",
-            root.display()
+        return Err(FilesError::Refused(Refusal::NotFileOrFolder(
+            root.to_path_buf(),
         )));
     }
     walk_dir(&root, &root, &name, 0, &mut w)?;
@@ -174,10 +174,7 @@ fn walk(root: &Path, skip_unsafe: bool) -> Result<Walk, FilesError> {
         return Err(w.refusal());
     }
     if w.files.is_empty() {
-        return Err(FilesError::Refused(format!(
-            "{} holds no files",
-            root.display()
-        )));
+        return Err(FilesError::Refused(Refusal::NoFiles(root.to_path_buf())));
     }
     Ok(w)
 }
@@ -249,9 +246,9 @@ fn walk_dir(
             Err(e) => w.unsafe_entry(format!("cannot share {inner:?}: {e}"))?,
         }
         if w.files.len() > MAX_FILES {
-            return Err(FilesError::Refused(format!(
-                "more than {MAX_FILES} files: a share holds at most {MAX_FILES}; share its subfolders separately"
-            )));
+            return Err(FilesError::Refused(Refusal::TooManyFiles {
+                max: MAX_FILES,
+            }));
         }
     }
     if w.files.len() == before && depth > 0 {
@@ -284,9 +281,7 @@ pub fn hash_path(
     let total: u64 = files.iter().map(|(_, s)| s.size).sum();
     let piece_size = choose_piece_size(total);
     if warren_proto::content::piece_count(total, piece_size) > MAX_PIECES {
-        return Err(FilesError::Refused(format!(
-            "{total} bytes is more than one share can hold"
-        )));
+        return Err(FilesError::Refused(Refusal::TooLarge { total }));
     }
     let mut hashes =
         Vec::with_capacity(warren_proto::content::piece_count(total, piece_size) as usize);
@@ -299,10 +294,7 @@ pub fn hash_path(
         let mut f = File::open(&src.path).map_err(io(&src.path))?;
         let before = Stamp::of(&f.metadata().map_err(io(&src.path))?);
         if before.size != src.size {
-            return Err(FilesError::Refused(format!(
-                "{} changed while being shared; try again",
-                src.path.display()
-            )));
+            return Err(FilesError::Refused(Refusal::Changed(src.path.clone())));
         }
         stamps.push(before);
         let mut left = src.size;
@@ -313,10 +305,7 @@ pub fn hash_path(
             let want = buf.len().min(left as usize);
             let n = f.read(&mut buf[..want]).map_err(io(&src.path))?;
             if n == 0 {
-                return Err(FilesError::Refused(format!(
-                    "{} shrank while being shared",
-                    src.path.display()
-                )));
+                return Err(FilesError::Refused(Refusal::Shrank(src.path.clone())));
             }
             let chunk = &mut buf[..n];
             if let Some((key, _)) = seal {
@@ -343,10 +332,7 @@ pub fn hash_path(
     for ((_, src), before) in files.iter().zip(&stamps) {
         let now = std::fs::metadata(&src.path).map(|m| Stamp::of(&m));
         if !now.is_ok_and(|now| before.matches(&now)) {
-            return Err(FilesError::Refused(format!(
-                "{} changed while being shared; try again",
-                src.path.display()
-            )));
+            return Err(FilesError::Refused(Refusal::Changed(src.path.clone())));
         }
     }
     let name = files[0]
@@ -355,36 +341,36 @@ pub fn hash_path(
         .next()
         .unwrap_or("share")
         .to_string();
-    let listing =
-        Listing {
-            name: BoundedString::new(name)?,
-            files: BoundedVec::truncating(files.iter().map(|(p, s)| FileEntry {
-                path: p.clone(),
-                size: s.size,
-            })),
-            description: match &describe.description {
-                Some(d) => Some(BoundedString::new(d.clone()).map_err(|_| {
-                    FilesError::Refused("description longer than 1024 bytes".into())
-                })?),
-                None => None,
-            },
-            tags: describe
-                .tags
-                .iter()
-                .map(|t| {
-                    BoundedString::new(t.clone())
-                        .map_err(|_| FilesError::Refused(format!("tag {t:?} longer than 32 bytes")))
-                })
-                .collect::<Result<Vec<_>, _>>()
-                .and_then(|v| {
-                    if v.len() > 16 {
-                        Err(FilesError::Refused("more than 16 tags".into()))
-                    } else {
-                        Ok(BoundedVec::truncating(v))
-                    }
-                })?,
-            created_at: describe.created_at,
-        };
+    let listing = Listing {
+        name: BoundedString::new(name)?,
+        files: BoundedVec::truncating(files.iter().map(|(p, s)| FileEntry {
+            path: p.clone(),
+            size: s.size,
+        })),
+        description: match &describe.description {
+            Some(d) => Some(
+                BoundedString::new(d.clone())
+                    .map_err(|_| FilesError::Refused(Refusal::DescriptionTooLong))?,
+            ),
+            None => None,
+        },
+        tags: describe
+            .tags
+            .iter()
+            .map(|t| {
+                BoundedString::new(t.clone())
+                    .map_err(|_| FilesError::Refused(Refusal::TagTooLong(t.clone())))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .and_then(|v| {
+                if v.len() > 16 {
+                    Err(FilesError::Refused(Refusal::TooManyTags))
+                } else {
+                    Ok(BoundedVec::truncating(v))
+                }
+            })?,
+        created_at: describe.created_at,
+    };
     let root_hash = pieces_root(&hashes);
     let meta = match seal {
         None => Meta::Plain(listing),
@@ -392,7 +378,7 @@ pub fn hash_path(
             let sealed = key.seal_listing(&listing, piece_size, total, &root_hash, nonce)?;
             Meta::Sealed(
                 warren_proto::BoundedBytes::new(sealed)
-                    .map_err(|_| FilesError::Refused("listing too large to seal".into()))?,
+                    .map_err(|_| FilesError::Refused(Refusal::ListingTooLarge))?,
             )
         }
     };

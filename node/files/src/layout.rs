@@ -11,6 +11,7 @@ use warren_proto::content::Listing;
 use super::FilesError;
 use super::bitmap::Bitmap;
 use super::health::{Change, Fault};
+use crate::Refusal;
 
 /// A file's place in the content.
 #[derive(Debug, Clone)]
@@ -146,17 +147,13 @@ pub fn rename_no_replace(from: &Path, to: &Path) -> Result<(), FilesError> {
     use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
     match renameat2(AT_FDCWD, from, AT_FDCWD, to, RenameFlags::RENAME_NOREPLACE) {
         Ok(()) => Ok(()),
-        Err(nix::errno::Errno::EEXIST) => Err(FilesError::Refused(format!(
-            "{} already exists; not replacing it (move it away and run `warren get` again)",
-            to.display()
-        ))),
+        Err(nix::errno::Errno::EEXIST) => {
+            Err(FilesError::Refused(Refusal::WontReplace(to.to_path_buf())))
+        }
         // A filesystem without the flag: check, then rename.
         Err(nix::errno::Errno::EINVAL) => {
             if std::fs::symlink_metadata(to).is_ok() {
-                return Err(FilesError::Refused(format!(
-                    "{} already exists; not replacing it",
-                    to.display()
-                )));
+                return Err(FilesError::Refused(Refusal::WontReplace(to.to_path_buf())));
             }
             std::fs::rename(from, to).map_err(|e| FilesError::io(from, e))
         }
@@ -183,10 +180,7 @@ pub fn create_outputs(
 ) -> Result<(Vec<Span>, Arc<Names>), FilesError> {
     let meta = std::fs::symlink_metadata(dir).map_err(|e| FilesError::io(dir, e))?;
     if !meta.is_dir() {
-        return Err(FilesError::Refused(format!(
-            "{} is not a folder",
-            dir.display()
-        )));
+        return Err(FilesError::Refused(Refusal::NotAFolder(dir.to_path_buf())));
     }
     let spans = spans_under(dir, listing);
     // Check everything first, so that a refusal leaves no trace.
@@ -204,22 +198,13 @@ pub fn create_outputs(
             for name in names {
                 match std::fs::symlink_metadata(&name) {
                     Ok(m) if m.file_type().is_symlink() => {
-                        return Err(FilesError::Refused(format!(
-                            "{} is a symlink; refusing to write through it",
-                            name.display()
-                        )));
+                        return Err(FilesError::Refused(Refusal::Symlink(name.to_path_buf())));
                     }
                     Ok(m) if !last && !m.is_dir() => {
-                        return Err(FilesError::Refused(format!(
-                            "{} is in the way (not a folder)",
-                            name.display()
-                        )));
+                        return Err(FilesError::Refused(Refusal::InTheWay(name.to_path_buf())));
                     }
                     Ok(_) if last && !resume => {
-                        return Err(FilesError::Refused(format!(
-                            "{} already exists; remove it or download elsewhere (--out)",
-                            name.display()
-                        )));
+                        return Err(FilesError::Refused(Refusal::NameTaken(name.to_path_buf())));
                     }
                     _ => {}
                 }
@@ -304,9 +289,8 @@ pub fn create_blob(path: &Path, size: u64, resume: bool) -> Result<(), FilesErro
         std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
     }
     if !resume && std::fs::symlink_metadata(path).is_ok() {
-        return Err(FilesError::Refused(format!(
-            "{} already exists (this content is already mirrored)",
-            path.display()
+        return Err(FilesError::Refused(Refusal::AlreadyMirrored(
+            path.to_path_buf(),
         )));
     }
     let f = open_output(path)?;

@@ -32,6 +32,7 @@ pub mod layout;
 pub mod output;
 mod persist;
 mod recheck;
+mod refusal;
 mod registry;
 mod slots;
 pub mod source;
@@ -42,6 +43,7 @@ mod verified;
 
 pub use download::{DownloadState, DownloadStatus};
 pub use health::Health;
+pub use refusal::Refusal;
 pub use registry::{
     Content, DownloadInfo, FilesHandle, MirrorInfo, MirrorList, Progress, RecheckReport, ShareInfo,
     ShareOptions,
@@ -66,10 +68,10 @@ use health::Fault;
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum FilesError {
-    /// The request cannot be carried out as asked (unsafe path, bad link,
-    /// name taken, …); the text says why.
-    #[error("{0}")]
-    Refused(String),
+    /// The request cannot be carried out as asked (unsafe path, name
+    /// taken, a bound reached, …): why, as a type.
+    #[error(transparent)]
+    Refused(Refusal),
     /// The peer layer failed: the store, or making an identity.
     #[error(transparent)]
     Peers(std::sync::Arc<warren_peers::Error>),

@@ -136,7 +136,7 @@ impl Output {
         }
         self.open
             .get(&i)
-            .ok_or_else(|| FilesError::Refused("output file cache".into()))
+            .ok_or(FilesError::Refused(crate::Refusal::NotOpen))
     }
 }
 

@@ -266,9 +266,7 @@ impl FileSet {
             at += len as usize;
         }
         if at != buf.len() {
-            return Err(FilesError::Refused(
-                "read past the end of the content".into(),
-            ));
+            return Err(FilesError::Refused(crate::Refusal::PastTheEnd));
         }
         if let Some(k) = &self.seal {
             k.apply(offset, buf).map_err(FilesError::Seal)?;

@@ -126,7 +126,7 @@ impl Verified {
     pub(crate) async fn piece(&self, i: u32) -> Result<Piece, FilesError> {
         let m = &self.content.manifest;
         if u64::from(i) >= m.piece_count() {
-            return Err(FilesError::Refused(format!("no piece {i}")));
+            return Err(FilesError::Refused(crate::Refusal::NoPiece(i)));
         }
         let permit = self.budget.take(m.piece_len(u64::from(i))).await?;
         let (files, content) = (self.files.clone(), self.content.clone());
@@ -189,7 +189,7 @@ pub(crate) fn read_checked(
     let expected = content
         .hashes
         .get(i as usize)
-        .ok_or_else(|| FilesError::Refused(format!("no piece {i}")))?;
+        .ok_or_else(|| FilesError::Refused(crate::Refusal::NoPiece(i)))?;
     if piece_hash(&buf) != *expected {
         return Err(blame(files, i, offset, len).into());
     }

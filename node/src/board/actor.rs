@@ -87,7 +87,7 @@ struct Pressing {
     release_at: TokioInstant,
     /// Answered once the release has been seen.
     answer_at: TokioInstant,
-    reply: oneshot::Sender<Result<(), String>>,
+    reply: oneshot::Sender<Result<(), crate::Refusal>>,
 }
 
 struct Actor<L: OutputPin, B: InputPin, W, S> {
@@ -462,16 +462,13 @@ where
             let reply = match cmd {
                 Cmd::Press(_, reply) | Cmd::Sensors { reply, .. } => reply,
             };
-            let _ = reply.send(Err(format!(
-                "this box has a real {} board: use its button and sensors",
-                self.kind
-            )));
+            let _ = reply.send(Err(crate::Refusal::RealBoard(self.kind.to_string())));
             return;
         };
         match cmd {
             Cmd::Press(press, reply) => {
                 if self.pressing.is_some() {
-                    let _ = reply.send(Err("the button is already being pressed".into()));
+                    let _ = reply.send(Err(crate::Refusal::AlreadyPressing));
                     return;
                 }
                 let hold = match press {
@@ -595,7 +592,7 @@ where
             }
         }
         if let Some(p) = self.pressing.take() {
-            let _ = p.reply.send(Err("the node is stopping".into()));
+            let _ = p.reply.send(Err(crate::Refusal::Stopping));
         }
         {
             let mut s = self.shared.lock().expect(crate::HELD);

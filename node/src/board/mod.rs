@@ -52,12 +52,12 @@ pub use warren_api::{BoardStatus, Press};
 #[derive(Debug)]
 pub(crate) enum Cmd {
     /// Presses the simulated button; answers when it is released.
-    Press(Press, oneshot::Sender<Result<(), String>>),
+    Press(Press, oneshot::Sender<Result<(), crate::Refusal>>),
     /// Sets the simulated sensors.
     Sensors {
         temperature_c: Option<f32>,
         under_voltage: Option<bool>,
-        reply: oneshot::Sender<Result<(), String>>,
+        reply: oneshot::Sender<Result<(), crate::Refusal>>,
     },
 }
 
@@ -76,16 +76,14 @@ impl BoardHandle {
 
     async fn ask(
         &self,
-        make: impl FnOnce(oneshot::Sender<Result<(), String>>) -> Cmd,
+        make: impl FnOnce(oneshot::Sender<Result<(), crate::Refusal>>) -> Cmd,
     ) -> Result<()> {
         let (tx, rx) = oneshot::channel();
         self.tx
             .send(make(tx))
             .await
             .map_err(|_| Error::ShuttingDown)?;
-        rx.await
-            .map_err(|_| Error::ShuttingDown)?
-            .map_err(Error::Refused)
+        Ok(rx.await.map_err(|_| Error::ShuttingDown)??)
     }
 
     /// Presses the simulated button (refused on a real board); returns

@@ -274,8 +274,8 @@ pub(crate) async fn store_restore(dir: &Path, json: bool) -> Result<()> {
 /// A store command needs the node stopped: the store is its while it runs.
 async fn refuse_while_running(dir: &Path, then: &str) -> Result<()> {
     if control::request(dir, &Request::Status).await.is_ok() {
-        return Err(Error::Refused(format!(
-            "the node is running: stop it first (`warren stop`), then {then}"
+        return Err(Error::Refused(warren_node::Refusal::NodeRunning(
+            then.to_string(),
         )));
     }
     Ok(())

@@ -18,9 +18,8 @@ fn parse_id(s: &str) -> crate::Result<NodeId> {
 }
 
 fn board(node: &NodeHandle) -> crate::Result<crate::board::BoardHandle> {
-    node.board().ok_or_else(|| {
-        crate::Error::Refused("this node drives no board ([board] kind = \"none\")".into())
-    })
+    node.board()
+        .ok_or(crate::Error::Refused(crate::Refusal::NoBoard))
 }
 
 /// Answers `req` at once: a share is answered when hashed (progress is not

@@ -120,16 +120,15 @@ impl Registry {
                 stop: stop.clone(),
             },
         );
-        let refused = |e: String| FilesError::Refused(format!("the share's own address: {e}"));
         let host = self
             .ctx
             .transport
             .host()
-            .ok_or_else(|| refused("this transport cannot give a share an address".into()))?;
+            .ok_or(FilesError::Refused(crate::Refusal::NoShareAddress))?;
         let listeners = host
             .listen_as(&identity.keypair)
             .await
-            .map_err(|e| refused(e.to_string()))?;
+            .map_err(|e| FilesError::Refused(crate::Refusal::ShareAddress(Arc::new(e))))?;
         let validity = self.extra.record_validity_secs;
         let record = |now: u64| {
             identity.record(
@@ -141,8 +140,10 @@ impl Registry {
             )
         };
         let now = crate::clock::Clock::unix_now(&*self.ctx.clock);
-        let (record_tx, record_rx) =
-            watch::channel(record(now).map_err(|e| refused(e.to_string()))?);
+        let (record_tx, record_rx) = watch::channel(
+            record(now)
+                .map_err(|e| FilesError::Refused(crate::Refusal::ShareRecord(Arc::new(e))))?,
+        );
         let files = self.me.scoped(swarm);
         let ctx = Arc::new(self.ctx.for_extra(
             identity.keypair.clone(),
@@ -201,7 +202,7 @@ impl Registry {
             .hints
             .first()
             .map(|h| PeerAddr::new(identity.keypair.id(), *h))
-            .ok_or_else(|| refused("no address to advertise".into()))?;
+            .ok_or(FilesError::Refused(crate::Refusal::NoShareAddress))?;
         if let Some(a) = self.addressed.get_mut(&token) {
             a.addr = Some(addr);
             a.web_base = web_base;

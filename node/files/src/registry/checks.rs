@@ -24,6 +24,7 @@ use warren_proto::encode;
 use super::{Cmd, Content, Found, RecheckReport, Registry};
 use crate::FilesError;
 use crate::Progress;
+use crate::Refusal;
 use crate::bitmap::Bitmap;
 use crate::download::{DownloadState, lay};
 use crate::health::{Fault, FaultSink, Health, Owner};
@@ -329,18 +330,13 @@ impl Registry {
                     .get(&sw)
                     .ok_or_else(|| FilesError::NotFound("no such download".into()))?;
                 if d.cancel.is_some() {
-                    return Err(FilesError::Refused(
-                        "it is downloading (every piece is checked as it arrives); pause it first"
-                            .into(),
-                    ));
+                    return Err(FilesError::Refused(Refusal::Downloading));
                 }
                 let content = d
                     .stored
                     .content
                     .and_then(|c| self.load_content(&c).ok().flatten())
-                    .ok_or_else(|| {
-                        FilesError::Refused("nothing of it has been downloaded yet".into())
-                    })?;
+                    .ok_or_else(|| FilesError::Refused(Refusal::NothingYet))?;
                 let laid = lay(&d.place, &content, d.want.key.as_ref())?;
                 let intact = d.state() == StoredState::Complete;
                 Ok(CheckInput {

@@ -12,6 +12,7 @@ use warren_proto::link::Link;
 use super::checks::{Depth, Why};
 use super::{Content, Dl, Registry, RegistryEvent, Served, View};
 use crate::FilesError;
+use crate::Refusal;
 use crate::bitmap::Bitmap;
 use crate::download::{self, DownloadState, DownloadStatus, Place, Want, lay};
 use crate::health::{Fault, Owner};
@@ -106,16 +107,11 @@ impl Registry {
             Token(s.stored.token).swarm() == swarm
                 || (s.stored.public && SwarmId::from(s.content.id) == swarm)
         }) {
-            return Err(FilesError::Refused(
-                "that is one of this node's own shares".into(),
-            ));
+            return Err(FilesError::Refused(Refusal::OwnShare));
         }
         if let Some(d) = self.downloads.get_mut(&swarm) {
             if d.mirror.is_some() {
-                return Err(FilesError::Refused(
-                    "this node keeps a mirror of that for others; `warren unmirror` it first"
-                        .into(),
-                ));
+                return Err(FilesError::Refused(Refusal::MirroredForOthers));
             }
             if d.cancel.is_some() || d.state() == StoredState::Complete {
                 return Ok(d.status.clone());
@@ -138,16 +134,10 @@ impl Registry {
             }
         } else {
             if !out.is_absolute() {
-                return Err(FilesError::Refused(format!(
-                    "{} is not an absolute path",
-                    out.display()
-                )));
+                return Err(FilesError::Refused(Refusal::NotAbsolute(out.clone())));
             }
             if !Path::new(&out).is_dir() {
-                return Err(FilesError::Refused(format!(
-                    "{} is not a folder",
-                    out.display()
-                )));
+                return Err(FilesError::Refused(Refusal::NotAFolder(out.clone())));
             }
             self.room_for_download()?;
             let want = Want::of(&link);
@@ -216,9 +206,7 @@ impl Registry {
             .filter(|d| d.cancel.is_some())
             .count();
         if active >= self.cfg.max_downloads {
-            return Err(FilesError::Refused(format!(
-                "{active} downloads are running (files.max_downloads)"
-            )));
+            return Err(FilesError::Refused(Refusal::TooManyDownloads(active)));
         }
         Ok(())
     }

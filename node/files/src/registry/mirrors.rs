@@ -15,6 +15,7 @@ use warren_proto::{NodeId, PeerAddr};
 
 use super::{Dl, MirrorMeta, Registry};
 use crate::FilesError;
+use crate::Refusal;
 use crate::download::{DownloadStatus, Place, Signer, Want};
 use crate::store::Table;
 
@@ -102,26 +103,18 @@ impl Registry {
     ) -> Result<MirrorInfo, FilesError> {
         let swarm = want.swarm;
         let Some(dir) = self.mirror_dir.clone() else {
-            return Err(FilesError::Refused(
-                "this node keeps no mirrors (it has no data folder)".into(),
-            ));
+            return Err(FilesError::Refused(Refusal::NoMirrorFolder));
         };
         if self.cfg.seeding_quota_bytes == 0 {
-            return Err(FilesError::Refused(
-                "files.seeding_quota_bytes is 0: this node keeps no mirrors".into(),
-            ));
+            return Err(FilesError::Refused(Refusal::NoSeedingQuota));
         }
         if self.served.contains_key(&swarm) && !self.downloads.contains_key(&swarm) {
-            return Err(FilesError::Refused(
-                "that is one of this node's own shares".into(),
-            ));
+            return Err(FilesError::Refused(Refusal::OwnShare));
         }
         if let Some(d) = self.downloads.get(&swarm) {
             return match d.mirror {
                 Some(_) => Ok(self.mirror_info(&swarm, d)),
-                None => Err(FilesError::Refused(
-                    "this node downloads that already (and seeds it)".into(),
-                )),
+                None => Err(FilesError::Refused(Refusal::AlreadyDownloading)),
             };
         }
         let left = self

@@ -71,9 +71,7 @@ impl Content {
                 m.total_size,
                 &m.pieces_root,
             )?),
-            (Meta::Sealed(_), None) => Err(FilesError::Refused(
-                "this share is sealed and the link carries no key".into(),
-            )),
+            (Meta::Sealed(_), None) => Err(FilesError::Refused(crate::Refusal::NoKey)),
         }
     }
 }

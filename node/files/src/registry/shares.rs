@@ -14,6 +14,7 @@ use warren_proto::{PeerAddr, encode};
 use super::{Cmd, Content, Registry, Served, Share, ShareInfo, ShareOptions, View, addressed};
 use crate::FilesError;
 use crate::Progress;
+use crate::Refusal;
 use crate::hashing::{Describe, Hashed, hash_path};
 use crate::health::{Health, Owner};
 use crate::layout::Span;
@@ -218,17 +219,13 @@ impl Registry {
         reply: oneshot::Sender<Result<ShareInfo, FilesError>>,
     ) {
         if self.shares.len() >= self.cfg.max_shares {
-            let _ = reply.send(Err(FilesError::Refused(format!(
-                "already {} shares (files.max_shares)",
-                self.shares.len()
+            let _ = reply.send(Err(FilesError::Refused(Refusal::TooManyShares(
+                self.shares.len(),
             ))));
             return;
         }
         if opts.own_address && opts.public {
-            let _ = reply.send(Err(FilesError::Refused(
-                "a share with its own address cannot be public: the catalogue names its publisher"
-                    .into(),
-            )));
+            let _ = reply.send(Err(FilesError::Refused(Refusal::OwnAddressPublic)));
             return;
         }
         let seal = if opts.sealed {
@@ -384,16 +381,10 @@ impl Registry {
             .get_mut(&token)
             .ok_or_else(|| FilesError::NotFound(id.into()))?;
         if s.seal.is_some() {
-            return Err(FilesError::Refused(
-                "a sealed share cannot be public: its point is that only link holders can read it"
-                    .into(),
-            ));
+            return Err(FilesError::Refused(Refusal::SealedPublic));
         }
         if self.addressed.contains_key(&token) {
-            return Err(FilesError::Refused(
-                "a share with its own address cannot be public: the catalogue names its publisher"
-                    .into(),
-            ));
+            return Err(FilesError::Refused(Refusal::OwnAddressPublic));
         }
         s.stored.public = true;
         let stored = s.stored.clone();
