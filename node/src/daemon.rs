@@ -35,7 +35,7 @@ use crate::files::FilesHandle;
 use crate::identity::Identity;
 use crate::store::Db;
 use crate::transport::Transport;
-pub use warren_api::{Status, StatusExtras};
+pub use warren_api::{MetricsSnapshot, Status, StatusExtras};
 
 pub use warren_peers::{PeerInfo, SeedStatus, TrustInfo, trust};
 
@@ -197,10 +197,14 @@ impl NodeHandle {
 
     async fn peer_status(&self) -> warren_peers::Result<Status> {
         let s = self.peers.status().await?;
-        Ok(s.with_extra(StatusExtras {
+        let extras = StatusExtras {
             gateway_url: self.gateway_url.clone(),
             panel_url: self.panel_url.clone(),
             board: self.board().map(|b| b.status()),
+        };
+        let files = self.files.counters();
+        Ok(s.with_extra(extras, |peers| {
+            MetricsSnapshot::new(peers, files.transfers.snapshot(), files.tracker.snapshot())
         }))
     }
 

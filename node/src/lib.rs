@@ -16,6 +16,15 @@ pub(crate) const HELD: &str = "a lock of the daemon is poisoned: no code panics 
 pub use warren_api::{config, logging};
 pub use warren_files as files;
 pub use warren_files::gateway;
-pub use warren_net::{clock, conn, fair, metrics, tor, transport, web};
+pub use warren_net::{clock, conn, fair, tor, transport, web};
 pub use warren_panel as panel;
 pub use warren_peers::{identity, store};
+
+/// The node's counters: each layer's group, and all of them as `status`
+/// shows them ([`metrics::MetricsSnapshot`]).
+pub mod metrics {
+    pub use warren_api::MetricsSnapshot;
+    pub use warren_files::{FilesCounters, TrackerCounts, TransferCounts};
+    pub use warren_net::metrics::*;
+    pub use warren_peers::store::{StoreCounters, StoreCounts};
+}

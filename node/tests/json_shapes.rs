@@ -10,10 +10,8 @@ use warren_node::metrics::MetricsSnapshot;
 use warren_node::tor::BootstrapInfo;
 
 fn status() -> Status {
-    let mut metrics = MetricsSnapshot {
-        frames_in: 7,
-        ..MetricsSnapshot::default()
-    };
+    let mut metrics = MetricsSnapshot::default();
+    metrics.net.frames_in = 7;
     metrics.rejected.insert("bad_magic".into(), 2);
     Status {
         id: "abcd.onion".into(),

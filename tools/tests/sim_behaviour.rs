@@ -31,7 +31,7 @@ async fn two_nodes_dialing_each_other_keep_one_connection() {
         1,
         "one side dialed, the other accepted"
     );
-    let handshakes: u64 = s.iter().map(|s| s.metrics.handshakes_ok).sum();
+    let handshakes: u64 = s.iter().map(|s| s.metrics.net.handshakes_ok).sum();
     assert!(
         handshakes <= 4,
         "{handshakes} handshakes: the link is flapping"
@@ -58,7 +58,7 @@ async fn a_full_node_redirects_newcomers_to_others() {
     .expect("everyone learns the others despite the full bootstrap node");
     let s = sim.statuses().await;
     assert!(s[0].inbound <= 3, "{}", s[0].inbound);
-    assert!(s[0].metrics.busy_redirects > 0);
+    assert!(s[0].metrics.net.busy_redirects > 0);
     sim.shutdown().await;
 }
 
@@ -83,7 +83,7 @@ async fn records_are_reissued_and_dead_nodes_expire() {
     let s = sim.statuses().await;
     assert!(knowledge(&s)[0] >= 1.0, "{:?}", knowledge(&s));
     assert!(
-        s.iter().all(|s| s.metrics.records_accepted >= 20),
+        s.iter().all(|s| s.metrics.net.records_accepted >= 20),
         "records were re-issued and spread"
     );
     // A node that goes away is forgotten once its record expires.
@@ -114,7 +114,7 @@ async fn an_idle_node_writes_almost_nothing() {
         .statuses()
         .await
         .iter()
-        .map(|s| s.metrics.store_commits)
+        .map(|s| s.metrics.store.store_commits)
         .collect();
     // Six idle hours: peers keep exchanging records, but nothing new is learned.
     tokio::time::sleep(Duration::from_secs(6 * 3600)).await;
@@ -122,7 +122,7 @@ async fn an_idle_node_writes_almost_nothing() {
         .statuses()
         .await
         .iter()
-        .map(|s| s.metrics.store_commits)
+        .map(|s| s.metrics.store.store_commits)
         .collect();
     assert_eq!(before, after, "commits during six idle hours");
     // Records are re-issued at half-life (12 h): a few commits a day.
@@ -131,7 +131,7 @@ async fn an_idle_node_writes_almost_nothing() {
         .statuses()
         .await
         .iter()
-        .map(|s| s.metrics.store_commits)
+        .map(|s| s.metrics.store.store_commits)
         .collect();
     for (b, d) in before.iter().zip(&day) {
         assert!(d - b <= 4, "{} commits in 13 hours", d - b);

@@ -23,7 +23,7 @@ pub mod logging;
 mod status;
 
 pub use error::ConfigError;
-pub use status::{BoardStatus, Press, Status, StatusExtras};
+pub use status::{BoardStatus, MetricsSnapshot, Press, Status, StatusExtras};
 
 /// What every `Mutex` of this crate's `lock().expect` says: no code panics
 /// while holding one of them, so a poisoned lock is a bug, and says so.

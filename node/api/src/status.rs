@@ -1,11 +1,16 @@
 //! What `warren status --json` adds to the peer layer's status: the
 //! daemon's other services (the web gateway, the panel, the board).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+use warren_files::{TrackerCounts, TransferCounts};
+use warren_net::metrics::NetCounts;
+use warren_peers::store::StoreCounts;
 
 /// The node at a glance (`warren status --json`): the peer layer's status
 /// with what the daemon's other services add.
-pub type Status = warren_peers::Status<StatusExtras>;
+pub type Status = warren_peers::Status<StatusExtras, MetricsSnapshot>;
 
 /// What the daemon adds to the peer layer's status, written between
 /// `listen` and `online`.
@@ -76,4 +81,42 @@ pub enum Press {
     Short,
     /// Held past the long-press time.
     Long,
+}
+
+/// Every counter of the node, as `status` shows them (`metrics`): the
+/// network's, the files service's transfers, the store's, the tracker's,
+/// then the refused input by reason — one flat object.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetricsSnapshot {
+    /// The network layer's.
+    #[serde(flatten)]
+    pub net: NetCounts,
+    /// The files service's transfers.
+    #[serde(flatten)]
+    pub transfers: TransferCounts,
+    /// The store writer's.
+    #[serde(flatten)]
+    pub store: StoreCounts,
+    /// The files service's tracker.
+    #[serde(flatten)]
+    pub tracker: TrackerCounts,
+    /// Refused input by reason (see `warren_proto::Error::label`).
+    pub rejected: BTreeMap<String, u64>,
+}
+
+impl MetricsSnapshot {
+    /// The peer layer's counters with the files service's beside them.
+    pub fn new(
+        peers: warren_peers::PeerMetrics,
+        transfers: TransferCounts,
+        tracker: TrackerCounts,
+    ) -> MetricsSnapshot {
+        MetricsSnapshot {
+            net: peers.net,
+            transfers,
+            store: peers.store,
+            tracker,
+            rejected: peers.rejected,
+        }
+    }
 }

@@ -24,6 +24,7 @@
 
 pub mod bitmap;
 pub mod config;
+mod counters;
 mod download;
 pub mod gateway;
 pub mod hashing;
@@ -41,6 +42,7 @@ mod transfer;
 mod upload;
 mod verified;
 
+pub use counters::{FilesCounters, TrackerCounts, TransferCounts};
 pub use download::{DownloadState, DownloadStatus};
 pub use health::Health;
 pub use refusal::Refusal;

@@ -50,7 +50,7 @@ impl crate::conn::ProtocolHandler for UploadService {
     async fn accept(&self, framed: FramedStream, est: Established, ctx: std::sync::Arc<ConnCtx>) {
         let (files, slot, evicted) = self.0.upload_slot(est.peer.id());
         if evicted {
-            Metrics::inc(&ctx.metrics.uploads_evicted);
+            Metrics::inc(&self.0.counters().transfers.uploads_evicted);
         }
         serve(framed, est, files, &ctx, slot).await
     }
@@ -97,7 +97,6 @@ pub(crate) async fn serve(
             max_queue: files.max_queued_requests(),
             piece: None,
             piece_used: tokio::time::Instant::now(),
-            ctx,
             files: &files,
             slot: &slot,
         }
@@ -114,7 +113,7 @@ pub(crate) async fn serve(
             tracing::debug!(peer = %est.peer.id().short(), error = %e, "upload session ended");
             match e {
                 FilesError::Proto(_) => {
-                    Metrics::inc(&ctx.metrics.protocol_violations);
+                    Metrics::inc(&ctx.metrics.net.protocol_violations);
                     tx.close(CloseReason::ProtocolViolation);
                 }
                 // Our copy changed: the refusal is queued; say goodbye.
@@ -138,7 +137,6 @@ struct Session<'a> {
     /// go after [`PIECE_IDLE`] so that an idle downloader holds no memory.
     piece: Option<Piece>,
     piece_used: tokio::time::Instant,
-    ctx: &'a ConnCtx,
     files: &'a FilesHandle,
     slot: &'a UploadSlot,
 }
@@ -220,7 +218,7 @@ impl Session<'_> {
             }
             FileMsg::Request { piece, offset, len } => {
                 if self.queue.len() >= self.max_queue {
-                    Metrics::inc(&self.ctx.metrics.upload_busy);
+                    Metrics::inc(&self.files.counters().transfers.upload_busy);
                     return self
                         .tx
                         .send(FileMsg::Reject {
@@ -286,7 +284,10 @@ impl Session<'_> {
             if !wait.is_zero() {
                 tokio::time::sleep(wait).await;
             }
-            Metrics::add(&self.ctx.metrics.bytes_uploaded, data.len() as u64);
+            Metrics::add(
+                &self.files.counters().transfers.bytes_uploaded,
+                data.len() as u64,
+            );
             let data = BoundedBytes::new(data).map_err(|_| FilesError::Transfer("block".into()))?;
             self.tx
                 .send(FileMsg::Block {

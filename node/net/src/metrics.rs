@@ -7,42 +7,46 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use serde::{Deserialize, Serialize};
-
+/// Defines a group of monotonic counters: `$counters`, one `AtomicU64` per
+/// name, shared by the tasks that count, and `$counts`, a point-in-time
+/// copy (serialized with the names as keys, in the order given), with
+/// `$counters::snapshot`. Each layer defines its own group (the network's
+/// here, the store's in `warren-peers`, the files service's in
+/// `warren-files`); `status` shows them side by side.
+#[macro_export]
 macro_rules! counters {
-    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
-        /// Monotonic counters, shared by every task of one node.
+    (
+        $(#[$cdoc:meta])* $counters:ident, $(#[$sdoc:meta])* $counts:ident {
+            $($(#[$doc:meta])* $name:ident),* $(,)?
+        }
+    ) => {
+        $(#[$cdoc])*
         #[derive(Debug, Default)]
-        pub struct Metrics {
-            $($(#[$doc])* pub $name: AtomicU64,)*
-            rejected: Mutex<BTreeMap<&'static str, u64>>,
+        pub struct $counters {
+            $($(#[$doc])* pub $name: ::std::sync::atomic::AtomicU64,)*
         }
 
-        /// A point-in-time copy of [`Metrics`].
-        #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-        pub struct MetricsSnapshot {
+        $(#[$sdoc])*
+        #[derive(Debug, Clone, Default, ::serde::Serialize, ::serde::Deserialize, PartialEq, Eq)]
+        pub struct $counts {
             $($(#[$doc])* pub $name: u64,)*
-            /// Refused input by reason (see `warren_proto::Error::label`).
-            pub rejected: BTreeMap<String, u64>,
         }
 
-        impl Metrics {
+        impl $counters {
             /// Copies every counter.
-            pub fn snapshot(&self) -> MetricsSnapshot {
-                let rejected = self
-                    .rejected
-                    .lock()
-                    .expect(crate::HELD)
-                    .iter()
-                    .map(|(k, v)| ((*k).to_string(), *v))
-                    .collect();
-                MetricsSnapshot { $($name: self.$name.load(Ordering::Relaxed),)* rejected }
+            pub fn snapshot(&self) -> $counts {
+                $counts { $($name: self.$name.load(::std::sync::atomic::Ordering::Relaxed),)* }
             }
         }
     };
 }
 
-counters! {
+crate::counters! {
+    /// The network layer's counters (see [`Metrics`], which holds them
+    /// with the refusals by reason).
+    NetCounters,
+    /// A point-in-time copy of [`NetCounters`].
+    NetCounts {
     /// Inbound streams accepted by a transport.
     streams_accepted,
     /// Inbound streams dropped at once because every slot was taken.
@@ -83,28 +87,33 @@ counters! {
     peers_banned,
     /// Times a peer was throttled by its rate limit.
     rate_limited,
-    /// Piece bytes received on transfer connections.
-    bytes_downloaded,
-    /// Piece bytes sent on transfer connections.
-    bytes_uploaded,
-    /// Pieces verified against their hash.
-    pieces_verified,
-    /// Pieces that failed verification (their provider is dropped).
-    pieces_bad,
-    /// Block requests refused because a downloader had too many queued.
-    upload_busy,
-    /// Upload sessions closed to make room for a newcomer (the one silent
-    /// the longest, or the same identity's own past its share).
-    uploads_evicted,
-    /// Store transactions committed.
-    store_commits,
-    /// Keys written or deleted by store commits.
-    store_writes,
-    /// Providers learned from trusted nodes' trackers (sync), new or newer.
-    tracker_synced_providers,
+}}
+
+/// The network layer's counters and the input it refused, by reason;
+/// shared by every task of one node.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// The counters.
+    pub net: NetCounters,
+    rejected: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
+    /// Copies every counter.
+    pub fn snapshot(&self) -> NetCounts {
+        self.net.snapshot()
+    }
+
+    /// Refused input by reason (see `warren_proto::Error::label`).
+    pub fn rejected(&self) -> BTreeMap<String, u64> {
+        self.rejected
+            .lock()
+            .expect(crate::HELD)
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), *v))
+            .collect()
+    }
+
     /// Adds one to `counter`.
     pub fn inc(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);

@@ -23,8 +23,8 @@ pub mod store;
 
 pub use error::{Error, Result};
 pub use node::{
-    ConnectedPeer, NoExtras, Node, NodeHandle, NodeOptions, PeerInfo, PeerMessage, SeedStatus,
-    Status, TrustInfo, trust,
+    ConnectedPeer, NoExtras, Node, NodeHandle, NodeOptions, PeerInfo, PeerMessage, PeerMetrics,
+    SeedStatus, Status, TrustInfo, trust,
 };
 
 use warren_net::{clock, conn, metrics, tor, transport};

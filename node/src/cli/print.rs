@@ -96,8 +96,8 @@ pub(crate) fn status(v: &serde_json::Value, as_json: bool) -> Result<()> {
     let m = &s.metrics;
     outln!(
         "traffic    {} frames in, {} frames out",
-        m.frames_in,
-        m.frames_out
+        m.net.frames_in,
+        m.net.frames_out
     );
     if !m.rejected.is_empty() {
         let r: Vec<String> = m.rejected.iter().map(|(k, v)| format!("{k} {v}")).collect();

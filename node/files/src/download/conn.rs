@@ -201,7 +201,10 @@ impl Conn<'_> {
         }
         piece.buf[offset as usize..end].copy_from_slice(&data);
         piece.received += data.len() as u32;
-        crate::metrics::Metrics::add(&self.shared.metrics.bytes_downloaded, data.len() as u64);
+        crate::metrics::Metrics::add(
+            &self.shared.files.counters().transfers.bytes_downloaded,
+            data.len() as u64,
+        );
         // While the box is too hot, blocks are asked for no faster than the
         // thermal cap allows.
         let wait = self

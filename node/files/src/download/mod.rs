@@ -114,7 +114,6 @@ pub(crate) struct Shared {
     pub(crate) writes: mpsc::Sender<WriteJob>,
     pub(crate) max_inflight: usize,
     pub(crate) request_timeout: Duration,
-    pub(crate) metrics: Arc<Metrics>,
     /// The files service (its thermal cap slows downloads while hot).
     pub(crate) files: crate::FilesHandle,
 }
@@ -648,7 +647,6 @@ impl Download {
             writes: writes_tx,
             max_inflight: self.s.cfg.max_inflight_blocks,
             request_timeout: Duration::from_secs(self.s.cfg.request_timeout_secs),
-            metrics: self.s.ctx.metrics.clone(),
             files: self.s.files.clone(),
         });
         self.per_conn =
@@ -704,7 +702,7 @@ impl Download {
                     if ask_again(ticks) {
                         *who_has = self.s.files.tracker().who_has(self.swarm, self.private()).await.ok();
                     }
-                    let bytes = self.s.ctx.metrics.bytes_downloaded.load(std::sync::atomic::Ordering::Relaxed);
+                    let bytes = self.s.files.counters().transfers.bytes_downloaded.load(std::sync::atomic::Ordering::Relaxed);
                     let rate = bytes.saturating_sub(last_bytes);
                     last_bytes = bytes;
                     let ready = self.conns.values().filter(|c| c.has.is_some()).count();
@@ -782,7 +780,7 @@ impl Download {
                     c.assigned.remove(&piece);
                 }
                 if picker.finish(piece) {
-                    Metrics::inc(&self.s.ctx.metrics.pieces_verified);
+                    Metrics::inc(&self.s.files.counters().transfers.pieces_verified);
                     // Others fetching the same piece (endgame) can stop.
                     for c in self.conns.values_mut() {
                         if c.assigned.remove(&piece) {
@@ -795,7 +793,7 @@ impl Download {
                 self.assign_all(picker);
             }
             ConnEvent::Bad { conn, piece } => {
-                Metrics::inc(&self.s.ctx.metrics.pieces_bad);
+                Metrics::inc(&self.s.files.counters().transfers.pieces_bad);
                 if let Some(c) = self.conns.get(&conn) {
                     let provider = c.provider;
                     tracing::warn!(peer = %provider.short(), piece, "provider sent a piece that does not match its hash; dropping it");

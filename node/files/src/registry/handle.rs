@@ -34,6 +34,8 @@ pub struct FilesHandle {
     scope: Option<SwarmId>,
     /// The tracker task.
     tracker: crate::tracker::TrackerHandle,
+    /// The service's counters.
+    counters: Arc<crate::FilesCounters>,
 }
 
 impl std::fmt::Debug for FilesHandle {
@@ -317,6 +319,7 @@ pub fn handle(cfg: &FilesConfig) -> (FilesHandle, Pending) {
         thermal: Arc::default(),
         scope: None,
         tracker,
+        counters: Arc::default(),
     };
     (
         handle,
@@ -337,5 +340,10 @@ impl FilesHandle {
     /// The tracker: who provides which swarm, the catalogue.
     pub fn tracker(&self) -> &crate::tracker::TrackerHandle {
         &self.tracker
+    }
+
+    /// The service's counters.
+    pub fn counters(&self) -> &crate::FilesCounters {
+        &self.counters
     }
 }

@@ -96,7 +96,7 @@ fn send(conn: &ConnHandle, msg: TrackerMsg) -> bool {
 /// Answers a peer's request; one dropped is counted (`outbox_drops`).
 fn answer(m: &Metrics, conn: &ConnHandle, msg: TrackerMsg) {
     if !send(conn, msg) {
-        Metrics::inc(&m.outbox_drops);
+        Metrics::inc(&m.net.outbox_drops);
     }
 }
 
@@ -266,7 +266,7 @@ impl Task {
                         .state
                         .add_provider(swarm, node, seen_at.min(now), self.max_swarms)
                 {
-                    Metrics::inc(&self.ctx.metrics.tracker_synced_providers);
+                    Metrics::inc(&self.files.counters().tracker.tracker_synced_providers);
                     self.notify_watchers(&swarm).await;
                 }
             }

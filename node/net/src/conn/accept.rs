@@ -53,7 +53,7 @@ impl Pending {
         if self.queue.len() >= self.cap {
             if let Some((oldest, _)) = self.queue.pop_front() {
                 oldest.cancel();
-                Metrics::inc(&metrics.handshakes_evicted);
+                Metrics::inc(&metrics.net.handshakes_evicted);
             }
         }
         let slot = HandshakeSlot {
@@ -121,7 +121,7 @@ pub async fn accept_loop(mut listener: Box<dyn Listener>, ctx: Arc<ConnCtx>, tas
                 continue;
             }
         };
-        Metrics::inc(&ctx.metrics.streams_accepted);
+        Metrics::inc(&ctx.metrics.net.streams_accepted);
         let hs = pending.take(&ctx.metrics);
         tasks.spawn(serve_inbound(stream, ctx.clone(), hs, slots.clone()));
     }

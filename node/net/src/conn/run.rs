@@ -64,8 +64,8 @@ async fn write_loop(
         let mut next = Some(first);
         // Write everything ready, control first, then flush once.
         while let Some(m) = next {
-            Metrics::inc(&metrics.frames_out);
-            Metrics::add(&metrics.bytes_out, m.payload.len() as u64);
+            Metrics::inc(&metrics.net.frames_out);
+            Metrics::add(&metrics.net.bytes_out, m.payload.len() as u64);
             sink.feed(m).await?;
             next = out
                 .control
@@ -130,7 +130,7 @@ impl<'a> Reader<'a> {
                     pinged = true;
                     let nonce = fastrand::u64(..);
                     if self.handle.send_control(ControlMsg::Ping { nonce }).is_err() {
-                        Metrics::inc(&self.ctx.metrics.outbox_drops);
+                        Metrics::inc(&self.ctx.metrics.net.outbox_drops);
                     }
                     continue;
                 }
@@ -143,12 +143,12 @@ impl<'a> Reader<'a> {
             };
             last_rx = Instant::now();
             pinged = false;
-            Metrics::inc(&self.ctx.metrics.frames_in);
-            Metrics::add(&self.ctx.metrics.bytes_in, payload.len() as u64);
+            Metrics::inc(&self.ctx.metrics.net.frames_in);
+            Metrics::add(&self.ctx.metrics.net.bytes_in, payload.len() as u64);
             // Backpressure: a peer over its rate is simply read more slowly.
             let wait = self.frames.take();
             if !wait.is_zero() {
-                Metrics::inc(&self.ctx.metrics.rate_limited);
+                Metrics::inc(&self.ctx.metrics.net.rate_limited);
                 tokio::select! {
                     () = sleep(wait) => {}
                     () = self.handle.cancelled() => continue,
@@ -166,7 +166,7 @@ impl<'a> Reader<'a> {
 
     fn violation(&self, e: ConnError) -> Ended {
         tracing::debug!(peer = %self.handle.peer.short(), error = %e, "protocol violation");
-        Metrics::inc(&self.ctx.metrics.protocol_violations);
+        Metrics::inc(&self.ctx.metrics.net.protocol_violations);
         self.ctx.metrics.reject(e.label());
         match e {
             ConnError::Io(_) => Ended::Error("io"),
@@ -183,7 +183,7 @@ impl<'a> Reader<'a> {
                     .send_control(ControlMsg::Pong { nonce })
                     .is_err()
                 {
-                    Metrics::inc(&m.outbox_drops);
+                    Metrics::inc(&m.net.outbox_drops);
                 }
             }
             Message::Control(ControlMsg::Pong { .. }) => {}
@@ -192,7 +192,7 @@ impl<'a> Reader<'a> {
                 let min = self.ctx.config.get_peers_min_interval;
                 let now = Instant::now();
                 if self.last_get_peers.is_some_and(|t| now < t + min) {
-                    Metrics::inc(&m.get_peers_throttled);
+                    Metrics::inc(&m.net.get_peers_throttled);
                     return None;
                 }
                 self.last_get_peers = Some(now);
@@ -201,12 +201,12 @@ impl<'a> Reader<'a> {
                     max,
                 };
                 if self.ctx.events.try_send(ev).is_err() {
-                    Metrics::inc(&m.inbox_drops);
+                    Metrics::inc(&m.net.inbox_drops);
                 }
             }
             Message::Peers(PeerMsg::Peers { records }) => {
                 if !self.peers_msgs.try_take() {
-                    Metrics::inc(&m.rate_limited);
+                    Metrics::inc(&m.net.rate_limited);
                     return None;
                 }
                 return self.on_records(records.into_vec());
@@ -217,18 +217,18 @@ impl<'a> Reader<'a> {
                     msg: Box::new(msg),
                 };
                 if self.ctx.events.try_send(ev).is_err() {
-                    Metrics::inc(&m.inbox_drops);
+                    Metrics::inc(&m.net.inbox_drops);
                 }
             }
             // File data travels on transfer connections only.
             Message::Files(_) => {
-                Metrics::inc(&m.protocol_violations);
+                Metrics::inc(&m.net.protocol_violations);
                 m.reject("files_on_peer_connection");
                 return Some(Ended::Local(CloseReason::ProtocolViolation));
             }
             // A service's messages travel on its own connections only.
             Message::Service(_) => {
-                Metrics::inc(&m.protocol_violations);
+                Metrics::inc(&m.net.protocol_violations);
                 m.reject("service_on_peer_connection");
                 return Some(Ended::Local(CloseReason::ProtocolViolation));
             }
@@ -244,7 +244,7 @@ impl<'a> Reader<'a> {
             match r.verify(now, &self.ctx.policy) {
                 Ok(v) => good.push(v),
                 Err(e) => {
-                    Metrics::inc(&m.records_rejected);
+                    Metrics::inc(&m.net.records_rejected);
                     m.reject(e.label());
                     // Honest nodes may pass on records that expired or are
                     // dated ahead of our clock; forgeries are another matter.
@@ -265,11 +265,11 @@ impl<'a> Reader<'a> {
                 records: good,
             };
             if self.ctx.events.try_send(ev).is_err() {
-                Metrics::inc(&m.inbox_drops);
+                Metrics::inc(&m.net.inbox_drops);
             }
         }
         if self.invalid_records > self.ctx.config.misbehavior_limit {
-            Metrics::inc(&m.peers_banned);
+            Metrics::inc(&m.net.peers_banned);
             let _ = self.ctx.events.try_send(NodeEvent::Misbehaved {
                 peer: self.handle.peer,
             });

@@ -335,7 +335,7 @@ impl ServiceConn {
 
     /// Ends the connection for a broken rule: counted, the peer told.
     async fn fail(&mut self, e: warren_proto::Error) -> ConnError {
-        crate::metrics::Metrics::inc(&self.metrics.protocol_violations);
+        crate::metrics::Metrics::inc(&self.metrics.net.protocol_violations);
         self.metrics.reject(e.label());
         self.ended = Some(Ended::Local(CloseReason::ProtocolViolation));
         super::session::send_close(&mut self.framed, CloseReason::ProtocolViolation).await;

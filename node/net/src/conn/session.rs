@@ -108,7 +108,7 @@ impl ConnCtx {
     }
 
     fn handshake_failed(&self, e: &ConnError) {
-        Metrics::inc(&self.metrics.handshakes_failed);
+        Metrics::inc(&self.metrics.net.handshakes_failed);
         self.metrics.reject(e.label());
     }
 }
@@ -137,7 +137,7 @@ pub(crate) async fn serve_inbound(
         }
         Err(_) => return ctx.handshake_failed(&ConnError::Timeout),
     };
-    Metrics::inc(&ctx.metrics.handshakes_ok);
+    Metrics::inc(&ctx.metrics.net.handshakes_ok);
     if est.purpose != Purpose::Peer || ctx.extra {
         // A service's connection (a share's own address is not a node:
         // it serves its services only).
@@ -162,7 +162,7 @@ pub(crate) async fn serve_inbound(
         busy_redirect(framed, est.peer.id(), &ctx).await;
         drop(busy);
     } else {
-        Metrics::inc(&ctx.metrics.streams_dropped_overload);
+        Metrics::inc(&ctx.metrics.net.streams_dropped_overload);
     }
 }
 
@@ -192,7 +192,7 @@ pub async fn dial_outbound(addr: PeerAddr, ctx: Arc<ConnCtx>) {
     };
     match result {
         Ok((framed, est)) => {
-            Metrics::inc(&ctx.metrics.handshakes_ok);
+            Metrics::inc(&ctx.metrics.net.handshakes_ok);
             run_admitted(framed, est.peer, est.version, Direction::Outbound, ctx).await;
         }
         Err(error) => {
@@ -234,11 +234,11 @@ pub(super) async fn dial_and_handshake(
     let stream = match timeout(ctx.config.dial_timeout, dial).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
-            Metrics::inc(&ctx.metrics.dials_failed);
+            Metrics::inc(&ctx.metrics.net.dials_failed);
             return Err(e.into());
         }
         Err(_) => {
-            Metrics::inc(&ctx.metrics.dials_failed);
+            Metrics::inc(&ctx.metrics.net.dials_failed);
             return Err(ConnError::DialTimeout);
         }
     };
@@ -321,7 +321,7 @@ pub(super) async fn send_close(framed: &mut FramedStream, reason: CloseReason) {
 
 /// Turns a node away politely: some peers to try instead, then `Busy`.
 async fn busy_redirect(mut framed: FramedStream, peer: warren_proto::NodeId, ctx: &ConnCtx) {
-    Metrics::inc(&ctx.metrics.busy_redirects);
+    Metrics::inc(&ctx.metrics.net.busy_redirects);
     let sample = ctx.busy_sample.borrow().clone();
     let records = BoundedVec::truncating(sample.iter().filter(|r| r.id() != peer).cloned());
     let msg = Message::Peers(PeerMsg::Peers { records });

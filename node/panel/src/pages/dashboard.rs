@@ -146,8 +146,8 @@ pub(crate) async fn page(State(app): State<Arc<App>>, auth: Auth) -> Response {
         div.grid {
             div.stat { small { "Peers connected" } b { (st.connected_peers) } small { (st.known_peers) " known · " (st.trusted_peers) " trusted" } }
             div.stat { small { "Uptime" } b { (duration(st.uptime_secs)) } small { "since the node started" } }
-            div.stat { small { "Upload" } b { (bytes(rates.up)) "/s" } small { (bytes(st.metrics.bytes_uploaded)) " sent in all" } }
-            div.stat { small { "Download" } b { (bytes(rates.down)) "/s" } small { (bytes(st.metrics.bytes_downloaded)) " received in all" } }
+            div.stat { small { "Upload" } b { (bytes(rates.up)) "/s" } small { (bytes(st.metrics.transfers.bytes_uploaded)) " sent in all" } }
+            div.stat { small { "Download" } b { (bytes(rates.down)) "/s" } small { (bytes(st.metrics.transfers.bytes_downloaded)) " received in all" } }
             div.stat { small { "Shared" } b { (bytes(shared)) } small { (plural(shares.len(), "share")) } }
             div.stat { small { "Downloads" } b { (bytes(downloaded)) } small { (active) " running of " (downloads.len()) } }
             div.stat { small { "Mirrors" } b { (bytes(used)) } small { "of " (bytes(quota)) " quota" } }

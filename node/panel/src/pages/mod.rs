@@ -251,7 +251,10 @@ pub(crate) async fn sample_rates(app: Arc<App>, stop: CancellationToken) {
             continue;
         };
         let now = tokio::time::Instant::now();
-        let (up, down) = (st.metrics.bytes_uploaded, st.metrics.bytes_downloaded);
+        let (up, down) = (
+            st.metrics.transfers.bytes_uploaded,
+            st.metrics.transfers.bytes_downloaded,
+        );
         {
             let mut r = app.rates.lock().expect(crate::HELD);
             if let Some((t, u, d)) = r.last {

@@ -57,6 +57,8 @@ pub(crate) struct Actor {
     /// Where the tracker channel's messages go (the files service's
     /// tracker); none: dropped.
     pub(crate) tracker: Option<mpsc::Sender<super::PeerMessage>>,
+    /// The store writer's counters, for `status`.
+    pub(crate) store_counters: Arc<crate::store::StoreCounters>,
 }
 
 impl Actor {
@@ -149,7 +151,7 @@ impl Actor {
                     records: BoundedVec::truncating(sample),
                 };
                 if conn.send_peers(msg).is_err() {
-                    Metrics::inc(&self.ctx.metrics.outbox_drops);
+                    Metrics::inc(&self.ctx.metrics.net.outbox_drops);
                 }
             }
             NodeEvent::Misbehaved { peer } => self.ban(peer).await,
@@ -189,7 +191,7 @@ impl Actor {
             })
             .is_err()
         {
-            Metrics::inc(&self.ctx.metrics.outbox_drops);
+            Metrics::inc(&self.ctx.metrics.net.outbox_drops);
         }
         let pex = self
             .cfg
@@ -257,7 +259,7 @@ impl Actor {
         }
         let from = self.connected_peer(conn);
         if sink.try_send(super::PeerMessage { from, msg }).is_err() {
-            Metrics::inc(&self.ctx.metrics.inbox_drops);
+            Metrics::inc(&self.ctx.metrics.net.inbox_drops);
         }
     }
 

@@ -112,7 +112,7 @@ impl Actor {
                     }
                 }
                 Err(e) => {
-                    Metrics::inc(&m.records_rejected);
+                    Metrics::inc(&m.net.records_rejected);
                     m.reject(e.label());
                 }
             }
@@ -230,7 +230,11 @@ impl Actor {
             dialing: self.dialing.len(),
             pow_difficulty: self.cfg.community.pow_difficulty,
             bootstrap: self.seeds.iter().map(seed_status).collect(),
-            metrics: self.ctx.metrics.snapshot(),
+            metrics: super::PeerMetrics {
+                net: self.ctx.metrics.snapshot(),
+                store: self.store_counters.snapshot(),
+                rejected: self.ctx.metrics.rejected(),
+            },
         }
     }
 

@@ -35,25 +35,25 @@ impl Actor {
             .upsert(record, |i| trust.contains_key(i) || conns.contains_key(i));
         match outcome {
             Upsert::New { evicted } => {
-                Metrics::inc(&m.records_accepted);
+                Metrics::inc(&m.net.records_accepted);
                 if let Some(gone) = evicted {
                     self.store
                         .delete(Table::Peers, gone.as_bytes().to_vec())
                         .await;
                 }
             }
-            Upsert::Updated => Metrics::inc(&m.records_accepted),
+            Upsert::Updated => Metrics::inc(&m.net.records_accepted),
             Upsert::Duplicate => {
-                Metrics::inc(&m.records_duplicate);
+                Metrics::inc(&m.net.records_duplicate);
                 return;
             }
             Upsert::Stale => {
-                Metrics::inc(&m.records_rejected);
+                Metrics::inc(&m.net.records_rejected);
                 m.reject("stale");
                 return;
             }
             Upsert::Full => {
-                Metrics::inc(&m.records_rejected);
+                Metrics::inc(&m.net.records_rejected);
                 m.reject("table_full");
                 return;
             }
@@ -62,7 +62,7 @@ impl Actor {
         if self.push.len() < PUSH_QUEUE {
             self.push.push((signed, from.unwrap_or(id)));
         } else {
-            Metrics::inc(&m.outbox_drops);
+            Metrics::inc(&m.net.outbox_drops);
         }
     }
 
@@ -152,7 +152,7 @@ impl Actor {
                     })
                     .is_err()
                 {
-                    Metrics::inc(&m.outbox_drops);
+                    Metrics::inc(&m.net.outbox_drops);
                 }
             }
             if pushes.is_empty() {
@@ -165,7 +165,7 @@ impl Actor {
                     .map(|(r, _)| r.clone()),
             );
             if !records.is_empty() && c.handle.send_peers(PeerMsg::Peers { records }).is_err() {
-                Metrics::inc(&m.outbox_drops);
+                Metrics::inc(&m.net.outbox_drops);
             }
         }
     }

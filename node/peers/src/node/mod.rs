@@ -31,7 +31,7 @@ use warren_proto::service::ServiceName;
 use warren_proto::tracker::TrackerMsg;
 use warren_proto::{NodeId, PeerAddr, Role, Services, SignedNodeRecord};
 
-pub use status::{ConnectedPeer, NoExtras, PeerInfo, SeedStatus, Status, TrustInfo};
+pub use status::{ConnectedPeer, NoExtras, PeerInfo, PeerMetrics, SeedStatus, Status, TrustInfo};
 
 use crate::clock::SharedClock;
 use crate::config::PeersConfig;
@@ -125,6 +125,7 @@ impl Node {
         config.validate()?;
         let policy = config.community.policy()?;
         let metrics = Arc::new(Metrics::default());
+        let store_counters = Arc::new(crate::store::StoreCounters::default());
         let (listener, hints) = transport.listen().await?;
         let transport_handle = transport.clone();
         let mut services = Services::PEER_EXCHANGE;
@@ -148,7 +149,7 @@ impl Node {
             config.limits.store_queue,
             Duration::from_secs(config.store.commit_interval_secs),
             config.limits.store_max_pending,
-            metrics.clone(),
+            store_counters.clone(),
         );
 
         let (peers, stale) = persist::load_peers(&db, now, &policy, config.limits.max_known_peers)?;
@@ -205,6 +206,7 @@ impl Node {
             tasks: tasks.clone(),
             started: tokio::time::Instant::now(),
             tracker,
+            store_counters,
         };
         tasks.spawn(crate::conn::accept_loop(
             listener,

@@ -3,13 +3,17 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::MetricsSnapshot;
+use std::collections::BTreeMap;
+
+use crate::metrics::NetCounts;
+use crate::store::StoreCounts;
 
 /// The node at a glance (`warren status --json`). `X` is what the daemon
 /// adds about its other services (the gateway, the panel, the board),
-/// written between `listen` and `online`.
+/// written between `listen` and `online`; `M` the counters, the peer
+/// layer's own ([`PeerMetrics`]) or with the services' beside them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Status<X = NoExtras> {
+pub struct Status<X = NoExtras, M = PeerMetrics> {
     /// The node's identity: its onion address.
     pub id: String,
     /// The peer address others use to reach this node; what `--bootstrap`
@@ -71,7 +75,7 @@ pub struct Status<X = NoExtras> {
     /// Bootstrap addresses and how reaching them goes.
     pub bootstrap: Vec<SeedStatus>,
     /// Counters.
-    pub metrics: MetricsSnapshot,
+    pub metrics: M,
 }
 
 /// A peer with a live connection, as services see it
@@ -108,9 +112,24 @@ impl Eq for ConnectedPeer {}
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoExtras {}
 
-impl<X> Status<X> {
-    /// The same status with `extra` in place of what it had.
-    pub fn with_extra<Y>(self, extra: Y) -> Status<Y> {
+/// The peer layer's counters: the network's and the store's, and the
+/// refused input by reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerMetrics {
+    /// The network layer's.
+    #[serde(flatten)]
+    pub net: NetCounts,
+    /// The store writer's.
+    #[serde(flatten)]
+    pub store: StoreCounts,
+    /// Refused input by reason (see `warren_proto::Error::label`).
+    pub rejected: BTreeMap<String, u64>,
+}
+
+impl<X, M> Status<X, M> {
+    /// The same status with `extra` in place of what it had, and the
+    /// counters as `metrics` makes them of these.
+    pub fn with_extra<Y, N>(self, extra: Y, metrics: impl FnOnce(M) -> N) -> Status<Y, N> {
         Status {
             id: self.id,
             address: self.address,
@@ -139,7 +158,7 @@ impl<X> Status<X> {
             dialing: self.dialing,
             pow_difficulty: self.pow_difficulty,
             bootstrap: self.bootstrap,
-            metrics: self.metrics,
+            metrics: metrics(self.metrics),
         }
     }
 }

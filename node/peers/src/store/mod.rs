@@ -20,7 +20,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use crate::{Error, Result};
 
 pub use check::{CheckReport, check};
-pub use writer::{StoreWriter, spawn_writer};
+pub use writer::{StoreCounters, StoreCounts, StoreWriter, spawn_writer};
 
 /// The tables, all `bytes → bytes`; values are postcard encodings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

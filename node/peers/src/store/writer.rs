@@ -10,6 +10,18 @@ use tokio::time::{Instant, sleep_until};
 
 use super::{Change, Db, Table};
 use crate::metrics::Metrics;
+
+warren_net::counters! {
+    /// The store writer's counters.
+    StoreCounters,
+    /// A point-in-time copy of [`StoreCounters`].
+    StoreCounts {
+        /// Store transactions committed.
+        store_commits,
+        /// Keys written or deleted by store commits.
+        store_writes,
+    }
+}
 use crate::{Error, Result};
 
 enum Cmd {
@@ -58,7 +70,7 @@ pub fn spawn_writer(
     queue: usize,
     interval: Duration,
     max_pending: usize,
-    metrics: Arc<Metrics>,
+    metrics: Arc<StoreCounters>,
 ) -> (StoreWriter, JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(queue);
     let task = tokio::spawn(run(db, rx, interval, max_pending, metrics));
@@ -70,7 +82,7 @@ async fn run(
     mut rx: mpsc::Receiver<Cmd>,
     interval: Duration,
     max_pending: usize,
-    metrics: Arc<Metrics>,
+    metrics: Arc<StoreCounters>,
 ) {
     // Coalesced by key: the last write to a key wins. Bounded by
     // `max_pending`, which forces a commit.
@@ -111,7 +123,7 @@ async fn run(
 async fn commit(
     db: &Db,
     pending: &mut BTreeMap<(Table, Vec<u8>), Option<Vec<u8>>>,
-    metrics: &Metrics,
+    metrics: &StoreCounters,
 ) -> Result<()> {
     if pending.is_empty() {
         return Ok(());
