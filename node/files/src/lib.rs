@@ -119,9 +119,12 @@ pub enum FilesError {
     /// of this node's, not of a peer's).
     #[error("sealed content: {0}")]
     Seal(#[source] warren_proto::Error),
-    /// A transfer failed (connection, timeout, peer misbehaving).
+    /// A transfer failed (timeout, peer misbehaving); the text says how.
     #[error("transfer: {0}")]
     Transfer(String),
+    /// A transfer connection could not be opened (its dial or handshake).
+    #[error("transfer: {0}")]
+    Dial(#[source] std::sync::Arc<crate::conn::ConnError>),
     /// Over the seeding quota.
     #[error("over the seeding quota: {need} bytes needed, {left} left (files.seeding_quota_bytes)")]
     Quota {

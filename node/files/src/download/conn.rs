@@ -223,7 +223,7 @@ impl Conn<'_> {
             let (ok, buf) =
                 tokio::task::spawn_blocking(move || (piece_hash(&buf) == expected, buf))
                     .await
-                    .map_err(|e| FilesError::Transfer(format!("hash task: {e}")))?;
+                    .map_err(FilesError::from)?;
             if !ok {
                 self.report(ConnEvent::Bad {
                     conn: self.id,

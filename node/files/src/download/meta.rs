@@ -54,7 +54,7 @@ pub(crate) async fn open(
 ) -> Result<Opened, FilesError> {
     let (framed, est) = dial_transfer(addr, ctx)
         .await
-        .map_err(|e| FilesError::Transfer(e.to_string()))?;
+        .map_err(|e| FilesError::Dial(std::sync::Arc::new(e)))?;
     let (tx, mut rx) = transfer::split(framed, est.version);
     tx.send(FileMsg::Open {
         swarm: expect.swarm,

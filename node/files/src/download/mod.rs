@@ -393,7 +393,7 @@ impl Download {
             want::prepare(&place, &c2, key.as_ref(), &h2, resuming)
         })
         .await
-        .map_err(|e| FilesError::Transfer(format!("output task: {e}")))??;
+        .map_err(FilesError::from)??;
         let files = prepared.files.clone();
         let (have_tx, have_rx) = watch::channel(Arc::new(have.clone()));
         let ticket = first.as_ref().and_then(|o| o.ticket.clone());
@@ -419,7 +419,7 @@ impl Download {
             let mut output = prepared.output;
             tokio::task::spawn_blocking(move || output.finish(&have))
                 .await
-                .map_err(|e| FilesError::Transfer(format!("check task: {e}")))??;
+                .map_err(FilesError::from)??;
         } else {
             self.transfer(
                 content.clone(),
@@ -435,7 +435,7 @@ impl Download {
         // what the files look like now.
         let stamps = tokio::task::spawn_blocking(move || files.stamps_now())
             .await
-            .map_err(|e| FilesError::Transfer(format!("stat task: {e}")))??;
+            .map_err(FilesError::from)??;
         self.finish_status(&content);
         Ok(Some(stamps))
     }
