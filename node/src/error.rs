@@ -38,9 +38,6 @@ pub enum Error {
     /// A value could not be written or read as JSON.
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
-    /// The system gave no randomness.
-    #[error("no randomness: {0}")]
-    Random(#[from] getrandom::Error),
     /// The node is shutting down and cannot take the request.
     #[error("the node is shutting down")]
     ShuttingDown,

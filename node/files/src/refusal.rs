@@ -78,6 +78,9 @@ pub enum Refusal {
     /// The transport cannot give a share an address of its own.
     #[error("the share's own address: this transport cannot give a share an address")]
     NoShareAddress,
+    /// The share's own address was opened but gave nothing to advertise.
+    #[error("the share's own address: no address to advertise")]
+    NoAddressToAdvertise,
     /// The share's own address could not be opened.
     #[error("the share's own address: {0}")]
     ShareAddress(#[source] Arc<crate::transport::TransportError>),

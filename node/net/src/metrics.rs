@@ -99,7 +99,7 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// Copies every counter.
+    /// Copies the network counters (the refusals: [`Metrics::rejected`]).
     pub fn snapshot(&self) -> NetCounts {
         self.net.snapshot()
     }

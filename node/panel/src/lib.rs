@@ -14,12 +14,17 @@
 //!      pair / login     pages (GET)    forms (POST,      /api (JSON,
 //!      (rate-limited,   need a login   login + CSRF)     login + CSRF header)
 //!       argon2id)                            │                │
-//!                                            └──► NodeApi::dispatch ◄── control socket
+//!                                            └──► NodeApi::dispatch
+//!                                                 (the daemon's control::dispatch,
+//!                                                  as for the control socket)
 //! ```
 //!
-//! The panel reaches the node only through [`NodeApi`], which the daemon
+//! The panel reaches the node through [`NodeApi`], which the daemon
 //! implements: the requests of the control socket (`warren_api::control`),
-//! the status and the peers, the files service, the log tail.
+//! the status, the peers and trust, the files service. It is given the
+//! store (the owner's secrets), the transport (the admin onion) and the
+//! clock in [`PanelOptions`], and reads the process's log tail
+//! (`warren_api::logging`) itself.
 //!
 //! Nobody can log in before pairing: the first run makes a one-time
 //! pairing code (printed by `warren run` and kept in

@@ -52,9 +52,6 @@ pub enum Error {
     /// Another process holds the data directory.
     #[error("the data directory {0} is in use by a running node")]
     DataDirInUse(PathBuf),
-    /// No identity yet and this operation does not create one.
-    #[error("no identity in {0}: run `warren init` first")]
-    NoIdentity(PathBuf),
     /// A connection failed: its dial, its handshake or its stream.
     #[error("connection: {0}")]
     Connection(#[from] crate::conn::ConnError),
@@ -65,9 +62,6 @@ pub enum Error {
     /// configuration, its state folder.
     #[error(transparent)]
     Net(#[from] warren_net::Error),
-    /// The running node refused or failed a request.
-    #[error("{0}")]
-    Remote(String),
     /// Trusting this node's own address.
     #[error("that is this node's own address")]
     TrustSelf,

@@ -202,7 +202,7 @@ impl Registry {
             .hints
             .first()
             .map(|h| PeerAddr::new(identity.keypair.id(), *h))
-            .ok_or(FilesError::Refused(crate::Refusal::NoShareAddress))?;
+            .ok_or(FilesError::Refused(crate::Refusal::NoAddressToAdvertise))?;
         if let Some(a) = self.addressed.get_mut(&token) {
             a.addr = Some(addr);
             a.web_base = web_base;

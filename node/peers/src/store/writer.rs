@@ -11,6 +11,8 @@ use tokio::time::{Instant, sleep_until};
 use super::{Change, Db, Table};
 use crate::metrics::Metrics;
 
+use crate::{Error, Result};
+
 warren_net::counters! {
     /// The store writer's counters.
     StoreCounters,
@@ -22,7 +24,6 @@ warren_net::counters! {
         store_writes,
     }
 }
-use crate::{Error, Result};
 
 enum Cmd {
     Put(Table, Vec<u8>, Option<Vec<u8>>),
