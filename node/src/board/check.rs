@@ -1,7 +1,8 @@
 //! The liveness check: the node's core tasks must each answer within a
 //! deadline. The node task answers a status request (which also feeds the
-//! LED); the files service answers a ping. Both queue behind whatever the
-//! task is doing, so a task stuck on one message fails the check.
+//! LED); the files service and its tracker each answer a ping. Each queues
+//! behind whatever the task is doing, so a task stuck on one message fails
+//! the check.
 
 use std::time::Duration;
 
@@ -19,9 +20,10 @@ pub(crate) struct Outcome {
 /// Asks every core task at once and waits at most `deadline`.
 pub(crate) async fn run(node: &NodeHandle, deadline: Duration) -> Outcome {
     let files = node.files();
-    let (status, ping) = tokio::join!(
+    let (status, ping, tracker) = tokio::join!(
         tokio::time::timeout(deadline, node.status()),
         tokio::time::timeout(deadline, files.ping()),
+        tokio::time::timeout(deadline, files.tracker().ping()),
     );
     let mut unresponsive = Vec::new();
     let status = match status {
@@ -33,6 +35,9 @@ pub(crate) async fn run(node: &NodeHandle, deadline: Duration) -> Outcome {
     };
     if !matches!(ping, Ok(Ok(()))) {
         unresponsive.push("files".to_string());
+    }
+    if !matches!(tracker, Ok(Ok(()))) {
+        unresponsive.push("tracker".to_string());
     }
     Outcome {
         status,

@@ -54,6 +54,8 @@ pub(crate) enum Cmd {
     Catalogue(oneshot::Sender<Vec<SignedEntry>>),
     /// Ask the connected trusted boxes to mirror a swarm of ours.
     AskMirror(SwarmId, u64, oneshot::Sender<Vec<NodeId>>),
+    /// Answered once every command before it was taken (liveness).
+    Ping(oneshot::Sender<()>),
 }
 
 /// A cheap handle to the tracker task.
@@ -158,6 +160,15 @@ impl TrackerHandle {
     /// [`FilesError::Cancelled`]: the tracker has stopped.
     pub async fn ask_mirror(&self, swarm: SwarmId, size: u64) -> Result<Vec<NodeId>, FilesError> {
         self.ask(|tx| Cmd::AskMirror(swarm, size, tx)).await
+    }
+
+    /// Answers once the tracker has taken every command before it: the
+    /// liveness check.
+    ///
+    /// # Errors
+    /// [`FilesError::Cancelled`]: the tracker has stopped.
+    pub async fn ping(&self) -> Result<(), FilesError> {
+        self.ask(Cmd::Ping).await
     }
 
     /// The catalogue of public shares this node knows, newest first.

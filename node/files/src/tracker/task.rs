@@ -132,6 +132,9 @@ impl Task {
             Cmd::AskMirror(swarm, size, reply) => {
                 let _ = reply.send(self.ask_mirror(swarm, size));
             }
+            Cmd::Ping(reply) => {
+                let _ = reply.send(());
+            }
         }
     }
 
