@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use vodozemac::Curve25519PublicKey;
-use vodozemac::olm::{Account, OlmMessage, Session, SessionConfig};
+use vodozemac::olm::{Account, AccountPickle, OlmMessage, Session, SessionConfig, SessionPickle};
 use warren_proto::{BoundedVec, Bytes64, Keypair, NodeId};
 
 /// The most bytes of a message body (a text, a receipt): Briar's and
@@ -75,6 +75,18 @@ pub enum E2eError {
     /// Encryption failed.
     #[error("the message cannot be encrypted: {0}")]
     Encrypt(String),
+    /// Saved state that does not read back.
+    #[error("the saved keys and sessions do not read: {0}")]
+    Saved(#[source] serde_json::Error),
+}
+
+/// What [`E2e::save`] writes: the account and every session, as
+/// `vodozemac` pickles them (its own format, read back by the same major
+/// version), in JSON.
+#[derive(Serialize, Deserialize)]
+struct Saved {
+    account: AccountPickle,
+    sessions: Vec<(NodeId, Vec<SessionPickle>)>,
 }
 
 /// A node's Olm identity key and one-time keys, as it signs them.
@@ -265,6 +277,41 @@ impl E2e {
             },
             keypair,
         )
+    }
+
+    /// The account's keys and every session's ratchet, to keep in the
+    /// node's store (beside its identity key: they are as secret) so that
+    /// conversations go on after a restart. Save after every message sent
+    /// or received: a ratchet that steps back cannot read what follows.
+    ///
+    /// # Errors
+    /// [`E2eError::Saved`] (serializing cannot fail for these types).
+    pub fn save(&self) -> Result<Vec<u8>, E2eError> {
+        let saved = Saved {
+            account: self.account.pickle(),
+            sessions: self
+                .sessions
+                .iter()
+                .map(|(n, v)| (*n, v.iter().map(Session::pickle).collect()))
+                .collect(),
+        };
+        serde_json::to_vec(&saved).map_err(E2eError::Saved)
+    }
+
+    /// The account and sessions [`E2e::save`] wrote.
+    ///
+    /// # Errors
+    /// [`E2eError::Saved`]: the bytes are not what `save` writes.
+    pub fn restore(bytes: &[u8]) -> Result<E2e, E2eError> {
+        let saved: Saved = serde_json::from_slice(bytes).map_err(E2eError::Saved)?;
+        Ok(E2e {
+            account: Account::from_pickle(saved.account),
+            sessions: saved
+                .sessions
+                .into_iter()
+                .map(|(n, v)| (n, v.into_iter().map(Session::from_pickle).collect()))
+                .collect(),
+        })
     }
 
     /// Whether a session with `node` exists.
