@@ -23,6 +23,16 @@ pub enum Error {
         /// Limit for this channel.
         max: u32,
     },
+    /// A message is larger than its type's bound.
+    #[error("a {what} of {len} bytes exceeds its {max}-byte bound")]
+    MessageTooLarge {
+        /// What it is.
+        what: &'static str,
+        /// Its length.
+        len: usize,
+        /// The bound.
+        max: usize,
+    },
     /// A frame names a channel this protocol version does not define.
     #[error("unknown channel {0}")]
     UnknownChannel(u16),
@@ -150,6 +160,7 @@ impl Error {
             Error::Decode(_) => "decode",
             Error::TrailingBytes(_) => "trailing_bytes",
             Error::FrameTooLarge { .. } => "frame_too_large",
+            Error::MessageTooLarge { .. } => "message_too_large",
             Error::UnknownChannel(_) => "unknown_channel",
             Error::UnknownPriority(_) => "unknown_priority",
             Error::ReservedFlags(_) => "reserved_flags",

@@ -7,6 +7,7 @@ mod error;
 mod identity;
 
 pub mod addr;
+pub mod chat;
 pub mod content;
 pub mod files;
 pub mod frame;

@@ -19,12 +19,12 @@ use vodozemac::Curve25519PublicKey;
 use vodozemac::olm::{Account, AccountPickle, OlmMessage, Session, SessionConfig, SessionPickle};
 use warren_proto::{BoundedVec, Bytes64, Keypair, NodeId};
 
-/// The most bytes of a message body (a text, a receipt): Briar's and
-/// Warren's bound alike (`SyncConstants.MAX_MESSAGE_BODY_LENGTH` is 32 KiB).
-pub const MAX_BODY: usize = 32 * 1024;
+/// The most bytes of a plaintext: an encoded message
+/// ([`warren_proto::chat::MAX_ENCODED`]: a 32 KiB text and its header).
+pub const MAX_BODY: usize = warren_proto::chat::MAX_ENCODED;
 
 /// The sizes a padded plaintext takes: the smallest that holds the body
-/// and its 4-byte length. 1, 4 and 16 KiB, then the largest body.
+/// and its 4-byte length. 1, 4 and 16 KiB, then the largest message.
 pub const PADDED_SIZES: [usize; 4] = [1024, 4 * 1024, 16 * 1024, MAX_BODY + 4];
 
 /// The most one-time keys one signed set carries: what `vodozemac` keeps
