@@ -60,12 +60,5 @@ fn messages_members_write() {
 
 #[test]
 fn every_vector_is_checked() {
-    let names: Vec<String> = common::vectors(VECTORS).into_keys().collect();
-    let source = include_str!("snapshots_chat.rs");
-    for n in names {
-        assert!(
-            source.contains(&format!("\"{n}\"")),
-            "vector {n} is not checked"
-        );
-    }
+    common::every_vector_named(VECTORS, include_str!("snapshots_chat.rs"));
 }

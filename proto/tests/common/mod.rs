@@ -88,3 +88,14 @@ where
     let decoded: T = warren_proto::decode_exact(expected).unwrap();
     assert_eq!(&decoded, value, "decoding of {name}");
 }
+
+/// Checks that every vector of `text` is named (in quotes) in `source`,
+/// the test file that checks them.
+pub fn every_vector_named(text: &str, source: &str) {
+    for n in vectors(text).into_keys() {
+        assert!(
+            source.contains(&format!("\"{n}\"")),
+            "vector {n} is not checked"
+        );
+    }
+}

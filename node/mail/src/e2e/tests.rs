@@ -6,6 +6,19 @@ fn node(n: u8) -> Keypair {
     Keypair::from_seed(&[n; 32])
 }
 
+/// Alice (node 1) and Bob (node 2) after Alice's first message and Bob's
+/// answer: a session both ways, no more pre-key messages.
+fn talking() -> (Keypair, Keypair, E2e, E2e) {
+    let (ka, kb) = (node(1), node(2));
+    let (mut a, mut b) = (E2e::new(), E2e::new());
+    let bobs = b.prekeys(&kb, 1, 100);
+    let first = a.encrypt(&ka, kb.id(), Some(&bobs), b"", 101).unwrap();
+    b.decrypt(ka.id(), &first).unwrap();
+    let reply = b.encrypt(&kb, ka.id(), None, b"", 102).unwrap();
+    a.decrypt(kb.id(), &reply).unwrap();
+    (ka, kb, a, b)
+}
+
 /// Alice writes first, to Bob's signed prekeys (as a box would hand them
 /// out: one one-time key); Bob answers; both go on.
 #[test]
@@ -113,14 +126,7 @@ fn prekeys_not_signed_by_their_node_are_refused() {
 /// Ciphertexts show only the size class of the body.
 #[test]
 fn bodies_are_padded_to_size_classes() {
-    let (ka, kb) = (node(1), node(2));
-    let (mut a, mut b) = (E2e::new(), E2e::new());
-    let bobs = b.prekeys(&kb, 1, 100);
-    let first = a.encrypt(&ka, kb.id(), Some(&bobs), b"", 101).unwrap();
-    b.decrypt(ka.id(), &first).unwrap();
-    let reply = b.encrypt(&kb, ka.id(), None, b"", 102).unwrap();
-    a.decrypt(kb.id(), &reply).unwrap();
-
+    let (ka, kb, mut a, mut b) = talking();
     let mut len = |body: &[u8]| {
         let Sealed::Normal { message } = a.encrypt(&ka, kb.id(), None, body, 103).unwrap() else {
             panic!("a normal message")
