@@ -13,6 +13,7 @@ pub mod files;
 pub mod frame;
 pub mod handshake;
 pub mod link;
+pub mod mail;
 pub mod msg;
 pub mod pow;
 pub mod record;

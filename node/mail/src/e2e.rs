@@ -17,7 +17,10 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use vodozemac::Curve25519PublicKey;
 use vodozemac::olm::{Account, AccountPickle, OlmMessage, Session, SessionConfig, SessionPickle};
-use warren_proto::{BoundedVec, Bytes64, Keypair, NodeId};
+use warren_proto::mail::{MAX_ONE_TIME_KEYS, Prekeys, SignedPrekeys};
+use warren_proto::{BoundedVec, Keypair, NodeId};
+
+use crate::seal::MailboxKey;
 
 /// The most bytes of a plaintext: an encoded message
 /// ([`warren_proto::chat::MAX_ENCODED`]: a 32 KiB text and its header).
@@ -26,14 +29,6 @@ pub const MAX_BODY: usize = warren_proto::chat::MAX_ENCODED;
 /// The sizes a padded plaintext takes: the smallest that holds the body
 /// and its 4-byte length. 1, 4 and 16 KiB, then the largest message.
 pub const PADDED_SIZES: [usize; 4] = [1024, 4 * 1024, 16 * 1024, MAX_BODY + 4];
-
-/// The most one-time keys one signed set carries: what `vodozemac` keeps
-/// published for an account (`Account::max_number_of_one_time_keys`, 50).
-pub const MAX_ONE_TIME_KEYS: usize = 50;
-
-/// What a node's signature over its prekeys starts with, so that it can
-/// never be taken for a signature over anything else.
-const PREKEYS_CONTEXT: &[u8] = b"warren/mail/prekeys/1\0";
 
 /// Why a message could not be sealed or opened.
 #[derive(Debug, thiserror::Error)]
@@ -86,72 +81,8 @@ pub enum E2eError {
 #[derive(Serialize, Deserialize)]
 struct Saved {
     account: AccountPickle,
+    mailbox: [u8; 32],
     sessions: Vec<(NodeId, Vec<SessionPickle>)>,
-}
-
-/// A node's Olm identity key and one-time keys, as it signs them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Prekeys {
-    /// The node.
-    pub node: NodeId,
-    /// Its Olm (Curve25519) identity key.
-    pub identity_key: [u8; 32],
-    /// One-time keys, each for one first contact.
-    pub one_time_keys: BoundedVec<[u8; 32], MAX_ONE_TIME_KEYS>,
-    /// When they were signed (unix seconds).
-    pub issued_at: u64,
-}
-
-/// [`Prekeys`] with the node's Ed25519 signature over
-/// `"warren/mail/prekeys/1\0" ‖ node (32) ‖ identity_key (32) ‖ count
-/// (u32, big-endian) ‖ one-time keys (32 each) ‖ issued_at (u64,
-/// big-endian)`: fixed fields, so the signed bytes do not depend on a
-/// serializer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignedPrekeys {
-    /// What is signed.
-    pub prekeys: Prekeys,
-    /// The signature.
-    pub signature: Bytes64,
-}
-
-fn signed_bytes(p: &Prekeys) -> Vec<u8> {
-    let mut out = PREKEYS_CONTEXT.to_vec();
-    out.extend(p.node.as_bytes());
-    out.extend(p.identity_key);
-    out.extend((p.one_time_keys.len() as u32).to_be_bytes());
-    for k in p.one_time_keys.as_slice() {
-        out.extend(k);
-    }
-    out.extend(p.issued_at.to_be_bytes());
-    out
-}
-
-impl SignedPrekeys {
-    /// Signs `prekeys` with the node's key.
-    pub fn sign(prekeys: Prekeys, keypair: &Keypair) -> SignedPrekeys {
-        let signature = keypair.sign(&signed_bytes(&prekeys));
-        SignedPrekeys { prekeys, signature }
-    }
-
-    /// The prekeys, once the signature of the node they name checks and
-    /// that node is `expected`.
-    ///
-    /// # Errors
-    /// [`E2eError::WrongNode`], [`E2eError::BadSignature`].
-    pub fn verify(&self, expected: &NodeId) -> Result<&Prekeys, E2eError> {
-        if self.prekeys.node != *expected {
-            return Err(E2eError::WrongNode {
-                expected: *expected,
-                got: self.prekeys.node,
-            });
-        }
-        self.prekeys
-            .node
-            .verify(&signed_bytes(&self.prekeys), &self.signature)
-            .map_err(E2eError::BadSignature)?;
-        Ok(&self.prekeys)
-    }
 }
 
 /// An encrypted message between two nodes.
@@ -176,6 +107,8 @@ pub enum Sealed {
 /// This node's Olm account and its sessions with other nodes.
 pub struct E2e {
     account: Account,
+    /// The secret of the key envelopes to this node are sealed to.
+    mailbox: MailboxKey,
     /// Per node, its sessions, newest last (a node may have started one
     /// while this node started another).
     sessions: HashMap<NodeId, Vec<Session>>,
@@ -224,6 +157,18 @@ fn unpad(padded: &[u8]) -> Result<Vec<u8>, E2eError> {
     Ok(rest[..len].to_vec())
 }
 
+/// `signed`'s prekeys, once they are `expected`'s and its signature
+/// checks.
+fn checked<'a>(signed: &'a SignedPrekeys, expected: &NodeId) -> Result<&'a Prekeys, E2eError> {
+    if signed.prekeys.node != *expected {
+        return Err(E2eError::WrongNode {
+            expected: *expected,
+            got: signed.prekeys.node,
+        });
+    }
+    signed.verify(expected).map_err(E2eError::BadSignature)
+}
+
 fn curve(key: &[u8; 32]) -> Curve25519PublicKey {
     Curve25519PublicKey::from_bytes(*key)
 }
@@ -241,6 +186,7 @@ impl E2e {
     pub fn new() -> E2e {
         E2e {
             account: Account::new(),
+            mailbox: MailboxKey::generate(),
             sessions: HashMap::new(),
         }
     }
@@ -272,6 +218,7 @@ impl E2e {
             Prekeys {
                 node: keypair.id(),
                 identity_key: self.account.curve25519_key().to_bytes(),
+                mailbox_key: self.mailbox.public(),
                 one_time_keys: BoundedVec::truncating(keys),
                 issued_at: now,
             },
@@ -289,6 +236,7 @@ impl E2e {
     pub fn save(&self) -> Result<Vec<u8>, E2eError> {
         let saved = Saved {
             account: self.account.pickle(),
+            mailbox: self.mailbox.to_bytes(),
             sessions: self
                 .sessions
                 .iter()
@@ -306,6 +254,7 @@ impl E2e {
         let saved: Saved = serde_json::from_slice(bytes).map_err(E2eError::Saved)?;
         Ok(E2e {
             account: Account::from_pickle(saved.account),
+            mailbox: MailboxKey::from_bytes(saved.mailbox),
             sessions: saved
                 .sessions
                 .into_iter()
@@ -314,13 +263,18 @@ impl E2e {
         })
     }
 
+    /// This node's mailbox key: what envelopes to it are sealed to.
+    pub fn mailbox_key(&self) -> &MailboxKey {
+        &self.mailbox
+    }
+
     /// Whether a session with `node` exists.
     pub fn has_session(&self, node: &NodeId) -> bool {
         self.sessions.get(node).is_some_and(|s| !s.is_empty())
     }
 
     /// Encrypts `body` for `to`, as `keypair`'s node: on the newest session
-    /// with it, or on a new one started with the first one-time key of
+    /// with it, or on a new one started with one-time key number `index` of
     /// `theirs` (its signed prekeys, checked here; each one-time key is for
     /// one session only, so whoever hands them out hands each out once).
     ///
@@ -332,18 +286,18 @@ impl E2e {
         &mut self,
         keypair: &Keypair,
         to: NodeId,
-        theirs: Option<&SignedPrekeys>,
+        theirs: Option<(&SignedPrekeys, u32)>,
         body: &[u8],
         now: u64,
     ) -> Result<Sealed, E2eError> {
         let padded = pad(body)?;
         if !self.has_session(&to) {
-            let theirs = theirs.ok_or(E2eError::NoSession(to))?;
-            let p = theirs.verify(&to)?;
+            let (theirs, index) = theirs.ok_or(E2eError::NoSession(to))?;
+            let p = checked(theirs, &to)?;
             let otk = p
                 .one_time_keys
                 .as_slice()
-                .first()
+                .get(index as usize)
                 .ok_or(E2eError::NoSession(to))?;
             let session = self.account.create_outbound_session(
                 SessionConfig::version_1(),
@@ -389,7 +343,7 @@ impl E2e {
                     .and_then(|p| unpad(&p))
             }
             Sealed::PreKey { sender, message } => {
-                let theirs = sender.verify(&from)?;
+                let theirs = checked(sender, &from)?;
                 let message = olm(0, message)?;
                 let OlmMessage::PreKey(pre) = &message else {
                     return Err(E2eError::Decode("not a pre-key message".into()));

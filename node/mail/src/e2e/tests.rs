@@ -12,7 +12,7 @@ fn talking() -> (Keypair, Keypair, E2e, E2e) {
     let (ka, kb) = (node(1), node(2));
     let (mut a, mut b) = (E2e::new(), E2e::new());
     let bobs = b.prekeys(&kb, 1, 100);
-    let first = a.encrypt(&ka, kb.id(), Some(&bobs), b"", 101).unwrap();
+    let first = a.encrypt(&ka, kb.id(), Some((&bobs, 0)), b"", 101).unwrap();
     b.decrypt(ka.id(), &first).unwrap();
     let reply = b.encrypt(&kb, ka.id(), None, b"", 102).unwrap();
     a.decrypt(kb.id(), &reply).unwrap();
@@ -29,7 +29,7 @@ fn first_contact_from_signed_prekeys_then_a_conversation_both_ways() {
     assert_eq!(bobs.prekeys.one_time_keys.len(), 10);
 
     let first = a
-        .encrypt(&ka, kb.id(), Some(&bobs), b"hello bob", 101)
+        .encrypt(&ka, kb.id(), Some((&bobs, 0)), b"hello bob", 101)
         .unwrap();
     assert!(matches!(first, Sealed::PreKey { .. }));
     assert_eq!(b.decrypt(ka.id(), &first).unwrap(), b"hello bob");
@@ -55,7 +55,9 @@ fn repeated_pre_key_messages_land_on_one_session() {
     let (ka, kb) = (node(1), node(2));
     let (mut a, mut b) = (E2e::new(), E2e::new());
     let bobs = b.prekeys(&kb, 1, 100);
-    let m1 = a.encrypt(&ka, kb.id(), Some(&bobs), b"one", 101).unwrap();
+    let m1 = a
+        .encrypt(&ka, kb.id(), Some((&bobs, 0)), b"one", 101)
+        .unwrap();
     let m2 = a.encrypt(&ka, kb.id(), None, b"two", 101).unwrap();
     assert!(matches!(m2, Sealed::PreKey { .. }));
     assert_eq!(b.decrypt(ka.id(), &m1).unwrap(), b"one");
@@ -70,7 +72,9 @@ fn a_replayed_message_is_refused() {
     let (ka, kb) = (node(1), node(2));
     let (mut a, mut b) = (E2e::new(), E2e::new());
     let bobs = b.prekeys(&kb, 1, 100);
-    let first = a.encrypt(&ka, kb.id(), Some(&bobs), b"once", 101).unwrap();
+    let first = a
+        .encrypt(&ka, kb.id(), Some((&bobs, 0)), b"once", 101)
+        .unwrap();
     b.decrypt(ka.id(), &first).unwrap();
     assert!(b.decrypt(ka.id(), &first).is_err());
     let reply = b.encrypt(&kb, ka.id(), None, b"ok", 102).unwrap();
@@ -93,26 +97,28 @@ fn prekeys_not_signed_by_their_node_are_refused() {
     let mut swapped = evil.prekeys(&kbox, 2, 100);
     swapped.prekeys.node = kb.id();
     assert!(matches!(
-        a.encrypt(&ka, kb.id(), Some(&swapped), b"x", 101),
+        a.encrypt(&ka, kb.id(), Some((&swapped, 0)), b"x", 101),
         Err(E2eError::BadSignature(_))
     ));
     // Its own, honestly signed, are not Bob's.
     let its_own = evil.prekeys(&kbox, 2, 100);
     assert!(matches!(
-        a.encrypt(&ka, kb.id(), Some(&its_own), b"x", 101),
+        a.encrypt(&ka, kb.id(), Some((&its_own, 0)), b"x", 101),
         Err(E2eError::WrongNode { .. })
     ));
     // One changed key breaks Bob's signature.
     let mut changed = bobs.clone();
     changed.prekeys.identity_key = swapped.prekeys.identity_key;
     assert!(matches!(
-        a.encrypt(&ka, kb.id(), Some(&changed), b"x", 101),
+        a.encrypt(&ka, kb.id(), Some((&changed, 0)), b"x", 101),
         Err(E2eError::BadSignature(_))
     ));
     assert!(!a.has_session(&kb.id()));
 
     // A first message from Alice, claimed to be from the box: refused.
-    let m = a.encrypt(&ka, kb.id(), Some(&bobs), b"hi", 101).unwrap();
+    let m = a
+        .encrypt(&ka, kb.id(), Some((&bobs, 0)), b"hi", 101)
+        .unwrap();
     assert!(matches!(
         b.decrypt(kbox.id(), &m),
         Err(E2eError::WrongNode { .. })
@@ -179,7 +185,7 @@ fn keys_and_ratchets_survive_a_restart() {
     let (mut a, mut b) = (E2e::new(), E2e::new());
     let bobs = b.prekeys(&kb, 1, 100);
     let first = a
-        .encrypt(&ka, kb.id(), Some(&bobs), b"before", 101)
+        .encrypt(&ka, kb.id(), Some((&bobs, 0)), b"before", 101)
         .unwrap();
     assert_eq!(b.decrypt(ka.id(), &first).unwrap(), b"before");
 
