@@ -53,6 +53,8 @@ pub struct NodeOptions {
     pub clock: SharedClock,
     /// Where content mirrored for others is kept; none: no mirrors.
     pub mirror_dir: Option<std::path::PathBuf>,
+    /// The mail database (`mail.redb`); none: kept in memory.
+    pub mail_db: Option<std::path::PathBuf>,
     /// Services beyond the node's own, each under its name: the router
     /// hands each the inbound connections opened for it (see
     /// [`NodeHandle::dial_service`] for the dialing side).
@@ -73,6 +75,7 @@ pub struct Node {
 pub struct NodeHandle {
     peers: warren_peers::NodeHandle,
     files: FilesHandle,
+    mail: warren_mail::MailHandle,
     gateway_url: Option<String>,
     panel_url: Option<String>,
     board: Option<BoardHandle>,
@@ -92,9 +95,17 @@ impl Node {
             transport,
             clock,
             mirror_dir,
+            mail_db,
             services,
         } = opts;
         config.validate()?;
+        let mail = warren_mail::start(
+            mail_db.as_deref(),
+            identity.keypair.clone(),
+            &config.mail,
+            warren_proto::Role::from(config.node.role) == warren_proto::Role::Box,
+            clock.clone(),
+        )?;
         // The gateway listens first: the C tor backend adds its port to the
         // onion service that `listen` launches.
         let web = match transport.host() {
@@ -106,6 +117,11 @@ impl Node {
         let mut router = Router::new().with(
             Purpose::Transfer,
             Arc::new(crate::files::UploadService(files.clone())),
+        );
+        router = router.with_service(
+            ServiceName::new(warren_proto::mail::SERVICE)?,
+            Arc::new(warren_mail::MailService::new(mail.clone())),
+            config.limits.service_connections,
         );
         for (name, handler) in services {
             router = router.with_service(name, handler, config.limits.service_connections);
@@ -141,6 +157,13 @@ impl Node {
             files.clone(),
         )?;
         tasks.spawn(registry.run(files_pending));
+        warren_mail::spawn_courier(
+            mail.clone(),
+            peers.handle(),
+            config.mail.clone(),
+            &tasks,
+            peers.conn_ctx().shutdown.clone(),
+        );
         if let Some((web_listener, base)) = web {
             tracing::info!(url = %base, "web gateway listening");
             tasks.spawn(crate::gateway::serve(
@@ -154,6 +177,7 @@ impl Node {
         let handle = NodeHandle {
             peers: peers.handle(),
             files,
+            mail,
             gateway_url,
             panel_url: None,
             board: None,
@@ -272,6 +296,11 @@ impl NodeHandle {
     /// The files service.
     pub fn files(&self) -> FilesHandle {
         self.files.clone()
+    }
+
+    /// The mail service: conversations, and on a box its mailboxes.
+    pub fn mail(&self) -> &warren_mail::MailHandle {
+        &self.mail
     }
 
     /// Asks the node to stop (the owner of [`Node`] completes the shutdown).

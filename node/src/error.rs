@@ -45,6 +45,9 @@ pub enum Error {
     /// a connection.
     #[error(transparent)]
     Peers(#[from] warren_peers::Error),
+    /// A mail operation failed.
+    #[error(transparent)]
+    Mail(#[from] warren_mail::MailError),
     /// A files operation failed.
     #[error(transparent)]
     Files(#[from] crate::files::FilesError),

@@ -16,6 +16,7 @@ pub(crate) const HELD: &str = "a lock of the daemon is poisoned: no code panics 
 pub use warren_api::{config, logging};
 pub use warren_files as files;
 pub use warren_files::gateway;
+pub use warren_mail as mail;
 pub use warren_net::{clock, conn, fair, tor, transport, web};
 pub use warren_panel as panel;
 pub use warren_peers::{identity, store};

@@ -87,6 +87,7 @@ async fn node_with(
         transport: Arc::new(transport),
         clock: Arc::new(SystemClock),
         mirror_dir: None,
+        mail_db: None,
         services,
     })
     .await

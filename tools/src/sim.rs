@@ -126,6 +126,7 @@ impl Sim {
             transport: Arc::new(transport.clone()),
             clock: Arc::new(TokioClock::starting_at(SIM_EPOCH)),
             mirror_dir: None,
+            mail_db: None,
             services: Vec::new(),
         })
         .await?)

@@ -117,6 +117,26 @@ pub enum Request {
         #[serde(default)]
         under_voltage: Option<bool>,
     },
+    /// Write to a member (by peer address, or onion address of a node
+    /// already known); answered once the message is kept.
+    Send {
+        /// The member's peer address (or onion address).
+        to: String,
+        /// The text (at most 32 KiB).
+        text: String,
+    },
+    /// The conversations, the latest first.
+    Conversations,
+    /// The thread with a member (by address), oldest first; marks it read.
+    Messages {
+        /// The member.
+        with: String,
+        /// At most this many of the last messages (default 200).
+        #[serde(default)]
+        limit: Option<usize>,
+    },
+    /// Box: the mailboxes it holds.
+    Mailboxes,
     /// Stop the node.
     Shutdown,
 }

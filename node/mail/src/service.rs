@@ -3,17 +3,16 @@
 //! every node takes envelopes handed to it directly and gives its own
 //! prekeys to nodes it trusts.
 //!
-//! Only members (nodes this node trusts) may use its mailboxes; anyone
-//! else is refused ([`Refusal::NotMember`]) and counted. A connection idle
+//! Only members (nodes this node trusts, [`ServiceConn::trusted`]) may use
+//! its mailboxes; anyone else is refused ([`Refusal::NotMember`]) and
+//! counted. A connection idle
 //! for [`IDLE`] is closed.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::sync::watch;
 use warren_net::conn::{ServiceConn, ServiceHandler};
 use warren_proto::mail::{MailMsg, MailboxId, Refusal};
 use warren_proto::{BoundedVec, NodeId};
@@ -21,24 +20,21 @@ use warren_proto::{BoundedVec, NodeId};
 use crate::MailHandle;
 
 /// How long a connection may wait between requests.
-pub const IDLE: Duration = Duration::from_secs(120);
+pub(crate) const IDLE: Duration = Duration::from_secs(120);
 /// One-time keys a node hands a trusted node asking it directly.
 const DIRECT_KEYS: usize = 1;
 
 /// Serves `warren/mail/1` connections.
 pub struct MailService {
     mail: MailHandle,
-    trusted: watch::Receiver<Arc<HashSet<NodeId>>>,
     refused: Arc<AtomicU64>,
 }
 
 impl MailService {
-    /// The service for this node's mail actor; `trusted` is the node's
-    /// trust list as it changes.
-    pub fn new(mail: MailHandle, trusted: watch::Receiver<Arc<HashSet<NodeId>>>) -> MailService {
+    /// The service for this node's mail actor.
+    pub fn new(mail: MailHandle) -> MailService {
         MailService {
             mail,
-            trusted,
             refused: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -58,7 +54,7 @@ impl MailService {
     /// The answer to one request from `peer`; `None` for a message that is
     /// not a request.
     async fn answer(&self, peer: NodeId, msg: MailMsg, conn: &mut ServiceConn) -> Option<MailMsg> {
-        let member = self.trusted.borrow().contains(&peer);
+        let member = conn.trusted();
         let is_box = self.mail.is_box();
         let me = self.mail.id();
         let res = match msg {

@@ -25,6 +25,7 @@ async fn node() -> Node {
         transport: Arc::new(Switchboard::new().transport()),
         clock: Arc::new(SystemClock),
         mirror_dir: None,
+        mail_db: None,
         services: Vec::new(),
     })
     .await

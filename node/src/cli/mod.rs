@@ -11,6 +11,7 @@ macro_rules! outln {
 }
 
 mod files;
+mod mail;
 mod mirror;
 mod offline;
 mod print;
@@ -90,6 +91,40 @@ pub(crate) enum Command {
     Get(files::GetArgs),
     /// List downloads.
     Downloads {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write to a member: kept at once, handed over when it is online,
+    /// else stored by the boxes that hold its mail.
+    Send {
+        /// The member's peer address (or the onion address of a known node).
+        to: String,
+        /// The text; read from stdin when absent or `-`.
+        text: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a conversation's messages (every conversation's without ADDR).
+    Messages {
+        /// The member.
+        with: Option<String>,
+        /// Print JSON lines instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Keep printing new messages and delivery changes until Ctrl-C.
+        #[arg(long)]
+        follow: bool,
+    },
+    /// List conversations, the latest first, with unread counts.
+    Conversations {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// On a box: the mailboxes it holds for its members.
+    Mailboxes {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -319,6 +354,10 @@ async fn dispatch(command: Command, dir: PathBuf) -> warren_node::Result<()> {
             StoreAction::Restore { json } => offline::store_restore(&dir, json).await,
         },
         Command::Pause { link } => files::pause(&dir, link).await,
+        Command::Send { to, text, json } => mail::send(&dir, to, text, json).await,
+        Command::Messages { with, json, follow } => mail::messages(&dir, with, json, follow).await,
+        Command::Conversations { json } => mail::conversations(&dir, json).await,
+        Command::Mailboxes { json } => mail::mailboxes(&dir, json).await,
         Command::Catalogue { json } => files::catalogue(&dir, json).await,
         Command::Mirror { link, json } => mirror::mirror(&dir, link, json).await,
         Command::Mirrors { json } => mirror::mirrors(&dir, json).await,

@@ -20,6 +20,9 @@ use super::print;
 pub(crate) const CONFIG_NAME: &str = "warren.toml";
 /// The redb file inside the data directory.
 pub(crate) const STORE_NAME: &str = "warren.redb";
+/// The mail database's file in the data directory (conversations, ratchets; on a
+/// box, the mailboxes it holds).
+pub(crate) const MAIL_STORE_NAME: &str = "mail.redb";
 /// Folder inside the data directory where mirrors are kept.
 pub(crate) const MIRROR_DIR: &str = "mirror";
 

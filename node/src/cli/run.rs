@@ -19,7 +19,7 @@ use warren_node::transport::{
 };
 use warren_node::{Error, Result};
 
-use super::offline::{CONFIG_NAME, MIRROR_DIR, STORE_NAME, open_data_dir};
+use super::offline::{CONFIG_NAME, MAIL_STORE_NAME, MIRROR_DIR, STORE_NAME, open_data_dir};
 
 /// Prints what `warren run` tells the person who started it; a stdout
 /// that cannot be written to (closed, full) does not stop the node.
@@ -171,6 +171,7 @@ async fn run_once(dir: &Path, args: &RunArgs, first: bool, reset: &ResetRequest)
             transport,
             clock: Arc::new(SystemClock),
             mirror_dir: Some(dir.join(MIRROR_DIR)),
+            mail_db: Some(dir.join(MAIL_STORE_NAME)),
             services: Vec::new(),
         },
         config_path: Some(dir.join(CONFIG_NAME)),

@@ -9,6 +9,11 @@ use super::server::{failure, success};
 use super::{Request, Response};
 use crate::daemon::NodeHandle;
 
+/// Messages of a thread shown when the request names no number.
+const DEFAULT_THREAD: usize = 200;
+/// The most messages of a thread one answer holds.
+const MAX_THREAD: usize = 2_000;
+
 /// Accepts an onion address or a full peer address.
 fn parse_id(s: &str) -> crate::Result<NodeId> {
     match s.parse::<PeerAddr>() {
@@ -109,6 +114,19 @@ async fn answer(req: Request, node: &NodeHandle) -> crate::Result<Response> {
                 .await?;
             done()
         }
+        Request::Send { to, text } => {
+            let (id, address) = match to.trim().parse::<PeerAddr>() {
+                Ok(a) => (a.id, Some(a.to_string())),
+                Err(_) => (NodeId::from_onion(to.trim())?, None),
+            };
+            success(node.mail().send(id, address, text).await?)
+        }
+        Request::Conversations => success(node.mail().conversations().await?),
+        Request::Messages { with, limit } => {
+            let limit = limit.unwrap_or(DEFAULT_THREAD).min(MAX_THREAD);
+            success(node.mail().thread(parse_id(&with)?, limit, true).await?)
+        }
+        Request::Mailboxes => success(node.mail().mailboxes().await?),
         Request::Shutdown => {
             node.request_shutdown();
             success(Stopping { stopping: true })

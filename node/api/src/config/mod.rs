@@ -47,6 +47,8 @@ pub struct Config {
     pub panel: PanelConfig,
     /// Board support: LED, button, watchdog, thermal limits.
     pub board: BoardConfig,
+    /// Messages: boxes used, and the mailboxes a box holds.
+    pub mail: warren_mail::MailConfig,
     /// Persistence.
     pub store: StoreConfig,
     /// Logging.
@@ -273,6 +275,7 @@ impl Config {
             other => other.into(),
         })?;
         self.board.check().map_err(Error::Value)?;
+        self.mail.validate().map_err(Error::Value)?;
         for b in &self.node.bootstrap {
             b.parse::<PeerAddr>()
                 .map_err(|e| Error::Value(format!("node.bootstrap {b:?}: {e}")))?;

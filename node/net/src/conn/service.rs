@@ -101,6 +101,8 @@ pub struct ServiceConn {
     peer: Verified,
     version: ProtocolVersion,
     service: ServiceName,
+    /// Whether this node trusted the peer when the connection was made.
+    trusted: bool,
     ended: Option<Ended>,
     /// Inbound: its place in the service's pool (none when dialed).
     slot: Option<Slot>,
@@ -130,8 +132,10 @@ impl ServiceConn {
         let Purpose::Service(service) = est.purpose else {
             return None;
         };
+        let trusted = ctx.trusted.borrow().contains(&est.peer.id());
         Some(ServiceConn {
             framed,
+            trusted,
             peer: est.peer,
             version: est.version,
             service,
@@ -151,6 +155,12 @@ impl ServiceConn {
     /// The other end's checked record.
     pub fn record(&self) -> &Verified {
         &self.peer
+    }
+
+    /// Whether this node trusted the peer when the connection was made
+    /// (services that serve only members check this).
+    pub fn trusted(&self) -> bool {
+        self.trusted
     }
 
     /// The service this connection is for.

@@ -40,6 +40,7 @@ async fn bench() {
         )),
         clock: Arc::new(SystemClock),
         mirror_dir: None,
+        mail_db: None,
         services: Vec::new(),
     })
     .await
