@@ -335,19 +335,31 @@ impl Courier {
                     }
                 }
             }
+            let mut refusal = None;
             if got.is_none() {
                 for addr in self.boxes().await {
-                    if let Ok(MailMsg::Prekeys {
-                        prekeys,
-                        one_time_key,
-                    }) = self.ask(&addr, &MailMsg::GetPrekeys { node: to }).await
-                    {
-                        if one_time_key.is_some() || got.is_none() {
-                            got = Some((prekeys, one_time_key));
+                    match self.ask(&addr, &MailMsg::GetPrekeys { node: to }).await {
+                        Ok(MailMsg::Prekeys {
+                            prekeys,
+                            one_time_key,
+                        }) => {
+                            if one_time_key.is_some() || got.is_none() {
+                                got = Some((prekeys, one_time_key));
+                            }
+                            if one_time_key.is_some() {
+                                break;
+                            }
                         }
-                        if one_time_key.is_some() {
-                            break;
-                        }
+                        Ok(MailMsg::Refused { refusal: r }) => refusal = Some(r),
+                        _ => {}
+                    }
+                }
+            }
+            if let (None, Some(r)) = (&got, refusal) {
+                // The person sees why nothing moves.
+                for (key, o) in self.mail.pending().await? {
+                    if o.to == to && o.envelope.is_none() {
+                        self.mail.refused(key, r.to_string()).await?;
                     }
                 }
             }

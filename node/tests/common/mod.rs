@@ -170,6 +170,14 @@ impl NodeProc {
         }
     }
 
+    /// Kills the process at once (SIGKILL: no shutdown, nothing flushed)
+    /// and reaps it.
+    pub fn kill9(&mut self) {
+        let mut child = self.child.take().unwrap();
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
     /// Still running?
     pub fn alive(&mut self) -> bool {
         self.child
