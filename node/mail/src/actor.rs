@@ -90,8 +90,11 @@ pub fn start(
     let actor = Actor {
         db,
         e2e,
+        member: Member {
+            me: id,
+            keypair: keypair.clone(),
+        },
         keypair,
-        member: Member { me: id },
         boxes: is_box.then(|| Boxes::new(limits)),
         limits,
         clock,
@@ -147,7 +150,7 @@ impl Actor {
             Cmd::Send(to, address, text, r) => {
                 let res = self
                     .member
-                    .send(db, &mut self.e2e, &self.keypair, to, address, &text, now)
+                    .send(db, &mut self.e2e, to, address, &text, now)
                     .map(view);
                 let _ = r.send(res);
             }
@@ -231,9 +234,7 @@ impl Actor {
                 let _ = r.send(res);
             }
             Cmd::Receive(envs, r) => {
-                let res = self
-                    .member
-                    .receive(db, &mut self.e2e, &self.keypair, envs, now);
+                let res = self.member.receive(db, &mut self.e2e, envs, now);
                 if res.is_err() {
                     self.reload();
                 }
@@ -251,15 +252,9 @@ impl Actor {
                 let _ = r.send(self.member.needing_keys(db));
             }
             Cmd::SealWaiting(to, prekeys, index, r) => {
-                let res = self.member.seal_waiting(
-                    db,
-                    &mut self.e2e,
-                    &self.keypair,
-                    to,
-                    &prekeys,
-                    index,
-                    now,
-                );
+                let res = self
+                    .member
+                    .seal_waiting(db, &mut self.e2e, to, &prekeys, index, now);
                 if res.is_err() {
                     self.reload();
                 }

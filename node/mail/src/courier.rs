@@ -18,7 +18,9 @@
 //! reached is tried directly again only after [`OFFLINE_BACKOFF`].
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use warren_net::conn::ServiceConn;
 use warren_proto::mail::{

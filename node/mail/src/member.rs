@@ -147,9 +147,10 @@ fn next_outbox_key(tx: &WriteTransaction) -> Result<u64, DbError> {
     Ok(last.map_or(1, |l| l + 1))
 }
 
-/// The member side, for the node `me`.
+/// The member side, for the node `me` (whose key signs its prekeys).
 pub(crate) struct Member {
     pub(crate) me: NodeId,
+    pub(crate) keypair: std::sync::Arc<Keypair>,
 }
 
 impl Member {
@@ -160,7 +161,6 @@ impl Member {
         &self,
         db: &Database,
         e2e: &mut E2e,
-        keypair: &Keypair,
         to: NodeId,
         address: Option<String>,
         text: &str,
@@ -184,7 +184,7 @@ impl Member {
         conv.last_at = now;
         conv.preview = preview;
         let id = message.id();
-        let outbox = self.queue(&tx, e2e, keypair, &conv, &message, false, now)?;
+        let outbox = self.queue(&tx, e2e, &conv, &message, false, now)?;
         let shown = Shown {
             id,
             author: self.me,
@@ -249,12 +249,10 @@ impl Member {
     }
 
     /// Puts `message` in the outbox, sealed when it can be; its key.
-    #[allow(clippy::too_many_arguments)]
     fn queue(
         &self,
         tx: &WriteTransaction,
         e2e: &mut E2e,
-        keypair: &Keypair,
         conv: &Conversation,
         message: &ChatMessage,
         receipt: bool,
@@ -272,15 +270,8 @@ impl Member {
         // for keys: the ratchet seals in the order messages were written.
         if e2e.has_session(&conv.peer) && !self.waiting_for_keys(tx, &conv.peer)? {
             if let Some(their) = conv.their_key {
-                out.envelope = Some(self.seal(
-                    e2e,
-                    keypair,
-                    &conv.peer,
-                    &their,
-                    None,
-                    &message.encode(),
-                    now,
-                )?);
+                out.envelope =
+                    Some(self.seal(e2e, &conv.peer, &their, None, &message.encode(), now)?);
                 out.plain = None;
             }
         }
@@ -301,18 +292,16 @@ impl Member {
         Ok(false)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn seal(
         &self,
         e2e: &mut E2e,
-        keypair: &Keypair,
         to: &NodeId,
         their_key: &[u8; 32],
         prekeys: Option<(&SignedPrekeys, u32)>,
         body: &[u8],
         now: u64,
     ) -> Result<Envelope, MailError> {
-        let sealed = e2e.encrypt(keypair, *to, prekeys, body, now)?;
+        let sealed = e2e.encrypt(&self.keypair, *to, prekeys, body, now)?;
         let inner = warren_proto::encode(&Inner {
             from: self.me,
             sealed,
@@ -340,7 +329,6 @@ impl Member {
         &self,
         db: &Database,
         e2e: &mut E2e,
-        keypair: &Keypair,
         to: NodeId,
         prekeys: &SignedPrekeys,
         index: Option<u32>,
@@ -379,7 +367,7 @@ impl Member {
                 } else {
                     index.map(|i| (prekeys, i))
                 };
-                o.envelope = Some(self.seal(e2e, keypair, &to, &their_key, with, &plain, now)?);
+                o.envelope = Some(self.seal(e2e, &to, &their_key, with, &plain, now)?);
                 db::put(&mut t, &k, &o)?;
                 sealed += 1;
             }
@@ -471,7 +459,6 @@ impl Member {
         &self,
         db: &Database,
         e2e: &mut E2e,
-        keypair: &Keypair,
         envelopes: Vec<Envelope>,
         now: u64,
     ) -> Result<Received, MailError> {
@@ -506,7 +493,7 @@ impl Member {
                 let mut conv = self.conversation(&tx, conversation, from)?;
                 let body = Body::Delivered(BoundedVec::truncating(chunk.iter().copied()));
                 let receipt = self.next_message(&mut conv, body, now);
-                self.queue(&tx, e2e, keypair, &conv, &receipt, true, now)?;
+                self.queue(&tx, e2e, &conv, &receipt, true, now)?;
                 db::put(
                     &mut tx.open_table(CONVERSATIONS)?,
                     conv_key(&conversation),
@@ -634,7 +621,7 @@ impl Member {
                     .map_err(|_| DbError::Damaged("conversations"))?,
             );
         }
-        out.sort_by(|a, b| b.last_at.cmp(&a.last_at));
+        out.sort_by_key(|c| std::cmp::Reverse(c.last_at));
         Ok(out)
     }
 

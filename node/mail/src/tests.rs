@@ -30,7 +30,10 @@ fn node(n: u8) -> Node {
     let kp = Keypair::from_seed(&[n; 32]);
     let db = crate::db::in_memory().unwrap();
     let e2e = crate::member::load_e2e(&db).unwrap();
-    let member = Member { me: kp.id() };
+    let member = Member {
+        me: kp.id(),
+        keypair: std::sync::Arc::new(Keypair::from_seed(&[n; 32])),
+    };
     Node {
         kp,
         db,
@@ -58,7 +61,7 @@ fn write_through_box(
     ));
     for t in texts {
         a.member
-            .send(&a.db, &mut a.e2e, &a.kp, b.kp.id(), None, t, 101)
+            .send(&a.db, &mut a.e2e, b.kp.id(), None, t, 101)
             .unwrap();
     }
     assert_eq!(a.member.needing_keys(&a.db).unwrap(), vec![b.kp.id()]);
@@ -71,15 +74,7 @@ fn write_through_box(
     };
     assert_eq!(one_time_key, Some(0));
     a.member
-        .seal_waiting(
-            &a.db,
-            &mut a.e2e,
-            &a.kp,
-            b.kp.id(),
-            &prekeys,
-            one_time_key,
-            102,
-        )
+        .seal_waiting(&a.db, &mut a.e2e, b.kp.id(), &prekeys, one_time_key, 102)
         .unwrap();
     let pending = a.member.pending(&a.db).unwrap();
     let envs = pending
@@ -118,13 +113,10 @@ fn first_contact_through_a_box_then_receipts_back() {
         .collect();
     let got = b
         .member
-        .receive(&b.db, &mut b.e2e, &b.kp, envs.clone(), 110)
+        .receive(&b.db, &mut b.e2e, envs.clone(), 110)
         .unwrap();
     assert_eq!((got.new, got.unreadable, got.ack.len()), (3, 0, 3));
-    let again = b
-        .member
-        .receive(&b.db, &mut b.e2e, &b.kp, envs, 111)
-        .unwrap();
+    let again = b.member.receive(&b.db, &mut b.e2e, envs, 111).unwrap();
     assert_eq!(
         (again.new, again.ack.len()),
         (0, 3),
@@ -148,9 +140,7 @@ fn first_contact_through_a_box_then_receipts_back() {
         .envelope
         .clone()
         .expect("the receipt is sealed");
-    a.member
-        .receive(&a.db, &mut a.e2e, &a.kp, vec![env], 120)
-        .unwrap();
+    a.member.receive(&a.db, &mut a.e2e, vec![env], 120).unwrap();
     let mine = a.member.thread(&a.db, &b.kp.id(), 100, false).unwrap();
     assert!(
         mine.iter().all(|s| s.delivery == Delivery::Delivered),

@@ -5,6 +5,7 @@ use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
 
+use warren_node::clock::{Clock, SystemClock};
 use warren_node::control::{self, Request};
 use warren_node::mail::{ConversationView, Delivery, MailboxInfo, MessageView};
 use warren_node::{Error, Result};
@@ -17,9 +18,7 @@ use super::progress::size;
 const FOLLOW_EVERY: Duration = Duration::from_secs(1);
 
 fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    SystemClock.unix_now()
 }
 
 fn short(id: &str) -> &str {
