@@ -42,6 +42,9 @@ pub(crate) struct Conversation {
     /// The key envelopes to it are sealed to (from its signed prekeys).
     pub(crate) their_key: Option<[u8; 32]>,
     next_seq: u64,
+    /// Outbox entries to it waiting for keys (sealed in order once they
+    /// come: nothing after them is sealed first).
+    unsealed: u32,
     last_own: Option<MessageId>,
     pub(crate) unread: u32,
     pub(crate) last_at: u64,
@@ -184,7 +187,7 @@ impl Member {
         conv.last_at = now;
         conv.preview = preview;
         let id = message.id();
-        let outbox = self.queue(&tx, e2e, &conv, &message, false, now)?;
+        let outbox = self.queue(&tx, e2e, &mut conv, &message, false, now)?;
         let shown = Shown {
             id,
             author: self.me,
@@ -203,11 +206,7 @@ impl Member {
             tx.open_table(MESSAGE_IDS)?
                 .insert(id.0.as_slice(), key.as_slice())?;
         }
-        db::put(
-            &mut tx.open_table(CONVERSATIONS)?,
-            conv_key(&conversation),
-            &conv,
-        )?;
+        self.save_conversation(&tx, &conv)?;
         save_e2e(&tx, e2e)?;
         tx.commit()?;
         Ok(shown)
@@ -226,12 +225,19 @@ impl Member {
                 address: None,
                 their_key: None,
                 next_seq: 1,
+                unsealed: 0,
                 last_own: None,
                 unread: 0,
                 last_at: 0,
                 preview: String::new(),
             }),
         )
+    }
+
+    /// Writes `conv` under its id.
+    fn save_conversation(&self, tx: &WriteTransaction, conv: &Conversation) -> Result<(), DbError> {
+        let id = ConversationId::between(&self.me, &conv.peer);
+        db::put(&mut tx.open_table(CONVERSATIONS)?, &id.0, conv)
     }
 
     fn next_message(&self, conv: &mut Conversation, body: Body, now: u64) -> ChatMessage {
@@ -253,7 +259,7 @@ impl Member {
         &self,
         tx: &WriteTransaction,
         e2e: &mut E2e,
-        conv: &Conversation,
+        conv: &mut Conversation,
         message: &ChatMessage,
         receipt: bool,
         now: u64,
@@ -268,28 +274,16 @@ impl Member {
         };
         // Sealed now only when nothing before it to the same node waits
         // for keys: the ratchet seals in the order messages were written.
-        if e2e.has_session(&conv.peer) && !self.waiting_for_keys(tx, &conv.peer)? {
-            if let Some(their) = conv.their_key {
+        match conv.their_key {
+            Some(their) if conv.unsealed == 0 && e2e.has_session(&conv.peer) => {
                 out.envelope =
                     Some(self.seal(e2e, &conv.peer, &their, None, &message.encode(), now)?);
                 out.plain = None;
             }
+            _ => conv.unsealed += 1,
         }
         db::put(&mut tx.open_table(OUTBOX)?, &key.to_be_bytes(), &out)?;
         Ok(key)
-    }
-
-    fn waiting_for_keys(&self, tx: &WriteTransaction, to: &NodeId) -> Result<bool, DbError> {
-        let t = tx.open_table(OUTBOX)?;
-        for e in t.iter()? {
-            let (_, v) = e?;
-            let o: Outgoing =
-                postcard::from_bytes(v.value()).map_err(|_| DbError::Damaged("outbox"))?;
-            if o.to == *to && o.envelope.is_none() {
-                return Ok(true);
-            }
-        }
-        Ok(false)
     }
 
     fn seal(
@@ -313,13 +307,12 @@ impl Member {
     /// The nodes whose outbox entries wait for keys (no session, or no
     /// mailbox key yet).
     pub(crate) fn needing_keys(&self, db: &Database) -> Result<Vec<NodeId>, MailError> {
-        let mut out = Vec::new();
-        for (_, o) in self.pending(db)? {
-            if o.envelope.is_none() && !out.contains(&o.to) {
-                out.push(o.to);
-            }
-        }
-        Ok(out)
+        Ok(self
+            .conversations(db)?
+            .into_iter()
+            .filter(|c| c.unsealed > 0)
+            .map(|c| c.peer)
+            .collect())
     }
 
     /// Seals every outbox entry to `to` that waits, in order, with its
@@ -344,11 +337,6 @@ impl Member {
             let conversation = ConversationId::between(&self.me, &to);
             let mut conv = self.conversation(&tx, conversation, to)?;
             conv.their_key = Some(their_key);
-            db::put(
-                &mut tx.open_table(CONVERSATIONS)?,
-                conv_key(&conversation),
-                &conv,
-            )?;
             let mut t = tx.open_table(OUTBOX)?;
             let waiting: Vec<(Vec<u8>, Outgoing)> = t
                 .iter()?
@@ -371,6 +359,9 @@ impl Member {
                 db::put(&mut t, &k, &o)?;
                 sealed += 1;
             }
+            drop(t);
+            conv.unsealed = 0;
+            self.save_conversation(&tx, &conv)?;
         }
         save_e2e(&tx, e2e)?;
         tx.commit()?;
@@ -493,12 +484,8 @@ impl Member {
                 let mut conv = self.conversation(&tx, conversation, from)?;
                 let body = Body::Delivered(BoundedVec::truncating(chunk.iter().copied()));
                 let receipt = self.next_message(&mut conv, body, now);
-                self.queue(&tx, e2e, &conv, &receipt, true, now)?;
-                db::put(
-                    &mut tx.open_table(CONVERSATIONS)?,
-                    conv_key(&conversation),
-                    &conv,
-                )?;
+                self.queue(&tx, e2e, &mut conv, &receipt, true, now)?;
+                self.save_conversation(&tx, &conv)?;
             }
         }
         save_e2e(&tx, e2e)?;
@@ -602,11 +589,7 @@ impl Member {
                     .insert(id.0.as_slice(), [].as_slice())?;
             }
         }
-        db::put(
-            &mut tx.open_table(CONVERSATIONS)?,
-            conv_key(&m.conversation),
-            &conv,
-        )?;
+        self.save_conversation(tx, &conv)?;
         Ok(true)
     }
 
