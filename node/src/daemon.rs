@@ -225,6 +225,7 @@ impl NodeHandle {
             gateway_url: self.gateway_url.clone(),
             panel_url: self.panel_url.clone(),
             board: self.board().map(|b| b.status()),
+            mail: self.mail.status().await.ok(),
         };
         let files = self.files.counters();
         Ok(s.with_extra(extras, |peers| {

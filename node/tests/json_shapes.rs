@@ -6,6 +6,7 @@
 
 use warren_node::board::BoardStatus;
 use warren_node::daemon::{SeedStatus, Status, StatusExtras};
+use warren_node::mail::MailStatus;
 use warren_node::metrics::MetricsSnapshot;
 use warren_node::tor::BootstrapInfo;
 
@@ -38,6 +39,15 @@ fn status() -> Status {
                 pairing_urls: vec!["http://10.0.0.2:7451/pair".into()],
                 reset: "idle".into(),
                 fault: None,
+            }),
+            mail: Some(MailStatus {
+                conversations: 2,
+                unread: 3,
+                outbox: 1,
+                mailboxes: 4,
+                envelopes: 50,
+                bytes: 102_400,
+                quota_bytes: 64 << 20,
             }),
         },
         online: false,

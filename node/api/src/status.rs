@@ -27,6 +27,11 @@ pub struct StatusExtras {
     /// factory reset (none without board support).
     #[serde(default)]
     pub board: Option<BoardStatus>,
+    /// Messages: conversations, unread, the outbox; on a box, the
+    /// mailboxes held, their bytes and quota (none if the mail service did
+    /// not answer).
+    #[serde(default)]
+    pub mail: Option<warren_mail::MailStatus>,
 }
 
 /// The board as `status --json` reports it.
