@@ -1,6 +1,7 @@
 //! The panel in a real browser (headless Chromium through chromedriver):
 //! pair, log in, trust a peer, share a file, download another node's share
-//! and watch it complete; then the main path again with JavaScript off.
+//! and watch it complete, write to B and read its answer; then the main
+//! path and a message again with JavaScript off.
 //! Screenshots of every page go to `target/tmp/panel-screenshots/`.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
@@ -132,6 +133,41 @@ async fn until(c: &Client, url: &str, what: &str, secs: u64) -> String {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     panic!("{url} never showed {what:?}:\n{}", text(c).await);
+}
+
+/// Opens the conversation with `peer` from the peers page, writes `words`
+/// and waits until the thread shows them delivered. Every messages page
+/// stays under 30 KB.
+async fn write_to(c: &Client, base: &str, peer: &str, words: &str) {
+    c.goto(&format!("{base}/peers")).await.unwrap();
+    let link = format!("a[href='/messages/c?with={peer}']");
+    submit(c, &link).await;
+    assert_eq!(c.current_url().await.unwrap().path(), "/messages/c");
+    assert!(c.find(Locator::Css("iframe.thread")).await.is_ok());
+    fill(c, "textarea[name=text]", words).await;
+    submit(c, "form[action='/messages/send'] button").await;
+    assert_eq!(c.current_url().await.unwrap().path(), "/messages/c");
+    let thread = format!("{base}/messages/thread?with={peer}");
+    let t = until(c, &thread, "delivered", 60).await;
+    assert!(t.contains(words), "{t}");
+    for path in [
+        "/messages",
+        &format!("/messages/c?with={peer}"),
+        &format!("/messages/thread?with={peer}"),
+    ] {
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        let size = c.source().await.unwrap().len();
+        assert!(size < 30_000, "{path} is {size} bytes");
+    }
+    // The conversation page frames the thread (its policy lets the panel,
+    // and only the panel, frame it).
+    c.goto(&format!("{base}/messages/c?with={peer}"))
+        .await
+        .unwrap();
+    c.clone().enter_frame(Some(0)).await.unwrap();
+    let framed = text(c).await;
+    assert!(framed.contains(words), "the frame shows {framed:?}");
+    c.clone().enter_parent_frame().await.unwrap();
 }
 
 async fn log_in(c: &Client, base: &str) {
@@ -272,11 +308,37 @@ async fn the_owner_drives_the_panel_in_a_real_browser() {
     let mirrors = cli_json(&a_dir, &["mirrors", "--json"]);
     assert_eq!(mirrors["quota_bytes"], 2_147_483_648u64);
 
+    // Messages: B trusts A back (so A may ask it for keys); A writes from
+    // the peers page, B answers, A's conversations show it unread.
+    common::warren_ok(&b_dir, &["trust", "add", &a.address()]);
+    write_to(&c, &base, &b_id, "Hello from the panel").await;
+    shot(&c, "10-conversation").await;
+    let a_id = a.status()["id"].as_str().unwrap().to_string();
+    wait_for(Duration::from_secs(30), "B has the message", || {
+        let t = common::warren_ok(&b_dir, &["messages", &a_id, "--json"]);
+        t.contains("Hello from the panel").then_some(())
+    });
+    common::warren_ok(&b_dir, &["send", &a.address(), "Hello back"]);
+    let t = until(&c, &format!("{base}/messages"), "1 unread", 30).await;
+    assert!(t.contains("Hello back"), "{t}");
+    shot(&c, "11-messages").await;
+    c.goto(&format!("{base}/dashboard")).await.unwrap();
+    assert!(text(&c).await.contains("1 unread"));
+    c.goto(&format!("{base}/messages/thread?with={b_id}"))
+        .await
+        .unwrap();
+    assert!(text(&c).await.contains("Hello back"));
+    c.goto(&format!("{base}/messages")).await.unwrap();
+    assert!(
+        !text(&c).await.contains("unread"),
+        "reading the thread marks it read"
+    );
+
     c.goto(&format!("{base}/logs?level=info")).await.unwrap();
     assert!(text(&c).await.contains("node running"));
-    shot(&c, "10-logs").await;
+    shot(&c, "12-logs").await;
     c.goto(&format!("{base}/dashboard")).await.unwrap();
-    shot(&c, "11-dashboard-after").await;
+    shot(&c, "13-dashboard-after").await;
     c.close().await.unwrap();
 
     // The main path again with JavaScript off: log in, download, watch.
@@ -288,7 +350,9 @@ async fn the_owner_drives_the_panel_in_a_real_browser() {
     assert_eq!(text(&c).await, "off", "JavaScript is really off");
     log_in(&c, &base).await;
     download(&c, &base, s2["link"].as_str().unwrap(), "second.bin").await;
-    shot(&c, "12-downloads-no-js").await;
+    shot(&c, "14-downloads-no-js").await;
+    write_to(&c, &base, &b_id, "Hello without JavaScript").await;
+    shot(&c, "15-conversation-no-js").await;
     c.goto(&format!("{base}/peers")).await.unwrap();
     assert!(text(&c).await.contains("trusted"));
     c.close().await.unwrap();

@@ -17,8 +17,9 @@ use super::session::{FORM_COOKIE, SESSION_COOKIE, random_token, same};
 use super::{App, write_pairing_file};
 use warren_net::web::Client;
 
-/// Largest form body read, bytes.
-const MAX_FORM: usize = 16 * 1024;
+/// Largest form body read, bytes: a message's 32 KiB of text, up to three
+/// times that URL-encoded.
+const MAX_FORM: usize = 100 * 1024;
 
 /// The value of cookie `name`.
 pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {

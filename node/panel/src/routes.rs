@@ -8,6 +8,8 @@
 //! | `/peers`            | peers, trusted nodes; trust and untrust       |
 //! | `/shares`           | shares: create, publish, stop; `/shares/qr`   |
 //! | `/downloads`        | downloads: add, pause, resume, remove         |
+//! | `/messages`         | conversations; write to a member              |
+//! | `/messages/c`       | a conversation: its thread (framed), send     |
 //! | `/logs`             | the recent log tail, by level                 |
 //! | `/settings`         | memory profile, seeding quota, upload cap     |
 //! | `/access`           | the admin onion address and its client key    |
@@ -30,7 +32,7 @@ use tower::ServiceExt;
 
 use super::App;
 use super::auth::{self, Auth};
-use super::pages::{self, access, dashboard, downloads, logs, peers, settings, shares};
+use super::pages::{self, access, dashboard, downloads, logs, messages, peers, settings, shares};
 use super::session::same;
 use warren_api::control::{Request, Response as ApiResponse};
 
@@ -68,6 +70,10 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/downloads/pause", post(downloads::pause))
         .route("/downloads/resume", post(downloads::resume))
         .route("/downloads/remove", post(downloads::remove))
+        .route("/messages", get(messages::page))
+        .route("/messages/c", get(messages::conversation))
+        .route("/messages/thread", get(messages::thread))
+        .route("/messages/send", post(messages::send))
         .route("/logs", get(logs::page))
         .route("/settings", get(settings::page).post(settings::save))
         .route("/access", get(access::page))
@@ -96,14 +102,20 @@ async fn secure_headers(mut r: Response) -> Response {
     let set = |h: &mut HeaderMap, k: header::HeaderName, v: &'static str| {
         h.insert(k, HeaderValue::from_static(v));
     };
-    set(
-        h,
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    );
+    // A page that may be framed (a conversation's thread, by the panel
+    // itself) sets its own policy; every other is never framed.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        set(
+            h,
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        );
+    }
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(h, header::REFERRER_POLICY, "no-referrer");
-    set(h, header::X_FRAME_OPTIONS, "DENY");
+    if !h.contains_key(header::X_FRAME_OPTIONS) {
+        set(h, header::X_FRAME_OPTIONS, "DENY");
+    }
     set(
         h,
         header::HeaderName::from_static("cross-origin-opener-policy"),

@@ -151,6 +151,12 @@ pub(crate) async fn page(State(app): State<Arc<App>>, auth: Auth) -> Response {
             div.stat { small { "Shared" } b { (bytes(shared)) } small { (plural(shares.len(), "share")) } }
             div.stat { small { "Downloads" } b { (bytes(downloaded)) } small { (active) " running of " (downloads.len()) } }
             div.stat { small { "Mirrors" } b { (bytes(used)) } small { "of " (bytes(quota)) " quota" } }
+            @if let Some(m) = &st.extra.mail {
+                div.stat #unread { small { "Messages" } b { a href="/messages" { (m.unread) " unread" } } small { (plural(m.conversations as usize, "conversation")) @if m.outbox > 0 { " · " (m.outbox) " to send" } } }
+                @if st.role == "box" {
+                    div.stat #mailboxes { small { "Mailboxes held" } b { (m.mailboxes) } small { (m.envelopes) " messages · " (bytes(m.bytes)) " · " (bytes(m.quota_bytes)) " each at most" } }
+                }
+            }
         }
     };
     Page {

@@ -6,6 +6,7 @@ pub(crate) mod auth;
 pub(crate) mod dashboard;
 pub(crate) mod downloads;
 pub(crate) mod logs;
+pub(crate) mod messages;
 pub(crate) mod peers;
 pub(crate) mod settings;
 pub(crate) mod shares;
@@ -29,8 +30,9 @@ use warren_api::control::Request;
 pub(crate) struct Empty {}
 
 /// The sections, for the navigation bar: (path, title).
-const NAV: [(&str, &str); 7] = [
+const NAV: [(&str, &str); 8] = [
     ("/dashboard", "Dashboard"),
+    ("/messages", "Messages"),
     ("/peers", "Peers"),
     ("/shares", "Shares"),
     ("/downloads", "Downloads"),

@@ -52,7 +52,7 @@ pub(crate) async fn page(State(app): State<Arc<App>>, auth: Auth) -> Response {
             h2 { "Known nodes (" (peers.len()) ")" }
             @if peers.is_empty() { p.muted { "None yet: trust a node to meet its community." } } @else {
                 table {
-                    tr { th { "Node" } th { "Role" } th { "Reachable" } th { "Last seen" } }
+                    tr { th { "Node" } th { "Role" } th { "Reachable" } th { "Last seen" } th {} }
                     @for p in &peers {
                         tr {
                             td { code { (short(&p.id)) } @if p.trusted { " " span.pill.ok { "trusted" } } }
@@ -63,6 +63,7 @@ pub(crate) async fn page(State(app): State<Arc<App>>, auth: Auth) -> Response {
                                 @else { span.pill { "not now" } }
                             }
                             td { (p.last_connected.map(|t| ago(t, now)).unwrap_or_else(|| "never".into())) }
+                            td { a href=(format!("/messages/c?with={}", p.id)) { "Message" } }
                         }
                     }
                 }
