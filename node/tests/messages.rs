@@ -52,7 +52,7 @@ fn thread(n: &NodeProc, with: &str) -> Vec<Value> {
 }
 
 fn thread_lines(dir: &Path, with: &str) -> Vec<Value> {
-    warren_ok(dir, &["messages", with, "--json"])
+    warren_ok(dir, &["messages", with, "--json", "--limit", "1000"])
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
@@ -225,4 +225,82 @@ fn offline_mail_through_two_boxes_and_strangers_refused() {
         t.iter().all(|m| m["delivery"] == "delivered").then_some(())
     });
     let _ = thread;
+}
+
+/// `kill -9` of the box while a sender's deposits are under way, then of
+/// the recipient while it fetches: every message arrives once, in order,
+/// and the box ends empty.
+#[test]
+fn kills_during_deposit_and_fetch_lose_nothing_and_show_nothing_twice() {
+    const N: usize = 300;
+    let tmp = tempfile::tempdir().unwrap();
+    let d = |n: &str| tmp.path().join(n);
+    let (px, pb) = (free_port(), free_port());
+    let fast = "[mail]\npoll_secs = 2\nper_sender_per_minute = 100000\n";
+    let start_box = |port: u16| {
+        write_config(&d("x"), &format!("[node]\nrole = \"box\"\n{fast}"));
+        let listen = format!("127.0.0.1:{port}");
+        NodeProc::start_with(&d("x"), &["--listen", &listen, "--transport", "tcp"])
+    };
+    let mut x = start_box(px);
+    let a = start(&d("a"), free_port(), false);
+    let mut b = start(&d("b"), pb, false);
+    for m in [&a, &b] {
+        trust(m, &x);
+        trust(&x, m);
+    }
+    let (ida, idb) = (id_of(&a), id_of(&b));
+    wait_for(Duration::from_secs(60), "B's mailbox", || {
+        mailbox_count(&x, &idb).map(|_| ())
+    });
+    let baddr = b.address();
+    b.stop();
+
+    // The box dies while A is still writing and depositing.
+    let words: Vec<String> = (1..=N).map(|i| format!("message {i:03}")).collect();
+    for (i, w) in words.iter().enumerate() {
+        warren_ok(&a.dir, &["send", &baddr, w]);
+        if i == N / 3 {
+            wait_for(Duration::from_secs(30), "deposits under way", || {
+                (mailbox_count(&x, &idb).unwrap_or(0) > 0).then_some(())
+            });
+            x.kill9();
+        }
+    }
+    let x = start_box(px);
+    wait_for(
+        Duration::from_secs(120),
+        "every message stored once",
+        || {
+            let t = thread_lines(&a.dir, &idb);
+
+            (t.len() == N
+                && t.iter()
+                    .all(|m| m["delivery"] == serde_json::json!({"stored": 1})))
+            .then_some(())
+        },
+    );
+    assert_eq!(
+        mailbox_count(&x, &idb),
+        Some(N as u64),
+        "no envelope stored twice"
+    );
+
+    // The recipient dies while it fetches.
+    let mut b = start(&d("b"), pb, false);
+    wait_for(Duration::from_secs(60), "B fetching", || {
+        (!thread_lines(&b.dir, &ida).is_empty()).then_some(())
+    });
+    b.kill9();
+    let b = start(&d("b"), pb, false);
+    let got = wait_for(Duration::from_secs(120), "B has every message", || {
+        let t = thread_lines(&b.dir, &ida);
+        (t.len() >= N).then_some(t)
+    });
+    assert_eq!(texts(&got), words, "each once, in order");
+    wait_for(Duration::from_secs(60), "the box empty", || {
+        (mailbox_count(&x, &idb) == Some(0)).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(thread_lines(&b.dir, &ida).len(), N);
 }

@@ -97,12 +97,12 @@ pub(crate) async fn conversations(dir: &Path, json: bool) -> Result<()> {
     Ok(())
 }
 
-async fn thread(dir: &Path, with: &str) -> Result<Vec<MessageView>> {
+async fn thread(dir: &Path, with: &str, limit: usize) -> Result<Vec<MessageView>> {
     let v = control::request(
         dir,
         &Request::Messages {
             with: with.to_string(),
-            limit: None,
+            limit: Some(limit),
         },
     )
     .await?;
@@ -115,6 +115,7 @@ pub(crate) async fn messages(
     with: Option<String>,
     json: bool,
     follow: bool,
+    limit: usize,
 ) -> Result<()> {
     let peers: Vec<String> = match with {
         Some(w) => vec![w],
@@ -127,7 +128,7 @@ pub(crate) async fn messages(
     let mut seen: HashSet<(String, Option<String>)> = HashSet::new();
     loop {
         for p in &peers {
-            let msgs = thread(dir, p).await?;
+            let msgs = thread(dir, p, limit).await?;
             let new: Vec<&MessageView> = msgs
                 .iter()
                 .filter(|m| {

@@ -116,6 +116,10 @@ pub(crate) enum Command {
         /// Keep printing new messages and delivery changes until Ctrl-C.
         #[arg(long)]
         follow: bool,
+        /// Show at most this many of each thread's last messages (at most
+        /// 2,000).
+        #[arg(long, default_value_t = 200)]
+        limit: usize,
     },
     /// List conversations, the latest first, with unread counts.
     Conversations {
@@ -355,7 +359,12 @@ async fn dispatch(command: Command, dir: PathBuf) -> warren_node::Result<()> {
         },
         Command::Pause { link } => files::pause(&dir, link).await,
         Command::Send { to, text, json } => mail::send(&dir, to, text, json).await,
-        Command::Messages { with, json, follow } => mail::messages(&dir, with, json, follow).await,
+        Command::Messages {
+            with,
+            json,
+            follow,
+            limit,
+        } => mail::messages(&dir, with, json, follow, limit).await,
         Command::Conversations { json } => mail::conversations(&dir, json).await,
         Command::Mailboxes { json } => mail::mailboxes(&dir, json).await,
         Command::Catalogue { json } => files::catalogue(&dir, json).await,
