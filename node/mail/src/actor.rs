@@ -63,6 +63,8 @@ struct Actor {
     member: Member,
     boxes: Option<Boxes>,
     limits: BoxLimits,
+    /// Tell senders which of their messages were shown.
+    read_receipts: bool,
     clock: SharedClock,
 }
 
@@ -97,6 +99,7 @@ pub fn start(
         keypair,
         boxes: is_box.then(|| Boxes::new(limits)),
         limits,
+        read_receipts: config.read_receipts,
         clock,
     };
     let (tx, rx) = mpsc::channel(QUEUE);
@@ -169,10 +172,20 @@ impl Actor {
                 let _ = r.send(res);
             }
             Cmd::Thread(peer, limit, mark, r) => {
-                let res = self
+                let mut res = self
                     .member
-                    .thread(db, &peer, limit, mark)
+                    .thread(db, &peer, limit)
                     .map(|v| v.into_iter().map(view).collect());
+                if mark && res.is_ok() {
+                    let receipts = self.read_receipts;
+                    if let Err(e) = self
+                        .member
+                        .mark_read(db, &mut self.e2e, &peer, receipts, now)
+                    {
+                        self.reload();
+                        res = Err(e);
+                    }
+                }
                 let _ = r.send(res);
             }
             Cmd::Status(r) => {
@@ -368,7 +381,12 @@ impl MailHandle {
         limit: usize,
         mark_read: bool,
     ) -> Result<Vec<MessageView>, MailError> {
-        self.ask(|r| Cmd::Thread(peer, limit, mark_read, r)).await
+        let v = self.ask(|r| Cmd::Thread(peer, limit, mark_read, r)).await?;
+        if mark_read {
+            // Read receipts may wait in the outbox.
+            self.poke.notify_one();
+        }
+        Ok(v)
     }
 
     /// Conversations, unread, outbox; on a box, its mailboxes.

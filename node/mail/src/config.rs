@@ -14,6 +14,9 @@ pub struct MailConfig {
     pub boxes: usize,
     /// Seconds between looks at the boxes for new mail.
     pub poll_secs: u64,
+    /// Tell senders when their messages were shown here (off: they see
+    /// only that a message was delivered).
+    pub read_receipts: bool,
     /// Box: days undelivered mail is kept (Briar Mailbox keeps 30).
     pub retention_days: u64,
     /// Box: MiB one mailbox holds at most.
@@ -29,6 +32,7 @@ impl Default for MailConfig {
         MailConfig {
             boxes: 2,
             poll_secs: 60,
+            read_receipts: false,
             retention_days: 30,
             quota_mib: 64,
             quota_messages: 10_000,

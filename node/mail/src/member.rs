@@ -608,45 +608,80 @@ impl Member {
         Ok(out)
     }
 
-    /// The thread with `peer`, in order (at most the last `limit`); marks
-    /// it read when `mark_read`.
+    /// The thread with `peer`, in order (at most the last `limit`).
     pub(crate) fn thread(
         &self,
         db: &Database,
         peer: &NodeId,
         limit: usize,
-        mark_read: bool,
     ) -> Result<Vec<Shown>, MailError> {
         let conversation = ConversationId::between(&self.me, peer);
         let mut out = Vec::new();
-        {
-            let t = db.begin_read()?.open_table(MESSAGES)?;
-            let from = key2(&conversation.0, &[0; 8]);
-            let to = key2(&conversation.0, &[0xff; 80]);
-            for e in t.range(from.as_slice()..to.as_slice())?.rev().take(limit) {
-                let (_, v) = e?;
-                out.push(
-                    postcard::from_bytes::<Shown>(v.value())
-                        .map_err(|_| DbError::Damaged("messages"))?,
-                );
-            }
+        let t = db.begin_read()?.open_table(MESSAGES)?;
+        let from = key2(&conversation.0, &[0; 8]);
+        let to = key2(&conversation.0, &[0xff; 80]);
+        for e in t.range(from.as_slice()..to.as_slice())?.rev().take(limit) {
+            let (_, v) = e?;
+            out.push(
+                postcard::from_bytes::<Shown>(v.value())
+                    .map_err(|_| DbError::Damaged("messages"))?,
+            );
         }
         out.reverse();
-        if mark_read {
-            let tx = db.begin_write()?;
+        Ok(out)
+    }
+
+    /// Marks the conversation with `peer` read (nothing is written when
+    /// it is); with `receipts`, tells `peer` which of its messages were
+    /// shown (`Read` receipts, 256 ids each). One transaction.
+    pub(crate) fn mark_read(
+        &self,
+        db: &Database,
+        e2e: &mut E2e,
+        peer: &NodeId,
+        receipts: bool,
+        now: u64,
+    ) -> Result<(), MailError> {
+        let conversation = ConversationId::between(&self.me, peer);
+        let conv: Option<Conversation> = {
+            let t = db.begin_read()?.open_table(CONVERSATIONS)?;
+            db::get(&t, &conversation.0, "conversations")?
+        };
+        let Some(mut conv) = conv.filter(|c| c.unread > 0) else {
+            return Ok(());
+        };
+        let tx = db.begin_write()?;
+        if receipts {
+            // The unread ones are the peer's last `unread` messages.
+            let mut ids = Vec::new();
             {
-                let mut t = tx.open_table(CONVERSATIONS)?;
-                if let Some(mut c) = db::get::<Conversation>(&t, &conversation.0, "conversations")?
-                {
-                    if c.unread > 0 {
-                        c.unread = 0;
-                        db::put(&mut t, &conversation.0, &c)?;
+                let t = tx.open_table(MESSAGES)?;
+                let from = key2(&conversation.0, &[0; 8]);
+                let to = key2(&conversation.0, &[0xff; 80]);
+                for e in t.range(from.as_slice()..to.as_slice())?.rev() {
+                    let (_, v) = e?;
+                    let s: Shown = postcard::from_bytes(v.value())
+                        .map_err(|_| DbError::Damaged("messages"))?;
+                    if !s.outgoing {
+                        ids.push(s.id);
+                        if ids.len() >= conv.unread as usize {
+                            break;
+                        }
                     }
                 }
             }
-            tx.commit()?;
+            ids.reverse();
+            for chunk in ids.chunks(warren_proto::chat::MAX_RECEIPT_IDS) {
+                let body = Body::Read(BoundedVec::truncating(chunk.iter().copied()));
+                let receipt = self.next_message(&mut conv, body, now);
+                self.queue(&tx, e2e, &mut conv, &receipt, true, now)?;
+            }
+            save_e2e(&tx, e2e)?;
         }
-        Ok(out)
+        conv.unread = 0;
+        self.save_conversation(&tx, &conv)?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Forgets opened envelopes' ids older than `keep_secs` (longer than

@@ -122,7 +122,7 @@ fn first_contact_through_a_box_then_receipts_back() {
         (0, 3),
         "a second copy is acknowledged, not shown"
     );
-    let thread = b.member.thread(&b.db, &a.kp.id(), 100, true).unwrap();
+    let thread = b.member.thread(&b.db, &a.kp.id(), 100).unwrap();
     let texts: Vec<_> = thread.iter().map(|s| s.text.as_str()).collect();
     assert_eq!(texts, ["one", "two", "three"]);
     assert_eq!(boxes.ack(&boxdb, &b.kp.id(), &got.ack).unwrap(), 3);
@@ -141,12 +141,28 @@ fn first_contact_through_a_box_then_receipts_back() {
         .clone()
         .expect("the receipt is sealed");
     a.member.receive(&a.db, &mut a.e2e, vec![env], 120).unwrap();
-    let mine = a.member.thread(&a.db, &b.kp.id(), 100, false).unwrap();
+    let mine = a.member.thread(&a.db, &b.kp.id(), 100).unwrap();
     assert!(
         mine.iter().all(|s| s.delivery == Delivery::Delivered),
         "{mine:?}"
     );
     assert!(a.member.pending(&a.db).unwrap().is_empty());
+
+    // B reads the thread with read receipts on: one receipt for the
+    // three; A's messages show read. Reading again sends nothing more.
+    b.member
+        .mark_read(&b.db, &mut b.e2e, &a.kp.id(), true, 130)
+        .unwrap();
+    b.member
+        .mark_read(&b.db, &mut b.e2e, &a.kp.id(), true, 131)
+        .unwrap();
+    let receipts = b.member.pending(&b.db).unwrap();
+    assert_eq!(receipts.len(), 2, "the delivered and the read receipt");
+    let env = receipts[1].1.envelope.clone().unwrap();
+    a.member.receive(&a.db, &mut a.e2e, vec![env], 132).unwrap();
+    let mine = a.member.thread(&a.db, &b.kp.id(), 100).unwrap();
+    assert!(mine.iter().all(|s| s.delivery == Delivery::Read), "{mine:?}");
+    assert_eq!(b.member.conversations(&b.db).unwrap()[0].unread, 0);
 }
 
 #[test]
