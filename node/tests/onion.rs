@@ -11,6 +11,8 @@
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
 mod common;
+#[path = "onion/messages.rs"]
+mod messages;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

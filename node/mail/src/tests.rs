@@ -161,7 +161,10 @@ fn first_contact_through_a_box_then_receipts_back() {
     let env = receipts[1].1.envelope.clone().unwrap();
     a.member.receive(&a.db, &mut a.e2e, vec![env], 132).unwrap();
     let mine = a.member.thread(&a.db, &b.kp.id(), 100).unwrap();
-    assert!(mine.iter().all(|s| s.delivery == Delivery::Read), "{mine:?}");
+    assert!(
+        mine.iter().all(|s| s.delivery == Delivery::Read),
+        "{mine:?}"
+    );
     assert_eq!(b.member.conversations(&b.db).unwrap()[0].unread, 0);
 }
 
