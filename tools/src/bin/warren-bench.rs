@@ -3,7 +3,7 @@
 //!
 //! `cargo run --release -p warren-tools --bin warren-bench -- all`
 //! (or `proto`, `pow`, `discovery`, `onion`, `panel`, `board`, `files`,
-//! `files-tor`, `serve [OTHER_WARREN]`, `fair [OTHER_WARREN]`). Figures, not pass/fail: run it on
+//! `files-tor`, `messages`, `serve [OTHER_WARREN]`, `fair [OTHER_WARREN]`). Figures, not pass/fail: run it on
 //! the machine you care about.
 
 // A benchmark measures real elapsed time.
@@ -53,7 +53,11 @@ enum What {
         /// Another build of `warren` to measure in the same run.
         other: Option<std::path::PathBuf>,
     },
-    /// Everything above except the file benchmarks (minutes each).
+    /// Messages: latency with both online and a 10,000-message offline
+    /// backlog on the private Tor network; a box's memory holding 50
+    /// mailboxes × 1,000 messages.
+    Messages,
+    /// Everything above except the file and message benchmarks (minutes each).
     All,
 }
 
@@ -87,6 +91,9 @@ fn main() {
     }
     if matches!(w, What::Files | What::FilesTor) {
         bench::files::run(w == What::Files, w == What::FilesTor);
+    }
+    if w == What::Messages {
+        bench::messages::run();
     }
     if let What::Fair { other } = &w {
         bench::fair::run(other.as_deref());

@@ -4,6 +4,7 @@ pub(crate) mod board;
 pub(crate) mod discovery;
 pub(crate) mod fair;
 pub(crate) mod files;
+pub(crate) mod messages;
 pub(crate) mod onion;
 pub(crate) mod panel;
 pub(crate) mod pow;
