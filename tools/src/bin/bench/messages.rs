@@ -85,6 +85,14 @@ fn mailboxes(x: &Proc) -> usize {
     x.json(&["mailboxes", "--json"]).as_array().unwrap().len()
 }
 
+fn has_mailbox(x: &Proc, member: &str) -> bool {
+    x.json(&["mailboxes", "--json"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["member"] == member)
+}
+
 fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) -> Duration {
     let t = Instant::now();
     while !f() {
