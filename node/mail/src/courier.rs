@@ -377,7 +377,8 @@ impl Courier {
         Ok(())
     }
 
-    /// Hands each sealed outbox entry over or deposits it.
+    /// Hands each sealed outbox entry over or deposits it (what no
+    /// recipient took directly, in one set of deposits).
     async fn deliver(&mut self) -> Result<(), MailError> {
         let pending = self.mail.pending().await?;
         let mut by_to: Vec<(NodeId, Vec<(u64, Envelope)>)> = Vec::new();
@@ -391,12 +392,15 @@ impl Courier {
         if by_to.is_empty() {
             return Ok(());
         }
-        let boxes = self.boxes().await;
+        // What no recipient took directly goes to the boxes together: one
+        // deposit (one transaction on each box) for many recipients.
+        let mut left = Vec::new();
         for (to, items) in by_to {
-            let left = self.direct(to, items).await?;
-            if !left.is_empty() {
-                self.deposit(&boxes, left).await?;
-            }
+            left.extend(self.direct(to, items).await?);
+        }
+        if !left.is_empty() {
+            let boxes = self.boxes().await;
+            self.deposit(&boxes, left).await?;
         }
         Ok(())
     }
