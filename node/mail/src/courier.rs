@@ -36,10 +36,11 @@ use crate::{MailConfig, MailError, MailHandle};
 pub(crate) const REREGISTER: Duration = Duration::from_secs(6 * 3600);
 /// How long a recipient that could not be reached is left to the boxes.
 pub(crate) const OFFLINE_BACKOFF: Duration = Duration::from_secs(60);
-/// How long one request waits for its answer.
-pub(crate) const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one request (or one page of a fetch) waits for its answer: a
+/// kept connection whose circuit died unnoticed is given up this soon.
+pub(crate) const ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long a dial may take.
-pub(crate) const DIAL_TIMEOUT: Duration = Duration::from_secs(45);
+pub(crate) const DIAL_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a message for the boxes may wait for others to go in the same
 /// deposit (a box commits each deposit once: a burst written one message
 /// at a time is stored in a few transactions, not one each; Briar's mailbox
