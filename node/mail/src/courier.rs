@@ -41,11 +41,6 @@ pub(crate) const OFFLINE_BACKOFF: Duration = Duration::from_secs(60);
 pub(crate) const ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long a dial may take.
 pub(crate) const DIAL_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a message for the boxes may wait for others to go in the same
-/// deposit (a box commits each deposit once: a burst written one message
-/// at a time is stored in a few transactions, not one each; Briar's mailbox
-/// client waits 5 s).
-pub(crate) const DEPOSIT_LINGER: Duration = Duration::from_millis(250);
 /// How often a box drops expired mail.
 const EXPIRE_EVERY: Duration = Duration::from_secs(3600);
 
@@ -59,10 +54,6 @@ pub(crate) struct Courier {
     cursors: HashMap<NodeId, u64>,
     offline: HashMap<NodeId, Instant>,
     last_expire: Option<Instant>,
-    /// When each outbox entry waiting for a deposit was first seen.
-    waiting_since: HashMap<u64, Instant>,
-    /// When the deposits held back (see [`DEPOSIT_LINGER`]) go out.
-    deposit_at: Option<Instant>,
 }
 
 fn service() -> ServiceName {
@@ -102,8 +93,6 @@ impl Courier {
             cursors: HashMap::new(),
             offline: HashMap::new(),
             last_expire: None,
-            waiting_since: HashMap::new(),
-            deposit_at: None,
         }
     }
 
@@ -120,11 +109,7 @@ impl Courier {
             if let Err(e) = self.round(full).await {
                 tracing::debug!(error = %e, "mail round");
             }
-            let wake = self
-                .deposit_at
-                .take()
-                .map_or(next_full, |d| d.min(next_full));
-            let wait = wake.saturating_duration_since(Instant::now());
+            let wait = next_full.saturating_duration_since(Instant::now());
             tokio::select! {
                 () = stop.cancelled() => break,
                 () = poke.notified() => {}
@@ -414,24 +399,11 @@ impl Courier {
         for (to, items) in by_to {
             left.extend(self.direct(to, items).await?);
         }
-        let now = Instant::now();
-        let mut oldest = now;
-        let mut since = HashMap::with_capacity(left.len());
-        for (k, _) in &left {
-            let t = self.waiting_since.get(k).copied().unwrap_or(now);
-            oldest = oldest.min(t);
-            since.insert(*k, t);
+        if !left.is_empty() {
+            let boxes = self.boxes().await;
+            self.deposit(&boxes, left).await?;
         }
-        self.waiting_since = since;
-        if left.is_empty() {
-            return Ok(());
-        }
-        if left.len() < MAX_PAGE && now < oldest + DEPOSIT_LINGER {
-            self.deposit_at = Some(oldest + DEPOSIT_LINGER);
-            return Ok(());
-        }
-        let boxes = self.boxes().await;
-        self.deposit(&boxes, left).await
+        Ok(())
     }
 
     /// Hands `items` to `to` over its own connection, in order; what is
