@@ -13,6 +13,8 @@
 mod common;
 #[path = "onion/messages.rs"]
 mod messages;
+#[path = "common/browser.rs"]
+mod web_browser;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
