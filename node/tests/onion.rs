@@ -420,6 +420,7 @@ async fn the_admin_onion_serves_the_panel_to_its_owner_only() {
             onion_port: 7447,
             reach: warren_node::config::TorConfig::default().reach_policy(),
             clock: Arc::new(SystemClock),
+            memory_max: warren_node::config::Limits::default().tor_memory_mib << 20,
         })
         .unwrap()
     };

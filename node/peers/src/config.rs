@@ -210,6 +210,13 @@ pub struct Limits {
     pub tracker_swarms: usize,
     /// Public shares the tracker's catalogue (the files service's) holds.
     pub catalogue_entries: usize,
+    /// Memory arti may hold in queued cells and stream data, MiB (its
+    /// memory quota, `system.memory.max` in tor-memquota): above it arti
+    /// reclaims by closing the circuits and streams with the oldest data
+    /// until it is back under three quarters. Without it arti takes
+    /// three quarters of the machine's memory (at least 256 MiB). Only the
+    /// arti transport uses it; C tor has its own `MaxMemInQueues`.
+    pub tor_memory_mib: u64,
 }
 
 impl Limits {
@@ -240,6 +247,7 @@ impl Limits {
             ban_secs: 3600,
             tracker_swarms: pick(4096, 1024),
             catalogue_entries: pick(4096, 1024),
+            tor_memory_mib: if small { 64 } else { 256 },
         }
     }
 }
@@ -291,6 +299,9 @@ impl PeersConfig {
                     "limits.{name} must be 1..=1000000"
                 )));
             }
+        }
+        if !(4..=65_536).contains(&l.tor_memory_mib) {
+            return bad("limits.tor_memory_mib must be 4..=65536");
         }
         if l.peer_frames_per_sec == 0 || l.peer_frame_burst == 0 {
             return bad("limits.peer_frames_per_sec and peer_frame_burst must be at least 1");

@@ -262,6 +262,7 @@ fn make_transport(dir: &Path, config: &Config, identity: &Identity) -> Result<Ar
             onion_port: config.tor.onion_port,
             reach: config.tor.reach_policy(),
             clock: Arc::new(SystemClock),
+            memory_max: config.limits.tor_memory_mib * 1024 * 1024,
         })?),
         TransportKind::Ctor => Arc::new(CTorTransport::new(CTorOptions {
             data_dir: dir,

@@ -14,9 +14,17 @@ use serde_json::Value;
 use super::common::{NodeProc, json, wait_for, warren_ok, write_config};
 use super::web_browser::{browser, chromedriver, fill, pair, shot, submit, text, until};
 use super::{ONION_WAIT, net_arg, wait_online};
+/// The MiB in arti's "Memory quota tracking initialised max=64.0 MiB …"
+/// (tor-memquota prints "64.0 MiB" or "256 MiB").
+fn quota_mib(line: &str) -> Option<f64> {
+    let (number, _) = line.split_once(" max=")?.1.split_once(" MiB")?;
+    number.parse().ok()
+}
+
+/// A member, or a box on the `small` memory profile (a Pi's).
 fn node(dir: &Path, role_box: bool, boot: &[&str]) -> NodeProc {
     let role = if role_box {
-        "[node]\nrole = \"box\"\n"
+        "[node]\nrole = \"box\"\n\n[limits]\nprofile = \"small\"\n"
     } else {
         ""
     };
@@ -86,6 +94,19 @@ fn offline_mail_through_two_boxes_read_in_the_panel_over_onion_services() {
             warren_ok(&m.dir, &["trust", "add", bxaddr]);
             warren_ok(&bx.dir, &["trust", "add", addr]);
         }
+    }
+    // Arti's memory quota follows the memory profile, as arti reports it.
+    for (n, mib) in [(&x, 64.0), (&a, 256.0)] {
+        let line = n
+            .log()
+            .lines()
+            .find(|l| l.contains("Memory quota"))
+            .map(str::to_string);
+        assert_eq!(
+            line.as_deref().and_then(quota_mib),
+            Some(mib),
+            "arti reports {line:?}"
+        );
     }
     wait_for(ONION_WAIT, "B's mailbox on both boxes", || {
         (held(&x, idb).is_some() && held(&y, idb).is_some()).then_some(())

@@ -2,7 +2,7 @@
 //! proof-of-work mining times and discovery convergence.
 //!
 //! `cargo run --release -p warren-tools --bin warren-bench -- all`
-//! (or `proto`, `pow`, `discovery`, `onion`, `panel`, `board`, `files`,
+//! (or `proto`, `pow`, `discovery`, `onion`, `onion-stream`, `panel`, `board`, `files`,
 //! `files-tor`, `messages`, `serve [OTHER_WARREN]`, `fair [OTHER_WARREN]`). Figures, not pass/fail: run it on
 //! the machine you care about.
 
@@ -30,6 +30,9 @@ enum What {
     Discovery,
     /// On a private Tor network: start-up, first peer, throughput, memory.
     Onion,
+    /// On a private Tor network: one stream's throughput, raw arti and raw
+    /// C tor against Warren on each (the last part of `onion`).
+    OnionStream,
     /// File transfer on loopback: 1 GiB against openssl, three seeders, memory, writes.
     Files,
     /// File transfer on the private Tor network: against plain HTTP and OnionShare, circuits, seeders.
@@ -82,6 +85,9 @@ fn main() {
     }
     if matches!(w, What::Onion | What::All) {
         bench::onion::run();
+    }
+    if w == What::OnionStream {
+        bench::onion::run_stream();
     }
     if matches!(w, What::Panel | What::All) {
         bench::panel::run();

@@ -10,9 +10,25 @@ use crate::{Error, Result};
 
 /// Builds arti's configuration: state and cache under `arti_dir`, the real
 /// Tor network or `network`, no preemptive exit circuits (Warren only ever
-/// talks to onion services).
-pub fn client_config(arti_dir: &Path, network: Option<&TorNetwork>) -> Result<TorClientConfig> {
+/// talks to onion services), and a memory quota of `memory_max` bytes
+/// (tor-memquota's `system.memory.max`; its low-water mark stays arti's
+/// "auto", three quarters of it). Arti logs both when it starts ("Memory
+/// quota tracking initialised").
+///
+/// # Errors
+/// [`Error::ConfigValue`] when arti refuses a value (a path that is not
+/// UTF-8, a quota under tor-memquota's minimum of 160 KiB).
+pub fn client_config(
+    arti_dir: &Path,
+    network: Option<&TorNetwork>,
+    memory_max: u64,
+) -> Result<TorClientConfig> {
     let mut root = toml::Table::new();
+    let mut memory = toml::Table::new();
+    memory.insert("max".into(), toml::Value::String(format!("{memory_max} B")));
+    let mut system = toml::Table::new();
+    system.insert("memory".into(), toml::Value::Table(memory));
+    root.insert("system".into(), toml::Value::Table(system));
     let mut storage = toml::Table::new();
     storage.insert("state_dir".into(), path_value(&arti_dir.join("state"))?);
     storage.insert("cache_dir".into(), path_value(&arti_dir.join("cache"))?);

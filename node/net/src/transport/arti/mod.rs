@@ -77,6 +77,8 @@ pub struct ArtiOptions<'a> {
     pub reach: ReachPolicy,
     /// Wall time, for the status.
     pub clock: SharedClock,
+    /// Arti's memory quota, bytes (see [`config::client_config`]).
+    pub memory_max: u64,
 }
 
 impl ArtiTransport {
@@ -87,7 +89,7 @@ impl ArtiTransport {
         let arti_dir = opts.data_dir.join("arti");
         std::fs::create_dir_all(&arti_dir)
             .map_err(Error::io(format!("creating {}", arti_dir.display())))?;
-        let config = config::client_config(&arti_dir, opts.network)?;
+        let config = config::client_config(&arti_dir, opts.network, opts.memory_max)?;
         let client = TorClient::builder()
             .config(config)
             .create_unbootstrapped()

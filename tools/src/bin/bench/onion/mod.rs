@@ -6,6 +6,17 @@ mod nodes;
 mod stream;
 
 pub(crate) fn run() {
+    let net = network();
+    nodes::run(&net.file);
+    stream::run(net);
+}
+
+/// Only the one-stream throughput.
+pub(crate) fn run_stream() {
+    stream::run(network());
+}
+
+fn network() -> &'static warren_localnet::Shared {
     println!("\n== onion (private Tor network on loopback: 3 authorities, 5 relays)");
     let t = std::time::Instant::now();
     let net = warren_localnet::shared();
@@ -13,6 +24,5 @@ pub(crate) fn run() {
         "private network ready after {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    nodes::run(&net.file);
-    stream::run(&net.file);
+    net
 }

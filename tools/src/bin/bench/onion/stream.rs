@@ -1,10 +1,15 @@
-//! One stream's bulk throughput through an onion service: a Warren
-//! connection against a raw arti stream, interleaved in one run.
+//! One stream's bulk throughput through an onion service, on each Tor
+//! implementation, interleaved in one run on the same private network:
 //!
-//! Raw: a plain arti onion service and client, bytes written straight to
-//! the stream. Warren: two `ArtiTransport`s (the node's own service, accept
-//! and dial code), a Warren handshake, then the bytes in 16 KiB bulk frames
-//! through the node's frame codec — the path file transfers take.
+//! - raw arti: a plain arti onion service and client, bytes written
+//!   straight to the stream;
+//! - raw C tor: a C tor onion service forwarding to a loopback socket, a
+//!   C tor client reached over SOCKS5;
+//! - Warren on arti and Warren on C tor: two node transports (the node's
+//!   own service, accept and dial code) on each, a Warren handshake, then
+//!   the bytes in 16 KiB bulk frames through the node's frame codec — the
+//!   path file transfers take. Warren on C tor uses the same two C tors as
+//!   the raw C tor stream.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -18,7 +23,8 @@ use warren_node::clock::{Clock, SystemClock};
 use warren_node::conn::{FrameCodec, Outgoing};
 use warren_node::tor::TorNetwork;
 use warren_node::transport::{
-    ArtiOptions, ArtiTransport, BoxStream, OnionHost, Transport, arti_client_config,
+    ArtiOptions, ArtiTransport, BoxStream, CTorOptions, CTorTransport, OnionHost, Transport,
+    arti_client_config,
 };
 use warren_proto::frame::{Channel, Priority};
 use warren_proto::handshake::{Dialer, Listener as HsListener, ListenerStep};
@@ -63,20 +69,40 @@ fn record(kp: &Keypair) -> SignedNodeRecord {
     .unwrap()
 }
 
-pub(super) fn run(file: &Path) {
+pub(super) fn run(shared: &warren_localnet::Shared) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(bench(file));
+    rt.block_on(bench(shared));
 }
 
-async fn bench(file: &Path) {
+/// Reads `BYTES` from `s`, then answers one byte.
+async fn sink<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut s: S) {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut got = 0;
+    while got < BYTES {
+        match s.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => got += n,
+        }
+    }
+    let _ = s.write_all(b"!").await;
+    let _ = s.flush().await;
+}
+
+async fn bench(shared: &warren_localnet::Shared) {
+    let file: &Path = &shared.file;
     let net = TorNetwork::load(file).unwrap();
     let tmp = std::env::temp_dir().join(format!("warren-bench-stream-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     let client = |name: &str| {
-        let cfg = arti_client_config(&tmp.join(name), Some(&net)).unwrap();
+        let cfg = arti_client_config(
+            &tmp.join(name),
+            Some(&net),
+            warren_node::config::Limits::default().tor_memory_mib << 20,
+        )
+        .unwrap();
         TorClient::builder()
             .config(cfg)
             .create_unbootstrapped()
@@ -103,22 +129,12 @@ async fn bench(file: &Path) {
         let mut streams = tor_hsservice::handle_rend_requests(requests);
         while let Some(req) = streams.next().await {
             tokio::spawn(async move {
-                let Ok(mut s) = req
+                if let Ok(s) = req
                     .accept(tor_cell::relaycell::msg::Connected::new_empty())
                     .await
-                else {
-                    return;
-                };
-                let mut buf = vec![0u8; 64 * 1024];
-                let mut got = 0;
-                while got < BYTES {
-                    match s.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => got += n,
-                    }
+                {
+                    sink(s).await;
                 }
-                let _ = s.write_all(b"!").await;
-                let _ = s.flush().await;
             });
         }
     });
@@ -137,55 +153,114 @@ async fn bench(file: &Path) {
             onion_port: 7447,
             reach: warren_node::config::TorConfig::default().reach_policy(),
             clock: Arc::new(SystemClock),
+            memory_max: warren_node::config::Limits::default().tor_memory_mib << 20,
         })
         .unwrap()
     };
     let (srv_key, cli_key) = (keypair(), keypair());
     let srv = transport("warren-server", srv_key.clone());
     let cli = transport("warren-client", cli_key.clone());
-    let (mut listener, _) = srv.listen().await.unwrap();
-    let srv_record = record(&srv_key);
-    let sink_key = srv_key.clone();
+    serve_warren(&srv, &srv_key).await;
+
+    // C tor: one tor hosts the raw service (to a loopback sink) and the
+    // Warren service; another is the client of both.
+    let sink_at = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sink_port = sink_at.local_addr().unwrap().port();
     tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let (key, rec) = (sink_key.clone(), srv_record.clone());
-            tokio::spawn(async move { warren_sink(stream, &key, &rec).await });
+        while let Ok((s, _)) = sink_at.accept().await {
+            tokio::spawn(sink(s));
         }
     });
-    let cli_record = record(&cli_key);
-    let wait_up = Instant::now();
-    while srv.tor_status().onion_reachable != Some(true) {
-        assert!(
-            wait_up.elapsed() < Duration::from_secs(300),
-            "the Warren service never became reachable"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let hs_dir = tmp.join("ctor-raw-hs");
+    let service_tor = warren_localnet::CTor::start(
+        &shared.network,
+        &tmp.join("ctor-service"),
+        &[
+            &format!("HiddenServiceDir {}", hs_dir.display()),
+            &format!("HiddenServicePort {RAW_PORT} 127.0.0.1:{sink_port}"),
+        ],
+        Duration::from_secs(120),
+    )
+    .expect("C tor for the onion services");
+    let client_tor = warren_localnet::CTor::start(
+        &shared.network,
+        &tmp.join("ctor-client"),
+        &[],
+        Duration::from_secs(120),
+    )
+    .expect("C tor client");
+    let ctor_onion = std::fs::read_to_string(hs_dir.join("hostname"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let ctor_transport = |name: &str, kp: Arc<Keypair>, tor: &warren_localnet::CTor| {
+        let dir = tmp.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        CTorTransport::new(CTorOptions {
+            data_dir: &dir,
+            control_port: ([127, 0, 0, 1], tor.control_port).into(),
+            cookie: Some(tor.cookie.clone()),
+            keypair: kp,
+            onion_port: 7447,
+            reach: warren_node::config::TorConfig::default().reach_policy(),
+            clock: Arc::new(SystemClock),
+        })
+    };
+    let (csrv_key, ccli_key) = (keypair(), keypair());
+    let csrv = ctor_transport("warren-ctor-server", csrv_key.clone(), &service_tor);
+    let ccli = ctor_transport("warren-ctor-client", ccli_key.clone(), &client_tor);
+    serve_warren(&csrv, &csrv_key).await;
+    // The client learns tor's SOCKS port when it listens.
+    let _client_listener = ccli.listen().await.unwrap();
+    let socks = client_tor.socks_port;
 
-    let (mut raw_rates, mut warren_rates) = (Vec::new(), Vec::new());
+    let names = [
+        "raw arti stream",
+        "raw C tor stream",
+        "Warren on arti",
+        "Warren on C tor",
+    ];
+    let (cli_rec, ccli_rec) = (record(&cli_key), record(&ccli_key));
+    let mut rates: [Vec<f64>; 4] = Default::default();
     for round in 0..3 {
-        let raw = retry(|| raw_send(&raw_cli, &raw_onion)).await;
-        let warren = retry(|| warren_send(&cli, &cli_key, &cli_record, &srv_key)).await;
-        println!(
-            "  round {round}: raw arti stream {:.2} MB/s, Warren connection {:.2} MB/s",
-            raw / 1e6,
-            warren / 1e6
-        );
-        raw_rates.push(raw);
-        warren_rates.push(warren);
+        let got = [
+            retry(|| raw_send(&raw_cli, &raw_onion)).await,
+            retry(|| ctor_raw_send(socks, &ctor_onion)).await,
+            retry(|| warren_send(&cli, &cli_key, &cli_rec, &srv_key)).await,
+            retry(|| warren_send(&ccli, &ccli_key, &ccli_rec, &csrv_key)).await,
+        ];
+        let line: Vec<String> = names
+            .iter()
+            .zip(got)
+            .map(|(n, r)| format!("{n} {:.2} MB/s", r / 1e6))
+            .collect();
+        println!("  round {round}: {}", line.join(", "));
+        for (v, r) in rates.iter_mut().zip(got) {
+            v.push(r);
+        }
     }
     let med = |v: &mut Vec<f64>| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    let (r, w) = (med(&mut raw_rates), med(&mut warren_rates));
+    let [ra, rc, wa, wc] = rates.each_mut().map(med);
     println!(
-        "one-stream bulk throughput ({} MiB, median of 3): raw arti stream {:.2} MB/s, Warren connection {:.2} MB/s; ratio Warren/raw {:.2}",
+        "one-stream bulk throughput ({} MiB, median of 3): raw arti {:.2} MB/s, raw C tor {:.2} MB/s, Warren on arti {:.2} MB/s, Warren on C tor {:.2} MB/s",
         BYTES / MIB,
-        r / 1e6,
-        w / 1e6,
-        w / r
+        ra / 1e6,
+        rc / 1e6,
+        wa / 1e6,
+        wc / 1e6
     );
+    println!(
+        "ratios: raw arti / raw C tor {:.2}; Warren on arti / raw arti {:.2}; Warren on arti / raw C tor {:.2}; Warren on C tor / raw C tor {:.2}",
+        ra / rc,
+        wa / ra,
+        wa / rc,
+        wc / rc
+    );
+    csrv.shutdown();
+    ccli.shutdown();
     srv.shutdown();
     cli.shutdown();
     let _ = std::fs::remove_dir_all(&tmp);
@@ -239,8 +314,47 @@ fn out(channel: Channel, priority: Priority, payload: Vec<u8>) -> Outgoing {
     }
 }
 
+/// Accepts Warren connections on `t` and waits until its onion service is
+/// reachable.
+async fn serve_warren<T: Transport + OnionHost + Clone + 'static>(t: &T, key: &Arc<Keypair>) {
+    let (mut listener, _) = t.listen().await.unwrap();
+    let rec = record(key);
+    let key = key.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (key, rec) = (key.clone(), rec.clone());
+            tokio::spawn(async move { warren_sink(stream, &key, &rec).await });
+        }
+    });
+    let wait_up = Instant::now();
+    while t.tor_status().onion_reachable != Some(true) {
+        assert!(
+            wait_up.elapsed() < Duration::from_secs(300),
+            "the Warren service on {} never became reachable",
+            t.name()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A raw stream through the C tor client's SOCKS port.
+async fn ctor_raw_send(socks: u16, onion: &str) -> Result<f64, String> {
+    let mut s = tokio_socks::tcp::Socks5Stream::connect(("127.0.0.1", socks), (onion, RAW_PORT))
+        .await
+        .map_err(|e| e.to_string())?;
+    let chunk = vec![0x5au8; 64 * 1024];
+    let t = Instant::now();
+    for _ in 0..BYTES / chunk.len() {
+        s.write_all(&chunk).await.map_err(|e| e.to_string())?;
+    }
+    s.flush().await.map_err(|e| e.to_string())?;
+    let mut ack = [0u8; 1];
+    s.read_exact(&mut ack).await.map_err(|e| e.to_string())?;
+    Ok(BYTES as f64 / t.elapsed().as_secs_f64())
+}
+
 async fn warren_send(
-    t: &ArtiTransport,
+    t: &dyn Transport,
     me: &Keypair,
     rec: &SignedNodeRecord,
     server: &Keypair,
