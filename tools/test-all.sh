@@ -7,16 +7,19 @@
 # packages (tools/deps.sh; tor among them) and cargo tools the tests need,
 # then runs formatting and lint checks, docs and the test builds while the
 # Raspberry Pi image is built beside them (image-build/build.sh, log in
-# target/image-build.log), then every test (nextest), the onion tier on a
-# private Tor network, the fresh-machine check (tools/check-fresh-debian.sh:
-# the install steps, run in a brand-new Debian 12 root, give every tool the
-# tests start; as root only), a short run of each fuzz target (from the
+# target/image-build.log) and so is the fresh-machine check
+# (tools/check-fresh-debian.sh: the install steps, run in a brand-new
+# Debian 12 root, give every tool the tests start; as root only; log in
+# target/fresh-debian.log), then every test (nextest), the onion tier on a
+# private Tor network, a short run of each fuzz target (from the
 # corpus tools/fuzz-campaign.sh minimized, kept in proto/fuzz/corpus), and the rest
 # of the image tier: the image checked and booted under qemu on virt
 # (hw-tests/qemu-boot.sh) and on the Pi models, side by side
 # (hw-tests/qemu-boot-pi.sh); that tier needs root.
 # Environment: WARREN_FUZZ_SECONDS (default 15) per fuzz target;
-# WARREN_IMAGE_OUT (default target/image) for the image; WARREN_IMAGE_TIER=0
+# WARREN_IMAGE_OUT (default target/image) for the image; WARREN_IMAGE_XZ
+# (default -1 here: the fastest xz preset, the same image inside; a release
+# keeps build.sh's -6); WARREN_IMAGE_TIER=0
 # skips the image tier; WARREN_PI_MACHINES (default "raspi3b raspi3ap") the
 # qemu Raspberry Pi models it boots besides virt; WARREN_FRESH_CHECK=0 skips
 # the fresh-machine check.
@@ -61,14 +64,31 @@ image_tier=${WARREN_IMAGE_TIER:-1}
 image_out=${WARREN_IMAGE_OUT:-target/image}
 build_log="${CARGO_TARGET_DIR:-$PWD/target}/image-build.log"
 image_pid=""
-trap '[ -z "$image_pid" ] || kill "$image_pid" 2>/dev/null || true' EXIT
+fresh_pid=""
+fresh_log="${CARGO_TARGET_DIR:-$PWD/target}/fresh-debian.log"
+trap 'for p in $image_pid $fresh_pid; do kill "$p" 2>/dev/null || true; done' EXIT
+mkdir -p "$(dirname "$build_log")"
 if [ "$image_tier" = 1 ]; then
     step "image tier: building the Raspberry Pi image in the background ($build_log)"
-    mkdir -p "$(dirname "$build_log")"
     as_root image-build/deps.sh --build --boot
     as_root env CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" \
+        WARREN_IMAGE_XZ="${WARREN_IMAGE_XZ:--1}" \
         image-build/build.sh "$image_out" >"$build_log" 2>&1 </dev/null &
     image_pid=$!
+fi
+
+# A package that only this machine has (a Recommends left out, a hand
+# install) would hide behind a green run; a brand-new root has none. The
+# check mostly downloads and unpacks packages, so it runs beside the builds
+# too, and must end before the first test runs.
+if [ "${WARREN_FRESH_CHECK:-1}" = 0 ]; then
+    step "fresh-machine check skipped (WARREN_FRESH_CHECK=0)"
+elif [ "$(id -u)" -ne 0 ]; then
+    step "fresh-machine check skipped: it needs root (mmdebstrap, chroot, mounts)"
+else
+    step "fresh-machine check: the install steps on a brand-new Debian 12, in the background ($fresh_log)"
+    tools/check-fresh-debian.sh >"$fresh_log" 2>&1 </dev/null &
+    fresh_pid=$!
 fi
 
 # --- checks ----------------------------------------------------------------------
@@ -96,6 +116,14 @@ if [ "$image_tier" = 1 ]; then
     image_pid=""
     cat "$build_log"
 fi
+if [ -n "$fresh_pid" ]; then
+    step "fresh-machine check: waiting for it"
+    fresh_ok=1
+    wait "$fresh_pid" || fresh_ok=0
+    fresh_pid=""
+    cat "$fresh_log"
+    [ "$fresh_ok" = 1 ] || { echo "the fresh-machine check failed" >&2; exit 1; }
+fi
 
 step "tests"
 cargo nextest run --workspace --locked --config-file tools/nextest.toml --profile ci
@@ -103,17 +131,6 @@ cargo test --workspace --doc --locked
 
 step "onion tier: real nodes on a private Tor network on loopback"
 cargo test --locked -p warren-node --test onion
-
-# A package that only this machine has (a Recommends left out, a hand
-# install) would hide behind a green run; a brand-new root has none.
-if [ "${WARREN_FRESH_CHECK:-1}" = 0 ]; then
-    step "fresh-machine check skipped (WARREN_FRESH_CHECK=0)"
-elif [ "$(id -u)" -ne 0 ]; then
-    step "fresh-machine check skipped: it needs root (mmdebstrap, chroot, mounts)"
-else
-    step "fresh-machine check: the install steps on a brand-new Debian 12"
-    tools/check-fresh-debian.sh </dev/null
-fi
 
 step "fuzz targets, ${fuzz_seconds}s each"
 (

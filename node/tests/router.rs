@@ -292,7 +292,7 @@ fn frame(channel: Channel, payload: Vec<u8>) -> Outgoing {
     Outgoing {
         channel,
         priority: Priority::Normal,
-        payload,
+        payload: payload.into(),
     }
 }
 

@@ -287,6 +287,29 @@ pub fn piece_hash(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
 }
 
+/// [`piece_hash`] computed as a piece's bytes arrive, in order: feeding
+/// every byte of a piece through [`PieceHasher::update`] and then calling
+/// [`PieceHasher::finish`] gives exactly `piece_hash` of the whole piece.
+#[derive(Debug, Clone, Default)]
+pub struct PieceHasher(Sha256);
+
+impl PieceHasher {
+    /// A hasher that has seen nothing yet.
+    pub fn new() -> PieceHasher {
+        PieceHasher(Sha256::new())
+    }
+
+    /// The next bytes of the piece.
+    pub fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+
+    /// The piece's hash.
+    pub fn finish(self) -> [u8; 32] {
+        self.0.finalize().into()
+    }
+}
+
 impl Manifest {
     /// Number of pieces.
     pub fn piece_count(&self) -> u64 {

@@ -146,3 +146,46 @@ pub enum FileMsg {
         why: Unavailable,
     },
 }
+
+/// `FileMsg::Block`'s variant index: the first varint of its encoding
+/// (SPEC.md §9, "The files channel": variants in declaration order).
+const BLOCK_VARIANT: u32 = 10;
+
+/// The encoding of `FileMsg::Block { piece, offset, data }` up to its
+/// bytes, for a block of `len` bytes: `block_head(piece, offset, len)`
+/// followed by the bytes is exactly [`crate::encode`] of the message. A
+/// sender uses it to put the bytes into its write buffer without encoding
+/// (and copying) them first.
+///
+/// # Errors
+/// [`crate::Error::TooLong`] when `len` is over [`MAX_BLOCK`].
+pub fn block_head(piece: u32, offset: u32, len: usize) -> crate::Result<Vec<u8>> {
+    if len > MAX_BLOCK as usize {
+        return Err(crate::Error::TooLong {
+            what: "block",
+            max: MAX_BLOCK as usize,
+        });
+    }
+    // Postcard: every integer a varint, a byte string its length (a
+    // varint) then its bytes.
+    Ok(crate::encode(&(BLOCK_VARIANT, piece, offset, len as u32)))
+}
+
+/// A `FileMsg::Block` read in place: `(piece, offset, where its bytes are
+/// in payload)`, or `None` when `payload` is anything else, including any
+/// block [`crate::decode_exact`] would refuse (too long, trailing bytes,
+/// cut short). A receiver then slices its bytes out of the frame without
+/// copying them, and decodes every other payload as usual.
+pub fn block_in_place(payload: &[u8]) -> Option<(u32, u32, std::ops::Range<usize>)> {
+    let ((variant, piece, offset), rest) =
+        postcard::take_from_bytes::<(u32, u32, u32)>(payload).ok()?;
+    if variant != BLOCK_VARIANT {
+        return None;
+    }
+    let (data, rest) = postcard::take_from_bytes::<&[u8]>(rest).ok()?;
+    if !rest.is_empty() || data.len() > MAX_BLOCK as usize {
+        return None;
+    }
+    let start = payload.len() - data.len();
+    Some((piece, offset, start..payload.len()))
+}

@@ -155,21 +155,27 @@ pub fn encode_frame(
     payload: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    let max = channel.max_payload();
     let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
+    out.extend_from_slice(&frame_header(channel, priority, len)?.encode());
+    out.extend_from_slice(payload);
+    Ok(())
+}
+
+/// The header of a frame whose payload is `len` bytes, for writers that
+/// put the payload after it themselves.
+///
+/// # Errors
+/// [`Error::FrameTooLarge`] when `len` is over the channel's limit.
+pub fn frame_header(channel: Channel, priority: Priority, len: u32) -> Result<Header> {
+    let max = channel.max_payload();
     if len > max {
         return Err(Error::FrameTooLarge { len, max });
     }
-    out.extend_from_slice(
-        &Header {
-            len,
-            channel,
-            priority,
-        }
-        .encode(),
-    );
-    out.extend_from_slice(payload);
-    Ok(())
+    Ok(Header {
+        len,
+        channel,
+        priority,
+    })
 }
 
 /// Decodes the first frame in `buf`, if it is complete.

@@ -5,8 +5,8 @@
 mod common;
 
 use warren_proto::content::{
-    ContentId, FileEntry, Listing, Manifest, Meta, RelPath, SwarmId, Ticket, Token, piece_count,
-    piece_hash, pieces_root,
+    ContentId, FileEntry, Listing, Manifest, Meta, PieceHasher, RelPath, SwarmId, Ticket, Token,
+    piece_count, piece_hash, pieces_root,
 };
 use warren_proto::{BoundedString, BoundedVec, Error};
 
@@ -192,4 +192,20 @@ fn tokens_and_tickets() {
         forged.verify(&kp.id(), &t.swarm()),
         Err(Error::BadSignature)
     );
+}
+
+proptest::proptest! {
+    /// A piece hashed block by block, as a download receives it, has the
+    /// hash of the whole piece.
+    #[test]
+    fn a_piece_hashed_as_it_arrives_has_the_whole_piece_hash(
+        data in proptest::collection::vec(proptest::num::u8::ANY, 0..70_000),
+        block in 1usize..40_000,
+    ) {
+        let mut h = PieceHasher::new();
+        for chunk in data.chunks(block) {
+            h.update(chunk);
+        }
+        proptest::prop_assert_eq!(h.finish(), piece_hash(&data));
+    }
 }

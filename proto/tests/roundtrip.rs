@@ -343,3 +343,61 @@ mod v2 {
         assert!(n as u32 <= Channel::Tracker.max_payload(), "{n} bytes");
     }
 }
+
+mod blocks_in_place {
+    use proptest::prelude::*;
+    use warren_proto::files::{FileMsg, MAX_BLOCK, block_head, block_in_place};
+    use warren_proto::{BoundedBytes, decode_exact, encode};
+
+    proptest! {
+        /// A block's head followed by its bytes is the message's encoding,
+        /// and reading it in place finds the same fields and bytes.
+        #[test]
+        fn a_block_head_and_its_bytes_are_the_message(
+            piece in any::<u32>(),
+            offset in any::<u32>(),
+            data in proptest::collection::vec(any::<u8>(), 0..=MAX_BLOCK as usize),
+        ) {
+            let msg = FileMsg::Block { piece, offset, data: BoundedBytes::new(data.clone()).unwrap() };
+            let mut framed = block_head(piece, offset, data.len()).unwrap();
+            framed.extend_from_slice(&data);
+            prop_assert_eq!(&framed, &encode(&msg));
+            let (p, o, at) = block_in_place(&framed).unwrap();
+            prop_assert_eq!((p, o, &framed[at]), (piece, offset, &data[..]));
+        }
+
+        /// Whatever the bytes, reading a block in place agrees with the
+        /// decoder: it finds a block exactly when the decoder does, and
+        /// the same one.
+        #[test]
+        fn reading_in_place_agrees_with_the_decoder(
+            bytes in proptest::collection::vec(any::<u8>(), 0..64),
+            cut in any::<prop::sample::Index>(),
+            piece in any::<u32>(),
+            offset in any::<u32>(),
+        ) {
+            let mut block = block_head(piece, offset, bytes.len()).unwrap();
+            block.extend_from_slice(&bytes);
+            // A real block, one cut short, one with a byte more, and noise.
+            let cut_at = cut.index(block.len() + 1);
+            let mut longer = block.clone();
+            longer.push(0);
+            for input in [&block[..], &block[..cut_at], &longer[..], &bytes[..]] {
+                let decoded = decode_exact::<FileMsg>(input).ok().and_then(|m| match m {
+                    FileMsg::Block { piece, offset, data } => Some((piece, offset, data.into_vec())),
+                    _ => None,
+                });
+                let in_place = block_in_place(input).map(|(p, o, at)| (p, o, input[at].to_vec()));
+                prop_assert_eq!(in_place, decoded);
+            }
+        }
+    }
+
+    #[test]
+    fn a_block_over_the_limit_has_no_head() {
+        assert!(block_head(0, 0, MAX_BLOCK as usize + 1).is_err());
+        let mut over = encode(&(10u32, 1u32, 2u32, MAX_BLOCK + 1));
+        over.resize(over.len() + MAX_BLOCK as usize + 1, 7);
+        assert_eq!(block_in_place(&over), None);
+    }
+}

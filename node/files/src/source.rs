@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::ErrorKind;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::UNIX_EPOCH;
@@ -239,39 +239,70 @@ impl FileSet {
         Ok(file)
     }
 
-    fn read_file(&self, i: usize, at: u64, buf: &mut [u8]) -> Result<(), FilesError> {
+    /// Appends `len` bytes of file `i` from `at` to `out`, read straight
+    /// into its spare capacity (nothing is zeroed first).
+    fn append_file(
+        &self,
+        i: usize,
+        at: u64,
+        len: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), FilesError> {
         let (path, meta) = self.lookup(i)?;
         let file = self.handle(i, &path, &meta)?;
-        file.read_exact_at(buf, at).map_err(|e| match e.kind() {
+        let end = out.len() + len;
+        out.reserve_exact(len);
+        let mut pos = at;
+        while out.len() < end {
+            let n = rustix::io::pread(&*file, rustix::buffer::spare_capacity(out), pos)
+                .map_err(|e| self.read_error(i, &path, pos, e.into()))?;
+            if n == 0 {
+                let eof = std::io::Error::from(ErrorKind::UnexpectedEof);
+                return Err(self.read_error(i, &path, pos, eof));
+            }
+            pos += n as u64;
+        }
+        // A read past this file's part (the file grew) is not content.
+        out.truncate(end);
+        Ok(())
+    }
+
+    fn read_error(
+        &self,
+        i: usize,
+        path: &std::path::Path,
+        at: u64,
+        e: std::io::Error,
+    ) -> FilesError {
+        match e.kind() {
             // Shorter than a moment ago: truncated under us.
             ErrorKind::UnexpectedEof => Fault::Changed {
-                path: path.clone(),
+                path: path.to_path_buf(),
                 change: Change::Size {
                     expected: self.spans[i].size,
                     found: at,
                 },
             }
             .into(),
-            _ => FilesError::io(&path, e),
-        })
+            _ => FilesError::io(path, e),
+        }
     }
 
-    /// Fills `buf` with the content from `offset` (as it travels).
+    /// The content's `len` bytes from `offset` (as it travels), in a
+    /// vector of exactly that capacity, read without zeroing it first.
     /// Blocking.
-    pub fn read(&self, offset: u64, buf: &mut [u8]) -> Result<(), FilesError> {
-        let mut at = 0usize;
-        for (i, file_off, len) in cover(&self.spans, offset, buf.len() as u64) {
-            let part = &mut buf[at..at + len as usize];
-            self.read_file(i, file_off, part)?;
-            at += len as usize;
+    pub fn read_vec(&self, offset: u64, len: usize) -> Result<Vec<u8>, FilesError> {
+        let mut buf = Vec::with_capacity(len);
+        for (i, file_off, part) in cover(&self.spans, offset, len as u64) {
+            self.append_file(i, file_off, part as usize, &mut buf)?;
         }
-        if at != buf.len() {
+        if buf.len() != len {
             return Err(FilesError::Refused(crate::Refusal::PastTheEnd));
         }
         if let Some(k) = &self.seal {
-            k.apply(offset, buf).map_err(FilesError::Seal)?;
+            k.apply(offset, &mut buf).map_err(FilesError::Seal)?;
         }
-        Ok(())
+        Ok(buf)
     }
 
     /// The files holding content bytes `offset .. offset + len`.

@@ -279,7 +279,8 @@ impl Session<'_> {
             }
             let Some(p) = &self.piece else { continue };
             self.piece_used = tokio::time::Instant::now();
-            let data = p.bytes[offset as usize..(offset + len) as usize].to_vec();
+            // Shared with the piece, not copied.
+            let data = p.bytes.slice(offset as usize..(offset + len) as usize);
             let wait = self.files.upload_wait(data.len());
             if !wait.is_zero() {
                 tokio::time::sleep(wait).await;
@@ -288,14 +289,7 @@ impl Session<'_> {
                 &self.files.counters().transfers.bytes_uploaded,
                 data.len() as u64,
             );
-            let data = BoundedBytes::new(data).map_err(|_| FilesError::Transfer("block".into()))?;
-            self.tx
-                .send(FileMsg::Block {
-                    piece,
-                    offset,
-                    data,
-                })
-                .await?;
+            self.tx.send_block(piece, offset, data).await?;
         }
         Ok(())
     }

@@ -9,9 +9,10 @@
 //! refuses instead of sending.
 //!
 //! Memory: each piece in use holds `ceil(len / 1 KiB)` permits of a
-//! semaphore shared by the whole node (`files.read_buffer_bytes`); readers
-//! wait for room. Every holder keeps at most one piece, so waiting cannot
-//! deadlock. SHA-256 runs on a blocking thread, at hundreds of MB/s even
+//! semaphore shared by the whole node (`files.read_buffer_bytes`) until
+//! the last block cut from it has been written out; readers wait for room.
+//! Every holder keeps at most one piece, and queued blocks drain on their
+//! own, so waiting cannot deadlock. SHA-256 runs on a blocking thread, at hundreds of MB/s even
 //! without SHA instructions — far above one Tor circuit's few MB/s.
 
 use std::sync::Arc;
@@ -63,9 +64,21 @@ impl ReadBudget {
 pub(crate) struct Piece {
     /// Its index.
     pub(crate) index: u32,
-    /// Its bytes.
+    /// Its bytes. Blocks sent from it share them; the read budget's
+    /// permits go back only when the last of those is gone.
     pub(crate) bytes: Bytes,
+}
+
+/// A piece's buffer with the read budget it holds.
+struct Budgeted {
+    buf: Vec<u8>,
     _permit: OwnedSemaphorePermit,
+}
+
+impl AsRef<[u8]> for Budgeted {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf
+    }
 }
 
 /// A swarm's content, readable only piece by verified piece.
@@ -134,8 +147,10 @@ impl Verified {
         match read {
             Ok(buf) => Ok(Piece {
                 index: i,
-                bytes: Bytes::from(buf),
-                _permit: permit,
+                bytes: Bytes::from_owner(Budgeted {
+                    buf,
+                    _permit: permit,
+                }),
             }),
             Err(e) => {
                 self.report(&e);
@@ -184,8 +199,7 @@ pub(crate) fn read_checked(
     let m = &content.manifest;
     let offset = u64::from(i) * u64::from(m.piece_size);
     let len = m.piece_len(u64::from(i));
-    let mut buf = vec![0u8; len as usize];
-    files.read(offset, &mut buf)?;
+    let buf = files.read_vec(offset, len as usize)?;
     let expected = content
         .hashes
         .get(i as usize)

@@ -111,6 +111,6 @@ pub fn out(channel: Channel, payload: Vec<u8>) -> Outgoing {
     Outgoing {
         channel,
         priority,
-        payload,
+        payload: payload.into(),
     }
 }

@@ -26,7 +26,7 @@ fn out(channel: Channel, payload: Vec<u8>) -> Outgoing {
     Outgoing {
         channel,
         priority: Priority::Normal,
-        payload,
+        payload: payload.into(),
     }
 }
 

@@ -2,6 +2,12 @@
 //! assigns it, block by block, keeping a bounded number of requests in
 //! flight; verifies each finished piece; hands it to the writer.
 //!
+//! A piece is hashed as its blocks arrive (they come in the order they
+//! were asked for), so a finished piece is checked on this task without a
+//! hand-off to another thread; a piece whose blocks came out of order is
+//! hashed whole when it is complete. Nothing of a piece reaches the writer
+//! before its hash matched.
+//!
 //! State owned here: the in-flight requests and the pieces being assembled
 //! (at most the two the download assigns at once, so memory per connection
 //! is bounded by two pieces).
@@ -17,8 +23,8 @@ use warren_proto::files::{FileMsg, MAX_BLOCK, RejectReason};
 use super::{ConnEvent, Shared, WriteJob};
 use crate::FilesError;
 use crate::bitmap::Bitmap;
-use crate::transfer::{Receiver, Sender};
-use warren_proto::content::piece_hash;
+use crate::transfer::{Received, Receiver, Sender};
+use warren_proto::content::{PieceHasher, piece_hash};
 
 /// What the download tells a connection.
 #[derive(Debug)]
@@ -30,9 +36,51 @@ pub(crate) enum ToConn {
 }
 
 struct Piece {
+    /// The bytes so far; its capacity is the piece's length.
     buf: Vec<u8>,
+    /// The piece's length.
+    len: u32,
+    /// Offset of the next block to ask for.
     next: u32,
     received: u32,
+    /// The hash of `buf` so far, while every block came in order.
+    hasher: Option<PieceHasher>,
+}
+
+impl Piece {
+    fn new(len: u32) -> Piece {
+        Piece {
+            buf: Vec::with_capacity(len as usize),
+            len,
+            next: 0,
+            received: 0,
+            hasher: Some(PieceHasher::new()),
+        }
+    }
+
+    /// Puts a block in place: appended and hashed when it is the next in
+    /// order, else copied where it belongs (and the piece is hashed whole
+    /// at the end).
+    fn put(&mut self, offset: usize, data: &[u8]) {
+        let end = offset + data.len();
+        if offset == self.buf.len() {
+            self.buf.extend_from_slice(data);
+            if let Some(h) = &mut self.hasher {
+                h.update(data);
+            }
+        } else {
+            self.hasher = None;
+            if self.buf.len() < end {
+                self.buf.resize(end, 0);
+            }
+            self.buf[offset..end].copy_from_slice(data);
+        }
+        self.received += data.len() as u32;
+    }
+
+    fn complete(&self) -> bool {
+        self.received == self.len
+    }
 }
 
 /// Runs a connection whose provider has answered `Opened`: reads its
@@ -107,13 +155,15 @@ impl Conn<'_> {
             tokio::select! {
                 cmd = cmds.recv() => match cmd {
                     Some(ToConn::Assign(p)) => {
-                        let len = self.shared.piece_len(p) as usize;
-                        self.pieces.insert(p, Piece { buf: vec![0; len], next: 0, received: 0 });
+                        self.pieces.insert(p, Piece::new(self.shared.piece_len(p) as u32));
                     }
                     Some(ToConn::Cancel(p)) => self.cancel(p).await?,
                     None => return Ok(()),
                 },
-                msg = rx.recv() => self.on_message(msg?).await?,
+                msg = rx.receive() => match msg? {
+                    Received::Block { piece, offset, data } => self.on_block(piece, offset, &data).await?,
+                    Received::Msg(m) => self.on_message(m).await?,
+                },
                 () = async { tokio::time::sleep_until(oldest.unwrap_or_else(Instant::now) + timeout).await }, if oldest.is_some() => {
                     return Err(FilesError::Transfer(format!("no answer to a request for {} s", timeout.as_secs())));
                 }
@@ -154,7 +204,7 @@ impl Conn<'_> {
                 piece,
                 offset,
                 data,
-            } => self.on_block(piece, offset, data.into_vec()).await,
+            } => self.on_block(piece, offset, data.as_slice()).await,
             FileMsg::Reject {
                 piece,
                 offset,
@@ -168,8 +218,8 @@ impl Conn<'_> {
     async fn fill(&mut self) -> Result<(), FilesError> {
         let max = self.shared.max_inflight;
         for (&p, piece) in self.pieces.iter_mut() {
-            while self.inflight.len() < max && (piece.next as usize) < piece.buf.len() {
-                let len = (piece.buf.len() as u32 - piece.next).min(MAX_BLOCK);
+            while self.inflight.len() < max && piece.next < piece.len {
+                let len = (piece.len - piece.next).min(MAX_BLOCK);
                 self.tx
                     .send(FileMsg::Request {
                         piece: p,
@@ -184,7 +234,7 @@ impl Conn<'_> {
         Ok(())
     }
 
-    async fn on_block(&mut self, p: u32, offset: u32, data: Vec<u8>) -> Result<(), FilesError> {
+    async fn on_block(&mut self, p: u32, offset: u32, data: &[u8]) -> Result<(), FilesError> {
         let Some((_, asked)) = self.inflight.remove(&(p, offset)) else {
             // Cancelled requests may still arrive; anything else was never asked for.
             if self.pieces.contains_key(&p) || p >= self.shared.pieces {
@@ -195,12 +245,10 @@ impl Conn<'_> {
         let Some(piece) = self.pieces.get_mut(&p) else {
             return Ok(());
         };
-        let end = offset as usize + data.len();
-        if data.len() != asked as usize || end > piece.buf.len() {
+        if data.len() != asked as usize || offset as usize + data.len() > piece.len as usize {
             return Err(warren_proto::Error::Unexpected("a block of the wrong size").into());
         }
-        piece.buf[offset as usize..end].copy_from_slice(&data);
-        piece.received += data.len() as u32;
+        piece.put(offset as usize, data);
         crate::metrics::Metrics::add(
             &self.shared.files.counters().transfers.bytes_downloaded,
             data.len() as u64,
@@ -214,16 +262,21 @@ impl Conn<'_> {
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
-        if piece.received as usize == piece.buf.len() {
+        if piece.complete() {
             let Some(piece) = self.pieces.remove(&p) else {
                 return Ok(());
             };
             let expected = self.shared.content.hashes[p as usize];
-            let buf = piece.buf;
-            let (ok, buf) =
-                tokio::task::spawn_blocking(move || (piece_hash(&buf) == expected, buf))
-                    .await
-                    .map_err(FilesError::from)?;
+            let (ok, buf) = match piece.hasher {
+                Some(h) => (h.finish() == expected, piece.buf),
+                // Out of order: hashed whole, off this task.
+                None => {
+                    let buf = piece.buf;
+                    tokio::task::spawn_blocking(move || (piece_hash(&buf) == expected, buf))
+                        .await
+                        .map_err(FilesError::from)?
+                }
+            };
             if !ok {
                 self.report(ConnEvent::Bad {
                     conn: self.id,

@@ -637,7 +637,7 @@ impl Download {
         let pieces = have.len();
         let (writes_tx, writes_rx) = mpsc::channel(WRITE_QUEUE);
         let (durable_tx, mut durable) = mpsc::channel(16);
-        let writer = tokio::spawn(writer::run(output, have.clone(), writes_rx, durable_tx));
+        let writer = writer::spawn(output, have.clone(), writes_rx, durable_tx);
         let shared = Arc::new(Shared {
             pieces,
             piece_size: content.manifest.piece_size,

@@ -79,32 +79,40 @@ impl Picker {
         !self.done.get(i) && has.get(i) && self.assigned[i as usize] <= max_assigned
     }
 
+    /// Keeps `i` in `best` when it is a candidate rarer (then less
+    /// assigned) than what `best` holds.
+    fn consider(&self, i: u32, has: &Bitmap, max_assigned: u8, best: &mut Option<(u16, u8, u32)>) {
+        if self.candidate(i, has, max_assigned) {
+            let key = (self.avail[i as usize], self.assigned[i as usize], i);
+            if best.is_none_or(|b| (key.0, key.1) < (b.0, b.1)) {
+                *best = Some(key);
+            }
+        }
+    }
+
+    /// Scans without allocating: every piece from a random start, or a
+    /// random sample of a large download (then every piece if the sample
+    /// found nothing).
     fn best(&mut self, has: &Bitmap, max_assigned: u8) -> Option<u32> {
         let n = self.len();
         if n == 0 {
             return None;
         }
-        let order: Vec<u32> = if n <= SCAN_ALL_UP_TO {
-            let start = self.rng.u32(..n);
-            (0..n).map(|k| (start + k) % n).collect()
-        } else {
-            (0..SAMPLE).map(|_| self.rng.u32(..n)).collect()
-        };
         let mut best: Option<(u16, u8, u32)> = None;
-        let consider = |i: u32, best: &mut Option<(u16, u8, u32)>| {
-            if self.candidate(i, has, max_assigned) {
-                let key = (self.avail[i as usize], self.assigned[i as usize], i);
-                if best.is_none_or(|b| (key.0, key.1) < (b.0, b.1)) {
-                    *best = Some(key);
-                }
+        if n <= SCAN_ALL_UP_TO {
+            let start = self.rng.u32(..n);
+            for i in (start..n).chain(0..start) {
+                self.consider(i, has, max_assigned, &mut best);
             }
-        };
-        for i in order {
-            consider(i, &mut best);
-        }
-        if best.is_none() && n > SCAN_ALL_UP_TO {
-            for i in 0..n {
-                consider(i, &mut best);
+        } else {
+            for _ in 0..SAMPLE {
+                let i = self.rng.u32(..n);
+                self.consider(i, has, max_assigned, &mut best);
+            }
+            if best.is_none() {
+                for i in 0..n {
+                    self.consider(i, has, max_assigned, &mut best);
+                }
             }
         }
         best.map(|(_, _, i)| i)

@@ -1,5 +1,9 @@
 //! The download's writer: verified pieces into the output files, made
 //! durable in batches, reported back only once durable.
+//!
+//! It runs on one blocking thread of its own for the whole download
+//! ([`spawn`]): each write and sync happens there, in place, with no
+//! hand-off to another thread per piece.
 
 use std::time::Duration;
 
@@ -32,10 +36,23 @@ pub(crate) enum Durable {
     Failed(FilesError),
 }
 
+/// Starts the writer on a blocking thread of its own; the handle ends when
+/// the job queue closes and the last batch is synced (see [`run`]).
+pub(crate) fn spawn(
+    out: Output,
+    have: Bitmap,
+    jobs: mpsc::Receiver<WriteJob>,
+    report: mpsc::Sender<Durable>,
+) -> tokio::task::JoinHandle<()> {
+    let rt = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || rt.block_on(run(out, have, jobs, report)))
+}
+
 /// Writes jobs until the job queue closes; the last batch is synced then.
 /// `have` is what was durable before; a file whose pieces are all durable
-/// gets its own name once they are synced.
-pub(crate) async fn run(
+/// gets its own name once they are synced. Blocks its thread on every
+/// write and sync: run it through [`spawn`].
+async fn run(
     mut out: Output,
     have: Bitmap,
     mut jobs: mpsc::Receiver<WriteJob>,
@@ -50,9 +67,8 @@ pub(crate) async fn run(
         let job = tokio::select! {
             j = jobs.recv() => j,
             () = async { tokio::time::sleep_until(due.unwrap_or_else(Instant::now)).await }, if due.is_some() => {
-                match sync(out, &mut pending, &mut durable, &report).await {
-                    Some(o) => out = o,
-                    None => return,
+                if !sync(&mut out, &mut pending, &mut durable, &report).await {
+                    return;
                 }
                 pending_bytes = 0;
                 due = None;
@@ -60,7 +76,7 @@ pub(crate) async fn run(
             }
         };
         let Some(job) = job else {
-            let _ = sync(out, &mut pending, &mut durable, &report).await;
+            let _ = sync(&mut out, &mut pending, &mut durable, &report).await;
             return;
         };
         // In the endgame a piece may arrive twice: it is written once.
@@ -68,20 +84,10 @@ pub(crate) async fn run(
             continue;
         }
         let len = job.data.len() as u64;
-        let r = tokio::task::spawn_blocking(move || {
-            let r = out.write(job.offset, job.data);
-            (out, r)
-        })
-        .await;
-        let Ok((o, r)) = r else { return };
-        out = o;
-        if let Err(e) = r {
+        if let Err(e) = out.write(job.offset, job.data) {
             // What was written before (a full disk stops at some piece)
             // is kept: synced and reported, so the download resumes there.
-            if sync(out, &mut pending, &mut durable, &report)
-                .await
-                .is_some()
-            {
+            if sync(&mut out, &mut pending, &mut durable, &report).await {
                 let _ = report.send(Durable::Failed(e)).await;
             }
             return;
@@ -91,9 +97,8 @@ pub(crate) async fn run(
         pending_bytes += len;
         due.get_or_insert(Instant::now() + SYNC_EVERY);
         if pending_bytes >= SYNC_BYTES {
-            match sync(out, &mut pending, &mut durable, &report).await {
-                Some(o) => out = o,
-                None => return,
+            if !sync(&mut out, &mut pending, &mut durable, &report).await {
+                return;
             }
             pending_bytes = 0;
             due = None;
@@ -101,36 +106,30 @@ pub(crate) async fn run(
     }
 }
 
+/// Syncs what is pending and reports it durable; false when that failed
+/// (the failure is reported and nothing more may be written).
 async fn sync(
-    mut out: Output,
+    out: &mut Output,
     pending: &mut Vec<u32>,
     durable: &mut Bitmap,
     report: &mpsc::Sender<Durable>,
-) -> Option<Output> {
+) -> bool {
     if pending.is_empty() {
-        return Some(out);
+        return true;
     }
-    let mut now = durable.clone();
     for p in pending.iter() {
-        now.set(*p);
+        durable.set(*p);
     }
-    let (out, now, r) = tokio::task::spawn_blocking(move || {
-        let r = out.sync().and_then(|()| out.finish(&now));
-        (out, now, r)
-    })
-    .await
-    .ok()?;
-    *durable = now;
-    match r {
+    match out.sync().and_then(|()| out.finish(durable)) {
         Ok(()) => {
             let _ = report
                 .send(Durable::Pieces(std::mem::take(pending), out.written))
                 .await;
-            Some(out)
+            true
         }
         Err(e) => {
             let _ = report.send(Durable::Failed(e)).await;
-            None
+            false
         }
     }
 }

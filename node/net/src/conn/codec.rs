@@ -12,7 +12,44 @@ pub struct Outgoing {
     /// Priority.
     pub priority: Priority,
     /// Encoded payload.
-    pub payload: Vec<u8>,
+    pub payload: Payload,
+}
+
+/// A frame's encoded payload, as it waits to be written: whole, or a small
+/// head followed by bytes shared with where they came from (a block of a
+/// piece, sent without being copied until it goes into the write buffer).
+#[derive(Debug, Clone)]
+pub enum Payload {
+    /// The payload in one piece.
+    Whole(Vec<u8>),
+    /// `head ‖ tail` is the payload.
+    Parts {
+        /// The first bytes (a message's encoded fields).
+        head: Vec<u8>,
+        /// The rest, shared.
+        tail: Bytes,
+    },
+}
+
+impl Payload {
+    /// Its length in bytes.
+    pub fn len(&self) -> usize {
+        match self {
+            Payload::Whole(v) => v.len(),
+            Payload::Parts { head, tail } => head.len() + tail.len(),
+        }
+    }
+
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl From<Vec<u8>> for Payload {
+    fn from(v: Vec<u8>) -> Payload {
+        Payload::Whole(v)
+    }
 }
 
 /// Why reading or writing frames failed.
@@ -59,10 +96,20 @@ impl Decoder for FrameCodec {
 impl Encoder<Outgoing> for FrameCodec {
     type Error = CodecError;
 
+    /// Writes the header and the payload straight into `dst` (each payload
+    /// byte is copied once, into the write buffer).
     fn encode(&mut self, item: Outgoing, dst: &mut BytesMut) -> Result<(), CodecError> {
-        let mut buf = Vec::with_capacity(HEADER_LEN + item.payload.len());
-        frame::encode_frame(item.channel, item.priority, &item.payload, &mut buf)?;
-        dst.extend_from_slice(&buf);
+        let len = u32::try_from(item.payload.len()).unwrap_or(u32::MAX);
+        let header = frame::frame_header(item.channel, item.priority, len)?;
+        dst.reserve(HEADER_LEN + item.payload.len());
+        dst.extend_from_slice(&header.encode());
+        match &item.payload {
+            Payload::Whole(v) => dst.extend_from_slice(v),
+            Payload::Parts { head, tail } => {
+                dst.extend_from_slice(head);
+                dst.extend_from_slice(tail);
+            }
+        }
         Ok(())
     }
 }

@@ -88,7 +88,7 @@ impl ConnHandle {
             .try_send(Outgoing {
                 channel: Channel::Control,
                 priority: Priority::Control,
-                payload: m.encode(),
+                payload: m.encode().into(),
             })
             .map_err(|_| Dropped)
     }
@@ -100,7 +100,7 @@ impl ConnHandle {
             .try_send(Outgoing {
                 channel: Channel::Peers,
                 priority: Priority::Normal,
-                payload: m.encode(),
+                payload: m.encode().into(),
             })
             .map_err(|_| Dropped)
     }
@@ -112,7 +112,7 @@ impl ConnHandle {
             .try_send(Outgoing {
                 channel: msg.channel(),
                 priority: Priority::Normal,
-                payload: msg.encode(),
+                payload: msg.encode().into(),
             })
             .map_err(|_| Dropped)
     }

@@ -25,7 +25,7 @@ async fn send(framed: &mut FramedStream, payload: Vec<u8>) -> Result<(), ConnErr
         .send(Outgoing {
             channel: Channel::Handshake,
             priority: Priority::Control,
-            payload,
+            payload: payload.into(),
         })
         .await?;
     Ok(())

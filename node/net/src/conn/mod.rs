@@ -24,7 +24,7 @@ mod service;
 mod session;
 
 pub use accept::accept_loop;
-pub use codec::{CodecError, FrameCodec, Outgoing};
+pub use codec::{CodecError, FrameCodec, Outgoing, Payload};
 pub use config::ConnConfig;
 pub use event::{Admission, NodeEvent};
 pub use handle::{ConnHandle, Direction, Dropped, Outboxes};

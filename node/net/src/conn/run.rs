@@ -80,7 +80,7 @@ async fn write_loop(
         let close = Outgoing {
             channel: Channel::Control,
             priority: Priority::Control,
-            payload: msg.encode(),
+            payload: msg.encode().into(),
         };
         let _ = timeout(Duration::from_secs(2), sink.send(close)).await;
     }

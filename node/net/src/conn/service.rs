@@ -224,7 +224,7 @@ impl ServiceConn {
         let out = Outgoing {
             channel,
             priority,
-            payload,
+            payload: payload.into(),
         };
         let stop = self.stop.clone();
         tokio::select! {

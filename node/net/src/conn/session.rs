@@ -310,7 +310,7 @@ pub(super) async fn send_close(framed: &mut FramedStream, reason: CloseReason) {
     let out = Outgoing {
         channel: Channel::Control,
         priority: Priority::Control,
-        payload: msg.encode(),
+        payload: msg.encode().into(),
     };
     let _ = timeout(std::time::Duration::from_secs(2), async {
         framed.send(out).await?;
@@ -328,7 +328,7 @@ async fn busy_redirect(mut framed: FramedStream, peer: warren_proto::NodeId, ctx
     let out = Outgoing {
         channel: Channel::Peers,
         priority: Priority::Normal,
-        payload: msg.encode(),
+        payload: msg.encode().into(),
     };
     let _ = timeout(std::time::Duration::from_secs(5), framed.send(out)).await;
     send_close(&mut framed, CloseReason::Busy).await;

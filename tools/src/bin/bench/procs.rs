@@ -165,6 +165,41 @@ impl Proc {
             .status();
         let _ = self.child.wait();
     }
+
+    /// Stops the node and returns what it used over its whole life, every
+    /// thread counted (also those that ended): the growth of this
+    /// process's `getrusage(RUSAGE_CHILDREN)` across the wait, which reaps
+    /// only this child.
+    pub(crate) fn stop_usage(self) -> Usage {
+        let before = Usage::children();
+        self.stop();
+        let after = Usage::children();
+        Usage {
+            cpu_s: after.cpu_s - before.cpu_s,
+            context_switches: after.context_switches - before.context_switches,
+        }
+    }
+}
+
+/// CPU time and context switches of a process.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Usage {
+    /// User + system CPU, seconds.
+    pub(crate) cpu_s: f64,
+    /// Voluntary + involuntary context switches.
+    pub(crate) context_switches: i64,
+}
+
+impl Usage {
+    fn children() -> Usage {
+        use nix::sys::resource::{UsageWho, getrusage};
+        let u = getrusage(UsageWho::RUSAGE_CHILDREN).unwrap();
+        let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+        Usage {
+            cpu_s: secs(u.user_time()) + secs(u.system_time()),
+            context_switches: u.voluntary_context_switches() + u.involuntary_context_switches(),
+        }
+    }
 }
 
 impl Drop for Proc {

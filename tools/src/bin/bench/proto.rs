@@ -133,7 +133,7 @@ fn frames() {
             Outgoing {
                 channel: m.channel(),
                 priority: Priority::Control,
-                payload: m.encode(),
+                payload: m.encode().into(),
             }
         },
         true,
@@ -151,7 +151,7 @@ fn frames() {
             Outgoing {
                 channel: m.channel(),
                 priority: Priority::Normal,
-                payload: m.encode(),
+                payload: m.encode().into(),
             }
         },
         true,
@@ -162,7 +162,7 @@ fn frames() {
         || Outgoing {
             channel: Channel::Peers,
             priority: Priority::Bulk,
-            payload: bulk.clone(),
+            payload: bulk.clone().into(),
         },
         false,
     );

@@ -91,7 +91,7 @@ async fn bench() {
                     .send(Outgoing {
                         channel: Channel::Handshake,
                         priority: Priority::Control,
-                        payload: hello,
+                        payload: hello.into(),
                     })
                     .await
                     .unwrap();
@@ -103,7 +103,7 @@ async fn bench() {
                     .send(Outgoing {
                         channel: Channel::Handshake,
                         priority: Priority::Control,
-                        payload: auth,
+                        payload: auth.into(),
                     })
                     .await
                     .unwrap();

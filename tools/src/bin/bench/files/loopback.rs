@@ -1,6 +1,12 @@
-//! 1 GiB between nodes on loopback TCP, against `openssl dgst -sha256`.
+//! 1 GiB between nodes on loopback TCP, against `openssl dgst -sha256` of
+//! the file and `curl | tee | openssl dgst -sha256` from a plain HTTP
+//! server (`sendfile`) on the same machine: time, CPU per GiB on both
+//! nodes, the downloader's context switches, memory and bytes written.
 
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
 use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::super::procs::Proc;
@@ -24,6 +30,56 @@ fn get(node: &Proc, link: &str, out: &Path) -> (Duration, serde_json::Value) {
     (t.elapsed(), done)
 }
 
+/// Serves `file` over HTTP/1.1 on a loopback port, one connection after
+/// another, the body with `std::io::copy` (`sendfile` on Linux); the port.
+fn http_file(file: &Path) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let file = file.to_path_buf();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let mut f = std::fs::File::open(&file).unwrap();
+            let len = f.metadata().unwrap().len();
+            let head =
+                format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n");
+            if conn.write_all(head.as_bytes()).is_ok() {
+                let _ = std::io::copy(&mut f, &mut conn);
+            }
+        }
+    });
+    port
+}
+
+/// `curl URL | tee OUT | openssl dgst -sha256`: median of three.
+fn curl_tee_openssl(port: u16, out: &Path) -> Duration {
+    let script = format!(
+        "set -o pipefail; curl -sf http://127.0.0.1:{port}/ | tee '{}' | openssl dgst -sha256 >/dev/null",
+        out.display()
+    );
+    let mut runs: Vec<Duration> = (0..3)
+        .map(|_| {
+            let t = Instant::now();
+            let ok = Command::new("bash")
+                .args(["-c", &script])
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(
+                ok,
+                "curl | tee | openssl failed (are curl and openssl installed?)"
+            );
+            t.elapsed()
+        })
+        .collect();
+    let _ = std::fs::remove_file(out);
+    super::super::median(&mut runs)
+}
+
 pub(super) fn run(dir: &Path) {
     println!("\n== files on loopback TCP (release build, 1 GiB of random bytes)");
     std::fs::create_dir_all(dir).unwrap();
@@ -36,6 +92,13 @@ pub(super) fn run(dir: &Path) {
         "openssl dgst -sha256 of the file: {:.2} s ({:.0} MB/s) — the floor",
         floor.as_secs_f64(),
         mb_s(SIZE, floor)
+    );
+
+    let pipeline = curl_tee_openssl(http_file(&src), &dir.join("curl.out"));
+    println!(
+        "curl | tee file | openssl dgst -sha256 from a plain HTTP server: {:.2} s ({:.0} MB/s)",
+        pipeline.as_secs_f64(),
+        mb_s(SIZE, pipeline)
     );
 
     // One seeder.
@@ -52,18 +115,27 @@ pub(super) fn run(dir: &Path) {
     let b = tcp(&dir.join("b"), Some(&addr));
     b.wait("b connected", |s| s["connected_peers"].as_u64() >= Some(1));
     let before = b.written();
+    let ticks = (a.cpu_ticks(), b.cpu_ticks());
     let (took, done) = get(&b, shared["link"].as_str().unwrap(), &dir.join("out-b"));
     let after = b.written();
+    // Clock ticks are 1/100 s on Linux.
+    let seeder_cpu = (a.cpu_ticks() - ticks.0) as f64 / 100.0;
+    let downloader_cpu = (b.cpu_ticks() - ticks.1) as f64 / 100.0;
     assert_eq!(done["state"], "complete", "{done}");
     assert!(
         same(&src, &dir.join("out-b/big.bin")),
         "the download differs"
     );
     println!(
-        "1 GiB download, 1 seeder, verified: {:.2} s ({:.0} MB/s) = {:.2}× openssl's time",
+        "1 GiB download, 1 seeder, verified: {:.2} s ({:.0} MB/s) = {:.2}× openssl's time, {:.2}× curl | tee | openssl's",
         took.as_secs_f64(),
         mb_s(SIZE, took),
-        took.as_secs_f64() / floor.as_secs_f64()
+        took.as_secs_f64() / floor.as_secs_f64(),
+        took.as_secs_f64() / pipeline.as_secs_f64()
+    );
+    println!(
+        "CPU per GiB during the download: seeder {seeder_cpu:.2} s + downloader {downloader_cpu:.2} s = {:.2} s",
+        seeder_cpu + downloader_cpu
     );
     println!(
         "peak RSS of the downloading node: {:.1} MiB; of the seeder: {:.1} MiB",
@@ -75,7 +147,11 @@ pub(super) fn run(dir: &Path) {
         (after.0 - before.0) as f64 / SIZE as f64,
         (after.1 - before.1) as f64 / SIZE as f64
     );
-    b.stop();
+    let life = b.stop_usage();
+    println!(
+        "downloading node over its whole life (start, connect, 1 GiB, stop): {} context switches, {:.2} CPU-seconds",
+        life.context_switches, life.cpu_s
+    );
 
     // Three seeders: two more nodes fetch the share by its public link
     // (and so seed it), then a fresh node downloads it by content id.

@@ -1,14 +1,17 @@
-//! File transfer on the private Tor network, in interleaved rounds:
-//! Warren on one circuit, a plain HTTP server behind a C tor onion service
-//! fetched with curl through a C tor client, OnionShare on the same C tor,
-//! and Warren on three circuits; then three seeders against one.
+//! File transfer on the private Tor network, in interleaved rounds, every
+//! C tor contender on the same two C tors (one hosting the services, one
+//! the client): Warren on arti on one circuit, Warren on C tor on one
+//! circuit, a plain HTTP server behind a C tor onion service fetched with
+//! curl, OnionShare, Warren on arti on three circuits, and a raw arti
+//! stream against a raw C tor stream; then three seeders against one.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::super::median;
+use super::super::onion::stream::{self as raw, RawArti};
 use super::super::procs::Proc;
 use super::{mb_s, random_file, same};
 
@@ -30,21 +33,45 @@ fn arti(dir: &Path, net: &Path, config: &str, boot: Option<&str>) -> Proc {
     p
 }
 
+/// A node on the C tor whose control port is `control`.
+fn ctor(dir: &Path, control: u16, config: &str, boot: Option<&str>) -> Proc {
+    let control = format!("127.0.0.1:{control}");
+    let mut args = vec!["--transport", "ctor", "--control-port", &control];
+    if let Some(b) = boot {
+        args.extend(["--bootstrap", b]);
+    }
+    let p = Proc::start(
+        dir,
+        &format!("[tor]\nretry_interval_secs = 2\n{config}"),
+        &args,
+    );
+    p.wait("online", |s| s["online"] == true);
+    p
+}
+
+/// Which Tor a downloader runs on.
+#[derive(Clone, Copy)]
+enum On {
+    /// Its own arti, on the network file.
+    Arti(&'static Path),
+    /// The C tor with this control port.
+    CTor(u16),
+}
+
 /// A fresh downloader fetches `link`; seconds, or None on failure.
 fn warren_get(
     dir: &Path,
-    net: &Path,
+    on: On,
     circuits: usize,
     boot: &str,
     link: &str,
     src: &Path,
 ) -> Option<Duration> {
-    let n = arti(
-        dir,
-        net,
-        &format!("[files]\ncircuits_per_provider = {circuits}\n"),
-        Some(boot),
-    );
+    let config = format!("[files]\ncircuits_per_provider = {circuits}\n");
+    let n = match on {
+        On::Arti(net) => arti(dir, net, &config, Some(boot)),
+        On::CTor(control) => ctor(dir, control, &config, Some(boot)),
+    };
     let out = dir.join("out");
     std::fs::create_dir_all(&out).unwrap();
     let t = Instant::now();
@@ -186,12 +213,16 @@ pub(super) fn run(dir: &Path) {
         SIZE >> 20
     );
     let net = warren_localnet::shared();
-    let netfile: PathBuf = net.file.clone();
+    let netfile: &'static Path = &net.file;
     std::fs::create_dir_all(dir.join("src")).unwrap();
     let src = dir.join("src/file.bin");
     random_file(&src, SIZE, 5);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
 
-    let seeder = arti(&dir.join("seeder"), &netfile, "", None);
+    let seeder = arti(&dir.join("seeder"), netfile, "", None);
     let boot = seeder.status().unwrap()["address"]
         .as_str()
         .unwrap()
@@ -199,16 +230,32 @@ pub(super) fn run(dir: &Path) {
     let shared = seeder.json(&["share", src.to_str().unwrap(), "--json", "--public"]);
     let link = shared["public_link"].as_str().unwrap().to_string();
 
-    // The C tor side: one tor hosting the plain HTTP service (and
-    // OnionShare's), another as the client curl goes through.
+    // The C tor side: one tor hosting the plain HTTP service, the raw
+    // stream's sink, OnionShare's service and a Warren seeder on C tor;
+    // another as the client curl, the raw stream and Warren on C tor go
+    // through.
     let hs_dir = dir.join("hs");
     let (_http, http_port) = http_server(&dir.join("src")).expect("python3 -m http.server");
+    let sink_port = rt.block_on(async {
+        let at = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = at.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((s, _)) = at.accept().await {
+                tokio::spawn(raw::sink(s));
+            }
+        });
+        port
+    });
     let service_tor = warren_localnet::CTor::start(
         &net.network,
         &dir.join("tor-service"),
         &[
             &format!("HiddenServiceDir {}", hs_dir.display()),
             &format!("HiddenServicePort 80 127.0.0.1:{http_port}"),
+            &format!(
+                "HiddenServicePort {} 127.0.0.1:{sink_port}",
+                raw::RAW_PORT + 1
+            ),
         ],
         Duration::from_secs(120),
     )
@@ -221,7 +268,8 @@ pub(super) fn run(dir: &Path) {
     )
     .expect("C tor client");
     let host = std::fs::read_to_string(hs_dir.join("hostname")).unwrap();
-    let http_url = format!("http://{}/file.bin", host.trim());
+    let host = host.trim().to_string();
+    let http_url = format!("http://{host}/file.bin");
     let http_ok = reachable(client_tor.socks_port, &http_url);
     if !http_ok {
         println!("the plain HTTP onion service never became reachable");
@@ -248,68 +296,102 @@ pub(super) fn run(dir: &Path) {
     let share_ok = share_url
         .as_ref()
         .is_some_and(|u| reachable(client_tor.socks_port, u));
+    // Warren on C tor: a seeder of its own (not connected to the arti
+    // one, so each downloader has exactly one provider).
+    let cseeder = ctor(&dir.join("ctor-seeder"), service_tor.control_port, "", None);
+    let cboot = cseeder.status().unwrap()["address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cshared = cseeder.json(&["share", src.to_str().unwrap(), "--json", "--public"]);
+    let clink = cshared["public_link"].as_str().unwrap().to_string();
+    let raw_arti = rt.block_on(RawArti::start(
+        &dir.join("raw-arti"),
+        &warren_node::tor::TorNetwork::load(netfile).unwrap(),
+    ));
+    let raw_rate = |r: f64| Duration::from_secs_f64(SIZE as f64 / r);
 
-    let (mut w1, mut w3, mut http, mut os) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let names = [
+        "Warren on arti, 1 seeder, 1 circuit",
+        "Warren on C tor, 1 seeder, 1 circuit",
+        "plain HTTP through a C tor onion service (curl via C tor)",
+        "OnionShare on C tor (curl via C tor)",
+        "Warren on arti, 1 seeder, 3 circuits",
+        "raw arti stream (an arti client to an arti onion service)",
+        "raw C tor stream (a C tor client to a C tor onion service)",
+    ];
+    let mut runs: [Vec<Duration>; 7] = Default::default();
     for round in 0..ROUNDS {
-        if let Some(d) = warren_get(
-            &dir.join(format!("w1-{round}")),
-            &netfile,
-            1,
-            &boot,
-            &link,
-            &src,
-        ) {
-            w1.push(d);
-        }
-        if http_ok {
-            if let Some(d) = curl_get(
-                client_tor.socks_port,
-                &http_url,
-                &dir.join("http.out"),
+        let d = |name: &str| dir.join(format!("{name}-{round}"));
+        let arti_on = On::Arti(netfile);
+        let got = [
+            warren_get(&d("w1"), arti_on, 1, &boot, &link, &src),
+            warren_get(
+                &d("c1"),
+                On::CTor(client_tor.control_port),
+                1,
+                &cboot,
+                &clink,
                 &src,
-            ) {
-                http.push(d);
-            }
-        }
-        if let (true, Some(u)) = (share_ok, &share_url) {
-            if let Some(d) = curl_get(client_tor.socks_port, u, &dir.join("os.out"), &src) {
-                os.push(d);
-            }
-        }
-        if let Some(d) = warren_get(
-            &dir.join(format!("w3-{round}")),
-            &netfile,
-            3,
-            &boot,
-            &link,
-            &src,
-        ) {
-            w3.push(d);
+            ),
+            http_ok
+                .then(|| {
+                    curl_get(
+                        client_tor.socks_port,
+                        &http_url,
+                        &dir.join("http.out"),
+                        &src,
+                    )
+                })
+                .flatten(),
+            share_url
+                .as_ref()
+                .filter(|_| share_ok)
+                .and_then(|u| curl_get(client_tor.socks_port, u, &dir.join("os.out"), &src)),
+            warren_get(&d("w3"), arti_on, 3, &boot, &link, &src),
+            // The raw streams carry `raw::BYTES`; their rates give the
+            // time SIZE would take.
+            Some(raw_rate(rt.block_on(raw::retry(|| raw_arti.send())))),
+            Some(raw_rate(rt.block_on(raw::retry(|| {
+                raw::ctor_raw_send(client_tor.socks_port, &host, raw::RAW_PORT + 1)
+            })))),
+        ];
+        for (v, g) in runs.iter_mut().zip(got) {
+            v.extend(g);
         }
     }
-    let one = show("Warren, 1 seeder, 1 circuit", &mut w1);
-    let three = show("Warren, 1 seeder, 3 circuits", &mut w3);
-    let raw = show(
-        "plain HTTP through a C tor onion service (curl via C tor)",
-        &mut http,
-    );
-    let osh = show("OnionShare 2.6 on C tor (curl via C tor)", &mut os);
+    let [w1, c1, http, os, w3, ra, rc] = runs
+        .iter_mut()
+        .zip(names)
+        .map(|(v, n)| show(n, v))
+        .collect::<Vec<_>>()
+        .try_into()
+        .unwrap();
     // Speed of `a` relative to `b`, from their median times.
     let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
         (Some(a), Some(b)) => format!("{:.2}×", b / a),
         _ => "n/a".into(),
     };
     println!(
-        "speed: Warren on 1 circuit = {} plain HTTP's, {} OnionShare's; 3 circuits = {} 1 circuit's",
-        ratio(one, raw),
-        ratio(one, osh),
-        ratio(three, one)
+        "speed: Warren on arti, 1 circuit = {} plain HTTP's, {} OnionShare's, {} a raw C tor stream's, {} Warren on C tor's",
+        ratio(w1, http),
+        ratio(w1, os),
+        ratio(w1, rc),
+        ratio(w1, c1)
     );
+    println!(
+        "speed: Warren on C tor, 1 circuit = {} plain HTTP's, {} OnionShare's; raw arti = {} raw C tor's; Warren on arti, 3 circuits = {} 1 circuit's",
+        ratio(c1, http),
+        ratio(c1, os),
+        ratio(ra, rc),
+        ratio(w3, w1)
+    );
+    let three = w3;
 
     // Three seeders: two nodes fetch it and seed; a fresh node downloads.
     let mut seeders = Vec::new();
     for name in ["s2", "s3"] {
-        let n = arti(&dir.join(name), &netfile, "", Some(&boot));
+        let n = arti(&dir.join(name), netfile, "", Some(&boot));
         let out = dir.join(name).join("out");
         std::fs::create_dir_all(&out).unwrap();
         let o = n.cli(&["get", &link, "--out", out.to_str().unwrap(), "--json"]);
@@ -319,7 +401,7 @@ pub(super) fn run(dir: &Path) {
     let mut w33 = Vec::new();
     for round in 0..ROUNDS {
         let d = dir.join(format!("w33-{round}"));
-        let n = arti(&d, &netfile, "", Some(&boot));
+        let n = arti(&d, netfile, "", Some(&boot));
         n.wait("three peers", |s| s["connected_peers"].as_u64() >= Some(3));
         let out = d.join("out");
         std::fs::create_dir_all(&out).unwrap();
@@ -336,6 +418,7 @@ pub(super) fn run(dir: &Path) {
     );
     drop(seeders);
     drop(share);
+    drop(cseeder);
     drop(service_tor);
     drop(client_tor);
 }

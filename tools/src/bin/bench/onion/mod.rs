@@ -3,7 +3,7 @@
 //! the memory of a node with ten peers.
 
 mod nodes;
-mod stream;
+pub(crate) mod stream;
 
 pub(crate) fn run() {
     let net = network();

@@ -34,9 +34,9 @@ use warren_proto::{
 };
 
 const MIB: usize = 1 << 20;
-const BYTES: usize = 16 * MIB;
+pub(crate) const BYTES: usize = 16 * MIB;
 const FRAME: usize = 16 * 1024;
-const RAW_PORT: u16 = 80;
+pub(crate) const RAW_PORT: u16 = 80;
 
 fn keypair() -> Arc<Keypair> {
     let mut seed = [0u8; 32];
@@ -77,8 +77,76 @@ pub(super) fn run(shared: &warren_localnet::Shared) {
     rt.block_on(bench(shared));
 }
 
+/// A plain arti onion service that reads `BYTES` per stream and answers
+/// one byte, and an arti client of its own: the raw arti stream.
+pub(crate) struct RawArti {
+    _service: std::sync::Arc<tor_hsservice::RunningOnionService>,
+    client: Arc<TorClient<tor_rtcompat::PreferredRuntime>>,
+    onion: String,
+}
+
+impl RawArti {
+    /// Both bootstrapped on the private network `net`, state under `tmp`.
+    pub(crate) async fn start(tmp: &Path, net: &TorNetwork) -> RawArti {
+        let client = |name: &str| {
+            let cfg = arti_client_config(
+                &tmp.join(name),
+                Some(net),
+                warren_node::config::Limits::default().tor_memory_mib << 20,
+            )
+            .unwrap();
+            TorClient::builder()
+                .config(cfg)
+                .create_unbootstrapped()
+                .unwrap()
+        };
+        let raw_srv = client("raw-server");
+        raw_srv.bootstrap().await.unwrap();
+        let raw_key = keypair();
+        let hsid = {
+            let kp = tor_llcrypto::pk::ed25519::Keypair::from_bytes(raw_key.seed());
+            tor_hscrypto::pk::HsIdKeypair::from(tor_llcrypto::pk::ed25519::ExpandedKeypair::from(
+                &kp,
+            ))
+        };
+        let cfg = tor_hsservice::config::OnionServiceConfigBuilder::default()
+            .nickname("raw".parse().unwrap())
+            .build()
+            .unwrap();
+        let (service, requests) = raw_srv
+            .launch_onion_service_with_hsid(cfg, hsid)
+            .unwrap()
+            .unwrap();
+        tokio::spawn(async move {
+            let mut streams = tor_hsservice::handle_rend_requests(requests);
+            while let Some(req) = streams.next().await {
+                tokio::spawn(async move {
+                    if let Ok(s) = req
+                        .accept(tor_cell::relaycell::msg::Connected::new_empty())
+                        .await
+                    {
+                        sink(s).await;
+                    }
+                });
+            }
+        });
+        let raw_cli = client("raw-client");
+        raw_cli.bootstrap().await.unwrap();
+        RawArti {
+            _service: service,
+            client: raw_cli,
+            onion: raw_key.id().to_string(),
+        }
+    }
+
+    /// One stream of `BYTES`: bytes per second, or why it failed.
+    pub(crate) async fn send(&self) -> Result<f64, String> {
+        raw_send(&self.client, &self.onion).await
+    }
+}
+
 /// Reads `BYTES` from `s`, then answers one byte.
-async fn sink<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut s: S) {
+pub(crate) async fn sink<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut s: S) {
     let mut buf = vec![0u8; 64 * 1024];
     let mut got = 0;
     while got < BYTES {
@@ -96,51 +164,7 @@ async fn bench(shared: &warren_localnet::Shared) {
     let net = TorNetwork::load(file).unwrap();
     let tmp = std::env::temp_dir().join(format!("warren-bench-stream-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
-    let client = |name: &str| {
-        let cfg = arti_client_config(
-            &tmp.join(name),
-            Some(&net),
-            warren_node::config::Limits::default().tor_memory_mib << 20,
-        )
-        .unwrap();
-        TorClient::builder()
-            .config(cfg)
-            .create_unbootstrapped()
-            .unwrap()
-    };
-
-    // Raw: a plain arti service that reads BYTES and answers one byte.
-    let raw_srv = client("raw-server");
-    raw_srv.bootstrap().await.unwrap();
-    let raw_key = keypair();
-    let hsid = {
-        let kp = tor_llcrypto::pk::ed25519::Keypair::from_bytes(raw_key.seed());
-        tor_hscrypto::pk::HsIdKeypair::from(tor_llcrypto::pk::ed25519::ExpandedKeypair::from(&kp))
-    };
-    let cfg = tor_hsservice::config::OnionServiceConfigBuilder::default()
-        .nickname("raw".parse().unwrap())
-        .build()
-        .unwrap();
-    let (_raw_service, requests) = raw_srv
-        .launch_onion_service_with_hsid(cfg, hsid)
-        .unwrap()
-        .unwrap();
-    tokio::spawn(async move {
-        let mut streams = tor_hsservice::handle_rend_requests(requests);
-        while let Some(req) = streams.next().await {
-            tokio::spawn(async move {
-                if let Ok(s) = req
-                    .accept(tor_cell::relaycell::msg::Connected::new_empty())
-                    .await
-                {
-                    sink(s).await;
-                }
-            });
-        }
-    });
-    let raw_cli = client("raw-client");
-    raw_cli.bootstrap().await.unwrap();
-    let raw_onion = raw_key.id().to_string();
+    let raw = RawArti::start(&tmp, &net).await;
 
     // Warren: the node's transport on both ends.
     let transport = |name: &str, kp: Arc<Keypair>| {
@@ -224,8 +248,8 @@ async fn bench(shared: &warren_localnet::Shared) {
     let mut rates: [Vec<f64>; 4] = Default::default();
     for round in 0..3 {
         let got = [
-            retry(|| raw_send(&raw_cli, &raw_onion)).await,
-            retry(|| ctor_raw_send(socks, &ctor_onion)).await,
+            retry(|| raw.send()).await,
+            retry(|| ctor_raw_send(socks, &ctor_onion, RAW_PORT)).await,
             retry(|| warren_send(&cli, &cli_key, &cli_rec, &srv_key)).await,
             retry(|| warren_send(&ccli, &ccli_key, &ccli_rec, &csrv_key)).await,
         ];
@@ -267,7 +291,7 @@ async fn bench(shared: &warren_localnet::Shared) {
 }
 
 /// Retries a measurement while onion services are between time periods.
-async fn retry<F, Fut>(mut f: F) -> f64
+pub(crate) async fn retry<F, Fut>(mut f: F) -> f64
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<f64, String>>,
@@ -310,7 +334,7 @@ fn out(channel: Channel, priority: Priority, payload: Vec<u8>) -> Outgoing {
     Outgoing {
         channel,
         priority,
-        payload,
+        payload: payload.into(),
     }
 }
 
@@ -337,9 +361,9 @@ async fn serve_warren<T: Transport + OnionHost + Clone + 'static>(t: &T, key: &A
     }
 }
 
-/// A raw stream through the C tor client's SOCKS port.
-async fn ctor_raw_send(socks: u16, onion: &str) -> Result<f64, String> {
-    let mut s = tokio_socks::tcp::Socks5Stream::connect(("127.0.0.1", socks), (onion, RAW_PORT))
+/// A raw stream through the C tor client's SOCKS port to `onion:port`.
+pub(crate) async fn ctor_raw_send(socks: u16, onion: &str, port: u16) -> Result<f64, String> {
+    let mut s = tokio_socks::tcp::Socks5Stream::connect(("127.0.0.1", socks), (onion, port))
         .await
         .map_err(|e| e.to_string())?;
     let chunk = vec![0x5au8; 64 * 1024];
