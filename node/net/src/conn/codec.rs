@@ -64,11 +64,24 @@ pub enum CodecError {
     Io(#[from] std::io::Error),
 }
 
-/// Splits a stream into frames. The read buffer never holds more than one
-/// frame plus one read's worth of bytes: a header is checked (channel,
-/// priority, size limit) as soon as its 8 bytes arrive.
+/// Splits a stream into frames. A header is checked (channel, priority,
+/// size limit) as soon as its 8 bytes arrive. The read buffer makes room
+/// for the rest of the frame; behind a frame of 16 KiB or more (piece
+/// data) for four frames of its size, at most 160 KiB (`BULK_FRAME`,
+/// `READ_AHEAD`, `READ_AHEAD_MAX`), so that one read takes several blocks. It never holds more than that plus one
+/// read's worth of bytes.
 #[derive(Debug, Default)]
 pub struct FrameCodec;
+
+/// A frame this large or larger is bulk data (a block is 32 KiB): more of
+/// the same is likely right behind it.
+const BULK_FRAME: usize = 16 * 1024;
+/// Frames of a bulk frame's size the read buffer makes room for: with 32
+/// KiB blocks, reads of up to 128 KiB.
+const READ_AHEAD: usize = 4;
+/// The most the read buffer makes room for ahead (a larger frame gets room
+/// for itself only).
+const READ_AHEAD_MAX: usize = 160 * 1024;
 
 impl Decoder for FrameCodec {
     type Item = (Header, Bytes);
@@ -85,7 +98,13 @@ impl Decoder for FrameCodec {
                 if let Some(head) = src.first_chunk::<HEADER_LEN>() {
                     // Header already checked by decode_frame; make room for the rest.
                     let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
-                    src.reserve(HEADER_LEN + len - src.len().min(HEADER_LEN + len));
+                    let frame = HEADER_LEN + len;
+                    let want = if len >= BULK_FRAME {
+                        (frame * READ_AHEAD).min(READ_AHEAD_MAX).max(frame)
+                    } else {
+                        frame
+                    };
+                    src.reserve(want - src.len().min(want));
                 }
                 Ok(None)
             }
