@@ -18,44 +18,40 @@ use super::{mb_s, random_file, same};
 const SIZE: u64 = 32 << 20;
 const ROUNDS: usize = 3;
 
-fn arti(dir: &Path, net: &Path, config: &str, boot: Option<&str>) -> Proc {
-    let net = net.to_str().unwrap();
-    let mut args = vec!["--transport", "arti", "--tor-network", net];
-    if let Some(b) = boot {
-        args.extend(["--bootstrap", b]);
-    }
-    let p = Proc::start(
-        dir,
-        &format!("[tor]\nretry_interval_secs = 2\n{config}"),
-        &args,
-    );
-    p.wait("online", |s| s["online"] == true);
-    p
-}
-
-/// A node on the C tor whose control port is `control`.
-fn ctor(dir: &Path, control: u16, config: &str, boot: Option<&str>) -> Proc {
-    let control = format!("127.0.0.1:{control}");
-    let mut args = vec!["--transport", "ctor", "--control-port", &control];
-    if let Some(b) = boot {
-        args.extend(["--bootstrap", b]);
-    }
-    let p = Proc::start(
-        dir,
-        &format!("[tor]\nretry_interval_secs = 2\n{config}"),
-        &args,
-    );
-    p.wait("online", |s| s["online"] == true);
-    p
-}
-
-/// Which Tor a downloader runs on.
+/// Which Tor a node runs on.
 #[derive(Clone, Copy)]
 enum On {
     /// Its own arti, on the network file.
     Arti(&'static Path),
     /// The C tor with this control port.
     CTor(u16),
+}
+
+/// A node on `on`, bootstrapping from `boot`, once it is online.
+fn node(dir: &Path, on: On, config: &str, boot: Option<&str>) -> Proc {
+    let control;
+    let mut args = match on {
+        On::Arti(net) => vec![
+            "--transport",
+            "arti",
+            "--tor-network",
+            net.to_str().unwrap(),
+        ],
+        On::CTor(port) => {
+            control = format!("127.0.0.1:{port}");
+            vec!["--transport", "ctor", "--control-port", &control]
+        }
+    };
+    if let Some(b) = boot {
+        args.extend(["--bootstrap", b]);
+    }
+    let p = Proc::start(
+        dir,
+        &format!("[tor]\nretry_interval_secs = 2\n{config}"),
+        &args,
+    );
+    p.wait("online", |s| s["online"] == true);
+    p
 }
 
 /// A fresh downloader fetches `link`; seconds, or None on failure.
@@ -68,10 +64,7 @@ fn warren_get(
     src: &Path,
 ) -> Option<Duration> {
     let config = format!("[files]\ncircuits_per_provider = {circuits}\n");
-    let n = match on {
-        On::Arti(net) => arti(dir, net, &config, Some(boot)),
-        On::CTor(control) => ctor(dir, control, &config, Some(boot)),
-    };
+    let n = node(dir, on, &config, Some(boot));
     let out = dir.join("out");
     std::fs::create_dir_all(&out).unwrap();
     let t = Instant::now();
@@ -222,7 +215,7 @@ pub(super) fn run(dir: &Path) {
         .build()
         .unwrap();
 
-    let seeder = arti(&dir.join("seeder"), netfile, "", None);
+    let seeder = node(&dir.join("seeder"), On::Arti(netfile), "", None);
     let boot = seeder.status().unwrap()["address"]
         .as_str()
         .unwrap()
@@ -298,7 +291,12 @@ pub(super) fn run(dir: &Path) {
         .is_some_and(|u| reachable(client_tor.socks_port, u));
     // Warren on C tor: a seeder of its own (not connected to the arti
     // one, so each downloader has exactly one provider).
-    let cseeder = ctor(&dir.join("ctor-seeder"), service_tor.control_port, "", None);
+    let cseeder = node(
+        &dir.join("ctor-seeder"),
+        On::CTor(service_tor.control_port),
+        "",
+        None,
+    );
     let cboot = cseeder.status().unwrap()["address"]
         .as_str()
         .unwrap()
@@ -391,7 +389,7 @@ pub(super) fn run(dir: &Path) {
     // Three seeders: two nodes fetch it and seed; a fresh node downloads.
     let mut seeders = Vec::new();
     for name in ["s2", "s3"] {
-        let n = arti(&dir.join(name), netfile, "", Some(&boot));
+        let n = node(&dir.join(name), On::Arti(netfile), "", Some(&boot));
         let out = dir.join(name).join("out");
         std::fs::create_dir_all(&out).unwrap();
         let o = n.cli(&["get", &link, "--out", out.to_str().unwrap(), "--json"]);
@@ -401,7 +399,7 @@ pub(super) fn run(dir: &Path) {
     let mut w33 = Vec::new();
     for round in 0..ROUNDS {
         let d = dir.join(format!("w33-{round}"));
-        let n = arti(&d, netfile, "", Some(&boot));
+        let n = node(&d, On::Arti(netfile), "", Some(&boot));
         n.wait("three peers", |s| s["connected_peers"].as_u64() >= Some(3));
         let out = d.join("out");
         std::fs::create_dir_all(&out).unwrap();

@@ -315,10 +315,18 @@ async fn raw_send(
     client: &TorClient<tor_rtcompat::PreferredRuntime>,
     onion: &str,
 ) -> Result<f64, String> {
-    let mut s = client
+    let s = client
         .connect((onion, RAW_PORT))
         .await
         .map_err(|e| e.to_string())?;
+    timed_send(s).await
+}
+
+/// Writes `BYTES` to `s` and waits for the sink's one-byte answer: bytes
+/// per second.
+async fn timed_send<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    mut s: S,
+) -> Result<f64, String> {
     let chunk = vec![0x5au8; 64 * 1024];
     let t = Instant::now();
     for _ in 0..BYTES / chunk.len() {
@@ -363,18 +371,10 @@ async fn serve_warren<T: Transport + OnionHost + Clone + 'static>(t: &T, key: &A
 
 /// A raw stream through the C tor client's SOCKS port to `onion:port`.
 pub(crate) async fn ctor_raw_send(socks: u16, onion: &str, port: u16) -> Result<f64, String> {
-    let mut s = tokio_socks::tcp::Socks5Stream::connect(("127.0.0.1", socks), (onion, port))
+    let s = tokio_socks::tcp::Socks5Stream::connect(("127.0.0.1", socks), (onion, port))
         .await
         .map_err(|e| e.to_string())?;
-    let chunk = vec![0x5au8; 64 * 1024];
-    let t = Instant::now();
-    for _ in 0..BYTES / chunk.len() {
-        s.write_all(&chunk).await.map_err(|e| e.to_string())?;
-    }
-    s.flush().await.map_err(|e| e.to_string())?;
-    let mut ack = [0u8; 1];
-    s.read_exact(&mut ack).await.map_err(|e| e.to_string())?;
-    Ok(BYTES as f64 / t.elapsed().as_secs_f64())
+    timed_send(s).await
 }
 
 async fn warren_send(
