@@ -25,6 +25,7 @@
 pub mod bitmap;
 pub mod config;
 mod counters;
+mod direct;
 mod download;
 pub mod gateway;
 pub mod hashing;

@@ -5,21 +5,25 @@
 //! is on disk, and only then may the download record them as present. A
 //! file whose pieces are all durable is read back and checked against the
 //! piece table once more before it is called finished (and given its own
-//! name): nothing can have changed it unseen since it was written.
+//! name): nothing can have changed it unseen since it was written. Writes
+//! and the read-back go around the page cache where the file system allows
+//! it (`direct.rs`), so the check reads what the disk holds; the read-back
+//! reads the next piece while the last one is hashed.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
 use warren_proto::seal::SealKey;
 
 use super::FilesError;
 use super::bitmap::Bitmap;
+use super::direct::{self, AlignedBuf};
 use super::layout::{Names, Span, cover, finish_file, open_output, pieces_of, span_complete};
 use super::registry::Content;
 use super::source::FileSet;
-use super::verified::read_checked;
+use super::verified::blame;
+use warren_proto::content::piece_hash;
 
 /// The output files of one download.
 pub struct Output {
@@ -36,13 +40,23 @@ pub struct Output {
     seal: Option<SealKey>,
     dirty: BTreeSet<usize>,
     /// Files kept open between pieces (at most `OPEN_FILES`).
-    open: HashMap<usize, File>,
+    open: HashMap<usize, Handles>,
     /// Bytes written since creation (for figures).
     pub written: u64,
 }
 
 /// Output files kept open at once.
 const OPEN_FILES: usize = 16;
+/// Bytes the read-back check reads at once (whole pieces; at least one):
+/// fewer, larger direct reads, each a wait for the disk.
+const READ_BACK: usize = 1 << 20;
+
+/// One output file, opened twice: through the page cache, and around it
+/// where the file system allows (`None` where it does not).
+struct Handles {
+    buffered: File,
+    direct: Option<File>,
+}
 
 impl Output {
     /// Writes into `spans` (created beforehand by `layout::create_outputs`),
@@ -71,15 +85,19 @@ impl Output {
         }
     }
 
-    /// Writes a verified piece that starts at content `offset`.
-    pub fn write(&mut self, offset: u64, mut data: Vec<u8>) -> Result<(), FilesError> {
+    /// Writes a verified piece that starts at content `offset` (decrypted
+    /// in place first, for a sealed download). Where `data` starts at an
+    /// aligned address (the download's piece buffers), its aligned parts go to the disk
+    /// directly.
+    pub fn write(&mut self, offset: u64, data: &mut [u8]) -> Result<(), FilesError> {
         if let Some(k) = &self.seal {
-            k.apply(offset, &mut data).map_err(FilesError::Seal)?;
+            k.apply(offset, data).map_err(FilesError::Seal)?;
         }
         let mut at = 0usize;
         for (i, file_off, len) in cover(&self.spans, offset, data.len() as u64) {
-            let f = self.file(i)?;
-            f.write_all_at(&data[at..at + len as usize], file_off)
+            let h = self.file(i)?;
+            let part = &data[at..at + len as usize];
+            direct::write_at(&mut h.direct, &h.buffered, part, file_off)
                 .map_err(|e| write_error(&self.spans[i].path, e))?;
             self.dirty.insert(i);
             at += len as usize;
@@ -91,9 +109,92 @@ impl Output {
     /// Makes everything written so far durable.
     pub fn sync(&mut self) -> Result<(), FilesError> {
         for i in std::mem::take(&mut self.dirty) {
-            let f = self.file(i)?;
-            f.sync_data()
+            let h = self.file(i)?;
+            h.buffered
+                .sync_data()
                 .map_err(|e| write_error(&self.spans[i].path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Reads `pieces` back from the disk (around the page cache where the
+    /// file system allows) and checks each against the piece table. It
+    /// reads [`READ_BACK`] bytes of whole pieces at a time, and a second
+    /// thread reads the next run while this one hashes the last (two
+    /// buffers). A piece that does not read back as written is a fault
+    /// ([`crate::health::Fault::Changed`]): someone else wrote to the
+    /// file, or the disk lost it.
+    fn check_pieces(&mut self, pieces: std::ops::Range<u32>) -> Result<(), FilesError> {
+        let content = self.content.clone();
+        let piece_size = u64::from(content.manifest.piece_size);
+        let per_read = (READ_BACK as u64 / piece_size).max(1) as u32;
+        let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<(u32, AlignedBuf)>(1);
+        let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<AlignedBuf>(2);
+        for _ in 0..2 {
+            let _ = empty_tx.send(AlignedBuf::with_capacity(
+                (piece_size * u64::from(per_read)) as usize,
+            ));
+        }
+        let (read, bad) = std::thread::scope(|s| {
+            let hasher = s.spawn(move || {
+                for (first, buf) in full_rx {
+                    for (k, piece) in buf.as_slice().chunks(piece_size as usize).enumerate() {
+                        let p = first + k as u32;
+                        if content.hashes.get(p as usize) != Some(&piece_hash(piece)) {
+                            return Some(p);
+                        }
+                    }
+                    let _ = empty_tx.send(buf);
+                }
+                None
+            });
+            let read = (|| {
+                let mut first = pieces.start;
+                while first < pieces.end {
+                    let last = pieces.end.min(first.saturating_add(per_read));
+                    // The hasher stopped: it found a bad piece.
+                    let Ok(mut buf) = empty_rx.recv() else {
+                        return Ok(());
+                    };
+                    let offset = u64::from(first) * piece_size;
+                    let end = (u64::from(last) * piece_size).min(self.content.manifest.total_size);
+                    buf.resize((end - offset) as usize);
+                    self.read_back(offset, buf.as_mut_slice())?;
+                    if full_tx.send((first, buf)).is_err() {
+                        return Ok(());
+                    }
+                    first = last;
+                }
+                Ok(())
+            })();
+            drop(full_tx);
+            (read, hasher.join().unwrap_or(None))
+        });
+        if let Some(p) = bad {
+            let offset = u64::from(p) * piece_size;
+            let len = self.content.manifest.piece_len(u64::from(p));
+            return Err(blame(&self.check, p, offset, len).into());
+        }
+        read
+    }
+
+    /// Fills `buf` with content bytes from `offset`, as the files hold
+    /// them (encrypted again, for a sealed download: as the piece table
+    /// names them).
+    fn read_back(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), FilesError> {
+        let mut at = 0usize;
+        for (i, file_off, len) in cover(&self.spans, offset, buf.len() as u64) {
+            let h = self.file(i)?;
+            let part = &mut buf[at..at + len as usize];
+            direct::read_at(&mut h.direct, &h.buffered, part, file_off)
+                .map_err(|e| write_error(&self.spans[i].path, e))?;
+            at += len as usize;
+        }
+        if at != buf.len() {
+            return Err(FilesError::Refused(crate::Refusal::PastTheEnd));
+        }
+        if let Some(k) = &self.seal {
+            k.apply(offset, buf).map_err(FilesError::Seal)?;
         }
         Ok(())
     }
@@ -109,9 +210,7 @@ impl Output {
             if self.finished[i] || !span_complete(&self.spans[i], piece_size, durable) {
                 continue;
             }
-            for p in pieces_of(&self.spans[i], piece_size) {
-                read_checked(&self.check, &self.content, p)?;
-            }
+            self.check_pieces(pieces_of(&self.spans[i], piece_size))?;
             if let Some(n) = &self.names {
                 finish_file(&self.spans[i], n, i)?;
             }
@@ -120,7 +219,7 @@ impl Output {
         Ok(())
     }
 
-    fn file(&mut self, i: usize) -> Result<&File, FilesError> {
+    fn file(&mut self, i: usize) -> Result<&mut Handles, FilesError> {
         if !self.open.contains_key(&i) {
             // Closing a written file loses nothing: a later sync through a
             // new handle flushes the file's pages all the same.
@@ -131,11 +230,12 @@ impl Output {
                 Some(n) => n.current(&self.spans[i].path, i),
                 None => self.spans[i].path.clone(),
             };
-            let f = open_output(&path)?;
-            self.open.insert(i, f);
+            let buffered = open_output(&path)?;
+            let direct = direct::open(&path);
+            self.open.insert(i, Handles { buffered, direct });
         }
         self.open
-            .get(&i)
+            .get_mut(&i)
             .ok_or(FilesError::Refused(crate::Refusal::NotOpen))
     }
 }

@@ -163,7 +163,7 @@ impl Verified {
 /// Which file of those piece `i` covers changed: the one whose stamp
 /// changed since it was verified; when that does not tell (a download in
 /// progress, or none looks changed), the first, naming the others.
-fn blame(files: &FileSet, i: u32, offset: u64, len: u64) -> Fault {
+pub(crate) fn blame(files: &FileSet, i: u32, offset: u64, len: u64) -> Fault {
     let covered: Vec<usize> = cover(files.spans(), offset, len)
         .iter()
         .map(|(f, _, _)| *f)

@@ -23,6 +23,7 @@ use warren_proto::files::{FileMsg, MAX_BLOCK, RejectReason};
 use super::{ConnEvent, Shared, WriteJob};
 use crate::FilesError;
 use crate::bitmap::Bitmap;
+use crate::direct::AlignedBuf;
 use crate::transfer::{Received, Receiver, Sender};
 use warren_proto::content::{PieceHasher, piece_hash};
 
@@ -36,8 +37,9 @@ pub(crate) enum ToConn {
 }
 
 struct Piece {
-    /// The bytes so far; its capacity is the piece's length.
-    buf: Vec<u8>,
+    /// The bytes so far; its capacity is the piece's length, aligned for
+    /// the writer's direct I/O.
+    buf: AlignedBuf,
     /// The piece's length.
     len: u32,
     /// Offset of the next block to ask for.
@@ -50,7 +52,7 @@ struct Piece {
 impl Piece {
     fn new(len: u32) -> Piece {
         Piece {
-            buf: Vec::with_capacity(len as usize),
+            buf: AlignedBuf::with_capacity(len as usize),
             len,
             next: 0,
             received: 0,
@@ -71,9 +73,9 @@ impl Piece {
         } else {
             self.hasher = None;
             if self.buf.len() < end {
-                self.buf.resize(end, 0);
+                self.buf.resize(end);
             }
-            self.buf[offset..end].copy_from_slice(data);
+            self.buf.as_mut_slice()[offset..end].copy_from_slice(data);
         }
         self.received += data.len() as u32;
     }
@@ -272,9 +274,11 @@ impl Conn<'_> {
                 // Out of order: hashed whole, off this task.
                 None => {
                     let buf = piece.buf;
-                    tokio::task::spawn_blocking(move || (piece_hash(&buf) == expected, buf))
-                        .await
-                        .map_err(FilesError::from)?
+                    tokio::task::spawn_blocking(move || {
+                        (piece_hash(buf.as_slice()) == expected, buf)
+                    })
+                    .await
+                    .map_err(FilesError::from)?
                 }
             };
             if !ok {

@@ -12,6 +12,7 @@ use tokio::time::Instant;
 
 use crate::FilesError;
 use crate::bitmap::Bitmap;
+use crate::direct::AlignedBuf;
 use crate::output::Output;
 
 /// Bytes written before a sync is forced.
@@ -24,7 +25,8 @@ const SYNC_EVERY: Duration = Duration::from_secs(2);
 pub(crate) struct WriteJob {
     pub(crate) piece: u32,
     pub(crate) offset: u64,
-    pub(crate) data: Vec<u8>,
+    /// The piece, aligned for direct I/O.
+    pub(crate) data: AlignedBuf,
 }
 
 /// What the writer reports.
@@ -83,8 +85,9 @@ async fn run(
         if written.get(job.piece) {
             continue;
         }
-        let len = job.data.len() as u64;
-        if let Err(e) = out.write(job.offset, job.data) {
+        let mut data = job.data;
+        let len = data.len() as u64;
+        if let Err(e) = out.write(job.offset, data.as_mut_slice()) {
             // What was written before (a full disk stops at some piece)
             // is kept: synced and reported, so the download resumes there.
             if sync(&mut out, &mut pending, &mut durable, &report).await {

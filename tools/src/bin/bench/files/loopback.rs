@@ -194,7 +194,7 @@ pub(super) fn run(dir: &Path) {
         shares.join(" / ")
     );
     println!(
-        "  (on {} cores, four nodes share the CPU: each byte is hashed once by the receiver, sent by a seeder, and written)",
+        "  (on {} cores, four nodes share the CPU: each byte is read and hashed by a seeder, sent, hashed by the receiver, written, read back and hashed again)",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
 }
