@@ -120,8 +120,7 @@ impl Output {
     /// Reads `pieces` back from the disk (around the page cache where the
     /// file system allows) and checks each against the piece table. It
     /// reads [`READ_BACK`] bytes of whole pieces at a time, and a second
-    /// thread reads the next run while this one hashes the last (two
-    /// buffers). A piece that does not read back as written is a fault
+    /// thread hashes one run while this one reads the next (two buffers). A piece that does not read back as written is a fault
     /// ([`crate::health::Fault::Changed`]): someone else wrote to the
     /// file, or the disk lost it.
     fn check_pieces(&mut self, pieces: std::ops::Range<u32>) -> Result<(), FilesError> {
@@ -135,19 +134,30 @@ impl Output {
                 (piece_size * u64::from(per_read)) as usize,
             ));
         }
+        let path = self
+            .spans
+            .first()
+            .map(|s| s.path.clone())
+            .unwrap_or_default();
         let (read, bad) = std::thread::scope(|s| {
-            let hasher = s.spawn(move || {
-                for (first, buf) in full_rx {
-                    for (k, piece) in buf.as_slice().chunks(piece_size as usize).enumerate() {
-                        let p = first + k as u32;
-                        if content.hashes.get(p as usize) != Some(&piece_hash(piece)) {
-                            return Some(p);
+            let hasher = std::thread::Builder::new()
+                .name("read-back".into())
+                .spawn_scoped(s, move || {
+                    for (first, buf) in full_rx {
+                        for (k, piece) in buf.as_slice().chunks(piece_size as usize).enumerate() {
+                            let p = first + k as u32;
+                            if content.hashes.get(p as usize) != Some(&piece_hash(piece)) {
+                                return Some(p);
+                            }
                         }
+                        let _ = empty_tx.send(buf);
                     }
-                    let _ = empty_tx.send(buf);
-                }
-                None
-            });
+                    None
+                });
+            let hasher = match hasher {
+                Ok(h) => h,
+                Err(e) => return (Err(FilesError::io(&path, e)), None),
+            };
             let read = (|| {
                 let mut first = pieces.start;
                 while first < pieces.end {
@@ -168,7 +178,17 @@ impl Output {
                 Ok(())
             })();
             drop(full_tx);
-            (read, hasher.join().unwrap_or(None))
+            match hasher.join() {
+                Ok(bad) => (read, bad),
+                // Never taken for checked: a hasher that died checked nothing.
+                Err(_) => (
+                    Err(FilesError::io(
+                        &path,
+                        std::io::Error::other("the read-back check stopped"),
+                    )),
+                    None,
+                ),
+            }
         });
         if let Some(p) = bad {
             let offset = u64::from(p) * piece_size;
