@@ -85,6 +85,8 @@ fn up_builds_a_usable_network_and_down_stops_exactly_it() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already running"));
 
+    client_runs_until_stopped(&dir, &tmp.path().join("client"));
+
     let mut bystander = decoy(&dir);
     let out = localnet(&["down", dir.to_str().unwrap()]);
     assert!(out.status.success());
@@ -99,6 +101,59 @@ fn up_builds_a_usable_network_and_down_stops_exactly_it() {
     );
     bystander.kill().unwrap();
     bystander.wait().unwrap();
+}
+
+/// `client`: a C tor client on the network that answers on the control
+/// port it prints, with the cookie it prints, bootstrapped; its tor stops
+/// when the command is killed.
+fn client_runs_until_stopped(net: &Path, dir: &Path) {
+    use std::io::{BufRead, BufReader, Write};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_warren-localnet"))
+        .args(["client", net.to_str().unwrap(), dir.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = std::collections::HashMap::new();
+    let mut tor_pid = 0u32;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(pid) = line.strip_prefix("tor client ready (pid ") {
+            tor_pid = pid.trim_end_matches(')').parse().unwrap();
+        } else if let Some((k, v)) = line.split_once(": ") {
+            printed.insert(k.to_string(), v.to_string());
+        }
+        if line.starts_with("Ctrl-C") {
+            break;
+        }
+    }
+    let control = &printed["control port"];
+    let cookie = std::fs::read(&printed["control cookie"]).unwrap();
+    assert!(
+        printed["a node on it"].contains("--transport ctor"),
+        "{printed:?}"
+    );
+    let mut conn = std::net::TcpStream::connect(control).unwrap();
+    let hex: String = cookie.iter().map(|b| format!("{b:02x}")).collect();
+    write!(
+        conn,
+        "AUTHENTICATE {hex}\r\nGETINFO status/bootstrap-phase\r\nQUIT\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut conn, &mut answer).unwrap();
+    assert!(answer.starts_with("250 OK"), "{answer}");
+    assert!(answer.contains("PROGRESS=100"), "{answer}");
+
+    assert!(alive(tor_pid), "pid {tor_pid} printed: {printed:?}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let start = std::time::Instant::now();
+    while alive(tor_pid) && start.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(!alive(tor_pid), "the client's tor stops with the command");
 }
 
 #[test]
