@@ -7,7 +7,7 @@
 //! writing it anyway, so buffering it in the page cache buys no speed; it
 //! costs a copy of every byte, evicts what else the box had cached (a Pi
 //! has 1 GiB in all), and lets the read-back check read the cache instead
-//! of the card. On the development VM a buffered write cost 3.7 CPU-seconds
+//! of the card. On a 2-core x86_64 VM a buffered write cost 3.7 CPU-seconds
 //! per GiB, a direct one 0.25 (`dd bs=256k` of 1 GiB, with and without
 //! `oflag=direct`).
 //!
