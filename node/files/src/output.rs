@@ -7,8 +7,8 @@
 //! piece table once more before it is called finished (and given its own
 //! name): nothing can have changed it unseen since it was written. Writes
 //! and the read-back go around the page cache where the file system allows
-//! it (`direct.rs`), so the check reads what the disk holds; the read-back
-//! reads the next piece while the last one is hashed.
+//! it (`direct.rs`), so the check reads what the disk holds; it reads the
+//! next run of pieces while another thread hashes the last.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
@@ -32,7 +32,8 @@ pub struct Output {
     /// mirror's single file, which is never renamed).
     names: Option<Arc<Names>>,
     content: Arc<Content>,
-    /// The same files, read back to check finished ones.
+    /// The same files as a file set: names the file at fault when a
+    /// piece does not read back as written.
     check: FileSet,
     /// Files found whole and checked.
     finished: Vec<bool>,
@@ -87,8 +88,8 @@ impl Output {
 
     /// Writes a verified piece that starts at content `offset` (decrypted
     /// in place first, for a sealed download). Where `data` starts at an
-    /// aligned address (the download's piece buffers), its aligned parts go to the disk
-    /// directly.
+    /// aligned address (the download's piece buffers), its aligned parts
+    /// go to the disk directly.
     pub fn write(&mut self, offset: u64, data: &mut [u8]) -> Result<(), FilesError> {
         if let Some(k) = &self.seal {
             k.apply(offset, data).map_err(FilesError::Seal)?;
@@ -120,13 +121,26 @@ impl Output {
     /// Reads `pieces` back from the disk (around the page cache where the
     /// file system allows) and checks each against the piece table. It
     /// reads [`READ_BACK`] bytes of whole pieces at a time, and a second
-    /// thread hashes one run while this one reads the next (two buffers). A piece that does not read back as written is a fault
+    /// thread hashes one run while this one reads the next (two buffers).
+    /// A piece that does not read back as written is a fault
     /// ([`crate::health::Fault::Changed`]): someone else wrote to the
     /// file, or the disk lost it.
     fn check_pieces(&mut self, pieces: std::ops::Range<u32>) -> Result<(), FilesError> {
         let content = self.content.clone();
         let piece_size = u64::from(content.manifest.piece_size);
         let per_read = (READ_BACK as u64 / piece_size).max(1) as u32;
+        if pieces.len() <= per_read as usize {
+            // One read: no second thread (a share of many small files).
+            let start = u64::from(pieces.start) * piece_size;
+            let end = (u64::from(pieces.end) * piece_size).min(content.manifest.total_size);
+            let mut buf = AlignedBuf::with_capacity((end - start) as usize);
+            buf.resize((end - start) as usize);
+            self.read_back(start, buf.as_mut_slice())?;
+            return match first_bad(&content, pieces.start, buf.as_slice()) {
+                Some(p) => Err(self.fault(p)),
+                None => Ok(()),
+            };
+        }
         let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<(u32, AlignedBuf)>(1);
         let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<AlignedBuf>(2);
         for _ in 0..2 {
@@ -144,11 +158,9 @@ impl Output {
                 .name("read-back".into())
                 .spawn_scoped(s, move || {
                     for (first, buf) in full_rx {
-                        for (k, piece) in buf.as_slice().chunks(piece_size as usize).enumerate() {
-                            let p = first + k as u32;
-                            if content.hashes.get(p as usize) != Some(&piece_hash(piece)) {
-                                return Some(p);
-                            }
+                        let bad = first_bad(&content, first, buf.as_slice());
+                        if bad.is_some() {
+                            return bad;
                         }
                         let _ = empty_tx.send(buf);
                     }
@@ -158,25 +170,7 @@ impl Output {
                 Ok(h) => h,
                 Err(e) => return (Err(FilesError::io(&path, e)), None),
             };
-            let read = (|| {
-                let mut first = pieces.start;
-                while first < pieces.end {
-                    let last = pieces.end.min(first.saturating_add(per_read));
-                    // The hasher stopped: it found a bad piece.
-                    let Ok(mut buf) = empty_rx.recv() else {
-                        return Ok(());
-                    };
-                    let offset = u64::from(first) * piece_size;
-                    let end = (u64::from(last) * piece_size).min(self.content.manifest.total_size);
-                    buf.resize((end - offset) as usize);
-                    self.read_back(offset, buf.as_mut_slice())?;
-                    if full_tx.send((first, buf)).is_err() {
-                        return Ok(());
-                    }
-                    first = last;
-                }
-                Ok(())
-            })();
+            let read = self.read_runs(pieces, per_read, &empty_rx, &full_tx);
             drop(full_tx);
             match hasher.join() {
                 Ok(bad) => (read, bad),
@@ -190,12 +184,47 @@ impl Output {
                 ),
             }
         });
-        if let Some(p) = bad {
-            let offset = u64::from(p) * piece_size;
-            let len = self.content.manifest.piece_len(u64::from(p));
-            return Err(blame(&self.check, p, offset, len).into());
+        match bad {
+            Some(p) => Err(self.fault(p)),
+            None => read,
         }
-        read
+    }
+
+    /// The fault of piece `p`, which did not read back as written.
+    fn fault(&self, p: u32) -> FilesError {
+        let m = &self.content.manifest;
+        let offset = u64::from(p) * u64::from(m.piece_size);
+        blame(&self.check, p, offset, m.piece_len(u64::from(p))).into()
+    }
+
+    /// The reading half of [`Output::check_pieces`]: reads `pieces`,
+    /// `per_read` at a time, into the buffers `empty` gives and hands each
+    /// run to `full`. Stops early, without error, once the hasher stops
+    /// (it found a bad piece, and says which).
+    fn read_runs(
+        &mut self,
+        pieces: std::ops::Range<u32>,
+        per_read: u32,
+        empty: &std::sync::mpsc::Receiver<AlignedBuf>,
+        full: &std::sync::mpsc::SyncSender<(u32, AlignedBuf)>,
+    ) -> Result<(), FilesError> {
+        let piece_size = u64::from(self.content.manifest.piece_size);
+        let mut first = pieces.start;
+        while first < pieces.end {
+            let last = pieces.end.min(first.saturating_add(per_read));
+            let Ok(mut buf) = empty.recv() else {
+                return Ok(());
+            };
+            let offset = u64::from(first) * piece_size;
+            let end = (u64::from(last) * piece_size).min(self.content.manifest.total_size);
+            buf.resize((end - offset) as usize);
+            self.read_back(offset, buf.as_mut_slice())?;
+            if full.send((first, buf)).is_err() {
+                return Ok(());
+            }
+            first = last;
+        }
+        Ok(())
     }
 
     /// Fills `buf` with content bytes from `offset`, as the files hold
@@ -258,6 +287,16 @@ impl Output {
             .get_mut(&i)
             .ok_or(FilesError::Refused(crate::Refusal::NotOpen))
     }
+}
+
+/// The first piece of `buf` (whole pieces from piece `first`) whose hash
+/// is not the piece table's.
+fn first_bad(content: &Content, first: u32, buf: &[u8]) -> Option<u32> {
+    let size = content.manifest.piece_size as usize;
+    buf.chunks(size).enumerate().find_map(|(k, piece)| {
+        let p = first + k as u32;
+        (content.hashes.get(p as usize) != Some(&piece_hash(piece))).then_some(p)
+    })
 }
 
 fn write_error(path: &std::path::Path, e: std::io::Error) -> FilesError {
