@@ -28,6 +28,7 @@ use warren_proto::{NodeId, PeerAddr};
 
 use crate::Result;
 use crate::board::BoardHandle;
+use crate::relay::{Relay, RelayHandle};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::conn::{Router, ServiceConn, ServiceHandler};
@@ -79,6 +80,8 @@ pub struct NodeHandle {
     gateway_url: Option<String>,
     panel_url: Option<String>,
     board: Option<BoardHandle>,
+    /// The relay actor, or why this transport cannot relay.
+    relay: std::result::Result<RelayHandle, String>,
 }
 
 impl Node {
@@ -181,6 +184,7 @@ impl Node {
             gateway_url,
             panel_url: None,
             board: None,
+            relay: Err("the relay runs only in `warren run`".into()),
         };
         Ok(Node { peers, handle })
     }
@@ -226,6 +230,7 @@ impl NodeHandle {
             panel_url: self.panel_url.clone(),
             board: self.board().map(|b| b.status()),
             mail: self.mail.status().await.ok(),
+            relay: self.relay.as_ref().ok().map(|r| r.status()),
         };
         let files = self.files.counters();
         Ok(s.with_extra(extras, |peers| {
@@ -240,14 +245,32 @@ impl NodeHandle {
     }
 
     /// The same handle with what `warren run` starts beside the node: the
-    /// board actor driving its box and where the owner's panel answers on
-    /// this machine (none: none). The wiring's (and tests') to call.
-    pub(crate) fn with_daemon(self, board: Option<BoardHandle>, panel_url: Option<String>) -> Self {
+    /// board actor driving its box, where the owner's panel answers on
+    /// this machine (none: none) and the relay actor (or why the transport
+    /// cannot relay). The wiring's (and tests') to call.
+    pub(crate) fn with_daemon(
+        self,
+        board: Option<BoardHandle>,
+        panel_url: Option<String>,
+        relay: std::result::Result<RelayHandle, String>,
+    ) -> Self {
         NodeHandle {
             board,
             panel_url,
+            relay,
             ..self
         }
+    }
+
+    /// The relay actor.
+    ///
+    /// # Errors
+    /// [`crate::Refusal::NoRelay`] with the reason, when the transport
+    /// cannot relay.
+    pub fn relay(&self) -> Result<RelayHandle> {
+        self.relay
+            .clone()
+            .map_err(|why| crate::Refusal::NoRelay(why).into())
     }
 
     /// The board actor, if the node drives a board.
@@ -333,6 +356,7 @@ pub struct Daemon {
     handle: NodeHandle,
     panel: Option<crate::panel::Panel>,
     board: Option<crate::board::Board>,
+    relay: Option<Relay>,
     control_stop: tokio_util::sync::CancellationToken,
     control: tokio::task::JoinHandle<()>,
 }
@@ -370,10 +394,28 @@ impl Daemon {
             true => crate::panel::bind_local(config.panel.listen).await,
             false => None,
         };
+        let relay = match config.node.transport {
+            crate::config::TransportKind::Ctor => Ok(crate::relay::start(crate::relay::RelayOptions {
+                config: config.relay.clone(),
+                control_port: config.tor.control_port,
+                cookie: config.tor.cookie(),
+                data_dir: data_dir.clone(),
+                config_path: config_path.clone(),
+                default_nickname: crate::relay::default_nickname(node.handle().id()),
+                clock: clock.clone(),
+            })),
+            crate::config::TransportKind::Arti => {
+                Err(crate::tor::relay::ARTI_CANNOT_RELAY.to_string())
+            }
+            crate::config::TransportKind::Tcp => {
+                Err("the tcp transport has no tor to relay with".to_string())
+            }
+        };
         // Every service below gets the whole handle, made once.
         let handle = node.handle().with_daemon(
             board.as_ref().map(|b| b.handle()),
             local.as_ref().map(|l| l.url.clone()),
+            relay.as_ref().map(Relay::handle).map_err(Clone::clone),
         );
         let panel = match config.panel.enabled {
             true => Some(
@@ -411,6 +453,7 @@ impl Daemon {
             handle,
             panel,
             board,
+            relay: relay.ok(),
             control_stop,
             control,
         })
@@ -441,6 +484,9 @@ impl Daemon {
         }
         if let Some(p) = self.panel {
             p.shutdown().await;
+        }
+        if let Some(r) = self.relay {
+            r.shutdown().await;
         }
         self.node.shutdown().await;
         let _ = self.control.await;

@@ -103,4 +103,10 @@ pub enum Refusal {
     /// A store command while the node runs (the store is the node's then).
     #[error("the node is running: stop it first (`warren stop`), then {0}")]
     NodeRunning(String),
+    /// A relay request on a transport that cannot relay: why.
+    #[error("this node cannot relay: {0}")]
+    NoRelay(String),
+    /// The configuration file could not take a change.
+    #[error("the configuration file: {0}")]
+    Config(String),
 }

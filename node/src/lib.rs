@@ -5,6 +5,7 @@ pub mod board;
 pub mod control;
 pub mod daemon;
 mod error;
+pub mod relay;
 
 pub use error::{Error, Refusal, Result};
 

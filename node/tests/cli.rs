@@ -355,6 +355,34 @@ fn a_bad_config_is_a_clear_error() {
 }
 
 #[test]
+fn only_a_c_tor_node_can_relay_and_the_others_say_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("arti");
+    write_config(&dir, "[relay]\nenabled = true\n");
+    // The default transport is arti: refused before anything starts.
+    let out = warren(&dir, &["run"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("relay.enabled") && err.contains("arti cannot relay yet"),
+        "{err}"
+    );
+    // A running node on another transport refuses `relay on` with why.
+    std::fs::create_dir_all(tmp.path().join("tcp")).unwrap();
+    let tcp = NodeProc::start(&tmp.path().join("tcp"), &[]);
+    for action in ["on", "off", "status"] {
+        let out = warren(&tcp.dir, &["relay", action]);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("this node cannot relay: the tcp transport has no tor"),
+            "{err}"
+        );
+    }
+    assert!(tcp.status()["relay"].is_null());
+}
+
+#[test]
 fn every_command_ends_quietly_when_its_reader_goes_away() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("node");

@@ -8,6 +8,7 @@ use warren_node::board::BoardStatus;
 use warren_node::daemon::{SeedStatus, Status, StatusExtras};
 use warren_node::mail::MailStatus;
 use warren_node::metrics::MetricsSnapshot;
+use warren_node::relay::{Accounting, RelayStatus};
 use warren_node::tor::BootstrapInfo;
 
 fn status() -> Status {
@@ -48,6 +49,32 @@ fn status() -> Status {
                 envelopes: 50,
                 bytes: 102_400,
                 quota_bytes: 64 << 20,
+            }),
+            relay: Some(RelayStatus {
+                enabled: true,
+                relaying: true,
+                problem: None,
+                or_port: "9001".into(),
+                nickname: "warrenabcd".into(),
+                fingerprint: Some("A".repeat(40)),
+                reachable: false,
+                reachability_advice: Some("forward TCP port 9001".into()),
+                flags: vec!["Running".into(), "Valid".into()],
+                rate: 2 << 20,
+                burst: 4 << 20,
+                in_schedule: true,
+                circuits: 12,
+                bytes_today: 5_000,
+                hours: vec![0, 5_000],
+                days: vec![5_000],
+                accounting: Accounting {
+                    period_start: 1_700_000_000,
+                    period_end: 1_702_592_000,
+                    read: 4_000,
+                    written: 5_000,
+                    max: 200 << 30,
+                    exhausted: false,
+                },
             }),
         },
         online: false,

@@ -13,6 +13,8 @@
 mod common;
 #[path = "onion/messages.rs"]
 mod messages;
+#[path = "onion/relay.rs"]
+mod relay;
 #[path = "common/browser.rs"]
 mod web_browser;
 

@@ -137,6 +137,15 @@ pub enum Request {
     },
     /// Box: the mailboxes it holds.
     Mailboxes,
+    /// Turn the relay on (kept in the configuration file); answered with
+    /// the relay's status once tor has been told.
+    RelayOn,
+    /// Turn the relay off (kept in the configuration file); the node's
+    /// onion service keeps working.
+    RelayOff,
+    /// The relay: on or off, reachability, flags, bytes relayed, the
+    /// month's allowance.
+    RelayStatus,
     /// Stop the node.
     Shutdown,
 }

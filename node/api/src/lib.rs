@@ -7,6 +7,7 @@
 //!   and the answer of each request (the panel's JSON API takes the same);
 //! - [`Status`]: `status --json`, the peer layer's status with what the
 //!   daemon's other services add ([`StatusExtras`], [`BoardStatus`]);
+//! - [`relay`]: the relay as status shows it;
 //! - [`logging`]: the process's log on stderr and the bounded tail the
 //!   panel shows.
 //!
@@ -20,6 +21,7 @@ pub mod config;
 pub mod control;
 mod error;
 pub mod logging;
+pub mod relay;
 mod status;
 
 pub use error::ConfigError;

@@ -32,6 +32,9 @@ pub struct StatusExtras {
     /// not answer).
     #[serde(default)]
     pub mail: Option<warren_mail::MailStatus>,
+    /// The relay (none: the transport cannot relay).
+    #[serde(default)]
+    pub relay: Option<crate::relay::RelayStatus>,
 }
 
 /// The board as `status --json` reports it.

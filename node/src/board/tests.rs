@@ -41,7 +41,9 @@ fn board(
 ) -> (Board, ResetRequest, NodeHandle) {
     let reset = ResetRequest::default();
     let opened = Board::open(&cfg, false).unwrap().unwrap();
-    let handle = node.handle().with_daemon(Some(opened.handle()), None);
+    let handle = node
+        .handle()
+        .with_daemon(Some(opened.handle()), None, Err("tests".into()));
     let board_actor = opened.start(BoardOptions {
         config: cfg,
         node: handle.clone(),

@@ -16,6 +16,7 @@ mod mirror;
 mod offline;
 mod print;
 mod progress;
+mod relay;
 mod run;
 
 use std::path::PathBuf;
@@ -186,6 +187,12 @@ pub(crate) enum Command {
     Store {
         #[command(subcommand)]
         action: StoreAction,
+    },
+    /// The box's Tor relay (C tor only): turn it on or off, see what it
+    /// carries.
+    Relay {
+        #[command(subcommand)]
+        action: relay::RelayAction,
     },
     /// Drive the simulated board (development and tests): press its button,
     /// set its sensors. A real board's button is pressed by hand.
@@ -383,6 +390,7 @@ async fn dispatch(command: Command, dir: PathBuf) -> warren_node::Result<()> {
             outln!("onion service relaunching; `warren status` shows when it is reachable again");
             Ok(())
         }
+        Command::Relay { action } => relay::relay(&dir, action).await,
         Command::Board { action } => board(&dir, action).await,
         Command::Stop => {
             control::request(&dir, &Request::Shutdown).await?;

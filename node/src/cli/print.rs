@@ -93,6 +93,9 @@ pub(crate) fn status(v: &serde_json::Value, as_json: bool) -> Result<()> {
             );
         }
     }
+    if let Some(r) = &s.extra.relay {
+        super::relay::print(r);
+    }
     let m = &s.metrics;
     outln!(
         "traffic    {} frames in, {} frames out",

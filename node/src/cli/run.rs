@@ -267,10 +267,7 @@ fn make_transport(dir: &Path, config: &Config, identity: &Identity) -> Result<Ar
         TransportKind::Ctor => Arc::new(CTorTransport::new(CTorOptions {
             data_dir: dir,
             control_port: config.tor.control_port,
-            cookie: match config.tor.control_cookie.as_str() {
-                "" => None,
-                p => Some(std::path::PathBuf::from(p)),
-            },
+            cookie: config.tor.cookie(),
             keypair: identity.keypair.clone(),
             onion_port: config.tor.onion_port,
             reach: config.tor.reach_policy(),

@@ -127,6 +127,9 @@ async fn answer(req: Request, node: &NodeHandle) -> crate::Result<Response> {
             success(node.mail().thread(parse_id(&with)?, limit, true).await?)
         }
         Request::Mailboxes => success(node.mail().mailboxes().await?),
+        Request::RelayOn => success(node.relay()?.set(true).await?),
+        Request::RelayOff => success(node.relay()?.set(false).await?),
+        Request::RelayStatus => success(node.relay()?.status()),
         Request::Shutdown => {
             node.request_shutdown();
             success(Stopping { stopping: true })

@@ -117,6 +117,11 @@ pub fn up(dir: &Path, opts: &Options) -> Result<NetworkFile> {
         }
     }
 
+    let exits: Vec<String> = relays
+        .iter()
+        .filter(|r| r.exit)
+        .map(|r| r.rsa_identity.clone())
+        .collect();
     let mut pids = Vec::new();
     for p in &plan {
         let text = torrc::server(
@@ -130,6 +135,7 @@ pub fn up(dir: &Path, opts: &Options) -> Result<NetworkFile> {
                 consensus_params: &opts.consensus_params,
             },
             &authorities,
+            &exits,
         );
         let path = p.datadir.join("torrc");
         std::fs::write(&path, text).map_err(Error::io("writing torrc"))?;
@@ -146,7 +152,7 @@ pub fn up(dir: &Path, opts: &Options) -> Result<NetworkFile> {
 
     let file = NetworkFile {
         name: "warren-localnet".into(),
-        client_torrc: torrc::network_lines(&authorities),
+        client_torrc: torrc::network_lines(&authorities, &exits),
         authorities,
         relays,
     };

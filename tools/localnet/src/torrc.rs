@@ -17,20 +17,24 @@ pub(crate) fn dir_authority_lines(auths: &[AuthorityEntry]) -> Vec<String> {
         .collect()
 }
 
-/// Settings every process of the network shares.
-pub(crate) fn network_lines(auths: &[AuthorityEntry]) -> Vec<String> {
-    let mut lines: Vec<String> = [
-        "TestingTorNetwork 1",
-        "TestingDirAuthVoteGuard *",
-        "TestingDirAuthVoteHSDir *",
-        "TestingDirAuthVoteExit *",
-        "TestingMinExitFlagThreshold 0",
-        "PathsNeededToBuildCircuits 0.67",
-        "V3AuthNIntervalsValid 2",
-    ]
-    .into_iter()
-    .map(String::from)
-    .collect();
+/// Settings every process of the network shares. `exits`: the RSA
+/// fingerprints of the exit relays, the only ones voted the Exit flag
+/// (their policies allow only loopback, which tor's own Exit rule would
+/// not count), so a relay that joins later as a non-exit shows as one.
+pub(crate) fn network_lines(auths: &[AuthorityEntry], exits: &[String]) -> Vec<String> {
+    let exit_set: Vec<String> = exits.iter().map(|fp| format!("${fp}")).collect();
+    let mut lines: Vec<String> = vec![format!("TestingDirAuthVoteExit {}", exit_set.join(","))];
+    lines.extend(
+        [
+            "TestingTorNetwork 1",
+            "TestingDirAuthVoteGuard *",
+            "TestingDirAuthVoteHSDir *",
+            "TestingMinExitFlagThreshold 0",
+            "PathsNeededToBuildCircuits 0.67",
+            "V3AuthNIntervalsValid 2",
+        ]
+        .map(String::from),
+    );
     lines.extend(dir_authority_lines(auths));
     lines
 }
@@ -47,7 +51,7 @@ pub(crate) struct Server<'a> {
     pub(crate) consensus_params: &'a str,
 }
 
-pub(crate) fn server(s: &Server<'_>, auths: &[AuthorityEntry]) -> String {
+pub(crate) fn server(s: &Server<'_>, auths: &[AuthorityEntry], exits: &[String]) -> String {
     let d = s.datadir.display();
     let mut lines = vec![
         format!("DataDirectory {d}"),
@@ -102,6 +106,6 @@ pub(crate) fn server(s: &Server<'_>, auths: &[AuthorityEntry]) -> String {
                 .to_string(),
         );
     }
-    lines.extend(network_lines(auths));
+    lines.extend(network_lines(auths, exits));
     lines.join("\n") + "\n"
 }

@@ -7,8 +7,10 @@
 //! Unknown keys are refused, so a typo is an error, not a silent default.
 
 mod board;
+mod relay;
 
 pub use board::{BoardConfig, BoardKind};
+pub use relay::{RelayConfig, Schedule};
 pub use warren_files::config::{FilesConfig, GatewayConfig};
 pub use warren_peers::config::{
     CommunityConfig, DiscoveryConfig, Limits, PeersConfig, Profile, RoleName, StoreConfig,
@@ -49,6 +51,8 @@ pub struct Config {
     pub board: BoardConfig,
     /// Messages: boxes used, and the mailboxes a box holds.
     pub mail: warren_mail::MailConfig,
+    /// The box's tor as a capped middle relay (C tor only).
+    pub relay: RelayConfig,
     /// Persistence.
     pub store: StoreConfig,
     /// Logging.
@@ -143,6 +147,14 @@ impl Default for TorConfig {
 }
 
 impl TorConfig {
+    /// The control cookie file; none: the file tor names.
+    pub fn cookie(&self) -> Option<std::path::PathBuf> {
+        match self.control_cookie.as_str() {
+            "" => None,
+            p => Some(std::path::PathBuf::from(p)),
+        }
+    }
+
     /// The reachability policy these settings describe.
     pub fn reach_policy(&self) -> warren_net::tor::ReachPolicy {
         warren_net::tor::ReachPolicy {
@@ -247,7 +259,7 @@ impl Config {
         let config: Config = toml::Value::Table(given)
             .try_into()
             .map_err(|e: toml::de::Error| err(e.to_string()))?;
-        config.validate().map_err(|e| match e {
+        config.validate_values().map_err(|e| match e {
             Error::Value(reason) => err(reason),
             other => err(other.to_string()),
         })?;
@@ -266,8 +278,29 @@ impl Config {
         }
     }
 
-    /// Checks values that parse but make no sense.
+    /// Checks values that parse but make no sense, and settings that
+    /// need another (the relay needs the `ctor` transport). A file is
+    /// checked without the second: flags of `warren run` may still change
+    /// the transport.
     pub fn validate(&self) -> Result<()> {
+        self.validate_values()?;
+        if self.relay.enabled {
+            match self.node.transport {
+                TransportKind::Ctor => Ok(()),
+                TransportKind::Arti => Err(Error::Value(format!(
+                    "relay.enabled: {}",
+                    warren_net::tor::relay::ARTI_CANNOT_RELAY
+                ))),
+                TransportKind::Tcp => Err(Error::Value(
+                    "relay.enabled: the tcp transport has no tor to relay with".into(),
+                )),
+            }?;
+        }
+        Ok(())
+    }
+
+    /// Checks each value on its own.
+    fn validate_values(&self) -> Result<()> {
         let bad = |what: &str| Err(Error::Value(what.to_string()));
         // The peer layer's sections: its own words, as this file's.
         self.peers().validate().map_err(|e| match e {
@@ -276,6 +309,7 @@ impl Config {
         })?;
         self.board.check().map_err(Error::Value)?;
         self.mail.validate().map_err(Error::Value)?;
+        self.relay.check().map_err(Error::Value)?;
         for b in &self.node.bootstrap {
             b.parse::<PeerAddr>()
                 .map_err(|e| Error::Value(format!("node.bootstrap {b:?}: {e}")))?;
@@ -367,4 +401,36 @@ impl Config {
             store: self.store.clone(),
         }
     }
+}
+
+/// Changes keys of a configuration file in place, keeping its comments and
+/// every other key: `edit` changes the parsed document, which must still
+/// load as a valid configuration that `check` accepts before it replaces
+/// the file (a new file, then renamed). Returns the configuration the file
+/// now holds.
+///
+/// # Errors
+/// The file cannot be read or written, does not parse, or would not load
+/// after the change; in words.
+pub fn edit_file(
+    path: &Path,
+    edit: impl FnOnce(&mut toml_edit::DocumentMut),
+    check: impl FnOnce(&Config) -> Result<(), String>,
+) -> Result<Config, String> {
+    let old = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(format!("reading {}: {e}", path.display())),
+    };
+    let mut doc: toml_edit::DocumentMut = old
+        .parse()
+        .map_err(|e| format!("{} does not parse: {e}", path.display()))?;
+    edit(&mut doc);
+    let text = doc.to_string();
+    let config = Config::from_toml(&text, path).map_err(|e| e.to_string())?;
+    check(&config)?;
+    let tmp = path.with_extension("toml.new");
+    std::fs::write(&tmp, text).map_err(|e| format!("writing {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("replacing {}: {e}", path.display()))?;
+    Ok(config)
 }

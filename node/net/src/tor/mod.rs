@@ -1,9 +1,11 @@
 //! What the onion transports share: the private-network file, the status
-//! they report, and the self-check that keeps the onion service reachable.
+//! they report, and the self-check that keeps the onion service reachable;
+//! and C tor's relay role.
 
 mod client_auth;
 pub mod network;
 mod reach;
+pub mod relay;
 mod status;
 
 pub use client_auth::ClientAuthKey;

@@ -86,33 +86,25 @@ fn parse(f: &SettingsForm, mut cfg: Config) -> Result<Config, String> {
 
 /// Writes the three keys into the file, keeping everything else in it.
 fn write(path: &std::path::Path, cfg: &Config) -> Result<(), String> {
-    let old = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(format!("reading {}: {e}", path.display())),
-    };
-    let mut doc: toml_edit::DocumentMut = old
-        .parse()
-        .map_err(|e| format!("{} does not parse: {e}", path.display()))?;
     let profile = match cfg.limits.profile {
         Profile::Desktop => "desktop",
         Profile::Small => "small",
     };
-    doc["limits"]["profile"] = toml_edit::value(profile);
     let quota = i64::try_from(cfg.files.seeding_quota_bytes).unwrap_or(i64::MAX);
-    doc["files"]["seeding_quota_bytes"] = toml_edit::value(quota);
     let rate = i64::try_from(cfg.files.upload_rate_limit).unwrap_or(i64::MAX);
-    doc["files"]["upload_rate_limit"] = toml_edit::value(rate);
-    let text = doc.to_string();
-    // The file must still load as the same configuration before it replaces
-    // the old one.
-    let back = Config::from_toml(&text, path).map_err(|e| e.to_string())?;
-    if back.files != cfg.files || back.limits.profile != cfg.limits.profile {
-        return Err("the configuration file overrides these settings elsewhere".into());
-    }
-    let tmp = path.with_extension("toml.new");
-    std::fs::write(&tmp, text).map_err(|e| format!("writing {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| format!("replacing {}: {e}", path.display()))
+    warren_api::config::edit_file(
+        path,
+        |doc| {
+            doc["limits"]["profile"] = toml_edit::value(profile);
+            doc["files"]["seeding_quota_bytes"] = toml_edit::value(quota);
+            doc["files"]["upload_rate_limit"] = toml_edit::value(rate);
+        },
+        |back| match back.files == cfg.files && back.limits.profile == cfg.limits.profile {
+            true => Ok(()),
+            false => Err("the configuration file overrides these settings elsewhere".into()),
+        },
+    )
+    .map(drop)
 }
 
 pub(crate) async fn save(State(app): State<Arc<App>>, post: Post<SettingsForm>) -> Response {

@@ -1,0 +1,423 @@
+//! The box's relay: an actor that keeps the box's C tor a capped, non-exit
+//! middle relay while the owner wants it (`relay.enabled`), within the
+//! schedule and the month's allowance, and counts what it carried.
+//!
+//! The actor alone owns its control connection and the ledger. Every
+//! [`POLL`] (and at once after `warren relay on|off`) it reads tor's relay
+//! state, applies what is wanted (the settings of
+//! [`warren_net::tor::relay`]: `SETCONF` to open the ORPort with its caps,
+//! a rate change at the schedule's edges, `RESETCONF ORPort` to stop), and
+//! counts tor's traffic into the [`ledger`]. tor loses `SETCONF` settings
+//! when it restarts; the next poll applies them again. It closes the ORPort
+//! only when it opened it, and when the node stops.
+
+mod ledger;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
+use warren_api::config::{RelayConfig, Schedule};
+pub use warren_api::relay::{Accounting, RelayStatus};
+use warren_net::tor::relay::{RELAY_OFF, RelayInfo, RelayPlan, read_info};
+use warren_net::transport::ctor::{Control, ControlError};
+
+use crate::Refusal;
+use crate::clock::SharedClock;
+use ledger::{Ledger, SAVE_EVERY, minute_of_day, period};
+
+/// Seconds between looks at tor.
+pub const POLL: Duration = Duration::from_secs(10);
+/// Requests queued for the actor.
+const QUEUE: usize = 8;
+const GIB: u64 = 1 << 30;
+
+/// What the relay actor needs.
+pub struct RelayOptions {
+    /// `[relay]`.
+    pub config: RelayConfig,
+    /// tor's control port.
+    pub control_port: SocketAddr,
+    /// The control cookie; none: the file tor names.
+    pub cookie: Option<PathBuf>,
+    /// Where the ledger is kept.
+    pub data_dir: PathBuf,
+    /// The configuration file `relay on|off` writes `relay.enabled` into;
+    /// none: the change lasts until the node stops.
+    pub config_path: Option<PathBuf>,
+    /// The nickname when `relay.nickname` is empty.
+    pub default_nickname: String,
+    /// Wall time.
+    pub clock: SharedClock,
+}
+
+/// A running relay actor.
+pub struct Relay {
+    handle: RelayHandle,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Asks the relay actor things; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct RelayHandle {
+    tx: mpsc::Sender<(bool, oneshot::Sender<Result<RelayStatus, Refusal>>)>,
+    status: watch::Receiver<RelayStatus>,
+}
+
+impl RelayHandle {
+    /// The relay as of the last look at tor.
+    pub fn status(&self) -> RelayStatus {
+        self.status.borrow().clone()
+    }
+
+    /// Turns the relay on or off (kept in the configuration file), and
+    /// answers once tor has been told.
+    ///
+    /// # Errors
+    /// The configuration file cannot take the change, or the node stops.
+    pub async fn set(&self, on: bool) -> Result<RelayStatus, Refusal> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send((on, reply))
+            .await
+            .map_err(|_| Refusal::Stopping)?;
+        rx.await.map_err(|_| Refusal::Stopping)?
+    }
+}
+
+/// Starts the relay actor.
+pub fn start(opts: RelayOptions) -> Relay {
+    let (tx, rx) = mpsc::channel(QUEUE);
+    let (status_tx, status) = watch::channel(RelayStatus::default());
+    let stop = CancellationToken::new();
+    let actor = Actor {
+        ledger: Ledger::load(&opts.data_dir),
+        schedule: Schedule::parse(&opts.config.schedule).unwrap_or(None),
+        opts,
+        ctl: None,
+        last: None,
+        applied: None,
+        info: RelayInfo::default(),
+        problem: None,
+        saved_at: 0,
+        status: status_tx,
+    };
+    let task = tokio::spawn(actor.run(rx, stop.clone()));
+    Relay {
+        handle: RelayHandle { tx, status },
+        stop,
+        task,
+    }
+}
+
+impl Relay {
+    /// A handle to the actor.
+    pub fn handle(&self) -> RelayHandle {
+        self.handle.clone()
+    }
+
+    /// Stops the actor: it closes the ORPort it opened and saves the ledger.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        let _ = self.task.await;
+    }
+}
+
+/// `warren` and the first 13 letters and digits of the node's id: a
+/// nickname tor accepts (at most 19 letters and digits).
+pub fn default_nickname(id: warren_proto::NodeId) -> String {
+    let tail: String = id
+        .to_string()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(warren_net::tor::relay::MAX_NICKNAME - "warren".len())
+        .collect();
+    format!("warren{tail}")
+}
+
+/// What the relay should be doing now.
+enum Want {
+    /// Relay at this rate and burst, bytes per second.
+    On(u64, u64),
+    /// Not relay, for this reason (none: the owner turned it off).
+    Off(Option<String>),
+}
+
+struct Actor {
+    opts: RelayOptions,
+    schedule: Option<Schedule>,
+    ctl: Option<Control>,
+    ledger: Ledger,
+    /// tor's traffic counters at the last look, and whether it relayed.
+    last: Option<(u64, u64, bool)>,
+    /// The rate and burst this actor set.
+    applied: Option<(u64, u64)>,
+    info: RelayInfo,
+    problem: Option<String>,
+    saved_at: u64,
+    status: watch::Sender<RelayStatus>,
+}
+
+impl Actor {
+    async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<(bool, oneshot::Sender<Result<RelayStatus, Refusal>>)>,
+        stop: CancellationToken,
+    ) {
+        let mut tick = tokio::time::interval(POLL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => break,
+                _ = tick.tick() => self.step().await,
+                Some((on, reply)) = rx.recv() => {
+                    let answer = match self.keep_enabled(on) {
+                        Ok(()) => {
+                            self.step().await;
+                            Ok(self.status.borrow().clone())
+                        }
+                        Err(e) => Err(e),
+                    };
+                    let _ = reply.send(answer);
+                }
+            }
+        }
+        if self.ledger.opened
+            && let Some(ctl) = self.ctl.as_mut()
+        {
+            match ctl.command(RELAY_OFF).await {
+                Ok(_) => self.ledger.opened = false,
+                Err(e) => tracing::warn!(error = %e, "could not close the relay's ORPort"),
+            }
+        }
+        self.save().await;
+    }
+
+    /// Writes `relay.enabled` into the configuration file, then into the
+    /// actor's settings.
+    fn keep_enabled(&mut self, on: bool) -> Result<(), Refusal> {
+        if let Some(path) = &self.opts.config_path {
+            warren_api::config::edit_file(
+                path,
+                |doc| doc["relay"]["enabled"] = toml_edit::value(on),
+                |_| Ok(()),
+            )
+            .map_err(Refusal::Config)?;
+        }
+        self.opts.config.enabled = on;
+        Ok(())
+    }
+
+    fn want(&self, now: u64) -> Want {
+        let c = &self.opts.config;
+        if !c.enabled {
+            return Want::Off(None);
+        }
+        if c.monthly_gib > 0 && self.accounting(now).exhausted {
+            let (_, end) = period(now, c.month_start_day);
+            return Want::Off(Some(format!(
+                "this month's allowance of {} GiB is used up; relaying starts again at {}",
+                c.monthly_gib,
+                utc(end)
+            )));
+        }
+        let in_window = self
+            .schedule
+            .is_none_or(|s| s.contains(minute_of_day(now)));
+        let kib = if in_window { c.rate_kib } else { c.off_hours_kib };
+        Want::On(kib * 1024, c.burst_kib.max(kib) * 1024)
+    }
+
+    fn accounting(&self, now: u64) -> Accounting {
+        let c = &self.opts.config;
+        let (period_start, period_end) = period(now, c.month_start_day);
+        let same = self.ledger.period_start == period_start;
+        let mut a = Accounting {
+            period_start,
+            period_end,
+            read: if same { self.ledger.read } else { 0 },
+            written: if same { self.ledger.written } else { 0 },
+            max: c.monthly_gib * GIB,
+            exhausted: false,
+        };
+        a.exhausted = a.max > 0 && a.used() >= a.max;
+        a
+    }
+
+    fn plan(&self, rate: u64, burst: u64) -> RelayPlan {
+        let c = &self.opts.config;
+        RelayPlan {
+            or_port: c.or_port.clone(),
+            address: (!c.address.is_empty()).then(|| c.address.clone()),
+            nickname: self.nickname(),
+            contact: None,
+            rate,
+            burst,
+        }
+    }
+
+    fn nickname(&self) -> String {
+        match self.opts.config.nickname.as_str() {
+            "" => self.opts.default_nickname.clone(),
+            n => n.to_string(),
+        }
+    }
+
+    /// One look at tor: apply what is wanted, count, publish the status.
+    async fn step(&mut self) {
+        let now = self.opts.clock.unix_now();
+        self.ledger.roll(now, self.opts.config.month_start_day);
+        self.problem = match self.drive(now).await {
+            Ok(reason) => reason,
+            Err(e) => {
+                if !matches!(e, ControlError::Refused { .. }) {
+                    self.ctl = None;
+                    self.last = None;
+                    self.info = RelayInfo::default();
+                }
+                Some(match e {
+                    ControlError::Refused { message, .. } => {
+                        format!("tor refused the relay settings: {message}")
+                    }
+                    other => format!("tor's control port: {other}"),
+                })
+            }
+        };
+        if now.saturating_sub(self.saved_at) >= SAVE_EVERY {
+            self.save().await;
+        }
+        let status = self.status(now);
+        self.status.send_replace(status);
+    }
+
+    async fn control(&mut self) -> Result<&mut Control, ControlError> {
+        if self.ctl.is_none() {
+            let mut ctl = Control::connect(self.opts.control_port).await?;
+            ctl.authenticate(self.opts.cookie.as_deref()).await?;
+            self.ctl = Some(ctl);
+        }
+        self.ctl
+            .as_mut()
+            .ok_or_else(|| ControlError::Protocol("no control connection".into()))
+    }
+
+    /// Applies what is wanted and counts; returns why the relay is off
+    /// while enabled.
+    async fn drive(&mut self, now: u64) -> Result<Option<String>, ControlError> {
+        let want = self.want(now);
+        let plan = match want {
+            Want::On(rate, burst) => Some(self.plan(rate, burst)),
+            Want::Off(_) => None,
+        };
+        let opened = self.ledger.opened;
+        let applied = self.applied;
+        let ctl = self.control().await?;
+        let mut info = read_info(ctl).await?;
+        let (mut opened_now, mut applied_now) = (opened, applied);
+        match &plan {
+            Some(p) if info.or_port.is_empty() => {
+                ctl.command(&p.setconf()).await?;
+                (opened_now, applied_now) = (true, Some((p.rate, p.burst)));
+            }
+            Some(p) if applied != Some((p.rate, p.burst)) => {
+                ctl.command(&RelayPlan::setconf_rate(p.rate, p.burst))
+                    .await?;
+                applied_now = Some((p.rate, p.burst));
+            }
+            None if opened && !info.or_port.is_empty() => {
+                ctl.command(RELAY_OFF).await?;
+                (opened_now, applied_now) = (false, None);
+            }
+            _ => {}
+        }
+        if (opened_now, applied_now) != (opened, applied) {
+            info = read_info(ctl).await?;
+            (self.ledger.opened, self.applied) = (opened_now, applied_now);
+            tracing::info!(
+                relaying = info.listening,
+                rate = applied_now.map_or(0, |r| r.0),
+                "relay settings applied"
+            );
+        }
+        // Counted only between two looks that both saw the ORPort open.
+        if let Some((r0, w0, true)) = self.last
+            && info.listening
+        {
+            // Counters that went back: tor restarted and counts from 0.
+            let read = info.read.checked_sub(r0).unwrap_or(info.read);
+            let written = info.written.checked_sub(w0).unwrap_or(info.written);
+            self.ledger
+                .add(now, self.opts.config.month_start_day, read, written);
+        }
+        self.last = Some((info.read, info.written, info.listening));
+        self.info = info;
+        Ok(match want {
+            Want::Off(reason) => reason,
+            Want::On(..) => None,
+        })
+    }
+
+    async fn save(&mut self) {
+        let (ledger, dir) = (self.ledger.clone(), self.opts.data_dir.clone());
+        match tokio::task::spawn_blocking(move || ledger.save(&dir)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "the relay ledger could not be written"),
+            Err(e) => tracing::warn!(error = %e, "the relay ledger task failed"),
+        }
+        self.saved_at = self.opts.clock.unix_now();
+    }
+
+    fn status(&self, now: u64) -> RelayStatus {
+        let c = &self.opts.config;
+        let info = &self.info;
+        let port = c.or_port.rsplit(':').next().unwrap_or(&c.or_port);
+        let advice = (info.listening && !info.reachable).then(|| {
+            format!(
+                "tor has not yet confirmed that its ORPort ({}) can be reached from the internet; \
+                 its self-test can take 20 minutes. If it stays unreachable, forward TCP port {port} \
+                 on the router to this box.",
+                c.or_port
+            )
+        });
+        let days = self.ledger.daily(now);
+        RelayStatus {
+            enabled: c.enabled,
+            relaying: info.listening,
+            problem: self.problem.clone(),
+            or_port: c.or_port.clone(),
+            nickname: self.nickname(),
+            fingerprint: info.fingerprint.clone(),
+            reachable: info.reachable,
+            reachability_advice: advice,
+            flags: info.flags.clone(),
+            rate: self.applied.map_or(0, |r| r.0),
+            burst: self.applied.map_or(0, |r| r.1),
+            in_schedule: self
+                .schedule
+                .is_none_or(|s| s.contains(minute_of_day(now))),
+            circuits: info.circuits,
+            bytes_today: days.last().copied().unwrap_or(0),
+            hours: self.ledger.hourly(now),
+            days,
+            accounting: self.accounting(now),
+        }
+    }
+}
+
+/// `YYYY-MM-DD HH:MM UTC`.
+fn utc(unix: u64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(unix as i64) {
+        Ok(t) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute()
+        ),
+        Err(_) => format!("unix time {unix}"),
+    }
+}
