@@ -28,12 +28,12 @@ use warren_proto::{NodeId, PeerAddr};
 
 use crate::Result;
 use crate::board::BoardHandle;
-use crate::relay::{Relay, RelayHandle};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::conn::{Router, ServiceConn, ServiceHandler};
 use crate::files::FilesHandle;
 use crate::identity::Identity;
+use crate::relay::{Relay, RelayHandle};
 use crate::store::Db;
 use crate::transport::Transport;
 pub use warren_api::{MetricsSnapshot, Status, StatusExtras};
@@ -395,15 +395,17 @@ impl Daemon {
             false => None,
         };
         let relay = match config.node.transport {
-            crate::config::TransportKind::Ctor => Ok(crate::relay::start(crate::relay::RelayOptions {
-                config: config.relay.clone(),
-                control_port: config.tor.control_port,
-                cookie: config.tor.cookie(),
-                data_dir: data_dir.clone(),
-                config_path: config_path.clone(),
-                default_nickname: crate::relay::default_nickname(node.handle().id()),
-                clock: clock.clone(),
-            })),
+            crate::config::TransportKind::Ctor => {
+                Ok(crate::relay::start(crate::relay::RelayOptions {
+                    config: config.relay.clone(),
+                    control_port: config.tor.control_port,
+                    cookie: config.tor.cookie(),
+                    data_dir: data_dir.clone(),
+                    config_path: config_path.clone(),
+                    default_nickname: crate::relay::default_nickname(node.handle().id()),
+                    clock: clock.clone(),
+                }))
+            }
             crate::config::TransportKind::Arti => {
                 Err(crate::tor::relay::ARTI_CANNOT_RELAY.to_string())
             }

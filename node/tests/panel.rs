@@ -15,7 +15,7 @@ use common::{NodeProc, wait_for, write_config};
 const PASS: &str = "a long enough passphrase";
 
 /// Every page and action, as (method, path).
-const ROUTES: [(&str, &str); 24] = [
+const ROUTES: [(&str, &str); 26] = [
     ("GET", "/dashboard"),
     ("GET", "/peers"),
     ("POST", "/peers/trust"),
@@ -32,6 +32,8 @@ const ROUTES: [(&str, &str); 24] = [
     ("POST", "/downloads/pause"),
     ("POST", "/downloads/resume"),
     ("POST", "/downloads/remove"),
+    ("GET", "/relay"),
+    ("POST", "/relay"),
     ("GET", "/logs"),
     ("GET", "/settings"),
     ("POST", "/settings"),
@@ -516,6 +518,7 @@ fn every_page_is_small_and_says_how_to_cache() {
         "/shares",
         &qr,
         "/downloads",
+        "/relay",
         "/logs",
         "/settings",
         "/access",

@@ -32,7 +32,9 @@ use tower::ServiceExt;
 
 use super::App;
 use super::auth::{self, Auth};
-use super::pages::{self, access, dashboard, downloads, logs, messages, peers, settings, shares};
+use super::pages::{
+    self, access, dashboard, downloads, logs, messages, peers, relay, settings, shares,
+};
 use super::session::same;
 use warren_api::control::{Request, Response as ApiResponse};
 
@@ -74,6 +76,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/messages/c", get(messages::conversation))
         .route("/messages/thread", get(messages::thread))
         .route("/messages/send", post(messages::send))
+        .route("/relay", get(relay::page).post(relay::switch_post))
         .route("/logs", get(logs::page))
         .route("/settings", get(settings::page).post(settings::save))
         .route("/access", get(access::page))

@@ -81,7 +81,11 @@ pub(crate) fn print(r: &RelayStatus) {
         "  rate     {}/s, bursts to {}/s{}",
         size(r.rate),
         size(r.burst),
-        if r.in_schedule { "" } else { " (outside the schedule)" }
+        if r.in_schedule {
+            ""
+        } else {
+            " (outside the schedule)"
+        }
     );
     let a = &r.accounting;
     let allowance = match a.max {

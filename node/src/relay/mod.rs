@@ -224,10 +224,12 @@ impl Actor {
                 utc(end)
             )));
         }
-        let in_window = self
-            .schedule
-            .is_none_or(|s| s.contains(minute_of_day(now)));
-        let kib = if in_window { c.rate_kib } else { c.off_hours_kib };
+        let in_window = self.schedule.is_none_or(|s| s.contains(minute_of_day(now)));
+        let kib = if in_window {
+            c.rate_kib
+        } else {
+            c.off_hours_kib
+        };
         Want::On(kib * 1024, c.burst_kib.max(kib) * 1024)
     }
 
@@ -395,9 +397,7 @@ impl Actor {
             flags: info.flags.clone(),
             rate: self.applied.map_or(0, |r| r.0),
             burst: self.applied.map_or(0, |r| r.1),
-            in_schedule: self
-                .schedule
-                .is_none_or(|s| s.contains(minute_of_day(now))),
+            in_schedule: self.schedule.is_none_or(|s| s.contains(minute_of_day(now))),
             circuits: info.circuits,
             bytes_today: days.last().copied().unwrap_or(0),
             hours: self.ledger.hourly(now),

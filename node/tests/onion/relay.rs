@@ -1,6 +1,7 @@
 //! The box's relay on the private Tor network: a box on its own C tor turns
 //! the relay on; the network's consensus lists it Running without the Exit
-//! flag; another tor builds a circuit through it and the box counts it;
+//! flag; another tor pulls a minute of data through it, no faster than
+//! its cap, and the box counts the bytes;
 //! the box's onion service answers throughout; turning it off closes the
 //! ORPort and the onion service still answers.
 
@@ -11,8 +12,9 @@ use serde_json::Value;
 use warren_node::transport::ctor::Control;
 
 use super::common::data::curl;
-use super::common::{NodeProc, json, wait_for, write_config};
+use super::common::{NodeProc, json, pairing_code, wait_for, write_config};
 use super::{ONION_WAIT, network, wait_online};
+use warren_localnet::web::Login;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -52,38 +54,119 @@ fn onion_answers(socks_port: u16, gateway: &str) {
 /// Builds a circuit `first → middle → last` from `tor`, once `tor` has a
 /// consensus that lists all three.
 fn extend_circuit(tor: &warren_localnet::CTor, path: [&str; 3]) -> String {
-    let rt = tokio::runtime::Runtime::new().unwrap();
     let hops: Vec<String> = path.iter().map(|fp| format!("${fp}")).collect();
     let line = format!("EXTENDCIRCUIT 0 {}", hops.join(","));
-    wait_for(ONION_WAIT, "the other tor to build a circuit through the box", || {
-        rt.block_on(async {
-            let addr = format!("127.0.0.1:{}", tor.control_port).parse().unwrap();
-            let mut ctl = Control::connect(addr).await.unwrap();
-            ctl.authenticate(Some(&tor.cookie)).await.unwrap();
-            match ctl.command(&line).await {
+    wait_for(
+        ONION_WAIT,
+        "the other tor to build a circuit through the box",
+        || {
+            match with_control(tor, async |c| c.command(&line).await) {
                 Ok(r) => Some(r.lines[0].trim_start_matches("EXTENDED ").to_string()),
                 Err(e) => {
                     // "No such router" until its consensus lists the box.
                     eprintln!("{line}: {e}");
-                    tokio::time::sleep(Duration::from_secs(3)).await;
+                    std::thread::sleep(Duration::from_secs(3));
                     None
                 }
             }
-        })
+        },
+    )
+}
+
+/// Runs `f` on a control connection to `tor`.
+fn with_control<T>(tor: &warren_localnet::CTor, f: impl AsyncFnOnce(&mut Control) -> T) -> T {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let addr = format!("127.0.0.1:{}", tor.control_port).parse().unwrap();
+        let mut ctl = Control::connect(addr).await.unwrap();
+        ctl.authenticate(Some(&tor.cookie)).await.unwrap();
+        f(&mut ctl).await
     })
+}
+
+/// A SOCKS5 CONNECT to 127.0.0.1:`port` through `socks_port`
+/// (RFC 1928: no authentication, an IPv4 address).
+fn socks_connect(socks_port: u16, port: u16) -> std::net::TcpStream {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", socks_port)).unwrap();
+    s.write_all(&[5, 1, 0]).unwrap();
+    let mut hello = [0u8; 2];
+    s.read_exact(&mut hello).unwrap();
+    assert_eq!(hello, [5, 0]);
+    let [hi, lo] = port.to_be_bytes();
+    s.write_all(&[5, 1, 0, 1, 127, 0, 0, 1, hi, lo]).unwrap();
+    let mut reply = [0u8; 10];
+    s.read_exact(&mut reply).unwrap();
+    assert_eq!(reply[1], 0, "SOCKS reply {reply:?}");
+    s
+}
+
+/// Pulls bytes from a loopback server through circuit `circ` of `tor`
+/// (streams attached by hand) for `secs` seconds from the first byte;
+/// returns the bytes received and the time taken.
+fn load_through(tor: &warren_localnet::CTor, circ: &str, secs: u64) -> (u64, Duration) {
+    use std::io::{Read, Write};
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let (mut s, _) = server.accept().unwrap();
+        let chunk = vec![0x5au8; 64 * 1024];
+        while s.write_all(&chunk).is_ok() {}
+    });
+    // The circuit must be built before a stream is attached to it.
+    wait_for(Duration::from_secs(60), "the circuit to be built", || {
+        let status = with_control(tor, async |c| c.getinfo("circuit-status").await.unwrap());
+        status
+            .lines()
+            .any(|l| l.starts_with(&format!("{circ} BUILT")))
+            .then_some(())
+    });
+    with_control(tor, async |c| {
+        c.command("SETCONF __LeaveStreamsUnattached=1")
+            .await
+            .unwrap()
+    });
+    let socks = tor.socks_port;
+    let reader = std::thread::spawn(move || {
+        let mut s = socks_connect(socks, port);
+        let mut buf = vec![0u8; 64 * 1024];
+        let n = s.read(&mut buf).unwrap();
+        let start = std::time::Instant::now();
+        let mut total = n as u64;
+        while start.elapsed() < Duration::from_secs(secs) {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => total += n as u64,
+            }
+        }
+        (total, start.elapsed())
+    });
+    let target = format!("127.0.0.1:{port}");
+    let stream = wait_for(Duration::from_secs(30), "the stream to wait for us", || {
+        let status = with_control(tor, async |c| c.getinfo("stream-status").await.unwrap());
+        status
+            .lines()
+            .find(|l| l.ends_with(&target))
+            .and_then(|l| l.split(' ').next().map(String::from))
+    });
+    with_control(tor, async |c| {
+        c.command(&format!("ATTACHSTREAM {stream} {circ}"))
+            .await
+            .unwrap();
+        c.command("SETCONF __LeaveStreamsUnattached=0")
+            .await
+            .unwrap()
+    });
+    reader.join().unwrap()
 }
 
 #[test]
 fn a_ctor_box_relays_when_turned_on_and_keeps_its_onion_service() {
     let tmp = tempfile::tempdir().unwrap();
     let net = &network().network;
-    let tor = warren_localnet::CTor::start(
-        net,
-        &tmp.path().join("tor"),
-        &[],
-        Duration::from_secs(120),
-    )
-    .unwrap();
+    let tor =
+        warren_localnet::CTor::start(net, &tmp.path().join("tor"), &[], Duration::from_secs(120))
+            .unwrap();
     let or_port = free_port();
     let dir = tmp.path().join("box");
     write_config(
@@ -112,7 +195,15 @@ fn a_ctor_box_relays_when_turned_on_and_keeps_its_onion_service() {
     .unwrap();
     onion_answers(other.socks_port, &gateway);
 
-    let on = json(&dir, &["relay", "on", "--json"]);
+    // The owner turns it on with the panel's switch.
+    let panel = status["panel_url"].as_str().unwrap().to_string();
+    let owner = Login::pair(&panel, &pairing_code(&dir), "owner passphrase");
+    let page = owner.get("/relay");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Turn the relay on"), "{}", page.body);
+    let switched = owner.post("/relay", &[("on", "true")]);
+    assert_eq!(switched.status, 303);
+    let on = relay_status(&dir);
     assert_eq!(on["enabled"], true);
     assert_eq!(on["relaying"], true, "{on}");
     assert_eq!(on["rate"], 200 * 1024);
@@ -126,12 +217,19 @@ fn a_ctor_box_relays_when_turned_on_and_keeps_its_onion_service() {
     let flags = wait_for(ONION_WAIT, "the relay in the network's consensus", || {
         consensus_flags(&nickname).filter(|f| f.iter().any(|x| x == "Running"))
     });
-    assert!(!flags.iter().any(|f| f == "Exit"), "a middle relay: {flags:?}");
-    let seen = wait_for(ONION_WAIT, "the box to see itself Running and reachable", || {
-        let r = relay_status(&dir);
-        let running = r["flags"].as_array()?.iter().any(|f| f == "Running");
-        (running && r["reachable"] == true).then_some(r)
-    });
+    assert!(
+        !flags.iter().any(|f| f == "Exit"),
+        "a middle relay: {flags:?}"
+    );
+    let seen = wait_for(
+        ONION_WAIT,
+        "the box to see itself Running and reachable",
+        || {
+            let r = relay_status(&dir);
+            let running = r["flags"].as_array()?.iter().any(|f| f == "Running");
+            (running && r["reachable"] == true).then_some(r)
+        },
+    );
     assert!(seen["problem"].is_null(), "{seen}");
     assert!(seen["reachability_advice"].is_null(), "{seen}");
 
@@ -139,23 +237,38 @@ fn a_ctor_box_relays_when_turned_on_and_keeps_its_onion_service() {
     let relays = &net.relays;
     let first = relays.iter().find(|r| !r.exit).unwrap();
     let exit = relays.iter().find(|r| r.exit).unwrap();
-    let before = seen["circuits"].as_u64().unwrap();
+    let before = seen["accounting"]["written"].as_u64().unwrap();
     let circ = extend_circuit(
         &other,
         [&first.rsa_identity, &fingerprint, &exit.rsa_identity],
     );
-    assert!(!circ.is_empty());
-    let after = wait_for(
-        Duration::from_secs(60),
-        "the box to count the circuit",
-        || {
-            let r = relay_status(&dir);
-            (r["circuits"].as_u64()? > before).then_some(r)
-        },
+    // A minute of load through the box, capped at 200 KiB/s.
+    let (bytes, took) = load_through(&other, &circ, 60);
+    let rate = bytes as f64 / took.as_secs_f64();
+    let cap = 200.0 * 1024.0;
+    eprintln!(
+        "carried {bytes} bytes in {:.1} s through the box: {:.1} KiB/s, {:.3}× its cap",
+        took.as_secs_f64(),
+        rate / 1024.0,
+        rate / cap
     );
-    assert!(after["bytes_today"].as_u64().unwrap() > 0, "{after}");
-    assert!(after["hours"].as_array().unwrap().len() == 24);
-    assert!(after["accounting"]["written"].as_u64().unwrap() > 0);
+    assert!(rate <= cap * 1.1, "the cap holds: {rate:.0} B/s");
+    assert!(bytes > 1 << 20, "the load went through: {bytes} bytes");
+    // The box counted what it carried (its next look at tor).
+    let after = wait_for(Duration::from_secs(30), "the box to count it", || {
+        let r = relay_status(&dir);
+        let written = r["accounting"]["written"].as_u64()?;
+        (written >= before + bytes).then_some(r)
+    });
+    assert!(after["bytes_today"].as_u64().unwrap() >= bytes, "{after}");
+    assert_eq!(after["hours"].as_array().unwrap().len(), 24);
+    // The panel's hourly chart shows it: a bar of megabytes.
+    let page = owner.get("/relay").body;
+    assert!(page.contains("Turn the relay off") && page.contains("Running"));
+    let (hourly, _) = page.split_once("per day").unwrap();
+    let hourly = hourly.split_once("per hour").unwrap().1;
+    assert_eq!(hourly.matches("<rect").count(), 24);
+    assert!(hourly.contains(" MiB ("), "{hourly}");
     // The onion service still answers while the box relays.
     onion_answers(other.socks_port, &gateway);
 

@@ -172,7 +172,12 @@ mod tests {
         assert!(!night.contains(12 * 60));
         let day = Schedule::parse("09:00-17:00").unwrap().unwrap();
         assert!(day.contains(9 * 60) && !day.contains(17 * 60) && !day.contains(8 * 60));
-        assert!(Schedule::parse("00:00-00:00").unwrap().unwrap().contains(700));
+        assert!(
+            Schedule::parse("00:00-00:00")
+                .unwrap()
+                .unwrap()
+                .contains(700)
+        );
         assert_eq!(Schedule::parse(" ").unwrap(), None);
         for bad in ["24:00-01:00", "1-2", "10:00", "aa:bb-cc:dd", "10:60-11:00"] {
             assert!(Schedule::parse(bad).is_err(), "{bad}");

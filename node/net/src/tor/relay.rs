@@ -164,7 +164,10 @@ pub async fn getconf(ctl: &mut Control, key: &str) -> Result<String, ControlErro
     let r = ctl.command(&format!("GETCONF {key}")).await?;
     Ok(r.lines
         .iter()
-        .find_map(|l| l.strip_prefix(key).map(|v| v.strip_prefix('=').unwrap_or("")))
+        .find_map(|l| {
+            l.strip_prefix(key)
+                .map(|v| v.strip_prefix('=').unwrap_or(""))
+        })
         .unwrap_or("")
         .to_string())
 }

@@ -105,6 +105,9 @@ pub(crate) async fn page(State(app): State<Arc<App>>, auth: Auth) -> Response {
             warnings.push(format!("Board: {f}"));
         }
     }
+    if let Some(p) = st.extra.relay.as_ref().and_then(|r| r.problem.as_ref()) {
+        warnings.push(format!("Relay: {p}"));
+    }
     if let AdminOnion::Failed(e) = app.admin_onion() {
         warnings.push(format!("The admin onion service failed: {e}"));
     }
@@ -151,6 +154,10 @@ pub(crate) async fn page(State(app): State<Arc<App>>, auth: Auth) -> Response {
             div.stat { small { "Shared" } b { (bytes(shared)) } small { (plural(shares.len(), "share")) } }
             div.stat { small { "Downloads" } b { (bytes(downloaded)) } small { (active) " running of " (downloads.len()) } }
             div.stat { small { "Mirrors" } b { (bytes(used)) } small { "of " (bytes(quota)) " quota" } }
+            @if let Some(r) = &st.extra.relay {
+                div.stat #relay { small { "Tor relay" } b { a href="/relay" { @if r.relaying { (bytes(r.bytes_today)) " today" } @else if r.enabled { "starting" } @else { "off" } } }
+                    small { @if r.relaying { @if r.flags.is_empty() { "not in the consensus yet" } @else { (r.flags.join(" ")) } } @else { "give back to Tor" } } }
+            }
             @if let Some(m) = &st.extra.mail {
                 div.stat #unread { small { "Messages" } b { a href="/messages" { (m.unread) " unread" } } small { (plural(m.conversations as usize, "conversation")) @if m.outbox > 0 { " · " (m.outbox) " to send" } } }
                 @if st.role == "box" {

@@ -8,6 +8,7 @@ pub(crate) mod downloads;
 pub(crate) mod logs;
 pub(crate) mod messages;
 pub(crate) mod peers;
+pub(crate) mod relay;
 pub(crate) mod settings;
 pub(crate) mod shares;
 
@@ -30,12 +31,13 @@ use warren_api::control::Request;
 pub(crate) struct Empty {}
 
 /// The sections, for the navigation bar: (path, title).
-const NAV: [(&str, &str); 8] = [
+const NAV: [(&str, &str); 9] = [
     ("/dashboard", "Dashboard"),
     ("/messages", "Messages"),
     ("/peers", "Peers"),
     ("/shares", "Shares"),
     ("/downloads", "Downloads"),
+    ("/relay", "Relay"),
     ("/logs", "Logs"),
     ("/settings", "Settings"),
     ("/access", "Access"),
