@@ -377,6 +377,14 @@ impl Daemon {
             reset,
         } = opts;
         let config = node_opts.config.clone();
+        let mut node_opts = node_opts;
+        // The relay service answers with the claim the relay actor publishes.
+        let (claims, published) = tokio::sync::watch::channel(None);
+        node_opts.services.push((
+            ServiceName::new(warren_proto::relay::SERVICE)?,
+            Arc::new(crate::relay::RelayService::new(published)),
+        ));
+        let keypair = node_opts.identity.keypair.clone();
         let (db, transport, clock) = (
             node_opts.db.clone(),
             node_opts.transport.clone(),
@@ -402,7 +410,8 @@ impl Daemon {
                     cookie: config.tor.cookie(),
                     data_dir: data_dir.clone(),
                     config_path: config_path.clone(),
-                    default_nickname: crate::relay::default_nickname(node.handle().id()),
+                    keypair,
+                    claims,
                     clock: clock.clone(),
                 }))
             }

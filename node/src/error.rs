@@ -106,6 +106,9 @@ pub enum Refusal {
     /// A relay request on a transport that cannot relay: why.
     #[error("this node cannot relay: {0}")]
     NoRelay(String),
+    /// Another node's relay claim does not hold, or could not be had.
+    #[error("relay claim: {0}")]
+    Claim(String),
     /// The configuration file could not take a change.
     #[error("the configuration file: {0}")]
     Config(String),

@@ -17,6 +17,7 @@ pub mod mail;
 pub mod msg;
 pub mod pow;
 pub mod record;
+pub mod relay;
 pub mod seal;
 pub mod service;
 pub mod tracker;

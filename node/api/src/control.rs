@@ -146,6 +146,12 @@ pub enum Request {
     /// The relay: on or off, reachability, flags, bytes relayed, the
     /// month's allowance.
     RelayStatus,
+    /// Ask a node for its relay claim and check it against this node's
+    /// consensus.
+    RelayCheck {
+        /// The node's peer address, as its `status` prints it.
+        address: String,
+    },
     /// Stop the node.
     Shutdown,
 }

@@ -68,3 +68,19 @@ impl Accounting {
         self.read.max(self.written)
     }
 }
+
+/// A peer's relay claim, checked (`warren relay check`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayCheck {
+    /// The node (its onion address).
+    pub node: String,
+    /// Its relay's fingerprint.
+    pub fingerprint: String,
+    /// The relay's nickname, derived from the claim.
+    pub nickname: String,
+    /// The relay's flags in this node's consensus.
+    pub flags: Vec<String>,
+    /// The claim holds: signed by the node, the relay listed Running under
+    /// the nickname only the node could have chosen.
+    pub verified: bool,
+}

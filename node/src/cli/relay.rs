@@ -28,6 +28,15 @@ pub(crate) enum RelayAction {
         #[arg(long)]
         json: bool,
     },
+    /// Ask a node (that trusts this one) for its relay claim and check it
+    /// against this node's Tor consensus (C tor only).
+    Check {
+        /// The node's address, as its `status` prints it.
+        address: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub(crate) async fn relay(dir: &Path, action: RelayAction) -> Result<()> {
@@ -35,10 +44,24 @@ pub(crate) async fn relay(dir: &Path, action: RelayAction) -> Result<()> {
         RelayAction::On { json } => (Request::RelayOn, json),
         RelayAction::Off { json } => (Request::RelayOff, json),
         RelayAction::Status { json } => (Request::RelayStatus, json),
+        RelayAction::Check { address, json } => (Request::RelayCheck { address }, json),
     };
+    let is_check = matches!(req, Request::RelayCheck { .. });
     let v = control::request(dir, &req).await?;
     if json {
         return super::files::print_json(&v);
+    }
+    if is_check {
+        let c: warren_node::relay::RelayCheck = serde_json::from_value(v)
+            .map_err(|e| warren_node::Error::Remote(format!("unexpected answer: {e}")))?;
+        outln!(
+            "verified: {} runs relay {} ({}), {}",
+            c.node,
+            c.fingerprint,
+            c.nickname,
+            c.flags.join(" ")
+        );
+        return Ok(());
     }
     let r: RelayStatus = serde_json::from_value(v)
         .map_err(|e| warren_node::Error::Remote(format!("unexpected answer: {e}")))?;

@@ -130,6 +130,9 @@ async fn answer(req: Request, node: &NodeHandle) -> crate::Result<Response> {
         Request::RelayOn => success(node.relay()?.set(true).await?),
         Request::RelayOff => success(node.relay()?.set(false).await?),
         Request::RelayStatus => success(node.relay()?.status()),
+        Request::RelayCheck { address } => {
+            success(crate::relay::check(node, address.trim().parse::<PeerAddr>()?).await?)
+        }
         Request::Shutdown => {
             node.request_shutdown();
             success(Stopping { stopping: true })

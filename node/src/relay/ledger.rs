@@ -42,6 +42,9 @@ pub(crate) struct Ledger {
     pub(crate) days: VecDeque<(u64, u64)>,
     /// This node opened tor's ORPort (so it is the one to close it).
     pub(crate) opened: bool,
+    /// The secret the relay's nickname is derived from (SPEC.md §16);
+    /// made at the first load.
+    pub(crate) secret: [u8; 32],
 }
 
 /// The allowance period holding `now`: from `day` 00:00 UTC of a month to
@@ -136,6 +139,16 @@ impl Ledger {
     /// Reads the ledger; a missing file is an empty ledger, an unreadable
     /// one is logged and replaced by an empty one (it holds only counts).
     pub(crate) fn load(dir: &Path) -> Ledger {
+        let mut ledger = Ledger::read(dir);
+        if ledger.secret == [0; 32] {
+            if let Err(e) = getrandom::fill(&mut ledger.secret) {
+                tracing::error!(error = %e, "no randomness for the relay's nickname secret");
+            }
+        }
+        ledger
+    }
+
+    fn read(dir: &Path) -> Ledger {
         let path = dir.join(LEDGER_FILE);
         match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
@@ -210,8 +223,12 @@ mod tests {
         l.add(DEC_2_2026_NOON, 1, 5, 6);
         l.opened = true;
         l.save(dir.path()).unwrap();
+        l.secret = [5; 32];
+        l.save(dir.path()).unwrap();
         assert_eq!(Ledger::load(dir.path()), l);
         std::fs::write(dir.path().join(LEDGER_FILE), b"{not json").unwrap();
-        assert_eq!(Ledger::load(dir.path()), Ledger::default());
+        let fresh = Ledger::load(dir.path());
+        assert_eq!((fresh.read, fresh.opened), (0, false));
+        assert_ne!(fresh.secret, [0; 32], "a new secret");
     }
 }

@@ -11,18 +11,26 @@
 //! when it restarts; the next poll applies them again. It closes the ORPort
 //! only when it opened it, and when the node stops.
 
+mod check;
 mod ledger;
+mod service;
+
+pub use check::check;
+pub use service::RelayService;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use warren_api::config::{RelayConfig, Schedule};
-pub use warren_api::relay::{Accounting, RelayStatus};
+pub use warren_api::relay::{Accounting, RelayCheck, RelayStatus};
 use warren_net::tor::relay::{RELAY_OFF, RelayInfo, RelayPlan, read_info};
 use warren_net::transport::ctor::{Control, ControlError};
+use warren_proto::Keypair;
+use warren_proto::relay::{MAX_CLAIM_VALIDITY, RelayClaim, SignedRelayClaim, parse_fingerprint};
 
 use crate::Refusal;
 use crate::clock::SharedClock;
@@ -32,6 +40,8 @@ use ledger::{Ledger, SAVE_EVERY, minute_of_day, period};
 pub const POLL: Duration = Duration::from_secs(10);
 /// Requests queued for the actor.
 const QUEUE: usize = 8;
+/// A claim is signed again when this much older (seconds).
+const CLAIM_REFRESH: u64 = 3_600;
 const GIB: u64 = 1 << 30;
 
 /// What the relay actor needs.
@@ -47,10 +57,19 @@ pub struct RelayOptions {
     /// The configuration file `relay on|off` writes `relay.enabled` into;
     /// none: the change lasts until the node stops.
     pub config_path: Option<PathBuf>,
-    /// The nickname when `relay.nickname` is empty.
-    pub default_nickname: String,
+    /// The node's key: it signs the relay claim.
+    pub keypair: Arc<Keypair>,
+    /// Where the current claim is published for the relay service.
+    pub claims: watch::Sender<Option<SignedRelayClaim>>,
     /// Wall time.
     pub clock: SharedClock,
+}
+
+enum Cmd {
+    /// Turn the relay on or off.
+    Set(bool, oneshot::Sender<Result<RelayStatus, Refusal>>),
+    /// tor's consensus entry for a fingerprint (none: not listed).
+    Lookup(String, oneshot::Sender<Result<Option<String>, Refusal>>),
 }
 
 /// A running relay actor.
@@ -61,10 +80,17 @@ pub struct Relay {
 }
 
 /// Asks the relay actor things; cheap to clone.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RelayHandle {
-    tx: mpsc::Sender<(bool, oneshot::Sender<Result<RelayStatus, Refusal>>)>,
+    tx: mpsc::Sender<Cmd>,
     status: watch::Receiver<RelayStatus>,
+    clock: SharedClock,
+}
+
+impl std::fmt::Debug for RelayHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayHandle").finish_non_exhaustive()
+    }
 }
 
 impl RelayHandle {
@@ -81,10 +107,28 @@ impl RelayHandle {
     pub async fn set(&self, on: bool) -> Result<RelayStatus, Refusal> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send((on, reply))
+            .send(Cmd::Set(on, reply))
             .await
             .map_err(|_| Refusal::Stopping)?;
         rx.await.map_err(|_| Refusal::Stopping)?
+    }
+
+    /// tor's consensus entry for `fingerprint` (none: not listed).
+    ///
+    /// # Errors
+    /// tor cannot be asked, or the node stops.
+    pub async fn lookup(&self, fingerprint: String) -> Result<Option<String>, Refusal> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Cmd::Lookup(fingerprint, reply))
+            .await
+            .map_err(|_| Refusal::Stopping)?;
+        rx.await.map_err(|_| Refusal::Stopping)?
+    }
+
+    /// Wall time, unix seconds.
+    pub fn now(&self) -> u64 {
+        self.clock.unix_now()
     }
 }
 
@@ -93,6 +137,7 @@ pub fn start(opts: RelayOptions) -> Relay {
     let (tx, rx) = mpsc::channel(QUEUE);
     let (status_tx, status) = watch::channel(RelayStatus::default());
     let stop = CancellationToken::new();
+    let clock = opts.clock.clone();
     let actor = Actor {
         ledger: Ledger::load(&opts.data_dir),
         schedule: Schedule::parse(&opts.config.schedule).unwrap_or(None),
@@ -107,7 +152,7 @@ pub fn start(opts: RelayOptions) -> Relay {
     };
     let task = tokio::spawn(actor.run(rx, stop.clone()));
     Relay {
-        handle: RelayHandle { tx, status },
+        handle: RelayHandle { tx, status, clock },
         stop,
         task,
     }
@@ -124,18 +169,6 @@ impl Relay {
         self.stop.cancel();
         let _ = self.task.await;
     }
-}
-
-/// `warren` and the first 13 letters and digits of the node's id: a
-/// nickname tor accepts (at most 19 letters and digits).
-pub fn default_nickname(id: warren_proto::NodeId) -> String {
-    let tail: String = id
-        .to_string()
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(warren_net::tor::relay::MAX_NICKNAME - "warren".len())
-        .collect();
-    format!("warren{tail}")
 }
 
 /// What the relay should be doing now.
@@ -164,7 +197,7 @@ struct Actor {
 impl Actor {
     async fn run(
         mut self,
-        mut rx: mpsc::Receiver<(bool, oneshot::Sender<Result<RelayStatus, Refusal>>)>,
+        mut rx: mpsc::Receiver<Cmd>,
         stop: CancellationToken,
     ) {
         let mut tick = tokio::time::interval(POLL);
@@ -173,15 +206,20 @@ impl Actor {
             tokio::select! {
                 () = stop.cancelled() => break,
                 _ = tick.tick() => self.step().await,
-                Some((on, reply)) = rx.recv() => {
-                    let answer = match self.keep_enabled(on) {
-                        Ok(()) => {
-                            self.step().await;
-                            Ok(self.status.borrow().clone())
-                        }
-                        Err(e) => Err(e),
-                    };
-                    let _ = reply.send(answer);
+                Some(cmd) = rx.recv() => match cmd {
+                    Cmd::Set(on, reply) => {
+                        let answer = match self.keep_enabled(on) {
+                            Ok(()) => {
+                                self.step().await;
+                                Ok(self.status.borrow().clone())
+                            }
+                            Err(e) => Err(e),
+                        };
+                        let _ = reply.send(answer);
+                    }
+                    Cmd::Lookup(fp, reply) => {
+                        let _ = reply.send(self.lookup(&fp).await);
+                    }
                 }
             }
         }
@@ -261,10 +299,54 @@ impl Actor {
         }
     }
 
+    /// Derived from the node's id and the ledger's secret (SPEC.md §16),
+    /// so only the peers given a claim can tie the relay to the node.
     fn nickname(&self) -> String {
-        match self.opts.config.nickname.as_str() {
-            "" => self.opts.default_nickname.clone(),
-            n => n.to_string(),
+        warren_proto::relay::nickname(&self.opts.keypair.id(), &self.ledger.secret)
+    }
+
+    async fn lookup(&mut self, fingerprint: &str) -> Result<Option<String>, Refusal> {
+        let r = match self.control().await {
+            Ok(ctl) => warren_net::tor::relay::consensus_entry(ctl, fingerprint).await,
+            Err(e) => Err(e),
+        };
+        r.map_err(|e| {
+            self.ctl = None;
+            Refusal::NoRelay(format!("tor's control port: {e}"))
+        })
+    }
+
+    /// Keeps the published claim current: signed again every
+    /// [`CLAIM_REFRESH`], withdrawn while the relay is off.
+    fn publish_claim(&self, now: u64) {
+        let fingerprint = match (&self.info.fingerprint, self.info.listening) {
+            (Some(fp), true) => parse_fingerprint(fp).ok(),
+            _ => None,
+        };
+        let Some(fingerprint) = fingerprint else {
+            self.opts.claims.send_if_modified(|c| c.take().is_some());
+            return;
+        };
+        let fresh = self.opts.claims.borrow().as_ref().is_some_and(|c| {
+            c.claim.fingerprint == fingerprint
+                && c.claim.secret == self.ledger.secret
+                && now.saturating_sub(c.claim.issued_at) < CLAIM_REFRESH
+        });
+        if fresh {
+            return;
+        }
+        let claim = RelayClaim {
+            node: self.opts.keypair.id(),
+            fingerprint,
+            secret: self.ledger.secret,
+            issued_at: now,
+            expires_at: now + MAX_CLAIM_VALIDITY,
+        };
+        match claim.sign(&self.opts.keypair) {
+            Ok(signed) => {
+                self.opts.claims.send_replace(Some(signed));
+            }
+            Err(e) => tracing::warn!(error = %e, "the relay claim could not be signed"),
         }
     }
 
@@ -291,6 +373,7 @@ impl Actor {
         if now.saturating_sub(self.saved_at) >= SAVE_EVERY {
             self.save().await;
         }
+        self.publish_claim(now);
         let status = self.status(now);
         self.status.send_replace(status);
     }

@@ -1,7 +1,8 @@
 //! The box's relay on the private Tor network: a box on its own C tor turns
 //! the relay on; the network's consensus lists it Running without the Exit
 //! flag; another tor pulls a minute of data through it, no faster than
-//! its cap, and the box counts the bytes;
+//! its cap, and the box counts the bytes; a member it trusts checks its
+//! relay claim against the consensus, and a forged claim does not hold;
 //! the box's onion service answers throughout; turning it off closes the
 //! ORPort and the onion service still answers.
 
@@ -12,7 +13,7 @@ use serde_json::Value;
 use warren_node::transport::ctor::Control;
 
 use super::common::data::curl;
-use super::common::{NodeProc, json, pairing_code, wait_for, write_config};
+use super::common::{NodeProc, json, pairing_code, wait_for, warren, warren_ok, write_config};
 use super::{ONION_WAIT, network, wait_online};
 use warren_localnet::web::Login;
 
@@ -212,6 +213,9 @@ fn a_ctor_box_relays_when_turned_on_and_keeps_its_onion_service() {
     assert!(config.contains("enabled = true"), "kept: {config}");
     let nickname = on["nickname"].as_str().unwrap().to_string();
     let fingerprint = on["fingerprint"].as_str().unwrap().to_string();
+    // The public nickname says nothing of the node's address.
+    let onion = status["onion_address"].as_str().unwrap();
+    assert!(!nickname.contains(&onion[..6]), "{nickname} vs {onion}");
     assert_eq!(fingerprint.len(), 40);
 
     let flags = wait_for(ONION_WAIT, "the relay in the network's consensus", || {
@@ -271,6 +275,49 @@ fn a_ctor_box_relays_when_turned_on_and_keeps_its_onion_service() {
     assert!(hourly.contains(" MiB ("), "{hourly}");
     // The onion service still answers while the box relays.
     onion_answers(other.socks_port, &gateway);
+
+    // A member on the other tor, trusted by the box, checks the claim.
+    let member_dir = tmp.path().join("member");
+    write_config(
+        &member_dir,
+        &format!(
+            "[node]\ntransport = \"ctor\"\n\n[tor]\ncontrol_port = \"127.0.0.1:{}\"\n\
+             retry_interval_secs = 5\ncheck_timeout_secs = 60\n",
+            other.control_port
+        ),
+    );
+    let member = NodeProc::start_with(&member_dir, &[]);
+    let member_addr = wait_online(&member)["address"].as_str().unwrap().to_string();
+    let box_addr = status["address"].as_str().unwrap().to_string();
+    warren_ok(&dir, &["trust", "add", &member_addr]);
+    warren_ok(&member_dir, &["trust", "add", &box_addr]);
+    let checked = wait_for(ONION_WAIT, "the member to check the box's claim", || {
+        let o = warren(&member_dir, &["relay", "check", &box_addr, "--json"]);
+        if !o.status.success() {
+            eprintln!("relay check: {}", String::from_utf8_lossy(&o.stderr));
+            return None;
+        }
+        serde_json::from_slice::<Value>(&o.stdout).ok()
+    });
+    assert_eq!(checked["verified"], true);
+    assert_eq!(checked["fingerprint"], fingerprint);
+    assert_eq!(checked["nickname"], nickname);
+    assert!(checked["flags"].as_array().unwrap().iter().any(|f| f == "Running"));
+    // A claim naming the box's relay, signed by another node, does not
+    // hold against the same consensus.
+    let entry = with_control(&other, async |c| {
+        warren_node::tor::relay::consensus_entry(c, &fingerprint).await.unwrap()
+    });
+    let forger = warren_proto::Keypair::from_seed(&[42; 32]);
+    let forged = warren_proto::relay::RelayClaim {
+        node: forger.id(),
+        fingerprint: warren_proto::relay::parse_fingerprint(&fingerprint).unwrap(),
+        secret: [1; 32],
+        issued_at: 0,
+        expires_at: 1,
+    };
+    let refused = warren_node::tor::relay::check_claim(entry.as_deref(), &forged).unwrap_err();
+    assert!(refused.to_string().contains("not its operator's"), "{refused}");
 
     let off = json(&dir, &["relay", "off", "--json"]);
     assert_eq!(off["enabled"], false);

@@ -9,7 +9,7 @@
 //! suggests changing the rate by time of day for the same reason.
 
 use serde::{Deserialize, Serialize};
-use warren_net::tor::relay::{MAX_NICKNAME, MIN_RELAY_RATE};
+use warren_net::tor::relay::MIN_RELAY_RATE;
 
 /// `[relay]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,9 +23,6 @@ pub struct RelayConfig {
     pub or_port: String,
     /// The public address to advertise; empty: tor finds it.
     pub address: String,
-    /// The relay's nickname (1–19 letters and digits); empty: `warren`
-    /// and the start of the node's id.
-    pub nickname: String,
     /// Relaying rate, KiB/s (tor's `RelayBandwidthRate`; at least 75).
     pub rate_kib: u64,
     /// Short bursts up to this, KiB/s (tor's `RelayBandwidthBurst`; at
@@ -51,7 +48,6 @@ impl Default for RelayConfig {
             enabled: false,
             or_port: "9001".into(),
             address: String::new(),
-            nickname: String::new(),
             rate_kib: 2048,
             burst_kib: 4096,
             monthly_gib: 200,
@@ -147,14 +143,6 @@ impl RelayConfig {
         if !self.address.is_empty() && self.address.contains(char::is_whitespace) {
             return Err("relay.address must be one address".into());
         }
-        if !self.nickname.is_empty()
-            && (self.nickname.len() > MAX_NICKNAME
-                || !self.nickname.bytes().all(|b| b.is_ascii_alphanumeric()))
-        {
-            return Err(format!(
-                "relay.nickname must be 1..={MAX_NICKNAME} letters and digits"
-            ));
-        }
         Ok(())
     }
 }
@@ -198,7 +186,5 @@ mod tests {
         assert!(with(|c| c.or_port = "0".into()).is_err());
         assert!(with(|c| c.or_port = "box:9001".into()).is_err());
         assert!(with(|c| c.or_port = "127.0.0.1:9101".into()).is_ok());
-        assert!(with(|c| c.nickname = "has space".into()).is_err());
-        assert!(with(|c| c.nickname = "a".repeat(20)).is_err());
     }
 }

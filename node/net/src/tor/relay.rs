@@ -26,8 +26,6 @@ pub const ARTI_CANNOT_RELAY: &str = "arti cannot relay yet (arti 0.47 has no rel
 /// 76800", tor 0.4.9's `config.c`).
 pub const MIN_RELAY_RATE: u64 = 76_800;
 
-/// The longest nickname tor accepts (tor-spec: 1–19 alphanumerics).
-pub const MAX_NICKNAME: usize = 19;
 
 /// What makes tor a capped middle relay.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,7 +137,8 @@ pub async fn read_info(ctl: &mut Control) -> Result<RelayInfo, ControlError> {
         .trim()
         == "1";
     let flags = match &fingerprint {
-        Some(fp) => optional(ctl.getinfo(&format!("ns/id/{fp}")).await)?
+        Some(fp) => consensus_entry(ctl, fp)
+            .await?
             .map(|entry| flags_of(&entry))
             .unwrap_or_default(),
         None => Vec::new(),
@@ -179,6 +178,73 @@ fn optional(r: Result<String, ControlError>) -> Result<Option<String>, ControlEr
         Err(ControlError::Refused { .. }) => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// Why a relay claim does not hold against the consensus.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClaimRefused {
+    /// The consensus does not list the fingerprint.
+    #[error("the consensus lists no relay {0}")]
+    NotListed(String),
+    /// The consensus lists the relay under another nickname: the claim
+    /// names a relay its node does not run.
+    #[error("relay {fingerprint} is listed as {listed:?}, not {expected:?}: the claim is not its operator's")]
+    OtherNickname {
+        /// The fingerprint claimed.
+        fingerprint: String,
+        /// The nickname the consensus lists.
+        listed: String,
+        /// The nickname the claim derives.
+        expected: String,
+    },
+    /// Listed, but not Running.
+    #[error("relay {0} is listed but not Running")]
+    NotRunning(String),
+}
+
+/// Checks a (signature-checked) relay claim against `entry`, tor's router
+/// status entry for the claimed fingerprint (`GETINFO ns/id/FP`; none:
+/// not listed). Returns the relay's flags.
+///
+/// # Errors
+/// [`ClaimRefused`]: not listed, listed under another nickname, not
+/// Running.
+pub fn check_claim(
+    entry: Option<&str>,
+    claim: &warren_proto::relay::RelayClaim,
+) -> Result<Vec<String>, ClaimRefused> {
+    let fingerprint = claim.fingerprint_hex();
+    let entry = entry.ok_or_else(|| ClaimRefused::NotListed(fingerprint.clone()))?;
+    let listed = entry
+        .lines()
+        .find_map(|l| l.strip_prefix("r "))
+        .and_then(|r| r.split(' ').next())
+        .ok_or_else(|| ClaimRefused::NotListed(fingerprint.clone()))?;
+    let expected = claim.nickname();
+    if listed != expected {
+        return Err(ClaimRefused::OtherNickname {
+            fingerprint,
+            listed: listed.to_string(),
+            expected,
+        });
+    }
+    let flags = flags_of(entry);
+    if !flags.iter().any(|f| f == "Running") {
+        return Err(ClaimRefused::NotRunning(fingerprint));
+    }
+    Ok(flags)
+}
+
+/// tor's router status entry for `fingerprint` (`GETINFO ns/id/FP`); none:
+/// the consensus does not list it.
+///
+/// # Errors
+/// The control connection failed.
+pub async fn consensus_entry(
+    ctl: &mut Control,
+    fingerprint: &str,
+) -> Result<Option<String>, ControlError> {
+    optional(ctl.getinfo(&format!("ns/id/{fingerprint}")).await)
 }
 
 /// The flags of a router status entry (dir-spec §3.4.1, the `s` line).
@@ -221,6 +287,39 @@ mod tests {
             RelayPlan::setconf_rate(100_000, 200_000),
             "SETCONF RelayBandwidthRate=100000 RelayBandwidthBurst=200000"
         );
+    }
+
+    #[test]
+    fn a_claim_holds_only_for_the_nickname_it_derives() {
+        use warren_proto::relay::RelayClaim;
+        let k = warren_proto::Keypair::from_seed(&[3; 32]);
+        let claim = RelayClaim {
+            node: k.id(),
+            fingerprint: [0x11; 20],
+            secret: [9; 32],
+            issued_at: 0,
+            expires_at: 1,
+        };
+        let entry = |nick: &str, flags: &str| {
+            format!("r {nick} ERERERERERERERERERERERERERE x 2026-12-02 12:00:00 127.0.0.1 9001 0\ns {flags}")
+        };
+        let ours = claim.nickname();
+        assert_eq!(
+            check_claim(Some(&entry(&ours, "Running Valid")), &claim).unwrap(),
+            ["Running", "Valid"]
+        );
+        assert!(matches!(
+            check_claim(Some(&entry("relay0", "Running Valid")), &claim),
+            Err(ClaimRefused::OtherNickname { .. })
+        ));
+        assert!(matches!(
+            check_claim(Some(&entry(&ours, "Valid")), &claim),
+            Err(ClaimRefused::NotRunning(_))
+        ));
+        assert!(matches!(
+            check_claim(None, &claim),
+            Err(ClaimRefused::NotListed(_))
+        ));
     }
 
     #[test]
