@@ -26,15 +26,15 @@ const SKEW: u64 = 300;
 pub async fn check(node: &NodeHandle, addr: PeerAddr) -> crate::Result<RelayCheck> {
     let relay = node.relay()?;
     let claim_err = |why: String| crate::Error::Refused(Refusal::Claim(why));
-    let mut conn = node
-        .dial_service(&addr, ServiceName::new(SERVICE)?)
-        .await?;
+    let mut conn = node.dial_service(&addr, ServiceName::new(SERVICE)?).await?;
     let answer = tokio::time::timeout(ANSWER_WITHIN, conn.recv())
         .await
         .map_err(|_| claim_err("the node did not answer in time".into()))?
         .map_err(|e| claim_err(format!("the connection failed: {e}")))?
         .ok_or_else(|| {
-            claim_err("the node closed without a claim (it gives it only to nodes it trusts)".into())
+            claim_err(
+                "the node closed without a claim (it gives it only to nodes it trusts)".into(),
+            )
         })?;
     drop(conn);
     let signed = match RelayMsg::decode(&answer)? {

@@ -195,11 +195,7 @@ struct Actor {
 }
 
 impl Actor {
-    async fn run(
-        mut self,
-        mut rx: mpsc::Receiver<Cmd>,
-        stop: CancellationToken,
-    ) {
+    async fn run(mut self, mut rx: mpsc::Receiver<Cmd>, stop: CancellationToken) {
         let mut tick = tokio::time::interval(POLL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {

@@ -287,7 +287,10 @@ fn a_ctor_box_relays_when_turned_on_and_keeps_its_onion_service() {
         ),
     );
     let member = NodeProc::start_with(&member_dir, &[]);
-    let member_addr = wait_online(&member)["address"].as_str().unwrap().to_string();
+    let member_addr = wait_online(&member)["address"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let box_addr = status["address"].as_str().unwrap().to_string();
     warren_ok(&dir, &["trust", "add", &member_addr]);
     warren_ok(&member_dir, &["trust", "add", &box_addr]);
@@ -302,11 +305,19 @@ fn a_ctor_box_relays_when_turned_on_and_keeps_its_onion_service() {
     assert_eq!(checked["verified"], true);
     assert_eq!(checked["fingerprint"], fingerprint);
     assert_eq!(checked["nickname"], nickname);
-    assert!(checked["flags"].as_array().unwrap().iter().any(|f| f == "Running"));
+    assert!(
+        checked["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "Running")
+    );
     // A claim naming the box's relay, signed by another node, does not
     // hold against the same consensus.
     let entry = with_control(&other, async |c| {
-        warren_node::tor::relay::consensus_entry(c, &fingerprint).await.unwrap()
+        warren_node::tor::relay::consensus_entry(c, &fingerprint)
+            .await
+            .unwrap()
     });
     let forger = warren_proto::Keypair::from_seed(&[42; 32]);
     let forged = warren_proto::relay::RelayClaim {
@@ -317,7 +328,10 @@ fn a_ctor_box_relays_when_turned_on_and_keeps_its_onion_service() {
         expires_at: 1,
     };
     let refused = warren_node::tor::relay::check_claim(entry.as_deref(), &forged).unwrap_err();
-    assert!(refused.to_string().contains("not its operator's"), "{refused}");
+    assert!(
+        refused.to_string().contains("not its operator's"),
+        "{refused}"
+    );
 
     let off = json(&dir, &["relay", "off", "--json"]);
     assert_eq!(off["enabled"], false);

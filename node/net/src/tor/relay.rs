@@ -26,7 +26,6 @@ pub const ARTI_CANNOT_RELAY: &str = "arti cannot relay yet (arti 0.47 has no rel
 /// 76800", tor 0.4.9's `config.c`).
 pub const MIN_RELAY_RATE: u64 = 76_800;
 
-
 /// What makes tor a capped middle relay.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelayPlan {
@@ -188,7 +187,9 @@ pub enum ClaimRefused {
     NotListed(String),
     /// The consensus lists the relay under another nickname: the claim
     /// names a relay its node does not run.
-    #[error("relay {fingerprint} is listed as {listed:?}, not {expected:?}: the claim is not its operator's")]
+    #[error(
+        "relay {fingerprint} is listed as {listed:?}, not {expected:?}: the claim is not its operator's"
+    )]
     OtherNickname {
         /// The fingerprint claimed.
         fingerprint: String,
@@ -301,7 +302,9 @@ mod tests {
             expires_at: 1,
         };
         let entry = |nick: &str, flags: &str| {
-            format!("r {nick} ERERERERERERERERERERERERERE x 2026-12-02 12:00:00 127.0.0.1 9001 0\ns {flags}")
+            format!(
+                "r {nick} ERERERERERERERERERERERERERE x 2026-12-02 12:00:00 127.0.0.1 9001 0\ns {flags}"
+            )
         };
         let ours = claim.nickname();
         assert_eq!(
