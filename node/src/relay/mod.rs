@@ -7,7 +7,7 @@
 //! state, applies what is wanted (the settings of
 //! [`warren_net::tor::relay`]: `SETCONF` to open the ORPort with its caps,
 //! a rate change at the schedule's edges, `RESETCONF ORPort` to stop), and
-//! counts tor's traffic into the [`ledger`]. tor loses `SETCONF` settings
+//! counts tor's traffic into the ledger (`ledger.rs`). tor loses `SETCONF` settings
 //! when it restarts; the next poll applies them again. It closes the ORPort
 //! only when it opened it, and when the node stops.
 

@@ -10,11 +10,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
-use warren_node::transport::ctor::Control;
 
 use super::common::data::curl;
 use super::common::{NodeProc, json, pairing_code, wait_for, warren, warren_ok, write_config};
 use super::{ONION_WAIT, network, wait_online};
+use warren_localnet::circuit;
 use warren_localnet::web::Login;
 
 fn free_port() -> u16 {
@@ -50,115 +50,6 @@ fn onion_answers(socks_port: u16, gateway: &str) {
         let (code, _, _) = curl(&["--proxy", &socks, "--max-time", "60"], gateway);
         (code != 0).then_some(())
     });
-}
-
-/// Builds a circuit `first → middle → last` from `tor`, once `tor` has a
-/// consensus that lists all three.
-fn extend_circuit(tor: &warren_localnet::CTor, path: [&str; 3]) -> String {
-    let hops: Vec<String> = path.iter().map(|fp| format!("${fp}")).collect();
-    let line = format!("EXTENDCIRCUIT 0 {}", hops.join(","));
-    wait_for(
-        ONION_WAIT,
-        "the other tor to build a circuit through the box",
-        || {
-            match with_control(tor, async |c| c.command(&line).await) {
-                Ok(r) => Some(r.lines[0].trim_start_matches("EXTENDED ").to_string()),
-                Err(e) => {
-                    // "No such router" until its consensus lists the box.
-                    eprintln!("{line}: {e}");
-                    std::thread::sleep(Duration::from_secs(3));
-                    None
-                }
-            }
-        },
-    )
-}
-
-/// Runs `f` on a control connection to `tor`.
-fn with_control<T>(tor: &warren_localnet::CTor, f: impl AsyncFnOnce(&mut Control) -> T) -> T {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let addr = format!("127.0.0.1:{}", tor.control_port).parse().unwrap();
-        let mut ctl = Control::connect(addr).await.unwrap();
-        ctl.authenticate(Some(&tor.cookie)).await.unwrap();
-        f(&mut ctl).await
-    })
-}
-
-/// A SOCKS5 CONNECT to 127.0.0.1:`port` through `socks_port`
-/// (RFC 1928: no authentication, an IPv4 address).
-fn socks_connect(socks_port: u16, port: u16) -> std::net::TcpStream {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", socks_port)).unwrap();
-    s.write_all(&[5, 1, 0]).unwrap();
-    let mut hello = [0u8; 2];
-    s.read_exact(&mut hello).unwrap();
-    assert_eq!(hello, [5, 0]);
-    let [hi, lo] = port.to_be_bytes();
-    s.write_all(&[5, 1, 0, 1, 127, 0, 0, 1, hi, lo]).unwrap();
-    let mut reply = [0u8; 10];
-    s.read_exact(&mut reply).unwrap();
-    assert_eq!(reply[1], 0, "SOCKS reply {reply:?}");
-    s
-}
-
-/// Pulls bytes from a loopback server through circuit `circ` of `tor`
-/// (streams attached by hand) for `secs` seconds from the first byte;
-/// returns the bytes received and the time taken.
-fn load_through(tor: &warren_localnet::CTor, circ: &str, secs: u64) -> (u64, Duration) {
-    use std::io::{Read, Write};
-    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = server.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let (mut s, _) = server.accept().unwrap();
-        let chunk = vec![0x5au8; 64 * 1024];
-        while s.write_all(&chunk).is_ok() {}
-    });
-    // The circuit must be built before a stream is attached to it.
-    wait_for(Duration::from_secs(60), "the circuit to be built", || {
-        let status = with_control(tor, async |c| c.getinfo("circuit-status").await.unwrap());
-        status
-            .lines()
-            .any(|l| l.starts_with(&format!("{circ} BUILT")))
-            .then_some(())
-    });
-    with_control(tor, async |c| {
-        c.command("SETCONF __LeaveStreamsUnattached=1")
-            .await
-            .unwrap()
-    });
-    let socks = tor.socks_port;
-    let reader = std::thread::spawn(move || {
-        let mut s = socks_connect(socks, port);
-        let mut buf = vec![0u8; 64 * 1024];
-        let n = s.read(&mut buf).unwrap();
-        let start = std::time::Instant::now();
-        let mut total = n as u64;
-        while start.elapsed() < Duration::from_secs(secs) {
-            match s.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => total += n as u64,
-            }
-        }
-        (total, start.elapsed())
-    });
-    let target = format!("127.0.0.1:{port}");
-    let stream = wait_for(Duration::from_secs(30), "the stream to wait for us", || {
-        let status = with_control(tor, async |c| c.getinfo("stream-status").await.unwrap());
-        status
-            .lines()
-            .find(|l| l.ends_with(&target))
-            .and_then(|l| l.split(' ').next().map(String::from))
-    });
-    with_control(tor, async |c| {
-        c.command(&format!("ATTACHSTREAM {stream} {circ}"))
-            .await
-            .unwrap();
-        c.command("SETCONF __LeaveStreamsUnattached=0")
-            .await
-            .unwrap()
-    });
-    reader.join().unwrap()
 }
 
 #[test]
@@ -242,12 +133,15 @@ fn a_ctor_box_relays_when_turned_on_and_keeps_its_onion_service() {
     let first = relays.iter().find(|r| !r.exit).unwrap();
     let exit = relays.iter().find(|r| r.exit).unwrap();
     let before = seen["accounting"]["written"].as_u64().unwrap();
-    let circ = extend_circuit(
+    let circ = circuit::build_circuit(
         &other,
-        [&first.rsa_identity, &fingerprint, &exit.rsa_identity],
-    );
+        &[&first.rsa_identity, &fingerprint, &exit.rsa_identity],
+        ONION_WAIT,
+    )
+    .unwrap();
     // A minute of load through the box, capped at 200 KiB/s.
-    let (bytes, took) = load_through(&other, &circ, 60);
+    let circuit::Pulled { bytes, took } =
+        circuit::pull_through(&other, &circ, Duration::from_secs(60)).unwrap();
     let rate = bytes as f64 / took.as_secs_f64();
     let cap = 200.0 * 1024.0;
     eprintln!(
@@ -314,11 +208,11 @@ fn a_ctor_box_relays_when_turned_on_and_keeps_its_onion_service() {
     );
     // A claim naming the box's relay, signed by another node, does not
     // hold against the same consensus.
-    let entry = with_control(&other, async |c| {
-        warren_node::tor::relay::consensus_entry(c, &fingerprint)
-            .await
-            .unwrap()
-    });
+    let entry = circuit::TorControl::connect(&other)
+        .unwrap()
+        .getinfo(&format!("ns/id/{fingerprint}"))
+        .ok();
+    assert!(entry.is_some(), "the other tor lists the box");
     let forger = warren_proto::Keypair::from_seed(&[42; 32]);
     let forged = warren_proto::relay::RelayClaim {
         node: forger.id(),

@@ -8,17 +8,20 @@
 //! [`down`] stops exactly the processes `up` started. [`shared`] gives a test
 //! binary one network, started on first use and torn down when the test
 //! process exits, however it exits. [`CTor`] runs a C tor client (control
-//! port, SOCKS port, cookie auth) on such a network. [`web`] is a plain
-//! HTTP client for reaching nodes' web panels in the same tests.
+//! port, SOCKS port, cookie auth) on such a network; [`circuit`] drives one
+//! to build circuits along chosen relays and pull data over them. [`web`]
+//! is a plain HTTP client for reaching nodes' web panels in the same tests.
 //!
 //! Settings that matter on loopback (`torrc.rs`) come from measurements on
-//! this kind of machine: testing-network voting every 20 s, HSDir/Guard/Exit
-//! flags voted for every relay, circuit-build timeouts disabled, relays on
-//! one IP allowed in one path.
+//! this kind of machine: testing-network voting every 20 s, HSDir and Guard
+//! flags voted for every relay and Exit for the exits (a relay that joins
+//! later as a middle relay shows as one), circuit-build timeouts disabled,
+//! relays on one IP allowed in one path.
 
 // This crate starts and waits for real tor processes: real time is the point.
 #![allow(clippy::disallowed_methods)]
 
+pub mod circuit;
 mod ctor;
 mod file;
 mod fixture;

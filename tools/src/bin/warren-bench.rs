@@ -60,7 +60,12 @@ enum What {
     /// backlog on the private Tor network; a box's memory holding 50
     /// mailboxes × 1,000 messages.
     Messages,
-    /// Everything above except the file and message benchmarks (minutes each).
+    /// The box's relay on the private Tor network: tor's and warren's CPU
+    /// and RSS with the relay off and on, bytes carried per second, cap
+    /// accuracy over a minute.
+    Relay,
+    /// Everything above except the file, message and relay benchmarks
+    /// (minutes each).
     All,
 }
 
@@ -100,6 +105,9 @@ fn main() {
     }
     if w == What::Messages {
         bench::messages::run();
+    }
+    if w == What::Relay {
+        bench::relay::run();
     }
     if let What::Fair { other } = &w {
         bench::fair::run(other.as_deref());

@@ -11,6 +11,7 @@ pub(crate) mod pow;
 pub(crate) mod procs;
 pub(crate) mod proto;
 pub(crate) mod proto_net;
+pub(crate) mod relay;
 pub(crate) mod serve;
 
 use std::time::Duration;

@@ -109,15 +109,13 @@ impl Proc {
         }
     }
 
-    /// A `/proc/PID/status` memory line (`VmHWM`, `VmRSS`), KiB.
     fn status_kib(&self, key: &str) -> u64 {
-        let text = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        text.lines()
-            .find_map(|l| l.strip_prefix(key))
-            .and_then(|l| l.trim_start_matches(':').split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
+        status_kib(self.child.id(), key)
+    }
+
+    /// The process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Peak resident memory so far, KiB.
@@ -132,16 +130,7 @@ impl Proc {
 
     /// CPU time used so far (user + system), in clock ticks (1/100 s).
     pub(crate) fn cpu_ticks(&self) -> u64 {
-        let text =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
-        // Fields after the command name (which may hold spaces): utime and
-        // stime are the 12th and 13th.
-        let rest = text.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-        let f: Vec<u64> = rest
-            .split_whitespace()
-            .map(|v| v.parse().unwrap_or(0))
-            .collect();
-        f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0)
+        cpu_ticks(self.child.id())
     }
 
     /// (bytes handed to write calls, bytes sent to the storage layer) so far.
@@ -179,6 +168,30 @@ impl Proc {
             context_switches: after.context_switches - before.context_switches,
         }
     }
+}
+
+/// A `/proc/PID/status` memory line of any process (`VmHWM`, `VmRSS`), KiB.
+pub(crate) fn status_kib(pid: u32, key: &str) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|l| l.trim_start_matches(':').split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// CPU time any process used so far (user + system), in clock ticks
+/// (1/100 s).
+pub(crate) fn cpu_ticks(pid: u32) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces): utime and
+    // stime are the 12th and 13th.
+    let rest = text.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|v| v.parse().unwrap_or(0))
+        .collect();
+    f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0)
 }
 
 /// CPU time and context switches of a process.
