@@ -21,6 +21,10 @@ command -v curl >/dev/null || apt_missing+=(curl ca-certificates)   # gateway te
 command -v wget >/dev/null || apt_missing+=(wget)
 command -v chromium >/dev/null || apt_missing+=(chromium)   # the panel's real-browser tests
 command -v chromedriver >/dev/null || apt_missing+=(chromium-driver)
+# The relay's UPnP test: a real UPnP-IGD router (miniupnpd, on nftables) in
+# a network namespace.
+command -v miniupnpd >/dev/null || apt_missing+=(miniupnpd-nftables)
+command -v nft >/dev/null || apt_missing+=(nftables)
 if ! command -v cargo >/dev/null; then
     # No rustup toolchain: Debian's newer Rust (bookworm's rustc-web).
     apt_missing+=(rustc-web cargo-web)
@@ -28,9 +32,11 @@ fi
 if [ ${#apt_missing[@]} -gt 0 ]; then
     printf '\n==> %s\n' "installing Debian packages: ${apt_missing[*]}"
     new_tor=0
-    if [[ " ${apt_missing[*]} " == *" tor "* ]] && [ ! -e /usr/sbin/policy-rc.d ]; then
-        # Debian starts (and enables) its tor service on install: it would
-        # join the live Tor network. The tests start tors of their own.
+    if [[ " ${apt_missing[*]} " == *" tor "* || " ${apt_missing[*]} " == *" miniupnpd-nftables "* ]] \
+        && [ ! -e /usr/sbin/policy-rc.d ]; then
+        # Debian starts (and enables) its tor and miniupnpd services on
+        # install: tor would join the live Tor network, miniupnpd answer on
+        # this machine's network. The tests start their own, in isolation.
         new_tor=1
         as_root sh -c 'printf "#!/bin/sh\nexit 101\n" >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d'
         trap 'as_root rm -f /usr/sbin/policy-rc.d' EXIT
@@ -39,5 +45,6 @@ if [ ${#apt_missing[@]} -gt 0 ]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${apt_missing[@]}"
     if [ $new_tor = 1 ] && command -v deb-systemd-helper >/dev/null; then
         as_root deb-systemd-helper disable tor.service >/dev/null 2>&1 || true
+        as_root deb-systemd-helper disable miniupnpd.service >/dev/null 2>&1 || true
     fi
 fi

@@ -64,6 +64,7 @@ fn status() -> Status {
                 burst: 4 << 20,
                 in_schedule: true,
                 circuits: 12,
+                upnp: Some("the router at 10.0.0.1 forwards TCP port 9001 to 10.0.0.2:9001".into()),
                 bytes_today: 5_000,
                 hours: vec![0, 5_000],
                 days: vec![5_000],

@@ -11,79 +11,11 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
+
 use std::time::Duration;
 
+use common::netns::{Lan, ip};
 use common::{NodeProc, wait_for, warren_ok, write_config};
-
-/// A namespace pair joined by veth; removed on drop.
-struct Lan {
-    boxed: String,
-    other: String,
-    /// The box's end and the other's end.
-    ends: (String, String),
-    subnet: String,
-}
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-impl Lan {
-    fn new() -> Lan {
-        let id = std::process::id() % 10_000;
-        let lan = Lan {
-            boxed: format!("wbox{id}"),
-            other: format!("wlan{id}"),
-            ends: (format!("wvb{id}"), format!("wvl{id}")),
-            subnet: format!("10.231.{}", id % 250),
-        };
-        ip(&["netns", "add", &lan.boxed]);
-        ip(&["netns", "add", &lan.other]);
-        ip(&[
-            "link",
-            "add",
-            &lan.ends.0,
-            "netns",
-            &lan.boxed,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &lan.ends.1,
-            "netns",
-            &lan.other,
-        ]);
-        for (ns, end, host) in [(&lan.boxed, &lan.ends.0, 1), (&lan.other, &lan.ends.1, 2)] {
-            let addr = format!("{}.{host}/24", lan.subnet);
-            ip(&["-n", ns, "addr", "add", &addr, "dev", end]);
-            ip(&["-n", ns, "link", "set", end, "up"]);
-            ip(&["-n", ns, "link", "set", "lo", "up"]);
-        }
-        lan
-    }
-
-    fn exec(&self, ns: &str, args: &[&str]) -> std::process::Output {
-        Command::new("ip")
-            .args(["netns", "exec", ns])
-            .args(args)
-            .output()
-            .unwrap()
-    }
-}
-
-impl Drop for Lan {
-    fn drop(&mut self) {
-        for ns in [&self.boxed, &self.other] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).status();
-        }
-    }
-}
 
 /// Asks for NAME's IPv4 address with multicast DNS (RFC 6762) from the
 /// address FROM, as a phone's resolver would; the answer's address.

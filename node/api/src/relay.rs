@@ -32,6 +32,8 @@ pub struct RelayStatus {
     pub in_schedule: bool,
     /// Circuits carried for others since tor started (ntor handshakes).
     pub circuits: u64,
+    /// What UPnP did for the ORPort, in words (none: not tried).
+    pub upnp: Option<String>,
     /// Bytes relayed since 00:00 UTC (the larger of read and written).
     pub bytes_today: u64,
     /// Bytes relayed in each of the last 24 hours, oldest first; the last

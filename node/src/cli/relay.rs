@@ -100,6 +100,9 @@ pub(crate) fn print(r: &RelayStatus) {
             (false, None) => "not confirmed".to_string(),
         }
     );
+    if let Some(u) = &r.upnp {
+        outln!("  upnp     {u}");
+    }
     outln!(
         "  rate     {}/s, bursts to {}/s{}",
         size(r.rate),

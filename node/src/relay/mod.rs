@@ -14,6 +14,7 @@
 mod check;
 mod ledger;
 mod service;
+mod upnp;
 
 pub use check::check;
 pub use service::RelayService;
@@ -42,6 +43,8 @@ pub const POLL: Duration = Duration::from_secs(10);
 const QUEUE: usize = 8;
 /// A claim is signed again when this much older (seconds).
 const CLAIM_REFRESH: u64 = 3_600;
+/// Seconds between attempts to map the ORPort on a router that did not.
+const UPNP_RETRY: u64 = 600;
 const GIB: u64 = 1 << 30;
 
 /// What the relay actor needs.
@@ -148,6 +151,10 @@ pub fn start(opts: RelayOptions) -> Relay {
         info: RelayInfo::default(),
         problem: None,
         saved_at: 0,
+        wanted_on: false,
+        mapping: None,
+        upnp_note: None,
+        upnp_tried: None,
         status: status_tx,
     };
     let task = tokio::spawn(actor.run(rx, stop.clone()));
@@ -191,6 +198,14 @@ struct Actor {
     info: RelayInfo,
     problem: Option<String>,
     saved_at: u64,
+    /// The last look wanted the relay on.
+    wanted_on: bool,
+    /// The router's mapping of the ORPort, and when it was made.
+    mapping: Option<(upnp::Mapping, u64)>,
+    /// What UPnP did, in words.
+    upnp_note: Option<String>,
+    /// When a mapping was last tried.
+    upnp_tried: Option<u64>,
     status: watch::Sender<RelayStatus>,
 }
 
@@ -204,7 +219,7 @@ impl Actor {
                 _ = tick.tick() => self.step().await,
                 Some(cmd) = rx.recv() => match cmd {
                     Cmd::Set(on, reply) => {
-                        let answer = match self.keep_enabled(on) {
+                        let answer = match self.keep_enabled(on).await {
                             Ok(()) => {
                                 self.step().await;
                                 Ok(self.status.borrow().clone())
@@ -219,6 +234,8 @@ impl Actor {
                 }
             }
         }
+        self.wanted_on = false;
+        self.keep_mapping(self.opts.clock.unix_now()).await;
         if self.ledger.opened
             && let Some(ctl) = self.ctl.as_mut()
         {
@@ -232,13 +249,17 @@ impl Actor {
 
     /// Writes `relay.enabled` into the configuration file, then into the
     /// actor's settings.
-    fn keep_enabled(&mut self, on: bool) -> Result<(), Refusal> {
-        if let Some(path) = &self.opts.config_path {
-            warren_api::config::edit_file(
-                path,
-                |doc| doc["relay"]["enabled"] = toml_edit::value(on),
-                |_| Ok(()),
-            )
+    async fn keep_enabled(&mut self, on: bool) -> Result<(), Refusal> {
+        if let Some(path) = self.opts.config_path.clone() {
+            tokio::task::spawn_blocking(move || {
+                warren_api::config::edit_file(
+                    &path,
+                    |doc| doc["relay"]["enabled"] = toml_edit::value(on),
+                    |_| Ok(()),
+                )
+            })
+            .await
+            .map_err(|e| Refusal::Config(format!("the writing task failed: {e}")))?
             .map_err(Refusal::Config)?;
         }
         self.opts.config.enabled = on;
@@ -312,6 +333,58 @@ impl Actor {
         })
     }
 
+    /// Keeps the ORPort mapped on the router while the relay is wanted on
+    /// (`relay.upnp`; not for an ORPort on a loopback address): mapped,
+    /// renewed at half its lease, tried again every [`UPNP_RETRY`] after
+    /// a failure, removed when the relay stops.
+    async fn keep_mapping(&mut self, now: u64) {
+        let c = &self.opts.config;
+        let port = c
+            .or_port
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse::<u16>().ok())
+            .unwrap_or(0);
+        let loopback = c
+            .or_port
+            .rsplit_once(':')
+            .and_then(|(ip, _)| ip.trim_matches(['[', ']']).parse::<std::net::IpAddr>().ok())
+            .is_some_and(|ip| ip.is_loopback());
+        if !(c.upnp && self.wanted_on && !loopback && port > 0) {
+            if let Some((m, _)) = self.mapping.take() {
+                self.upnp_note = Some(match upnp::unmap(&m).await {
+                    Ok(()) => format!(
+                        "the router at {} no longer forwards TCP port {port}",
+                        m.router()
+                    ),
+                    Err(e) => e,
+                });
+            }
+            return;
+        }
+        let due = match (&self.mapping, self.upnp_tried) {
+            (Some((_, at)), _) => now.saturating_sub(*at) >= u64::from(upnp::LEASE_SECS) / 2,
+            (None, Some(tried)) => now.saturating_sub(tried) >= UPNP_RETRY,
+            (None, None) => true,
+        };
+        if !due {
+            return;
+        }
+        self.upnp_tried = Some(now);
+        match upnp::map(port).await {
+            Ok(m) => {
+                self.upnp_note = Some(m.describe());
+                self.mapping = Some((m, now));
+            }
+            Err(e) => {
+                self.upnp_note = Some(format!(
+                    "{e}: forward TCP port {port} on the router by hand"
+                ));
+                self.mapping = None;
+            }
+        }
+    }
+
     /// Keeps the published claim current: signed again every
     /// [`CLAIM_REFRESH`], withdrawn while the relay is off.
     fn publish_claim(&self, now: u64) {
@@ -369,6 +442,7 @@ impl Actor {
         if now.saturating_sub(self.saved_at) >= SAVE_EVERY {
             self.save().await;
         }
+        self.keep_mapping(now).await;
         self.publish_claim(now);
         let status = self.status(now);
         self.status.send_replace(status);
@@ -389,6 +463,7 @@ impl Actor {
     /// while enabled.
     async fn drive(&mut self, now: u64) -> Result<Option<String>, ControlError> {
         let want = self.want(now);
+        self.wanted_on = matches!(want, Want::On(..));
         let plan = match want {
             Want::On(rate, burst) => Some(self.plan(rate, burst)),
             Want::Off(_) => None,
@@ -478,6 +553,7 @@ impl Actor {
             burst: self.applied.map_or(0, |r| r.1),
             in_schedule: self.schedule.is_none_or(|s| s.contains(minute_of_day(now))),
             circuits: info.circuits,
+            upnp: self.upnp_note.clone(),
             bytes_today: days.last().copied().unwrap_or(0),
             hours: self.ledger.hourly(now),
             days,

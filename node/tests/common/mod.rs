@@ -4,6 +4,7 @@
 #![allow(clippy::disallowed_methods)]
 
 pub mod data;
+pub mod netns;
 pub mod raw;
 pub mod transfer;
 #[allow(unused_imports)]

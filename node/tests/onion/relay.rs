@@ -67,7 +67,7 @@ fn a_ctor_box_relays_when_turned_on_and_keeps_its_onion_service() {
             "[node]\nrole = \"box\"\ntransport = \"ctor\"\n\n\
              [tor]\ncontrol_port = \"127.0.0.1:{}\"\nretry_interval_secs = 5\ncheck_timeout_secs = 60\n\n\
              [relay]\nor_port = \"127.0.0.1:{or_port}\"\naddress = \"127.0.0.1\"\n\
-             rate_kib = 200\nburst_kib = 400\n",
+             rate_kib = 200\nburst_kib = 400\nupnp = false\n",
             tor.control_port
         ),
     );

@@ -40,6 +40,8 @@ pub struct RelayConfig {
     /// Rate outside the schedule's window, KiB/s (at least 75, tor's
     /// minimum for a relay).
     pub off_hours_kib: u64,
+    /// Ask the router (UPnP-IGD) to forward the ORPort while relaying.
+    pub upnp: bool,
 }
 
 impl Default for RelayConfig {
@@ -54,6 +56,7 @@ impl Default for RelayConfig {
             month_start_day: 1,
             schedule: String::new(),
             off_hours_kib: 75,
+            upnp: true,
         }
     }
 }

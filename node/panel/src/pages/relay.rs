@@ -108,6 +108,7 @@ fn details(s: &RelayStatus, cfg: &warren_api::config::RelayConfig) -> Markup {
                         @if s.reachable { span.pill.ok { "yes" } " tor's self-test reached the ORPort" }
                         @else { span.pill.warn { "not confirmed" } " " (s.reachability_advice.as_deref().unwrap_or("")) }
                     } }
+                    @if let Some(u) = &s.upnp { tr { th { "Router (UPnP)" } td { (u) } } }
                     tr { th { "Today" } td { (bytes(s.bytes_today)) " relayed" } }
                 }
             }

@@ -40,7 +40,7 @@ fn cost(tor: u32, warren: u32, during: impl FnOnce()) -> Cost {
 
 fn row(what: &str, c: &Cost) {
     println!(
-        "{what:<28} tor {:>5.1} % CPU {:>6.1} MiB   warren {:>5.1} % CPU {:>5.1} MiB",
+        "{what:<36} tor {:>5.1} % CPU {:>6.1} MiB   warren {:>5.1} % CPU {:>5.1} MiB",
         c.tor_cpu, c.tor_rss, c.warren_cpu, c.warren_rss
     );
 }
@@ -66,7 +66,7 @@ pub(crate) fn run() {
     let config = |cap: u64| {
         format!(
             "[node]\nrole = \"box\"\ntransport = \"ctor\"\n\n[tor]\ncontrol_port = \"127.0.0.1:{}\"\n\n\
-             [relay]\nor_port = \"127.0.0.1:{or_port}\"\naddress = \"127.0.0.1\"\nrate_kib = {cap}\nburst_kib = {}\n",
+             [relay]\nor_port = \"127.0.0.1:{or_port}\"\naddress = \"127.0.0.1\"\nrate_kib = {cap}\nburst_kib = {}\nupnp = false\n",
             tor.control_port,
             cap * 2
         )
