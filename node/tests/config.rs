@@ -153,3 +153,32 @@ fn mistakes_are_refused_with_the_key_named() {
         assert!(err.contains("warren.toml"), "{err}");
     }
 }
+
+#[test]
+fn editing_the_file_keeps_its_comments_keys_and_mode_and_refuses_a_bad_result() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("warren.toml");
+    std::fs::write(&path, "# the owner's note\n[files]\nmax_downloads = 7\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let cfg = warren_node::config::edit_file(
+        &path,
+        |doc| doc["relay"]["enabled"] = toml_edit::value(true),
+        |_| Ok(()),
+    )
+    .unwrap();
+    assert!(cfg.relay.enabled);
+    assert_eq!(cfg.files.max_downloads, 7);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("# the owner's note") && text.contains("enabled = true"));
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    // A change that would not load is refused, and the file stays.
+    let bad = warren_node::config::edit_file(
+        &path,
+        |doc| doc["relay"]["rate_kib"] = toml_edit::value(1),
+        |_| Ok(()),
+    );
+    assert!(bad.unwrap_err().contains("rate_kib"));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+}

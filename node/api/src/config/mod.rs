@@ -431,6 +431,11 @@ pub fn edit_file(
     check(&config)?;
     let tmp = path.with_extension("toml.new");
     std::fs::write(&tmp, text).map_err(|e| format!("writing {}: {e}", tmp.display()))?;
+    // The new file keeps the old one's permissions (0600 on the image).
+    if let Ok(meta) = std::fs::metadata(path) {
+        std::fs::set_permissions(&tmp, meta.permissions())
+            .map_err(|e| format!("setting the mode of {}: {e}", tmp.display()))?;
+    }
     std::fs::rename(&tmp, path).map_err(|e| format!("replacing {}: {e}", path.display()))?;
     Ok(config)
 }
