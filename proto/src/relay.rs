@@ -4,14 +4,19 @@
 //! The relay's nickname (in every Tor consensus, beside the relay's RSA
 //! fingerprint) is derived from the node's id and a secret only the node
 //! and the peers it gives a claim to know:
-//! `"w" ‖ base32(SHA-256("warren/relay-nickname/1\0" ‖ node ‖ secret))[..18]`
+//! `base32(SHA-256("warren/relay-nickname/1\0" ‖ node ‖ secret))[..19]`
 //! (lowercase, 19 characters: tor's longest nickname). The claim, signed by
 //! the node's key, names the relay's fingerprint and the secret. A peer
 //! checks the signature, derives the nickname and looks the fingerprint up
 //! in its own consensus: only the relay's operator chooses its nickname, so
 //! a claim naming someone else's relay derives a nickname the consensus
-//! does not list for it (forging one means a 90-bit preimage). Without the
-//! secret, the nickname says nothing about the node.
+//! does not list for it (forging one means a 95-bit preimage). Without the
+//! secret, the nickname says nothing about which node runs the relay.
+//!
+//! What it does not hide: a claim is a signature, so a node given one can
+//! show it to others; and the relay runs in the same tor as the node's
+//! onion service, whose uptime an observer can compare with the relay's
+//! (the Tor Project advises against hosting onion services on relays).
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -26,8 +31,9 @@ pub const SERVICE: &str = "warren/relay/1";
 const CLAIM_DOMAIN: &[u8] = b"warren/relay-claim/1\0";
 /// Domain separator of the nickname's hash.
 const NICKNAME_DOMAIN: &[u8] = b"warren/relay-nickname/1\0";
-/// Base32 characters of the hash in a nickname (after the leading `w`).
-const NICKNAME_HASH_CHARS: usize = 18;
+/// Base32 characters of the hash in a nickname: tor's longest (tor-spec:
+/// 1–19 alphanumerics).
+const NICKNAME_CHARS: usize = 19;
 /// Longest validity window of a claim, seconds (a day: the consensus
 /// changes hourly, so a claim is checked against a fresh one).
 pub const MAX_CLAIM_VALIDITY: u64 = 86_400;
@@ -39,7 +45,7 @@ pub fn nickname(node: &NodeId, secret: &[u8; 32]) -> String {
     h.update(node.as_bytes());
     h.update(secret);
     let b32 = data_encoding::BASE32_NOPAD.encode(&h.finalize());
-    format!("w{}", b32[..NICKNAME_HASH_CHARS].to_ascii_lowercase())
+    b32[..NICKNAME_CHARS].to_ascii_lowercase()
 }
 
 /// What a node claims.

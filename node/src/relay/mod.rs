@@ -45,6 +45,8 @@ const QUEUE: usize = 8;
 const CLAIM_REFRESH: u64 = 3_600;
 /// Seconds between attempts to map the ORPort on a router that did not.
 const UPNP_RETRY: u64 = 600;
+/// How long one look at tor may take before the connection is dropped.
+const TOR_ANSWER: Duration = Duration::from_secs(30);
 const GIB: u64 = 1 << 30;
 
 /// What the relay actor needs.
@@ -236,12 +238,17 @@ impl Actor {
         }
         self.wanted_on = false;
         self.keep_mapping(self.opts.clock.unix_now()).await;
-        if self.ledger.opened
-            && let Some(ctl) = self.ctl.as_mut()
-        {
-            match ctl.command(RELAY_OFF).await {
-                Ok(_) => self.ledger.opened = false,
-                Err(e) => tracing::warn!(error = %e, "could not close the relay's ORPort"),
+        if self.ledger.opened {
+            let closed = tokio::time::timeout(TOR_ANSWER, async {
+                self.control().await?.command(RELAY_OFF).await
+            })
+            .await;
+            match closed {
+                Ok(Ok(_)) => self.ledger.opened = false,
+                Ok(Err(e)) => tracing::warn!(error = %e, "could not close the relay's ORPort"),
+                Err(_) => {
+                    tracing::warn!("tor did not answer: the relay's ORPort may still be open")
+                }
             }
         }
         self.save().await;
@@ -270,6 +277,12 @@ impl Actor {
         let c = &self.opts.config;
         if !c.enabled {
             return Want::Off(None);
+        }
+        if self.ledger.secret == [0; 32] {
+            // The nickname would follow from the node's id alone.
+            return Want::Off(Some(
+                "no random secret for the relay's nickname (the system gave no randomness)".into(),
+            ));
         }
         if c.monthly_gib > 0 && self.accounting(now).exhausted {
             let (_, end) = period(now, c.month_start_day);
@@ -423,12 +436,21 @@ impl Actor {
     async fn step(&mut self) {
         let now = self.opts.clock.unix_now();
         self.ledger.roll(now, self.opts.config.month_start_day);
-        self.problem = match self.drive(now).await {
+        let outcome = match tokio::time::timeout(TOR_ANSWER, self.drive(now)).await {
+            Ok(r) => r,
+            Err(_) => Err(ControlError::Protocol(format!(
+                "tor did not answer within {} s",
+                TOR_ANSWER.as_secs()
+            ))),
+        };
+        self.problem = match outcome {
             Ok(reason) => reason,
             Err(e) => {
                 if !matches!(e, ControlError::Refused { .. }) {
+                    // A new tor (or none): what this node set is gone with it.
                     self.ctl = None;
                     self.last = None;
+                    self.applied = None;
                     self.info = RelayInfo::default();
                 }
                 Some(match e {
@@ -468,36 +490,41 @@ impl Actor {
             Want::On(rate, burst) => Some(self.plan(rate, burst)),
             Want::Off(_) => None,
         };
-        let opened = self.ledger.opened;
-        let applied = self.applied;
-        let ctl = self.control().await?;
-        let mut info = read_info(ctl).await?;
-        let (mut opened_now, mut applied_now) = (opened, applied);
-        match &plan {
+        let info = read_info(self.control().await?).await?;
+        let command = match &plan {
             Some(p) if info.or_port.is_empty() => {
-                ctl.command(&p.setconf()).await?;
-                (opened_now, applied_now) = (true, Some((p.rate, p.burst)));
+                Some((p.setconf(), true, Some((p.rate, p.burst))))
             }
-            Some(p) if applied != Some((p.rate, p.burst)) => {
-                ctl.command(&RelayPlan::setconf_rate(p.rate, p.burst))
-                    .await?;
-                applied_now = Some((p.rate, p.burst));
+            Some(p) if self.applied != Some((p.rate, p.burst)) => Some((
+                RelayPlan::setconf_rate(p.rate, p.burst),
+                self.ledger.opened,
+                Some((p.rate, p.burst)),
+            )),
+            None if self.ledger.opened && !info.or_port.is_empty() => {
+                Some((RELAY_OFF.to_string(), false, None))
             }
-            None if opened && !info.or_port.is_empty() => {
-                ctl.command(RELAY_OFF).await?;
-                (opened_now, applied_now) = (false, None);
+            _ => None,
+        };
+        let info = match command {
+            Some((line, opened, applied)) => {
+                self.control().await?.command(&line).await?;
+                // tor took it: what this node owns changes now, and a change
+                // of owner is kept at once (a crash must not leave an ORPort
+                // nobody closes).
+                let owner_changed = opened != self.ledger.opened;
+                (self.ledger.opened, self.applied) = (opened, applied);
+                if owner_changed {
+                    self.save().await;
+                }
+                tracing::info!(
+                    relaying = opened,
+                    rate = applied.map_or(0, |r| r.0),
+                    "relay settings applied"
+                );
+                read_info(self.control().await?).await?
             }
-            _ => {}
-        }
-        if (opened_now, applied_now) != (opened, applied) {
-            info = read_info(ctl).await?;
-            (self.ledger.opened, self.applied) = (opened_now, applied_now);
-            tracing::info!(
-                relaying = info.listening,
-                rate = applied_now.map_or(0, |r| r.0),
-                "relay settings applied"
-            );
-        }
+            None => info,
+        };
         // Counted only between two looks that both saw the ORPort open.
         if let Some((r0, w0, true)) = self.last
             && info.listening

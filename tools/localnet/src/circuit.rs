@@ -12,6 +12,10 @@ use crate::{CTor, Error, Result};
 
 /// Longest reply accepted from tor, lines.
 const MAX_LINES: usize = 4096;
+/// Longest data block accepted from tor, bytes.
+const MAX_DATA: usize = 4 << 20;
+/// How long a pulled stream may go without a byte before it fails.
+const STALL: Duration = Duration::from_secs(30);
 
 /// A blocking, authenticated control connection to a [`CTor`].
 #[derive(Debug)]
@@ -54,10 +58,13 @@ impl TorControl {
         let mut lines = Vec::new();
         loop {
             let l = self.line()?;
-            if l.len() < 4 || lines.len() > MAX_LINES {
+            let parts = (l.get(..3), l.get(3..4), l.get(4..));
+            let (Some(code), Some(sep), Some(text)) = parts else {
                 return Err(Error::Tool(format!("unexpected control reply {l:?}")));
+            };
+            if lines.len() > MAX_LINES {
+                return Err(Error::Tool("control reply too long".into()));
             }
-            let (code, sep, text) = (&l[..3], &l[3..4], &l[4..]);
             if !code.starts_with('2') {
                 return Err(Error::Tool(format!("tor said {l}")));
             }
@@ -68,6 +75,9 @@ impl TorControl {
                         let d = self.line()?;
                         if d == "." {
                             break;
+                        }
+                        if data.len() > MAX_DATA {
+                            return Err(Error::Tool("control data block too long".into()));
                         }
                         data.push('\n');
                         data.push_str(d.strip_prefix('.').unwrap_or(&d));
@@ -189,9 +199,13 @@ pub fn pull_through(tor: &CTor, circ: &str, secs: Duration) -> Result<Pulled> {
     });
     let mut ctl = TorControl::connect(tor)?;
     ctl.command("SETCONF __LeaveStreamsUnattached=1")?;
+    // Whatever happens below, tor attaches streams itself again after.
+    let _reset = Unattached(tor);
     let socks = tor.socks_port;
     let reader = std::thread::spawn(move || -> Result<Pulled> {
         let mut s = socks_connect(socks, port)?;
+        s.set_read_timeout(Some(STALL))
+            .map_err(Error::io("setting the stream's timeout"))?;
         let mut buf = vec![0u8; 64 * 1024];
         let first = s.read(&mut buf).map_err(Error::io("reading the stream"))?;
         let start = Instant::now();
@@ -223,12 +237,21 @@ pub fn pull_through(tor: &CTor, circ: &str, secs: Duration) -> Result<Pulled> {
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    let attached = ctl.command(&format!("ATTACHSTREAM {stream} {circ}"));
-    ctl.command("SETCONF __LeaveStreamsUnattached=0")?;
-    attached?;
+    ctl.command(&format!("ATTACHSTREAM {stream} {circ}"))?;
     reader
         .join()
         .map_err(|_| Error::Tool("the reading thread panicked".into()))?
+}
+
+/// Sets `__LeaveStreamsUnattached` back to 0 when dropped.
+struct Unattached<'a>(&'a CTor);
+
+impl Drop for Unattached<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut c) = TorControl::connect(self.0) {
+            let _ = c.command("SETCONF __LeaveStreamsUnattached=0");
+        }
+    }
 }
 
 /// A SOCKS5 CONNECT to 127.0.0.1:`port` through `socks_port` (RFC 1928:
@@ -236,6 +259,9 @@ pub fn pull_through(tor: &CTor, circ: &str, secs: Duration) -> Result<Pulled> {
 fn socks_connect(socks_port: u16, port: u16) -> Result<TcpStream> {
     let io = |what: &'static str| Error::io(what);
     let mut s = TcpStream::connect(("127.0.0.1", socks_port)).map_err(io("connecting to SOCKS"))?;
+    // The reply waits for the stream to be attached and to connect.
+    s.set_read_timeout(Some(Duration::from_secs(60)))
+        .map_err(io("setting the SOCKS timeout"))?;
     s.write_all(&[5, 1, 0]).map_err(io("SOCKS greeting"))?;
     let mut hello = [0u8; 2];
     s.read_exact(&mut hello).map_err(io("SOCKS greeting"))?;

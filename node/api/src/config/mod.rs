@@ -417,6 +417,12 @@ pub fn edit_file(
     edit: impl FnOnce(&mut toml_edit::DocumentMut),
     check: impl FnOnce(&Config) -> Result<(), String>,
 ) -> Result<Config, String> {
+    // One edit at a time in this process: the panel's settings and `relay
+    // on|off` must not lose each other's change.
+    static EDITING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = EDITING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let old = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),

@@ -31,7 +31,8 @@ pub(crate) async fn page(State(app): State<Arc<App>>, auth: Auth) -> Response {
         div.card {
             h2 { "What relaying means" }
             p { "The box's tor carries other Tor users' encrypted traffic as a " strong { "middle relay" } ": it never connects to the internet on anyone's behalf (no exit), so nothing anyone does through it comes from your address." }
-            p.muted { "Your box's public address is listed in the Tor consensus as a relay, as every relay's is. Its port " code { (cfg.or_port) } " must be reachable from the internet: forward it on your router. The node's own onion service keeps working whether the relay is on or off." }
+            p.muted { "Your box's public address is listed in the Tor consensus as a relay, as every relay's is. Its port " code { (cfg.or_port) } " must be reachable from the internet: the box asks your router to forward it (UPnP) or you forward it by hand. The node's own onion service keeps working whether the relay is on or off." }
+            p.muted { "What it gives away: the relay runs in the same tor as the node's onion service, so someone watching both could compare when each is up (the Tor Project advises against onion services on relays); the nodes you trust can ask for the relay's claim and learn which relay, hence which address, is this box's. While the relay runs, the bytes below include the node's own Tor traffic." }
         }
         @match &status {
             Err(why) => div.card { p { "This node cannot relay: " (why) } },
