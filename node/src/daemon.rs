@@ -370,14 +370,13 @@ impl Daemon {
     /// without board support.
     pub async fn start(opts: DaemonOptions) -> Result<Daemon> {
         let DaemonOptions {
-            node: node_opts,
+            node: mut node_opts,
             config_path,
             data_dir,
             control,
             reset,
         } = opts;
         let config = node_opts.config.clone();
-        let mut node_opts = node_opts;
         // The relay service answers with the claim the relay actor publishes.
         let (claims, published) = tokio::sync::watch::channel(None);
         node_opts.services.push((

@@ -11,18 +11,10 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{NodeProc, json, wait_for, warren_ok, write_config};
+use common::{NodeProc, free_port, json, wait_for, warren_ok, write_config};
 use serde_json::Value;
 
 const MAIL: &str = "[mail]\npoll_secs = 2\n";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A node on a fixed port (so its address survives a restart).
 fn start(dir: &Path, port: u16, role_box: bool) -> NodeProc {

@@ -110,12 +110,7 @@ impl RelayHandle {
     /// # Errors
     /// The configuration file cannot take the change, or the node stops.
     pub async fn set(&self, on: bool) -> Result<RelayStatus, Refusal> {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Cmd::Set(on, reply))
-            .await
-            .map_err(|_| Refusal::Stopping)?;
-        rx.await.map_err(|_| Refusal::Stopping)?
+        self.ask(|reply| Cmd::Set(on, reply)).await
     }
 
     /// tor's consensus entry for `fingerprint` (none: not listed).
@@ -123,9 +118,17 @@ impl RelayHandle {
     /// # Errors
     /// tor cannot be asked, or the node stops.
     pub async fn lookup(&self, fingerprint: String) -> Result<Option<String>, Refusal> {
+        self.ask(|reply| Cmd::Lookup(fingerprint, reply)).await
+    }
+
+    /// Sends the actor a command made around its reply channel; waits.
+    async fn ask<T>(
+        &self,
+        cmd: impl FnOnce(oneshot::Sender<Result<T, Refusal>>) -> Cmd,
+    ) -> Result<T, Refusal> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Cmd::Lookup(fingerprint, reply))
+            .send(cmd(reply))
             .await
             .map_err(|_| Refusal::Stopping)?;
         rx.await.map_err(|_| Refusal::Stopping)?

@@ -65,6 +65,15 @@ pub fn json(dir: &Path, args: &[&str]) -> Value {
     serde_json::from_str(&warren_ok(dir, args)).unwrap()
 }
 
+/// A loopback port free now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Writes a test config into `dir` (cheap proof of work, fast timers).
 pub fn write_config(dir: &Path, extra: &str) {
     std::fs::create_dir_all(dir).unwrap();

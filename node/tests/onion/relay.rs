@@ -12,18 +12,12 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::common::data::curl;
-use super::common::{NodeProc, json, pairing_code, wait_for, warren, warren_ok, write_config};
+use super::common::{
+    NodeProc, free_port, json, pairing_code, wait_for, warren, warren_ok, write_config,
+};
 use super::{ONION_WAIT, network, wait_online};
 use warren_localnet::circuit;
 use warren_localnet::web::Login;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// The flags the first authority's latest consensus gives `nickname`.
 fn consensus_flags(nickname: &str) -> Option<Vec<String>> {
